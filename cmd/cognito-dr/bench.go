@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+// benchResult is what one export run reports.
+type benchResult struct {
+	Users   int     `json:"users"`
+	Seconds float64 `json:"seconds"`
+}
+
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	users := fs.Int("users", 50000, "users in the pool exported with quotas and latency")
+	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call")
+	rssUsers := fs.Int("rss-users", 1000000, "users in the pool of the memory runs (0 skips them)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	// Throughput: both exporters against the same pool, AWS default quotas, realistic latency.
+	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: *latency})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sc, err := st.SeedScenario(ctx, *users)
+	if err != nil {
+		return err
+	}
+	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
+	for _, impl := range []string{"ours", "baseline"} {
+		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
+		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl))
+		if err != nil {
+			return fmt.Errorf("%s export: %w", impl, err)
+		}
+		if res.Users != *users {
+			return fmt.Errorf("%s exported %d users, want %d", impl, res.Users, *users)
+		}
+		rate := float64(res.Users) / res.Seconds
+		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%d ratio=%.2f\n",
+			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
+	}
+	st.Close()
+
+	if *rssUsers == 0 {
+		return nil
+	}
+	// Memory: the emulator runs in its own process so the peak RSS is the exporter's alone.
+	for _, impl := range []string{"ours", "baseline"} {
+		rss, n, err := exportRSS(ctx, impl, *rssUsers)
+		if err != nil {
+			return fmt.Errorf("%s memory run: %w", impl, err)
+		}
+		fmt.Printf("export impl=%s users=%d peak_rss_mb=%.0f\n", impl, n, rss)
+	}
+	return nil
+}
+
+// exportOnce runs one export implementation against the stack described by ready.
+func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string) (benchResult, error) {
+	switch impl {
+	case "ours":
+		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn})
+		begin := time.Now()
+		out, err := steps.Export(ctx, backup.ExportInput{
+			Request: backup.Request{
+				UserPoolID: ready.TokyoPoolID, Region: ready.TokyoRegion, Bucket: ready.Bucket, BucketRegion: ready.BucketRegion,
+			},
+			ExecutionName: name,
+			StartTime:     time.Now().UTC().Format(time.RFC3339Nano),
+		})
+		return benchResult{Users: out.Users, Seconds: time.Since(begin).Seconds()}, err
+	case "baseline":
+		begin := time.Now()
+		n, err := blogExport(ctx, clients.Cognito(ready.TokyoRegion), clients.S3(ready.BucketRegion), ready.TokyoPoolID, ready.Bucket, "baseline/"+name+".csv")
+		return benchResult{Users: n, Seconds: time.Since(begin).Seconds()}, err
+	}
+	return benchResult{}, fmt.Errorf("unknown implementation %q", impl)
+}
+
+// exportRSS starts the stack with users in a child process, exports in a second child, and
+// returns the exporter's peak RSS in MB.
+func exportRSS(ctx context.Context, impl string, users int) (float64, int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stack := exec.CommandContext(ctx, self, "local", "-json", "-addr", "127.0.0.1:0", "-quotas=false", "-users", fmt.Sprint(users))
+	stack.Stderr = os.Stderr
+	out, err := stack.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := stack.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		stack.Process.Signal(os.Interrupt)
+		stack.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err != nil {
+		return 0, 0, fmt.Errorf("local stack did not start: %w", err)
+	}
+	exporter := exec.CommandContext(ctx, self, "bench-export", "-impl", impl, "-ready", string(line))
+	exporter.Stderr = os.Stderr
+	res, err := exporter.Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("exporter: %w", err)
+	}
+	var r benchResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		return 0, 0, fmt.Errorf("exporter output %q: %w", res, err)
+	}
+	ru, ok := exporter.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, 0, errors.New("peak RSS is not available on this platform")
+	}
+	return float64(ru.Maxrss) / 1024, r.Users, nil // Linux reports ru_maxrss in KiB
+}
+
+// runBenchExport is the child process of a memory run.
+func runBenchExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench-export", flag.ContinueOnError)
+	impl := fs.String("impl", "ours", "ours or baseline")
+	readyJSON := fs.String("ready", "", "the JSON line printed by `local -json`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var ready localReady
+	if err := json.Unmarshal([]byte(*readyJSON), &ready); err != nil {
+		return fmt.Errorf("-ready: %w", err)
+	}
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	clients := awsclients.New(localaws.ClientConfig(ready.Endpoint, "us-east-1"), awsclients.Options{S3PathStyle: true})
+	res, err := exportOnce(ctx, *impl, clients, ready, "rss-"+*impl)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}

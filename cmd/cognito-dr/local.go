@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/devstack"
+)
+
+// localReady is printed as one JSON line by `local -json` once the stack serves, for programs
+// (the benchmark) that start the stack in its own process.
+type localReady struct {
+	Endpoint     string `json:"endpoint"`
+	TokyoPoolID  string `json:"tokyoPoolId"`
+	TokyoRegion  string `json:"tokyoRegion"`
+	OsakaPoolID  string `json:"osakaPoolId"`
+	OsakaRegion  string `json:"osakaRegion"`
+	Bucket       string `json:"bucket"`
+	BucketRegion string `json:"bucketRegion"`
+	TopicArn     string `json:"topicArn"`
+}
+
+func runLocal(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on (127.0.0.1:0 picks a free port)")
+	users := fs.Int("users", 1000, "users to seed in the Tokyo pool")
+	quotas := fs.Bool("quotas", true, "enforce Cognito's default request-rate quotas")
+	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
+	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
+	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := devstack.Start(devstack.Options{Addr: *addr, Quotas: *quotas, Latency: *latency, MailboxFile: *mailbox})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	seedStart := time.Now()
+	sc, err := st.SeedScenario(ctx, *users)
+	if err != nil {
+		return err
+	}
+	ready := localReady{
+		Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, OsakaPoolID: sc.OsakaID,
+		OsakaRegion: sc.Osaka.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn,
+	}
+	if *asJSON {
+		if err := json.NewEncoder(os.Stdout).Encode(ready); err != nil {
+			return err
+		}
+	} else {
+		fmt.Printf(`Cognito DR local AWS (Cognito, S3, SNS) is serving.
+
+endpoint      %[1]s
+tokyo pool    %[2]s (%[3]s), %[9]d users seeded in %.1[10]fs
+osaka pool    %[4]s (%[5]s)
+bucket        %[6]s (%[7]s)
+topic         %[8]s
+quotas        %[11]v   latency %[12]v
+
+Try the AWS CLI (any credentials will do):
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  aws --endpoint-url %[1]s --region %[3]s cognito-idp list-users --user-pool-id %[2]s --limit 5
+  aws --endpoint-url %[1]s --region %[3]s cognito-idp get-csv-header --user-pool-id %[2]s
+  aws --endpoint-url %[1]s --region %[7]s s3 ls s3://%[6]s --recursive
+
+Press Ctrl-C to stop.
+`, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
+			*users, time.Since(seedStart).Seconds(), *quotas, *latency)
+	}
+	<-ctx.Done()
+	return nil
+}

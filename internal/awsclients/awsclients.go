@@ -1,0 +1,117 @@
+// Package awsclients builds the SDK clients every task uses, one per service and Region, from one
+// aws.Config. The endpoint is never hard-coded: in AWS the SDK resolves it; against the local stack
+// the standard AWS_ENDPOINT_URL setting (or aws.Config.BaseEndpoint) points every client at it.
+package awsclients
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// Options tune the clients beyond aws.Config.
+type Options struct {
+	// S3PathStyle addresses buckets as http://host/bucket/key. Emulators on loopback need it.
+	S3PathStyle bool
+	// CognitoMaxAttempts bounds the SDK's retries of a Cognito call (throttling, 5xx); 0 means 10.
+	CognitoMaxAttempts int
+}
+
+// Clients hands out SDK clients per Region, built once and shared.
+type Clients struct {
+	cfg  aws.Config
+	opts Options
+
+	mu      sync.Mutex
+	cognito map[string]*cognitoidentityprovider.Client
+	s3      map[string]*s3.Client
+	sns     map[string]*sns.Client
+}
+
+// New returns Clients built from cfg.
+func New(cfg aws.Config, opts Options) *Clients {
+	if opts.CognitoMaxAttempts == 0 {
+		opts.CognitoMaxAttempts = 10
+	}
+	return &Clients{
+		cfg:     cfg,
+		opts:    opts,
+		cognito: map[string]*cognitoidentityprovider.Client{},
+		s3:      map[string]*s3.Client{},
+		sns:     map[string]*sns.Client{},
+	}
+}
+
+// Load reads the SDK's default configuration (environment, shared files, Lambda role) and the
+// project's own S3_FORCE_PATH_STYLE setting.
+func Load(ctx context.Context, getenv func(string) string) (*Clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	var opts Options
+	if v := getenv("S3_FORCE_PATH_STYLE"); v != "" {
+		if opts.S3PathStyle, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("S3_FORCE_PATH_STYLE=%q is not a boolean", v)
+		}
+	}
+	return New(cfg, opts), nil
+}
+
+// Cognito returns the Cognito user pools client for region. Its retryer backs off on
+// TooManyRequestsException without the SDK's client-side retry quota, which a long export that
+// runs at the account's quota would otherwise drain and then fail on.
+func (c *Clients) Cognito(region string) *cognitoidentityprovider.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.cognito[region]; ok {
+		return cl
+	}
+	cl := cognitoidentityprovider.NewFromConfig(c.cfg, func(o *cognitoidentityprovider.Options) {
+		o.Region = region
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = c.opts.CognitoMaxAttempts
+			so.MaxBackoff = 10 * time.Second
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	c.cognito[region] = cl
+	return cl
+}
+
+// S3 returns the S3 client for region.
+func (c *Clients) S3(region string) *s3.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.s3[region]; ok {
+		return cl
+	}
+	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+		o.Region = region
+		o.UsePathStyle = c.opts.S3PathStyle
+	})
+	c.s3[region] = cl
+	return cl
+}
+
+// SNS returns the SNS client for region.
+func (c *Clients) SNS(region string) *sns.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.sns[region]; ok {
+		return cl
+	}
+	cl := sns.NewFromConfig(c.cfg, func(o *sns.Options) { o.Region = region })
+	c.sns[region] = cl
+	return cl
+}

@@ -1,0 +1,46 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+)
+
+// Scenario is the classic deployment the demo, tests and `make local` seed: a primary pool in
+// Tokyo, an empty DR pool in Osaka, the backup bucket and the operators' topic in Osaka.
+type Scenario struct {
+	Tokyo, Osaka PoolSpec
+	TokyoID      string
+	OsakaID      string
+	Bucket       string
+	BucketRegion string
+	TopicArn     string
+}
+
+// SeedScenario creates the scenario with users in the Tokyo pool.
+func (s *Stack) SeedScenario(ctx context.Context, users int) (*Scenario, error) {
+	sc := &Scenario{Tokyo: TokyoPool(users), Osaka: OsakaPool(), Bucket: "cognito-dr-backups-osaka", BucketRegion: ControlRegion}
+	var err error
+	if sc.TokyoID, err = s.SeedPool(sc.Tokyo); err != nil {
+		return nil, err
+	}
+	if sc.OsakaID, err = s.SeedPool(sc.Osaka); err != nil {
+		return nil, err
+	}
+	if err := s.AWS.CreateBucket(sc.Bucket); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", sc.Bucket, err)
+	}
+	if sc.TopicArn, err = s.CreateTopic(ctx, ControlRegion, "cognito-dr-notifications"); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// BackupRequest is the console input that backs the Tokyo pool up to Osaka, with import CSVs
+// built for the Osaka pool.
+func (sc *Scenario) BackupRequest() map[string]any {
+	return map[string]any{
+		"userPoolId": sc.TokyoID, "region": sc.Tokyo.Region,
+		"bucket": sc.Bucket, "bucketRegion": sc.BucketRegion,
+		"targetUserPoolId": sc.OsakaID, "targetRegion": sc.Osaka.Region,
+	}
+}

@@ -1,0 +1,290 @@
+// Package export reads a whole user pool at the speed Cognito's quotas allow: ListUsers sharded by
+// the first character of `sub` and run in parallel under one shared UserList pacer, groups through
+// ListGroups + ListUsersInGroup rather than a call per user, and (when asked) each user's MFA
+// preferences through AdminGetUser under the UserRead pacer. Records are handed to the caller one
+// at a time so nothing holds the whole pool.
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+)
+
+// Cognito is what an export calls.
+type Cognito interface {
+	cip.ListUsersAPIClient
+	cip.ListGroupsAPIClient
+	cip.ListUsersInGroupAPIClient
+	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+}
+
+// Default request rates: the AWS default quotas per account and Region (UserList 30 RPS,
+// UserRead 120 RPS, UserPoolResourceRead 20 RPS). Other tools in the account share them.
+const (
+	DefaultListRPS     = 30
+	DefaultReadRPS     = 120
+	DefaultResourceRPS = 20
+)
+
+// pageSize is the largest page ListUsers and ListUsersInGroup accept.
+const pageSize = 60
+
+// HexShards splits a pool by the first character of `sub`, a lowercase UUID, so every user falls in
+// exactly one shard and 16 shards can page in parallel.
+var HexShards = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"}
+
+// Options configure an Exporter.
+type Options struct {
+	// ListRPS paces ListUsers and ListUsersInGroup together (they share the UserList quota).
+	ListRPS float64
+	// ReadRPS paces AdminGetUser (UserRead quota).
+	ReadRPS float64
+	// ResourceRPS paces ListGroups.
+	ResourceRPS float64
+	// IncludeMFA fetches each user's MFA preferences with AdminGetUser: one UserRead call per user.
+	IncludeMFA bool
+	// Shards are `sub` prefixes that together cover every user; nil means HexShards.
+	Shards []string
+	// Progress, if set, is called with the running count of users exported.
+	Progress func(users int)
+}
+
+// Exporter reads users and groups of pools.
+type Exporter struct {
+	c            Cognito
+	opts         Options
+	list, read   *rate.Limiter
+	resourceRead *rate.Limiter
+}
+
+// New returns an Exporter pacing its calls by opts (zero rates mean the AWS defaults).
+func New(c Cognito, opts Options) *Exporter {
+	if opts.ListRPS == 0 {
+		opts.ListRPS = DefaultListRPS
+	}
+	if opts.ReadRPS == 0 {
+		opts.ReadRPS = DefaultReadRPS
+	}
+	if opts.ResourceRPS == 0 {
+		opts.ResourceRPS = DefaultResourceRPS
+	}
+	if opts.Shards == nil {
+		opts.Shards = HexShards
+	}
+	return &Exporter{
+		c:            c,
+		opts:         opts,
+		list:         limiter(opts.ListRPS),
+		read:         limiter(opts.ReadRPS),
+		resourceRead: limiter(opts.ResourceRPS),
+	}
+}
+
+// limiter allows at most rps calls in any second and no burst beyond it, matching a
+// token bucket of the same size on the server.
+func limiter(rps float64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(rps), max(1, int(rps)))
+}
+
+// Users exports every user of pool, calling sink once per user from a single goroutine (sink
+// need not be safe for concurrent use). It returns the number of users exported.
+func (e *Exporter) Users(ctx context.Context, pool string, sink func(snapshot.User) error) (int, error) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+
+	pages := make(chan []types.UserType, 2*len(e.opts.Shards))
+	var shards sync.WaitGroup
+	for _, shard := range e.opts.Shards {
+		shards.Go(func() {
+			if err := e.listShard(gctx, pool, shard, pages); err != nil {
+				g.Go(func() error { return err })
+			}
+		})
+	}
+	go func() {
+		shards.Wait()
+		close(pages)
+	}()
+
+	users := make(chan snapshot.User, 256)
+	g.Go(func() error {
+		defer close(users)
+		return e.records(gctx, pool, pages, users)
+	})
+
+	var n int
+	var sinkErr error
+	for u := range users {
+		if sinkErr != nil {
+			continue // drain: the producers see the cancelled context and end
+		}
+		if sinkErr = sink(u); sinkErr != nil {
+			stop()
+			continue
+		}
+		n++
+		if e.opts.Progress != nil && n%pageSize == 0 {
+			e.opts.Progress(n)
+		}
+	}
+	err := g.Wait()
+	if sinkErr != nil {
+		return n, sinkErr
+	}
+	if err != nil {
+		return n, err
+	}
+	if e.opts.Progress != nil {
+		e.opts.Progress(n)
+	}
+	return n, nil
+}
+
+func (e *Exporter) listShard(ctx context.Context, pool, shard string, pages chan<- []types.UserType) error {
+	p := cip.NewListUsersPaginator(e.c, &cip.ListUsersInput{
+		UserPoolId: aws.String(pool),
+		Limit:      aws.Int32(pageSize),
+		Filter:     aws.String(fmt.Sprintf("sub ^= %q", shard)),
+	})
+	for p.HasMorePages() {
+		if err := e.list.Wait(ctx); err != nil {
+			return err
+		}
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list users of %s (sub ^= %q): %w", pool, shard, err)
+		}
+		if len(out.Users) == 0 {
+			continue
+		}
+		select {
+		case pages <- out.Users:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// records turns pages into snapshot users, adding MFA preferences when asked. AdminGetUser runs
+// with enough calls in flight to reach the UserRead quota despite each call's latency.
+func (e *Exporter) records(ctx context.Context, pool string, pages <-chan []types.UserType, out chan<- snapshot.User) error {
+	if !e.opts.IncludeMFA {
+		for page := range pages {
+			for _, u := range page {
+				select {
+				case out <- userRecord(u):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(int(e.opts.ReadRPS/2) + 1)
+	for page := range pages {
+		for _, u := range page {
+			g.Go(func() error {
+				rec := userRecord(u)
+				mfa, err := e.mfa(gctx, pool, rec.Username)
+				if err != nil {
+					return err
+				}
+				rec.MFA = mfa
+				select {
+				case out <- rec:
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+		}
+	}
+	return g.Wait()
+}
+
+func (e *Exporter) mfa(ctx context.Context, pool, username string) (*snapshot.MFA, error) {
+	if err := e.read.Wait(ctx); err != nil {
+		return nil, err
+	}
+	out, err := e.c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(pool), Username: aws.String(username)})
+	var gone *types.UserNotFoundException
+	if errors.As(err, &gone) {
+		// Deleted between ListUsers and now: the snapshot keeps the listed record without MFA.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get MFA settings of a user in %s: %w", pool, err)
+	}
+	return &snapshot.MFA{Enabled: out.UserMFASettingList, Preferred: aws.ToString(out.PreferredMfaSetting)}, nil
+}
+
+func userRecord(u types.UserType) snapshot.User {
+	attrs := make(map[string]string, len(u.Attributes))
+	for _, a := range u.Attributes {
+		attrs[aws.ToString(a.Name)] = aws.ToString(a.Value)
+	}
+	return snapshot.User{
+		Username:   aws.ToString(u.Username),
+		Attributes: attrs,
+		Enabled:    u.Enabled,
+		Status:     string(u.UserStatus),
+		Created:    aws.ToTime(u.UserCreateDate).UTC(),
+		Modified:   aws.ToTime(u.UserLastModifiedDate).UTC(),
+	}
+}
+
+// Groups exports every group of pool and its members. Members come from ListUsersInGroup, which
+// shares the UserList pacer with Users, so both may run at once without exceeding the quota.
+func (e *Exporter) Groups(ctx context.Context, pool string, group func(snapshot.Group) error, member func(snapshot.Membership) error) (groups, memberships int, err error) {
+	gp := cip.NewListGroupsPaginator(e.c, &cip.ListGroupsInput{UserPoolId: aws.String(pool), Limit: aws.Int32(pageSize)})
+	var names []string
+	for gp.HasMorePages() {
+		if err := e.resourceRead.Wait(ctx); err != nil {
+			return groups, memberships, err
+		}
+		out, err := gp.NextPage(ctx)
+		if err != nil {
+			return groups, memberships, fmt.Errorf("list groups of %s: %w", pool, err)
+		}
+		for _, g := range out.Groups {
+			rec := snapshot.Group{Name: aws.ToString(g.GroupName), Description: aws.ToString(g.Description), Precedence: g.Precedence, RoleArn: aws.ToString(g.RoleArn)}
+			if err := group(rec); err != nil {
+				return groups, memberships, err
+			}
+			groups++
+			names = append(names, rec.Name)
+		}
+	}
+	for _, name := range names {
+		up := cip.NewListUsersInGroupPaginator(e.c, &cip.ListUsersInGroupInput{UserPoolId: aws.String(pool), GroupName: aws.String(name), Limit: aws.Int32(pageSize)})
+		for up.HasMorePages() {
+			if err := e.list.Wait(ctx); err != nil {
+				return groups, memberships, err
+			}
+			out, err := up.NextPage(ctx)
+			if err != nil {
+				return groups, memberships, fmt.Errorf("list users in group %q of %s: %w", name, pool, err)
+			}
+			for _, u := range out.Users {
+				if err := member(snapshot.Membership{Group: name, Username: aws.ToString(u.Username)}); err != nil {
+					return groups, memberships, err
+				}
+				memberships++
+			}
+		}
+	}
+	return groups, memberships, nil
+}

@@ -1,0 +1,155 @@
+package importcsv
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+)
+
+// Cognito's limits on one import file.
+const (
+	// MaxFileRows is the most users in one file ("This maximum doesn't include the header row").
+	MaxFileRows = 500_000
+	// MaxFileBytes is the largest file: "100 MB", taken as 100,000,000 bytes, the smaller reading.
+	MaxFileBytes = 100_000_000
+)
+
+// Part describes one written file of an import. Each part is a complete import file, header
+// included, for its own import job.
+type Part struct {
+	Number int    `json:"number"` // 1-based
+	Rows   int    `json:"rows"`   // users, without the header
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"` // hex of the bytes written
+}
+
+// OpenPart opens the writer of part number n (1-based); the caller typically streams it to S3.
+// Writer closes it when the part is full or the import ends.
+type OpenPart func(n int) (io.WriteCloser, error)
+
+// Writer writes accepted rows into parts that stay within Cognito's per-file limits, and
+// rejects a username it has already written: cognito:username must be unique in the pool, so
+// across every part of the import. It holds the set of usernames, nothing else per row.
+type Writer struct {
+	// MaxRows and MaxBytes bound each part; NewWriter sets Cognito's limits. A new part
+	// starts before a row would exceed either (a part always takes at least one row).
+	MaxRows  int
+	MaxBytes int64
+
+	t     *Target
+	open  OpenPart
+	seen  map[string]struct{}
+	parts []Part
+
+	cur    io.WriteCloser
+	bw     *bufio.Writer
+	sum    hash.Hash
+	part   Part
+	header []byte
+	line   []byte
+	closed bool
+}
+
+// NewWriter returns a Writer of t's rows that opens its parts with open.
+func NewWriter(t *Target, open OpenPart) *Writer {
+	return &Writer{
+		MaxRows:  MaxFileRows,
+		MaxBytes: MaxFileBytes,
+		t:        t,
+		open:     open,
+		seen:     map[string]struct{}{},
+		header:   appendLine(nil, t.Header),
+	}
+}
+
+// Write writes r, which must have passed Check. A username already written comes back as a
+// *RowError (duplicate_username) and the row is not written; other errors are the part's.
+func (w *Writer) Write(r Row) error {
+	if w.closed {
+		return fmt.Errorf("write import row: writer closed")
+	}
+	user := w.t.Username(r)
+	key := user
+	if !w.t.CaseSensitive {
+		key = strings.ToLower(user)
+	}
+	if _, dup := w.seen[key]; dup {
+		return &RowError{Line: r.Line, Username: user, Problem: Problem{Reason: ReasonDuplicateUsername, Column: ColUsername,
+			Detail: "cognito:username appears earlier in this import"}}
+	}
+	w.line = appendLine(w.line[:0], r.Values)
+	if w.cur != nil && (w.part.Rows+1 > w.MaxRows || w.part.Bytes+int64(len(w.line)) > w.MaxBytes) {
+		if err := w.finish(); err != nil {
+			return err
+		}
+	}
+	if w.cur == nil {
+		if err := w.start(); err != nil {
+			return err
+		}
+	}
+	if err := w.write(w.line); err != nil {
+		return err
+	}
+	w.part.Rows++
+	w.seen[key] = struct{}{}
+	return nil
+}
+
+// Close ends the last part and returns every part written. An import with no accepted
+// rows has no parts.
+func (w *Writer) Close() ([]Part, error) {
+	if w.closed {
+		return w.parts, nil
+	}
+	w.closed = true
+	if w.cur != nil {
+		if err := w.finish(); err != nil {
+			return w.parts, err
+		}
+	}
+	return w.parts, nil
+}
+
+func (w *Writer) start() error {
+	n := len(w.parts) + 1
+	wc, err := w.open(n)
+	if err != nil {
+		return fmt.Errorf("open import part %d: %w", n, err)
+	}
+	w.cur = wc
+	w.sum = sha256.New()
+	if w.bw == nil {
+		w.bw = bufio.NewWriterSize(io.MultiWriter(wc, w.sum), 64<<10)
+	} else {
+		w.bw.Reset(io.MultiWriter(wc, w.sum))
+	}
+	w.part = Part{Number: n}
+	return w.write(w.header)
+}
+
+func (w *Writer) write(b []byte) error {
+	if _, err := w.bw.Write(b); err != nil {
+		return fmt.Errorf("write import part %d: %w", w.part.Number, err)
+	}
+	w.part.Bytes += int64(len(b))
+	return nil
+}
+
+func (w *Writer) finish() error {
+	err := w.bw.Flush()
+	if cerr := w.cur.Close(); err == nil {
+		err = cerr
+	}
+	w.cur = nil
+	if err != nil {
+		return fmt.Errorf("finish import part %d: %w", w.part.Number, err)
+	}
+	w.part.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	w.parts = append(w.parts, w.part)
+	return nil
+}

@@ -1,0 +1,59 @@
+package snapshot
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// LineWriter writes records as gzip-compressed JSON lines.
+type LineWriter struct {
+	gz  *gzip.Writer
+	enc *json.Encoder
+	n   int
+}
+
+// NewLineWriter writes gzip JSON lines to w. Close flushes the gzip stream but does not close w.
+func NewLineWriter(w io.Writer) *LineWriter {
+	gz := gzip.NewWriter(w)
+	return &LineWriter{gz: gz, enc: json.NewEncoder(gz)}
+}
+
+// Write appends one record.
+func (w *LineWriter) Write(v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		return err
+	}
+	w.n++
+	return nil
+}
+
+// Count is the number of records written.
+func (w *LineWriter) Count() int { return w.n }
+
+// Close flushes the compressed stream.
+func (w *LineWriter) Close() error { return w.gz.Close() }
+
+// ReadLines decodes gzip JSON lines from r into T, calling fn for each record in order.
+func ReadLines[T any](r io.Reader, fn func(T) error) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("open gzip stream: %w", err)
+	}
+	defer gz.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(gz, 64<<10))
+	for line := 1; ; line++ {
+		var v T
+		if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("record %d: %w", line, err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+}

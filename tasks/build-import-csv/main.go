@@ -1,0 +1,9 @@
+// Command build-import-csv is the Lambda of the backup state machine's BuildImportCsv task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+func main() { lambdamain.Start("BuildImportCsvFunctionArn", backup.LoadFunctions) }

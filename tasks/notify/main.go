@@ -1,0 +1,9 @@
+// Command notify is the Lambda of the backup state machine's Notify task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+func main() { lambdamain.Start("NotifyFunctionArn", backup.LoadFunctions) }

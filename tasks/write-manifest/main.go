@@ -1,0 +1,9 @@
+// Command write-manifest is the Lambda of the backup state machine's WriteManifest task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+func main() { lambdamain.Start("WriteManifestFunctionArn", backup.LoadFunctions) }

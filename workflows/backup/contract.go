@@ -1,0 +1,166 @@
+// Package backup is the backup workflow: the JSON contracts that cross the boundary of
+// statemachines/backup.asl.json and the steps its tasks run. A backup exports a user pool to S3 in
+// another Region (users, groups, memberships), builds import-ready CSVs validated against a target
+// pool's own header and rules, writes a manifest with checksums, and notifies by SNS.
+package backup
+
+import (
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+// Request is the execution input, from the console or an EventBridge schedule.
+type Request struct {
+	// UserPoolID is the pool to back up, e.g. "ap-northeast-1_AbCdEf123".
+	UserPoolID string `json:"userPoolId"`
+	// Region is the pool's Region.
+	Region string `json:"region"`
+	// Bucket receives the snapshot; it should be in another Region than the pool.
+	Bucket string `json:"bucket"`
+	// BucketRegion is the bucket's Region.
+	BucketRegion string `json:"bucketRegion"`
+	// Prefix is the key prefix of snapshots; default "cognito-dr/backups".
+	Prefix string `json:"prefix,omitempty"`
+	// TargetUserPoolID is the pool the import CSVs are built for (its GetCSVHeader and rules);
+	// default: the pool being backed up, for a restore in place.
+	TargetUserPoolID string `json:"targetUserPoolId,omitempty"`
+	// TargetRegion is the target pool's Region; default: Region.
+	TargetRegion string `json:"targetRegion,omitempty"`
+	// IncludeMFAPreferences adds each user's MFA settings with one AdminGetUser per user, paced
+	// to the UserRead quota (120 RPS by default): a 1M-user pool then takes over two hours.
+	IncludeMFAPreferences bool `json:"includeMfaPreferences,omitempty"`
+}
+
+// DefaultPrefix is where snapshots go when the request names no prefix.
+const DefaultPrefix = "cognito-dr/backups"
+
+// ExportInput is what the ExportUsers state passes: the execution input untouched, so unknown
+// fields are refused, plus the execution's identity, which names the snapshot.
+type ExportInput struct {
+	Request       Request `json:"request"`
+	ExecutionName string  `json:"executionName"`
+	StartTime     string  `json:"startTime"`
+}
+
+// Location is where one snapshot lives.
+type Location struct {
+	Bucket string `json:"bucket"`
+	Region string `json:"region"`
+	// Prefix ends in "/"; every file of the snapshot is under it.
+	Prefix string `json:"prefix"`
+}
+
+// PoolRef names a pool in a Region.
+type PoolRef struct {
+	UserPoolID string `json:"userPoolId"`
+	Region     string `json:"region"`
+}
+
+// ExportOutput describes the exported snapshot: keys and counts, never users (state payloads are
+// capped at 256 KiB and visible to operators).
+type ExportOutput struct {
+	Source      PoolRef           `json:"source"`
+	PoolName    string            `json:"poolName"`
+	Target      PoolRef           `json:"target"`
+	Snapshot    Location          `json:"snapshot"`
+	SnapshotAt  time.Time         `json:"snapshotAt"`
+	Users       int               `json:"users"`
+	Disabled    int               `json:"disabled"`
+	ByStatus    map[string]int    `json:"byStatus"`
+	WithMFA     *int              `json:"withMfa,omitempty"`
+	Groups      int               `json:"groups"`
+	Memberships int               `json:"memberships"`
+	Files       []s3stream.Object `json:"files"`
+	Seconds     float64           `json:"seconds"`
+}
+
+// Snapshot file names under Location.Prefix.
+const (
+	UsersFile       = "users.jsonl.gz"
+	GroupsFile      = "groups.jsonl.gz"
+	MembershipsFile = "memberships.jsonl.gz"
+	ManifestFile    = "manifest.json"
+)
+
+// CSVInput is what the BuildImportCsv state passes.
+type CSVInput struct {
+	Snapshot Location `json:"snapshot"`
+	Target   PoolRef  `json:"target"`
+}
+
+// CSVPart is one import CSV file.
+type CSVPart struct {
+	s3stream.Object
+	Rows int `json:"rows"`
+}
+
+// CSVOutput describes the import-ready CSVs and the rejects report.
+type CSVOutput struct {
+	Target     PoolRef         `json:"target"`
+	Rows       int             `json:"rows"`
+	Importable int             `json:"importable"`
+	Rejected   int             `json:"rejected"`
+	ByReason   map[string]int  `json:"rejectedByReason"`
+	Parts      []CSVPart       `json:"parts"`
+	Rejects    s3stream.Object `json:"rejects"`
+	Seconds    float64         `json:"seconds"`
+}
+
+// ManifestInput is what the WriteManifest state passes.
+type ManifestInput struct {
+	Export ExportOutput `json:"export"`
+	CSV    CSVOutput    `json:"csv"`
+}
+
+// ManifestOutput locates the manifest.
+type ManifestOutput struct {
+	Manifest s3stream.Object `json:"manifest"`
+}
+
+// Manifest is the record of one snapshot: what was backed up, when, and a checksum of every file,
+// so a restore can prove it reads exactly what was written.
+type Manifest struct {
+	Version     int            `json:"version"`
+	Source      PoolRef        `json:"source"`
+	PoolName    string         `json:"poolName"`
+	SnapshotAt  time.Time      `json:"snapshotAt"`
+	Snapshot    Location       `json:"snapshot"`
+	Users       int            `json:"users"`
+	Disabled    int            `json:"disabled"`
+	ByStatus    map[string]int `json:"byStatus"`
+	WithMFA     *int           `json:"withMfa,omitempty"`
+	Groups      int            `json:"groups"`
+	Memberships int            `json:"memberships"`
+	Import      CSVOutput      `json:"import"`
+	// Files lists every file of the snapshot with its size and SHA-256, keys relative to the bucket.
+	Files []ManifestFileEntry `json:"files"`
+}
+
+// ManifestFileEntry is one file of a snapshot.
+type ManifestFileEntry struct {
+	Kind string `json:"kind"`
+	s3stream.Object
+	Rows int `json:"rows,omitempty"`
+}
+
+// NotifyInput is what the NotifySuccess and NotifyFailure states pass.
+type NotifyInput struct {
+	ExecutionName string           `json:"executionName"`
+	Status        string           `json:"status"`
+	Export        *ExportOutput    `json:"export,omitempty"`
+	CSV           *CSVOutput       `json:"csv,omitempty"`
+	Manifest      *s3stream.Object `json:"manifest,omitempty"`
+	Error         *StateError      `json:"error,omitempty"`
+}
+
+// StateError is the error object a Catch puts at its ResultPath.
+type StateError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// NotifyOutput identifies the published message.
+type NotifyOutput struct {
+	MessageID string `json:"messageId"`
+}

@@ -1,0 +1,54 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+// ManifestVersion is the format version of manifest.json.
+const ManifestVersion = 1
+
+// WriteManifest records the snapshot: what was backed up, when, counts, and every file with its
+// size and SHA-256.
+func (s *Steps) WriteManifest(ctx context.Context, in ManifestInput) (ManifestOutput, error) {
+	e := in.Export
+	if e.Snapshot.Bucket == "" || e.Snapshot.Prefix == "" {
+		return ManifestOutput{}, fmt.Errorf("write manifest: export.snapshot is incomplete: %+v", e.Snapshot)
+	}
+	m := Manifest{
+		Version:     ManifestVersion,
+		Source:      e.Source,
+		PoolName:    e.PoolName,
+		SnapshotAt:  e.SnapshotAt,
+		Snapshot:    e.Snapshot,
+		Users:       e.Users,
+		Disabled:    e.Disabled,
+		ByStatus:    e.ByStatus,
+		WithMFA:     e.WithMFA,
+		Groups:      e.Groups,
+		Memberships: e.Memberships,
+		Import:      in.CSV,
+	}
+	kinds := []string{"users", "groups", "memberships"}
+	rows := []int{e.Users, e.Groups, e.Memberships}
+	for i, f := range e.Files {
+		m.Files = append(m.Files, ManifestFileEntry{Kind: kinds[min(i, len(kinds)-1)], Object: f, Rows: rows[min(i, len(rows)-1)]})
+	}
+	for _, p := range in.CSV.Parts {
+		m.Files = append(m.Files, ManifestFileEntry{Kind: "import-csv", Object: p.Object, Rows: p.Rows})
+	}
+	m.Files = append(m.Files, ManifestFileEntry{Kind: "rejects", Object: in.CSV.Rejects, Rows: in.CSV.Rejected})
+
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return ManifestOutput{}, err
+	}
+	obj, err := s3stream.Put(ctx, s.S3(e.Snapshot.Region), e.Snapshot.Bucket, e.Snapshot.Prefix+ManifestFile, body)
+	if err != nil {
+		return ManifestOutput{}, fmt.Errorf("write manifest: %w", err)
+	}
+	return ManifestOutput{Manifest: obj}, nil
+}

@@ -1,0 +1,112 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// Notify publishes the outcome of a backup to the operators' topic.
+func (s *Steps) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error) {
+	subject, body, err := message(in)
+	if err != nil {
+		return NotifyOutput{}, err
+	}
+	region, err := topicRegion(s.TopicArn)
+	if err != nil {
+		return NotifyOutput{}, err
+	}
+	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(s.TopicArn),
+		Subject:  aws.String(subject),
+		Message:  aws.String(body),
+	})
+	if err != nil {
+		return NotifyOutput{}, fmt.Errorf("publish backup %s notification to %s: %w", strings.ToLower(in.Status), s.TopicArn, err)
+	}
+	return NotifyOutput{MessageID: aws.ToString(out.MessageId)}, nil
+}
+
+func topicRegion(arn string) (string, error) {
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[3] == "" {
+		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", arn)
+	}
+	return parts[3], nil
+}
+
+// message renders the notification. SNS email subjects are limited to 100 characters.
+func message(in NotifyInput) (subject, body string, err error) {
+	var b strings.Builder
+	switch in.Status {
+	case "SUCCEEDED":
+		if in.Export == nil || in.CSV == nil || in.Manifest == nil {
+			return "", "", stateerr.Invalid("a SUCCEEDED notification needs export, csv and manifest")
+		}
+		e, c := in.Export, in.CSV
+		subject = fmt.Sprintf("Cognito DR backup of %s succeeded: %d users", e.Source.UserPoolID, e.Users)
+		fmt.Fprintf(&b, "Backup %s of user pool %s (%s) in %s succeeded.\n\n", in.ExecutionName, e.Source.UserPoolID, e.PoolName, e.Source.Region)
+		fmt.Fprintf(&b, "Snapshot time:   %s\n", e.SnapshotAt.Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(&b, "Users exported:  %d (%d disabled)\n", e.Users, e.Disabled)
+		fmt.Fprintf(&b, "By status:       %s\n", counts(e.ByStatus))
+		fmt.Fprintf(&b, "Groups:          %d with %d memberships\n", e.Groups, e.Memberships)
+		fmt.Fprintf(&b, "Import CSVs for: %s in %s\n", c.Target.UserPoolID, c.Target.Region)
+		fmt.Fprintf(&b, "Importable rows: %d in %d file(s)\n", c.Importable, len(c.Parts))
+		fmt.Fprintf(&b, "Rejected rows:   %d %s\n", c.Rejected, reasons(c.ByReason))
+		fmt.Fprintf(&b, "\nManifest: s3://%s/%s (%s)\n", e.Snapshot.Bucket, in.Manifest.Key, e.Snapshot.Region)
+		if c.Rejected > 0 {
+			fmt.Fprintf(&b, "Rejects report: s3://%s/%s\n", e.Snapshot.Bucket, c.Rejects.Key)
+		}
+	case "FAILED":
+		if in.Error == nil {
+			return "", "", stateerr.Invalid("a FAILED notification needs error")
+		}
+		subject = fmt.Sprintf("Cognito DR backup failed: %s", in.Error.Error)
+		fmt.Fprintf(&b, "Backup %s failed with %s.\n\n%s\n\nNo snapshot was recorded: files under the snapshot prefix without a manifest.json are incomplete.\n",
+			in.ExecutionName, in.Error.Error, causeText(in.Error.Cause))
+	default:
+		return "", "", stateerr.Invalid("status %q is not SUCCEEDED or FAILED", in.Status)
+	}
+	if len(subject) > 100 {
+		subject = subject[:97] + "..."
+	}
+	return subject, b.String(), nil
+}
+
+// causeText unwraps the {"errorMessage":...} JSON Step Functions puts in a Lambda error's cause.
+func causeText(cause string) string {
+	var lambdaErr struct {
+		Message string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal([]byte(cause), &lambdaErr); err == nil && lambdaErr.Message != "" {
+		return lambdaErr.Message
+	}
+	return cause
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func reasons(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return "(" + counts(m) + ")"
+}
