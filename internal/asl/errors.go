@@ -11,20 +11,18 @@ import (
 
 // Error names defined by the States Language that this package reports or matches.
 const (
-	ErrorAll                 = "States.ALL"
-	ErrorTimeout             = "States.Timeout"
-	ErrorHeartbeatTimeout    = "States.HeartbeatTimeout"
-	ErrorTaskFailed          = "States.TaskFailed"
-	ErrorNoChoiceMatched     = "States.NoChoiceMatched"
-	ErrorResultPathMatch     = "States.ResultPathMatchFailure"
-	ErrorIntrinsicFailure    = "States.IntrinsicFailure"
-	ErrorRuntime             = "States.Runtime"
-	ErrorDataLimitExceeded   = "States.DataLimitExceeded"
-	ErrorBranchFailed        = "States.BranchFailed"
-	ErrorParameterPath       = "States.ParameterPathFailure"
-	ErrorPermissions         = "States.Permissions"
-	ErrorExecutionAborted    = "States.Aborted"
-	errorNameHeartbeatReason = "heartbeat"
+	ErrorAll               = "States.ALL"
+	ErrorTimeout           = "States.Timeout"
+	ErrorHeartbeatTimeout  = "States.HeartbeatTimeout"
+	ErrorTaskFailed        = "States.TaskFailed"
+	ErrorNoChoiceMatched   = "States.NoChoiceMatched"
+	ErrorResultPathMatch   = "States.ResultPathMatchFailure"
+	ErrorIntrinsicFailure  = "States.IntrinsicFailure"
+	ErrorRuntime           = "States.Runtime"
+	ErrorDataLimitExceeded = "States.DataLimitExceeded"
+	ErrorBranchFailed      = "States.BranchFailed"
+	ErrorParameterPath     = "States.ParameterPathFailure"
+	ErrorPermissions       = "States.Permissions"
 )
 
 // TaskError is an error with an explicit States Language error name, for

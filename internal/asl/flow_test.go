@@ -147,7 +147,7 @@ func TestPollLoop(t *testing.T) {
 func TestWaitTimestamp(t *testing.T) {
 	tests := []struct {
 		name, state, input string
-		want                time.Duration
+		want               time.Duration
 	}{
 		{"Seconds", `"Seconds":5`, `{}`, 5 * time.Second},
 		{"Timestamp", `"Timestamp":"2026-01-02T03:05:05Z"`, `{}`, time.Minute},

@@ -26,11 +26,11 @@ type intrinsic struct {
 
 // iarg is one intrinsic argument: a literal, a path or a nested call.
 type iarg struct {
-	lit    any    // literal value (string, json.Number, bool, nil)
-	raw    string // a string literal as written, escapes kept, for States.Format
-	isStr  bool
-	path   *path
-	call   *intrinsic
+	lit   any    // literal value (string, json.Number, bool, nil)
+	raw   string // a string literal as written, escapes kept, for States.Format
+	isStr bool
+	path  *path
+	call  *intrinsic
 }
 
 type intrinsicSpec struct {

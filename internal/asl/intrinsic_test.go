@@ -91,12 +91,12 @@ func TestIntrinsicRuntimeErrors(t *testing.T) {
 
 func TestIntrinsicParseErrors(t *testing.T) {
 	for _, expr := range []string{
-		`States.MathRandom(1, 10)`,    // not implemented
-		`States.Nope()`,               // unknown
-		`States.ArrayLength()`,        // arity
-		`States.UUID(1)`,              // arity
+		`States.MathRandom(1, 10)`,     // not implemented
+		`States.Nope()`,                // unknown
+		`States.ArrayLength()`,         // arity
+		`States.UUID(1)`,               // arity
 		`States.Format('unterminated)`, // string literal
-		`States.Format('x', )`,        // missing argument
+		`States.Format('x', )`,         // missing argument
 		`States.JsonMerge($.a, $.b, true)`,
 		`States.Array(1 2)`,
 		`States.Array(1`,

@@ -181,3 +181,20 @@ func TestInputOutputErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLambdaInvoke(t *testing.T) {
+	def := `{"StartAt":"Greet","States":{"Greet":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+		"Parameters":{"FunctionName":"arn:aws:lambda:ap-northeast-1:123456789012:function:hello","Payload.$":"$"},
+		"ResultSelector":{"greeting.$":"$.Payload","status.$":"$.StatusCode"},"Next":"Other"},
+		"Other":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"missing"},
+		"Catch":[{"ErrorEquals":["Lambda.ResourceNotFoundException"],"ResultPath":"$.err","Next":"Done"}],"End":true},
+		"Done":{"Type":"Pass","End":true,"OutputPath":"$.greeting"}}}`
+	invoke := asl.LambdaInvoke(map[string]asl.TaskFunc{"arn:aws:lambda:ap-northeast-1:123456789012:function:hello": hello})
+	x := runDef(t, def, map[string]asl.TaskFunc{asl.LambdaInvokeResource: invoke}, `{"who":"Lambda"}`)
+	if diff := cmp.Diff(succeeded(t, `"Hello, Lambda!"`), outcomeOf(t, x)); diff != "" {
+		t.Errorf("outcome (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Greet", "Other", "Done"}, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+}

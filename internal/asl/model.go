@@ -76,9 +76,9 @@ type State struct {
 	timestampPath *path
 
 	// Fail
-	errorName, cause       string
-	errorPath, causePath   *path
-	errorCall, causeCall   *intrinsic
+	errorName, cause     string
+	errorPath, causePath *path
+	errorCall, causeCall *intrinsic
 
 	// Map
 	itemsPath      *path
@@ -111,8 +111,8 @@ type Catcher struct {
 	resultPath ioPath
 }
 
-// Walk calls fn for every state of the machine, depth first in definition
-// order, including the states of Parallel branches and Map item processors.
+// Walk calls fn for every state of the machine, depth first in name order,
+// including the states of Parallel branches and Map item processors.
 func (m *Machine) Walk(fn func(s *State)) {
 	var walk func(g *Graph)
 	walk = func(g *Graph) {

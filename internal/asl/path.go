@@ -104,9 +104,7 @@ func (p *path) set(root, value any) (any, error) {
 					m[k] = v
 				}
 			case nil:
-				if i == 0 {
-					return nil, fmt.Errorf("cannot apply %s to a null input", p.src)
-				}
+				// Missing intermediate objects are created.
 				m = map[string]any{}
 			default:
 				return nil, fmt.Errorf("cannot apply %s: %s is not an object", p.src, typeName(cur))

@@ -20,7 +20,9 @@ type run struct {
 func (r *run) record(ev Event) { r.x.record(r.ex, ev) }
 
 // aborted is the error a state reports when the run is being stopped.
-func aborted() *stateErr { return &stateErr{aborted: true, name: "States.Aborted", cause: "execution stopped"} }
+func aborted() *stateErr {
+	return &stateErr{aborted: true, name: "States.Aborted", cause: "execution stopped"}
+}
 
 func (r *run) finish(ctx context.Context, out any, serr *stateErr) {
 	ev := Event{}

@@ -3,6 +3,7 @@ package asl
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -42,7 +43,13 @@ func compileTemplate(v any) (*template, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		t := &template{kind: 'o'}
-		for k, fv := range v {
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // deterministic errors
+		for _, k := range keys {
+			fv := v[k]
 			if name, ok := strings.CutSuffix(k, ".$"); ok {
 				s, isStr := fv.(string)
 				if !isStr {
