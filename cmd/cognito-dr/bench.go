@@ -16,6 +16,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/localaws"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -48,7 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
 	for _, impl := range []string{"ours", "baseline"} {
 		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
-		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl))
+		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), export.DefaultListRPS)
 		if err != nil {
 			return fmt.Errorf("%s export: %w", impl, err)
 		}
@@ -56,6 +57,9 @@ func runBench(ctx context.Context, args []string) error {
 			return fmt.Errorf("%s exported %d users, want %d", impl, res.Users, *users)
 		}
 		rate := float64(res.Users) / res.Seconds
+		stats := st.Cognito.Stats()
+		fmt.Fprintf(os.Stderr, "  %s: calls %v throttled %v\n", impl, stats.Calls, stats.Throttled)
+		st.Cognito.ResetStats()
 		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%d ratio=%.2f\n",
 			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
 	}
@@ -76,10 +80,10 @@ func runBench(ctx context.Context, args []string) error {
 }
 
 // exportOnce runs one export implementation against the stack described by ready.
-func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string) (benchResult, error) {
+func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string, listRPS float64) (benchResult, error) {
 	switch impl {
 	case "ours":
-		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn})
+		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, ListRPS: listRPS})
 		begin := time.Now()
 		out, err := steps.Export(ctx, backup.ExportInput{
 			Request: backup.Request{
@@ -123,7 +127,8 @@ func exportRSS(ctx context.Context, impl string, users int) (float64, int, error
 	if err != nil {
 		return 0, 0, fmt.Errorf("local stack did not start: %w", err)
 	}
-	exporter := exec.CommandContext(ctx, self, "bench-export", "-impl", impl, "-ready", string(line))
+	// Quotas are off for the memory runs: the exporter need not pace itself either.
+	exporter := exec.CommandContext(ctx, self, "bench-export", "-impl", impl, "-list-rps", "1e6", "-ready", string(line))
 	exporter.Stderr = os.Stderr
 	res, err := exporter.Output()
 	if err != nil {
@@ -145,6 +150,7 @@ func runBenchExport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench-export", flag.ContinueOnError)
 	impl := fs.String("impl", "ours", "ours or baseline")
 	readyJSON := fs.String("ready", "", "the JSON line printed by `local -json`")
+	listRPS := fs.Float64("list-rps", export.DefaultListRPS, "pace of ListUsers calls")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,7 +160,7 @@ func runBenchExport(ctx context.Context, args []string) error {
 	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	clients := awsclients.New(localaws.ClientConfig(ready.Endpoint, "us-east-1"), awsclients.Options{S3PathStyle: true})
-	res, err := exportOnce(ctx, *impl, clients, ready, "rss-"+*impl)
+	res, err := exportOnce(ctx, *impl, clients, ready, "rss-"+*impl, *listRPS)
 	if err != nil {
 		return err
 	}

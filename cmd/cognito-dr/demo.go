@@ -148,17 +148,25 @@ func statusList(m map[string]int) string {
 // progressLine prints state transitions and a live export line: users done, rate, ETA.
 type progressLine struct {
 	w    io.Writer
+	tty  bool // redraw one line in a terminal; print a line a second into logs and pipes
 	mu   sync.Mutex
 	last time.Time
 	live bool
 }
 
-func newProgressLine(w io.Writer) *progressLine { return &progressLine{w: w} }
+func newProgressLine(f *os.File) *progressLine {
+	fi, err := f.Stat()
+	return &progressLine{w: f, tty: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+}
 
 func (p *progressLine) export(pr backup.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.last) < 250*time.Millisecond {
+	every, prefix := time.Second, ""
+	if p.tty {
+		every, prefix = 250*time.Millisecond, "\r"
+	}
+	if time.Since(p.last) < every && pr.Users < pr.Estimated {
 		return
 	}
 	p.last = time.Now()
@@ -169,8 +177,11 @@ func (p *progressLine) export(pr backup.Progress) {
 	} else if pr.Estimated > 0 {
 		eta = "0s"
 	}
-	fmt.Fprintf(p.w, "\r  exported %7d / ~%d users  %6.0f users/s  ETA %-6s", pr.Users, pr.Estimated, rate, eta)
-	p.live = true
+	fmt.Fprintf(p.w, "%s  exported %7d / ~%d users  %6.0f users/s  ETA %-6s", prefix, pr.Users, pr.Estimated, rate, eta)
+	if !p.tty {
+		fmt.Fprintln(p.w)
+	}
+	p.live = p.tty
 }
 
 func (p *progressLine) state(e asl.Event) {

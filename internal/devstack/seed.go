@@ -36,7 +36,7 @@ func TokyoPool(users int) PoolSpec {
 	return PoolSpec{
 		Name: "tokyo-users", Region: "ap-northeast-1", Users: users, Seed: 2026,
 		UnverifiedPercent: 3, DisabledPercent: 2,
-		Groups: map[string]int{"admins": 1, "staff": 10, "beta": 5},
+		Groups: map[string]int{"admins": 1, "staff": 3, "beta": 2},
 	}
 }
 

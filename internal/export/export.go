@@ -90,10 +90,11 @@ func New(c Cognito, opts Options) *Exporter {
 	}
 }
 
-// limiter allows at most rps calls in any second and no burst beyond it, matching a
-// token bucket of the same size on the server.
+// limiter spaces calls evenly at rps with no burst. Cognito's quota is a token bucket that
+// starts full: by never spending its burst, the export leaves it as slack that absorbs the
+// jitter of calls arriving unevenly, so pacing at the full quota does not get throttled.
 func limiter(rps float64) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(rps), max(1, int(rps)))
+	return rate.NewLimiter(rate.Limit(rps), 1)
 }
 
 // Users exports every user of pool, calling sink once per user from a single goroutine (sink

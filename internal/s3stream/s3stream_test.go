@@ -1,0 +1,94 @@
+package s3stream_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+func newClient(t *testing.T) *s3.Client {
+	t.Helper()
+	st, err := localaws.Start(localaws.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateBucket("bkt"); err != nil {
+		t.Fatal(err)
+	}
+	return s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options)
+}
+
+func TestStreamedUploadRoundTrip(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	// 12 MB in small writes: more than two multipart parts, written the way an export writes.
+	data := make([]byte, 12<<20)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rnd.IntN(256))
+	}
+	w := s3stream.Create(ctx, c, "bkt", "big")
+	for off := 0; off < len(data); off += 4096 {
+		if _, err := w.Write(data[off:min(off+4096, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obj, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if obj.Bytes != int64(len(data)) || obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Key != "big" {
+		t.Errorf("object = %+v, want %d bytes and the data's SHA-256", obj, len(data))
+	}
+	r, err := s3stream.Open(ctx, c, "bkt", "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("read back %d bytes that differ from the %d written", len(got), len(data))
+	}
+}
+
+func TestAbortLeavesNoObject(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	w := s3stream.Create(ctx, c, "bkt", "partial")
+	if _, err := w.Write(bytes.Repeat([]byte("x"), 6<<20)); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort(errors.New("export failed"))
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Errorf("an aborted upload left %d objects", len(out.Contents))
+	}
+}
+
+func TestWriteToMissingBucketFails(t *testing.T) {
+	c := newClient(t)
+	w := s3stream.Create(context.Background(), c, "missing-bucket", "k")
+	w.Write([]byte("hello"))
+	if _, err := w.Close(); err == nil {
+		t.Fatal("want an error uploading to a bucket that does not exist")
+	}
+}

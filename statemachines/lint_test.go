@@ -1,0 +1,161 @@
+package statemachines_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/asl"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+	"github.com/cognito-dr/cognito-dr/statemachines"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+// machine is what the lint knows of one state machine: the handlers bound to its placeholders
+// (what the CDK stack and the local executor supply) and the Go input type of each.
+type machine struct {
+	functions map[string]boundary.Func
+	inputs    map[string]any
+}
+
+func machines() map[string]machine {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return map[string]machine{
+		statemachines.Backup: {
+			functions: (&backup.Steps{}).Functions(log),
+			inputs: map[string]any{
+				"ExportFunctionArn":         backup.ExportInput{},
+				"BuildImportCsvFunctionArn": backup.CSVInput{},
+				"WriteManifestFunctionArn":  backup.ManifestInput{},
+				"NotifyFunctionArn":         backup.NotifyInput{},
+			},
+		},
+	}
+}
+
+// lambdaRetryable are the transient Lambda service errors every task must retry.
+var lambdaRetryable = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
+
+func TestEveryMachineIsLinted(t *testing.T) {
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(machines())), slices.Sorted(slices.Values(statemachines.Names()))); diff != "" {
+		t.Errorf("embedded machines vs linted machines (-linted +embedded):\n%s", diff)
+	}
+}
+
+func TestLint(t *testing.T) {
+	for name, m := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def, err := statemachines.Definition(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var top struct {
+				Comment string `json:"Comment"`
+			}
+			if err := json.Unmarshal(def, &top); err != nil || top.Comment == "" {
+				t.Errorf("definition must be JSON with a top-level Comment (err %v)", err)
+			}
+
+			placeholders := asl.Placeholders(def)
+			if diff := cmp.Diff(slices.Sorted(maps.Keys(m.functions)), slices.Sorted(slices.Values(placeholders))); diff != "" {
+				t.Errorf("placeholders vs bound functions (-functions +placeholders):\n%s", diff)
+			}
+			if diff := cmp.Diff(slices.Sorted(maps.Keys(m.functions)), slices.Sorted(maps.Keys(m.inputs))); diff != "" {
+				t.Errorf("the lint's input table is out of date (-functions +inputs):\n%s", diff)
+			}
+
+			vars := map[string]string{}
+			for _, p := range placeholders {
+				vars[p] = "arn:aws:lambda:ap-northeast-3:000000000000:function:" + p
+			}
+			sub, err := asl.Substitute(def, vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Parse checks that every Next, Default and Catch target exists and every state is reachable.
+			parsed, err := asl.Parse(sub)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+
+			known := map[string]bool{}
+			for _, n := range stateerr.Names() {
+				known[n] = true
+			}
+			parsed.Walk(func(s *asl.State) {
+				for _, c := range s.Catch {
+					checkErrorNames(t, s.Name, c.ErrorEquals, known)
+				}
+				for _, r := range s.Retry {
+					checkErrorNames(t, s.Name, r.ErrorEquals, known)
+				}
+				if s.Type != asl.TypeTask {
+					return
+				}
+				placeholder := strings.TrimPrefix(s.Resource, "arn:aws:lambda:ap-northeast-3:000000000000:function:")
+				in, ok := m.inputs[placeholder]
+				if !ok {
+					t.Errorf("state %s: resource %s is not a bound function", s.Name, s.Resource)
+					return
+				}
+				checkParameters(t, s, reflect.TypeOf(in))
+				if len(s.Retry) == 0 || !slices.Equal(s.Retry[0].ErrorEquals, lambdaRetryable) {
+					t.Errorf("state %s: first Retry must cover %v", s.Name, lambdaRetryable)
+				}
+				if len(s.Catch) == 0 {
+					t.Errorf("state %s: a task without Catch fails the execution without telling anyone", s.Name)
+				}
+			})
+		})
+	}
+}
+
+func checkErrorNames(t *testing.T, state string, names []string, known map[string]bool) {
+	t.Helper()
+	for _, n := range names {
+		if strings.HasPrefix(n, "States.") || strings.HasPrefix(n, "Lambda.") {
+			continue
+		}
+		if !known[n] {
+			t.Errorf("state %s: ErrorEquals %q is not an error any step returns (stateerr.Names)", state, n)
+		}
+	}
+}
+
+// checkParameters compares the task's Parameters keys with the json fields of its Go input:
+// every key must be a field, and every field without omitempty must be passed.
+func checkParameters(t *testing.T, s *asl.State, typ reflect.Type) {
+	t.Helper()
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(s.Parameters, &params); err != nil {
+		t.Errorf("state %s: Parameters must be an object: %v", s.Name, err)
+		return
+	}
+	got := map[string]bool{}
+	for k := range params {
+		got[strings.TrimSuffix(k, ".$")] = true
+	}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			t.Errorf("%s.%s has no json name", typ.Name(), f.Name)
+			continue
+		}
+		if !got[name] && !strings.Contains(opts, "omitempty") {
+			t.Errorf("state %s: Parameters lack %q, required by %s", s.Name, name, typ.Name())
+		}
+		delete(got, name)
+	}
+	for k := range got {
+		t.Errorf("state %s: Parameters key %q is not a field of %s (the task would refuse it)", s.Name, k, typ.Name())
+	}
+}
