@@ -1,5 +1,6 @@
 # Cognito DR — make targets are contracts: demo, test, bench, local (and later synth).
 GO ?= go
+ASL := $(wildcard statemachines/*.asl.json)
 
 .PHONY: demo test bench local lint-asl node_modules
 
@@ -11,7 +12,7 @@ demo:
 test: node_modules
 	$(GO) vet ./...
 	$(GO) test ./...
-	npx --no-install asl-validator --json-path 'statemachines/*.asl.json'
+	npx --no-install asl-validator $(foreach f,$(ASL),--json-path $(f))
 
 ## bench: export benchmarks against the emulator with AWS default quotas and 100 ms latency.
 bench:
