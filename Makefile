@@ -22,6 +22,9 @@ bench:
 local:
 	$(GO) run ./cmd/cognito-dr local
 
+# npm packages ship Go files (the CDK CLI's init templates); a go.mod inside node_modules makes it a
+# module of its own, so ./... never reaches into it.
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund
+	@echo 'module ignore-node-modules' > node_modules/go.mod
 	@touch node_modules

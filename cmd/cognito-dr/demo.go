@@ -94,7 +94,7 @@ func printBackupSummary(st *devstack.Stack, sc *devstack.Scenario, x *asl.Execut
 	fmt.Printf("\npath             %v\n", x.Path())
 	fmt.Printf("users exported   %d (%d disabled; %s)\n", m.Users, m.Disabled, statusList(m.ByStatus))
 	fmt.Printf("groups           %d with %d memberships\n", m.Groups, m.Memberships)
-	fmt.Printf("importable rows  %d for %s in %d CSV file(s)\n", m.Import.Importable, m.Import.Target.UserPoolID, len(m.Import.Parts))
+	fmt.Printf("importable rows  %d for %s in %d CSV file(s)\n", m.Import.Accepted, m.Import.Target.UserPoolID, len(m.Import.Parts))
 	fmt.Printf("rejected rows    %d\n", m.Import.Rejected)
 	reasons := make([]string, 0, len(m.Import.ByReason))
 	for r := range m.Import.ByReason {

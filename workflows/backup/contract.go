@@ -7,6 +7,8 @@ package backup
 import (
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
@@ -77,9 +79,9 @@ type ExportOutput struct {
 
 // Snapshot file names under Location.Prefix.
 const (
-	UsersFile       = "users.jsonl.gz"
-	GroupsFile      = "groups.jsonl.gz"
-	MembershipsFile = "memberships.jsonl.gz"
+	UsersFile       = export.UsersFile
+	GroupsFile      = export.GroupsFile
+	MembershipsFile = export.MembershipsFile
 	ManifestFile    = "manifest.json"
 )
 
@@ -89,22 +91,11 @@ type CSVInput struct {
 	Target   PoolRef  `json:"target"`
 }
 
-// CSVPart is one import CSV file.
-type CSVPart struct {
-	s3stream.Object
-	Rows int `json:"rows"`
-}
-
 // CSVOutput describes the import-ready CSVs and the rejects report.
 type CSVOutput struct {
-	Target     PoolRef         `json:"target"`
-	Rows       int             `json:"rows"`
-	Importable int             `json:"importable"`
-	Rejected   int             `json:"rejected"`
-	ByReason   map[string]int  `json:"rejectedByReason"`
-	Parts      []CSVPart       `json:"parts"`
-	Rejects    s3stream.Object `json:"rejects"`
-	Seconds    float64         `json:"seconds"`
+	Target PoolRef `json:"target"`
+	csvbuild.Built
+	Seconds float64 `json:"seconds"`
 }
 
 // ManifestInput is what the WriteManifest state passes.

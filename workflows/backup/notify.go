@@ -58,7 +58,7 @@ func message(in NotifyInput) (subject, body string, err error) {
 		fmt.Fprintf(&b, "By status:       %s\n", counts(e.ByStatus))
 		fmt.Fprintf(&b, "Groups:          %d with %d memberships\n", e.Groups, e.Memberships)
 		fmt.Fprintf(&b, "Import CSVs for: %s in %s\n", c.Target.UserPoolID, c.Target.Region)
-		fmt.Fprintf(&b, "Importable rows: %d in %d file(s)\n", c.Importable, len(c.Parts))
+		fmt.Fprintf(&b, "Importable rows: %d in %d file(s)\n", c.Accepted, len(c.Parts))
 		fmt.Fprintf(&b, "Rejected rows:   %d %s\n", c.Rejected, reasons(c.ByReason))
 		fmt.Fprintf(&b, "\nManifest: s3://%s/%s (%s)\n", e.Snapshot.Bucket, in.Manifest.Key, e.Snapshot.Region)
 		if c.Rejected > 0 {
