@@ -1,8 +1,8 @@
-# Cognito DR — make targets are contracts: demo, test, bench, local (and later synth).
+# Cognito DR — make targets are contracts: demo, test, bench, local, synth.
 GO ?= go
 ASL := $(wildcard statemachines/*.asl.json)
 
-.PHONY: demo test bench local lint-asl node_modules
+.PHONY: demo test bench local lint-asl node_modules synth
 
 ## demo: start the embedded local stack, seed a Tokyo-style pool and run the backup state machine.
 demo:
@@ -24,6 +24,14 @@ local:
 
 # npm packages ship Go files (the CDK CLI's init templates); a go.mod inside node_modules makes it a
 # module of its own, so ./... never reaches into it.
+## synth: build the task Lambdas (linux/arm64) and synthesize the CDK stacks into cdk.out, offline:
+## no credentials, no lookups (account and Regions come from the config), no notices, no version
+## check or telemetry. CONFIG defaults to cognito-dr.json, or the example when there is none.
+CONFIG ?= $(if $(wildcard cognito-dr.json),cognito-dr.json,infra/cognito-dr.example.json)
+synth: node_modules
+	CDK_DISABLE_VERSION_CHECK=true CDK_DISABLE_CLI_TELEMETRY=true \
+		npx --no-install cdk synth --no-notices --no-version-reporting --quiet -c config=$(CONFIG)
+
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@echo 'module ignore-node-modules' > node_modules/go.mod

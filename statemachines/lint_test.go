@@ -12,11 +12,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/asl"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
 // machine is what the lint knows of one state machine: the handlers bound to its placeholders
@@ -36,6 +38,22 @@ func machines() map[string]machine {
 				"BuildImportCsvFunctionArn": backup.CSVInput{},
 				"WriteManifestFunctionArn":  backup.ManifestInput{},
 				"NotifyFunctionArn":         backup.NotifyInput{},
+			},
+		},
+		statemachines.Failback: {
+			functions: (&failback.Steps{}).Functions(log),
+			inputs: map[string]any{
+				"PlanFailbackFunctionArn":         failback.PlanInput{},
+				"ValidateImportFunctionArn":       failback.PlanRef{},
+				"RequestApprovalFunctionArn":      failback.ApprovalInput{},
+				"UploadImportFunctionArn":         failback.ImportPartInput{},
+				"StartImportFunctionArn":          failback.ImportPartInput{},
+				"PollImportFunctionArn":           failback.ImportPartInput{},
+				"CollectImportResultsFunctionArn": failback.ImportPartInput{},
+				"ApplyChangesFunctionArn":         failback.ApplyInput{},
+				"DisableUsersFunctionArn":         failback.DisableInput{},
+				"WriteReportFunctionArn":          failback.ReportInput{},
+				"NotifyFailbackFunctionArn":       failback.NotifyInput{},
 			},
 		},
 	}
@@ -87,7 +105,7 @@ func TestLint(t *testing.T) {
 			}
 
 			known := map[string]bool{}
-			for _, n := range stateerr.Names() {
+			for _, n := range append(stateerr.Names(), approval.RejectedError) {
 				known[n] = true
 			}
 			parsed.Walk(func(s *asl.State) {
@@ -100,17 +118,33 @@ func TestLint(t *testing.T) {
 				if s.Type != asl.TypeTask {
 					return
 				}
-				placeholder := strings.TrimPrefix(s.Resource, "arn:aws:lambda:ap-northeast-3:000000000000:function:")
-				in, ok := m.inputs[placeholder]
+				const functionPrefix = "arn:aws:lambda:ap-northeast-3:000000000000:function:"
+				params := s.Parameters
+				resource := s.Resource
+				if strings.HasPrefix(s.Resource, asl.LambdaInvokeResource) {
+					// The lambda:invoke integration names the function in Parameters and
+					// passes Payload to it.
+					var invoke struct {
+						FunctionName string
+						Payload      json.RawMessage
+					}
+					if err := json.Unmarshal(s.Parameters, &invoke); err != nil {
+						t.Errorf("state %s: lambda:invoke Parameters: %v", s.Name, err)
+						return
+					}
+					resource, params = invoke.FunctionName, invoke.Payload
+				}
+				in, ok := m.inputs[strings.TrimPrefix(resource, functionPrefix)]
 				if !ok {
-					t.Errorf("state %s: resource %s is not a bound function", s.Name, s.Resource)
+					t.Errorf("state %s: resource %s is not a bound function", s.Name, resource)
 					return
 				}
-				checkParameters(t, s, reflect.TypeOf(in))
+				checkParameters(t, s.Name, params, reflect.TypeOf(in))
 				if len(s.Retry) == 0 || !slices.Equal(s.Retry[0].ErrorEquals, lambdaRetryable) {
 					t.Errorf("state %s: first Retry must cover %v", s.Name, lambdaRetryable)
 				}
-				if len(s.Catch) == 0 {
+				// Tasks inside a Map rely on the Map's Catch.
+				if _, top := parsed.States[s.Name]; top && len(s.Catch) == 0 {
 					t.Errorf("state %s: a task without Catch fails the execution without telling anyone", s.Name)
 				}
 			})
@@ -132,11 +166,11 @@ func checkErrorNames(t *testing.T, state string, names []string, known map[strin
 
 // checkParameters compares the task's Parameters keys with the json fields of its Go input:
 // every key must be a field, and every field without omitempty must be passed.
-func checkParameters(t *testing.T, s *asl.State, typ reflect.Type) {
+func checkParameters(t *testing.T, state string, raw json.RawMessage, typ reflect.Type) {
 	t.Helper()
 	var params map[string]json.RawMessage
-	if err := json.Unmarshal(s.Parameters, &params); err != nil {
-		t.Errorf("state %s: Parameters must be an object: %v", s.Name, err)
+	if err := json.Unmarshal(raw, &params); err != nil {
+		t.Errorf("state %s: Parameters must be an object: %v", state, err)
 		return
 	}
 	got := map[string]bool{}
@@ -151,11 +185,11 @@ func checkParameters(t *testing.T, s *asl.State, typ reflect.Type) {
 			continue
 		}
 		if !got[name] && !strings.Contains(opts, "omitempty") {
-			t.Errorf("state %s: Parameters lack %q, required by %s", s.Name, name, typ.Name())
+			t.Errorf("state %s: Parameters lack %q, required by %s", state, name, typ.Name())
 		}
 		delete(got, name)
 	}
 	for k := range got {
-		t.Errorf("state %s: Parameters key %q is not a field of %s (the task would refuse it)", s.Name, k, typ.Name())
+		t.Errorf("state %s: Parameters key %q is not a field of %s (the task would refuse it)", state, k, typ.Name())
 	}
 }

@@ -10,8 +10,11 @@ import (
 //go:embed *.asl.json
 var files embed.FS
 
-// Backup is the name of the backup state machine.
-const Backup = "backup"
+// Names of the state machines.
+const (
+	Backup   = "backup"
+	Failback = "failback"
+)
 
 // Definition returns the ASL of the named state machine, with its ${Placeholders} unreplaced.
 func Definition(name string) ([]byte, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -36,6 +37,7 @@ type Clients struct {
 	cognito map[string]*cognitoidentityprovider.Client
 	s3      map[string]*s3.Client
 	sns     map[string]*sns.Client
+	logs    map[string]*cloudwatchlogs.Client
 }
 
 // New returns Clients built from cfg.
@@ -49,6 +51,7 @@ func New(cfg aws.Config, opts Options) *Clients {
 		cognito: map[string]*cognitoidentityprovider.Client{},
 		s3:      map[string]*s3.Client{},
 		sns:     map[string]*sns.Client{},
+		logs:    map[string]*cloudwatchlogs.Client{},
 	}
 }
 
@@ -113,5 +116,17 @@ func (c *Clients) SNS(region string) *sns.Client {
 	}
 	cl := sns.NewFromConfig(c.cfg, func(o *sns.Options) { o.Region = region })
 	c.sns[region] = cl
+	return cl
+}
+
+// Logs returns the CloudWatch Logs client for region.
+func (c *Clients) Logs(region string) *cloudwatchlogs.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.logs[region]; ok {
+		return cl
+	}
+	cl := cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
+	c.logs[region] = cl
 	return cl
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/localaws"
 	"github.com/cognito-dr/cognito-dr/internal/localcognito"
+	"github.com/cognito-dr/cognito-dr/internal/locallogs"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
@@ -29,26 +30,42 @@ type Options struct {
 	Latency time.Duration
 	// MailboxFile, if set, receives every SNS message as a JSON line.
 	MailboxFile string
+	// ImportStartDelay and ImportRowDelay pace Cognito import jobs; see localcognito.Options.
+	ImportStartDelay time.Duration
+	ImportRowDelay   time.Duration
+	// Clock is the Cognito emulator's and the log store's clock; nil means time.Now.
+	Clock func() time.Time
 }
 
 // Stack is a running local AWS.
 type Stack struct {
 	AWS     *localaws.Stack
 	Cognito *localcognito.Emulator
+	// Logs is the emulated CloudWatch Logs, where Cognito import jobs write their row results.
+	Logs *locallogs.Store
 	// Clients are SDK clients for the stack, built the way the Lambdas build theirs.
 	Clients *awsclients.Clients
 }
 
-// Start listens on loopback and serves Cognito, S3 and SNS.
+// Start listens on loopback and serves Cognito (with import-job upload URLs), CloudWatch Logs,
+// S3 and SNS.
 func Start(opts Options) (*Stack, error) {
-	cog := localcognito.New(localcognito.Options{DisableQuotas: !opts.Quotas, Latency: opts.Latency, AccountID: localaws.DefaultAccountID})
-	st, err := localaws.Start(localaws.Config{Addr: opts.Addr, Cognito: cog, MailboxFile: opts.MailboxFile})
+	logs := locallogs.New(locallogs.Options{Clock: opts.Clock, AccountID: localaws.DefaultAccountID})
+	cog := localcognito.New(localcognito.Options{
+		DisableQuotas: !opts.Quotas, Latency: opts.Latency, AccountID: localaws.DefaultAccountID, Clock: opts.Clock,
+		ImportStartDelay: opts.ImportStartDelay, ImportRowDelay: opts.ImportRowDelay, LogSink: logs,
+	})
+	st, err := localaws.Start(localaws.Config{Addr: opts.Addr, Cognito: cog, Logs: logs, MailboxFile: opts.MailboxFile})
 	if err != nil {
 		return nil, fmt.Errorf("start local AWS: %w", err)
 	}
+	// Import jobs hand out upload URLs on this endpoint, known only once it listens.
+	cog.SetPublicURL(st.URL())
+	st.Handle(localcognito.ImportUploadPath, cog.ImportUploadHandler())
 	return &Stack{
 		AWS:     st,
 		Cognito: cog,
+		Logs:    logs,
 		Clients: awsclients.New(st.AWSConfig("us-east-1"), awsclients.Options{S3PathStyle: true}),
 	}, nil
 }

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/cognito-dr/cognito-dr/internal/asl"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
@@ -27,6 +28,11 @@ func Executor(name string, functions map[string]boundary.Func, opts ...asl.Optio
 		vars[placeholder] = arn
 		tasks[arn] = asl.TaskFunc(fn)
 	}
+	// Tasks that use the lambda:invoke integration (needed for .waitForTaskToken) name their
+	// function in Parameters; the same functions serve them.
+	invoke := asl.LambdaInvoke(maps.Clone(tasks))
+	tasks[asl.LambdaInvokeResource] = invoke
+	tasks[asl.LambdaInvokeResource+".waitForTaskToken"] = invoke
 	def, err = asl.Substitute(def, vars)
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", name, err)

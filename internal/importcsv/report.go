@@ -54,3 +54,19 @@ func (r *ReportWriter) Counts() map[string]int {
 	}
 	return out
 }
+
+// ReadReport reads a reject report written by ReportWriter, calling fn for each reject in order.
+func ReadReport(r io.Reader, fn func(Reject) error) error {
+	dec := json.NewDecoder(r)
+	for n := 1; ; n++ {
+		var rj Reject
+		if err := dec.Decode(&rj); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reject report record %d: %w", n, err)
+		}
+		if err := fn(rj); err != nil {
+			return err
+		}
+	}
+}

@@ -1,10 +1,10 @@
 // Package localaws is the project's emulated AWS for local runs and tests: one
 // loopback HTTP endpoint that serves S3 (gofakes3 with an in-memory backend),
-// a minimal SNS, and Cognito through a handler supplied by the caller.
+// a minimal SNS, and Cognito and CloudWatch Logs through handlers supplied by the caller.
 //
 // Every service shares the endpoint, so a client only needs BaseEndpoint set to
 // [Stack.URL], just like `aws --endpoint-url URL <service> ...`. Requests are
-// routed by the X-Amz-Target header (Cognito), then by the service name in the
+// routed by the X-Amz-Target header (Cognito, Logs), then by the service name in the
 // SigV4 credential scope, then by the shape of unsigned awsquery requests
 // (SNS); everything else goes to S3. Paths under /_local/ are reserved for
 // local-only pages mounted with [Stack.Handle].
@@ -43,6 +43,10 @@ type Config struct {
 	// AWSCognitoIdentityProviderService. Nil answers them with
 	// UnknownOperationException.
 	Cognito http.Handler
+	// Logs serves CloudWatch Logs requests (X-Amz-Target Logs_20140328.*, or
+	// credential scope service "logs"). Nil answers them with
+	// UnknownOperationException.
+	Logs http.Handler
 	// AccountID appears in SNS ARNs; empty means DefaultAccountID.
 	AccountID string
 	// MailboxFile, if set, receives every published SNS message as one JSON
@@ -60,6 +64,7 @@ type Stack struct {
 	backend *s3mem.Backend
 	sns     *SNS
 	cognito http.Handler
+	logs    http.Handler
 	local   *http.ServeMux
 }
 
@@ -96,6 +101,7 @@ func Start(cfg Config) (*Stack, error) {
 		s3:      faker.Server(),
 		sns:     sns,
 		cognito: cfg.Cognito,
+		logs:    cfg.Logs,
 		local:   http.NewServeMux(),
 	}
 	s.handler = http.HandlerFunc(s.route)
@@ -197,6 +203,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService."),
 		service == "cognito-idp":
 		s.serveCognito(w, r)
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328."), service == "logs":
+		serveJSON(w, r, s.logs, "CloudWatch Logs")
 	case service == "sns", service == "" && isQueryRequest(r):
 		s.sns.serveHTTP(w, r, region)
 	default:
@@ -205,13 +213,18 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Stack) serveCognito(w http.ResponseWriter, r *http.Request) {
-	if s.cognito == nil {
+	serveJSON(w, r, s.cognito, "Cognito")
+}
+
+// serveJSON hands a JSON 1.1 request to h, or refuses it when no emulator is configured.
+func serveJSON(w http.ResponseWriter, r *http.Request, h http.Handler, name string) {
+	if h == nil {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"no Cognito emulator configured in localaws"}`)
+		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"no %s emulator configured in localaws"}`, name)
 		return
 	}
-	s.cognito.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 }
 
 // credentialScope returns the service and region of the SigV4 credential

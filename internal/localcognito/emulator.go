@@ -31,6 +31,15 @@ type Options struct {
 	Clock func() time.Time
 	// AccountID is used in pool ARNs; empty means "123456789012".
 	AccountID string
+	// ImportStartDelay is how long a started import job stays Pending before it runs; 0 means
+	// DefaultImportStartDelay, a negative value means no delay.
+	ImportStartDelay time.Duration
+	// ImportRowDelay is added after each imported row, so tests can watch a job InProgress or
+	// stop it midway; 0 means none.
+	ImportRowDelay time.Duration
+	// LogSink receives the per-row results of import jobs, as Cognito writes them to CloudWatch
+	// Logs; nil discards them.
+	LogSink LogSink
 }
 
 // Emulator is an in-memory Cognito user pools service for one AWS account. It is an http.Handler
@@ -50,6 +59,8 @@ type Emulator struct {
 
 	mu    sync.RWMutex
 	pools map[string]*pool
+
+	imports imports
 
 	stats stats
 }
@@ -78,6 +89,7 @@ func New(opts Options) *Emulator {
 	if e.accountID == "" {
 		e.accountID = "123456789012"
 	}
+	e.imports.init(opts)
 	e.quotasOn.Store(!opts.DisableQuotas)
 	e.SetLatency(opts.Latency)
 	e.SetFailureRate(opts.FailureRate)

@@ -37,6 +37,8 @@ type pool struct {
 
 	users
 	groups map[string]*group
+	// signOuts holds the last AdminUserGlobalSignOut per user sub, in Unix milliseconds.
+	signOuts map[[16]byte]int64
 }
 
 func newPool(id, region, arn string, in *cip.CreateUserPoolInput, now time.Time) (*pool, error) {

@@ -73,6 +73,13 @@ var operationCategory = map[string]Category{
 	"GetGroup":                  UserPoolResourceRead,
 	"ListGroups":                UserPoolResourceRead,
 	"GetCSVHeader":              UserPoolResourceRead,
+	// The import-job categories follow the quotas page as remembered, not re-read: reads are
+	// UserPoolResourceRead, the calls that change a job UserPoolResourceUpdate.
+	"DescribeUserImportJob": UserPoolResourceRead,
+	"ListUserImportJobs":    UserPoolResourceRead,
+	"CreateUserImportJob":   UserPoolResourceUpdate,
+	"StartUserImportJob":    UserPoolResourceUpdate,
+	"StopUserImportJob":     UserPoolResourceUpdate,
 }
 
 // quotas holds the token buckets. Burst equals the rate so that a client paced at exactly the

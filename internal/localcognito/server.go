@@ -43,6 +43,11 @@ var handlers = map[string]handler{
 	"AdminRemoveUserFromGroup":  (*Emulator).adminRemoveUserFromGroup,
 	"AdminListGroupsForUser":    (*Emulator).adminListGroupsForUser,
 	"GetCSVHeader":              (*Emulator).getCSVHeader,
+	"CreateUserImportJob":       (*Emulator).createUserImportJob,
+	"DescribeUserImportJob":     (*Emulator).describeUserImportJob,
+	"ListUserImportJobs":        (*Emulator).listUserImportJobs,
+	"StartUserImportJob":        (*Emulator).startUserImportJob,
+	"StopUserImportJob":         (*Emulator).stopUserImportJob,
 }
 
 // ServeHTTP answers one cognito-idp request. The caller mounts the emulator where the SDK's

@@ -2,6 +2,7 @@ package localcognito
 
 import (
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -143,7 +144,8 @@ func (p *pool) missingRequired(vals map[string]string) error {
 func (p *pool) claimAliases(u *user, force bool, now int64) error {
 	for _, k := range p.aliasKeys(u) {
 		other := p.byAlias[k]
-		if other == nil || other == u {
+		// u may be a copy being validated before it replaces the stored user: same seq, same user.
+		if other == nil || other == u || other.seq == u.seq {
 			continue
 		}
 		kind, _, _ := strings.Cut(k, ":")
@@ -429,13 +431,40 @@ func (e *Emulator) adminUserGlobalSignOut(region string, body []byte) (any, erro
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	// The emulator issues no tokens, so there is nothing to revoke.
-	p, _, err := e.findUser(region, in.UserPoolId, in.Username, false)
+	// The emulator issues no tokens, so there is nothing to revoke; the time is kept so tests
+	// can tell a user was signed out.
+	p, u, err := e.findUser(region, in.UserPoolId, in.Username, true)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.RUnlock()
+	defer p.mu.Unlock()
+	if p.signOuts == nil {
+		p.signOuts = map[[16]byte]int64{}
+	}
+	p.signOuts[u.sub] = millis(e.now())
 	return struct{}{}, nil
+}
+
+// SignedOutAt reports when AdminUserGlobalSignOut last signed out the user that username
+// (a username, alias or sub) names in the pool; false if never or if there is no such user.
+func (e *Emulator) SignedOutAt(poolID, username string) (time.Time, bool) {
+	e.mu.RLock()
+	p := e.pools[poolID]
+	e.mu.RUnlock()
+	if p == nil {
+		return time.Time{}, false
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	u := p.lookup(username)
+	if u == nil {
+		return time.Time{}, false
+	}
+	ms, ok := p.signOuts[u.sub]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
 }
 
 func (e *Emulator) adminSetUserPassword(region string, body []byte) (any, error) {

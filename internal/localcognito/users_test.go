@@ -235,3 +235,30 @@ func TestInjectedFailures(t *testing.T) {
 		t.Errorf("Failed[DescribeUserPool] = %d, want 1", got)
 	}
 }
+
+// TestUpdateOtherAttributeOfEmailUser: changing given_name of a user found by its email must not
+// trip over the user's own email alias (email-as-username pools).
+func TestUpdateOtherAttributeOfEmailUser(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, newTestEmulator(), "ap-northeast-1")
+	pool, err := c.CreateUserPool(ctx, emailPoolInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := pool.UserPool.Id
+	if _, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: id, Username: aws.String("amy@example.com"),
+		MessageAction: types.MessageActionTypeSuppress, UserAttributes: attrs("email", "amy@example.com", "email_verified", "true")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: id, Username: aws.String("amy@example.com"),
+		UserAttributes: attrs("given_name", "Amy")}); err != nil {
+		t.Fatalf("update given_name: %v", err)
+	}
+	u, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: id, Username: aws.String("amy@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := attrMap(u.UserAttributes); got["given_name"] != "Amy" || got["email_verified"] != "true" {
+		t.Errorf("attributes after update: %v", got)
+	}
+}

@@ -1,0 +1,270 @@
+package approval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// crossOrigin refuses POSTs a browser marks as cross-origin (Sec-Fetch-Site, else Origin vs Host).
+var crossOrigin = http.NewCrossOriginProtection()
+
+// deliverTimeout bounds resuming the execution once the decision is recorded; it runs detached
+// from the request so an approver closing the tab cannot leave a decision undelivered.
+const deliverTimeout = 30 * time.Second
+
+// maxApprover bounds the approver's name as typed into the form.
+const maxApprover = 80
+
+// ServeHTTP serves BaseURL/<id>?exp=…&sig=…: GET and HEAD show the plan, POST decides.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// No scripts at all, no framing (a framed Approve button invites clickjacking), no caching
+	// of a page that holds a form token, no Referer carrying the signed link anywhere.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		h.Set("Allow", "GET, HEAD, POST")
+		s.render(w, view{Status: http.StatusMethodNotAllowed, Kind: "refused", Heading: "Method not allowed",
+			Message: "Open the link in a browser and use the Approve or Reject button."})
+		return
+	}
+	id, exp, ok := s.verifyLink(r)
+	if !ok {
+		s.render(w, view{Status: http.StatusForbidden, Kind: "refused", Heading: "This approval link is not valid",
+			Message: "The link is incomplete or was altered. Open the link exactly as it arrived in the approval email."})
+		return
+	}
+	if r.Method == http.MethodPost {
+		if err := crossOrigin.Check(r); err != nil {
+			s.render(w, view{Status: http.StatusForbidden, Kind: "refused", Heading: "Cross-site request refused",
+				Message: "A decision can only be sent from the approval page itself."})
+			return
+		}
+	}
+	ctx := r.Context()
+	req, err := s.Store.GetRequest(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		s.render(w, view{Status: http.StatusNotFound, Kind: "refused", Heading: "Approval not found",
+			Message: "This approval no longer exists. Ask the operator who started the failback."})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, id, "read approval", err)
+		return
+	}
+	switch d, err := s.Store.GetDecision(ctx, id); {
+	case err == nil:
+		s.decided(w, r, req, d)
+		return
+	case !errors.Is(err, ErrNotFound):
+		s.fail(w, r, id, "read decision", err)
+		return
+	}
+	now := s.now()
+	if !now.Before(exp) || !now.Before(req.ExpiresAt) {
+		s.render(w, view{Status: http.StatusGone, Kind: "gone", Heading: "This approval link has expired",
+			Message: "Nothing was decided. The failback execution " + req.ExecutionName + " times out and must be started again.",
+			Req:     &req})
+		return
+	}
+	if r.Method == http.MethodPost {
+		s.decide(w, r, req, exp)
+		return
+	}
+	s.render(w, view{Status: http.StatusOK, Kind: "pending", Heading: req.Summary.Title, Req: &req,
+		FormToken: s.Signer.FormToken(id, exp), ExpiresIn: until(req.ExpiresAt, now)})
+}
+
+// verifyLink checks the id's shape and the signature over id and exp, before anything is read.
+func (s *Service) verifyLink(r *http.Request) (id string, exp time.Time, ok bool) {
+	id = path.Base(r.URL.Path)
+	if !validID(id) {
+		return "", time.Time{}, false
+	}
+	q := r.URL.Query()
+	sec, err := strconv.ParseInt(q.Get("exp"), 10, 64)
+	if err != nil || sec <= 0 {
+		return "", time.Time{}, false
+	}
+	exp = time.Unix(sec, 0).UTC()
+	return id, exp, s.Signer.Verify(id, exp, q.Get("sig"))
+}
+
+func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, exp time.Time) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, view{Status: http.StatusBadRequest, Kind: "refused", Heading: "Bad request", Message: "The form could not be read."})
+		return
+	}
+	if !s.Signer.VerifyFormToken(req.ID, exp, r.PostForm.Get("token")) {
+		s.render(w, view{Status: http.StatusForbidden, Kind: "refused", Heading: "Decision refused",
+			Message: "A decision can only be sent from the approval page itself. Reload the link and use its buttons."})
+		return
+	}
+	d := Decision{Approver: cleanName(r.PostForm.Get("approver")), DecidedAt: s.now().UTC().Truncate(time.Second),
+		SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
+	switch r.PostForm.Get("decision") {
+	case "approve":
+		d.Decision = Approved
+	case "reject":
+		d.Decision = Rejected
+	default:
+		s.render(w, view{Status: http.StatusBadRequest, Kind: "refused", Heading: "Bad request", Message: "Choose Approve or Reject."})
+		return
+	}
+	// The conditional write is the lock: of concurrent POSTs exactly one gets past it.
+	switch err := s.Store.PutDecision(r.Context(), req.ID, d); {
+	case errors.Is(err, ErrAlreadyDecided):
+		first, err := s.Store.GetDecision(r.Context(), req.ID)
+		if err != nil {
+			s.fail(w, r, req.ID, "read decision", err)
+			return
+		}
+		s.decided(w, r, req, first)
+		return
+	case err != nil:
+		s.fail(w, r, req.ID, "record decision", err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deliverTimeout)
+	defer cancel()
+	err := s.deliver(ctx, req, d)
+	out := Outcome{Delivered: err == nil, ExecutionEnded: errors.Is(err, ErrTaskEnded)}
+	if err != nil {
+		out.Error = redact(err.Error(), req.TaskToken)
+	}
+	putErr := s.Store.PutOutcome(ctx, req.ID, out)
+	attrs := []any{slog.String("approval", req.ID), slog.String("execution", req.ExecutionName),
+		slog.String("decision", d.Decision), slog.Bool("delivered", out.Delivered), slog.Bool("execution_ended", out.ExecutionEnded)}
+	if out.Error != "" {
+		attrs = append(attrs, slog.String("error", out.Error))
+	}
+	if putErr != nil {
+		attrs = append(attrs, slog.String("outcome_error", redact(putErr.Error(), req.TaskToken)))
+	}
+	s.log().InfoContext(ctx, "approval decided", attrs...)
+
+	v := view{Req: &req, Decision: &d}
+	switch {
+	case out.ExecutionEnded:
+		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "This approval expired; the execution ended"
+		v.Message = "Your decision was recorded but had no effect: execution " + req.ExecutionName + " is no longer waiting for it."
+	case err != nil:
+		v.Status, v.Kind, v.Heading = http.StatusBadGateway, "error", "Decision recorded, but the execution was not resumed"
+		v.Message = "Step Functions did not accept the decision. The execution keeps waiting until it times out; an operator can " +
+			"resume it with the task token in approvals/" + req.ID + "/request.json of the plan bucket."
+	case d.Decision == Approved:
+		v.Status, v.Kind, v.Heading = http.StatusOK, "done", "Approved"
+		v.Message = "Execution " + req.ExecutionName + " continues with the failback."
+	default:
+		v.Status, v.Kind, v.Heading = http.StatusOK, "done", "Rejected"
+		v.Message = "Execution " + req.ExecutionName + " stops with " + RejectedError + "; nothing changes in the primary pool."
+	}
+	s.render(w, v)
+}
+
+func (s *Service) deliver(ctx context.Context, req Request, d Decision) error {
+	at := d.DecidedAt.Format(time.RFC3339)
+	if d.Decision == Rejected {
+		return s.Callbacks.SendTaskFailure(ctx, req.TaskToken, RejectedError, fmt.Sprintf("rejected by %s at %s", d.Approver, at))
+	}
+	out, err := json.Marshal(struct {
+		Decision  string `json:"decision"`
+		Approver  string `json:"approver"`
+		DecidedAt string `json:"decidedAt"`
+	}{d.Decision, d.Approver, at})
+	if err != nil {
+		return err
+	}
+	return s.Callbacks.SendTaskSuccess(ctx, req.TaskToken, string(out))
+}
+
+// decided answers any request for an approval that has a decision: 409, or 410 when the decision
+// came too late for the execution.
+func (s *Service) decided(w http.ResponseWriter, r *http.Request, req Request, d Decision) {
+	v := view{Status: http.StatusConflict, Kind: "decided", Heading: "Already decided", Req: &req, Decision: &d,
+		Message: "This approval was already answered; a link works once."}
+	switch o, err := s.Store.GetOutcome(r.Context(), req.ID); {
+	case err != nil:
+		// No outcome yet: the decision is being delivered, or its delivery was cut short.
+	case o.ExecutionEnded:
+		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "This approval expired; the execution ended"
+		v.Message = "The decision below came after execution " + req.ExecutionName + " stopped waiting, so it had no effect."
+	case !o.Delivered:
+		v.Message += " Step Functions did not accept the decision below; execution " + req.ExecutionName +
+			" waits until it times out unless an operator resumes it."
+	}
+	s.render(w, v)
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, id, op string, err error) {
+	s.log().ErrorContext(r.Context(), "approval page failed", slog.String("approval", id), slog.String("op", op), slog.String("error", err.Error()))
+	s.render(w, view{Status: http.StatusInternalServerError, Kind: "error", Heading: "Something went wrong",
+		Message: "Nothing was decided by this request. Try again in a minute."})
+}
+
+// cleanName keeps what an approver typed printable and short; the page escapes it anyway.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		return -1
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if rs := []rune(s); len(rs) > maxApprover {
+		s = string(rs[:maxApprover])
+	}
+	if s == "" {
+		return "anonymous"
+	}
+	return s
+}
+
+func sourceIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// redact removes the task token from an error message before it is stored or logged.
+func redact(msg, token string) string {
+	if token == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, token, "<task token>")
+}
+
+// until is a short "2h 05m" for how long a link stays valid.
+func until(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	if h == 0 {
+		return fmt.Sprintf("%dm", m)
+	}
+	return fmt.Sprintf("%dh %02dm", h, m)
+}

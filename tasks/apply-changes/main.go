@@ -1,0 +1,9 @@
+// Command apply-changes is the Lambda of the failback state machine's ApplyChanges task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("ApplyChangesFunctionArn", failback.LoadFunctions) }

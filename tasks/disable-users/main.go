@@ -1,0 +1,9 @@
+// Command disable-users is the Lambda of the failback state machine's DisableUsers task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("DisableUsersFunctionArn", failback.LoadFunctions) }

@@ -1,0 +1,9 @@
+// Command notify-failback is the Lambda of the failback state machine's NotifyFailback task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("NotifyFailbackFunctionArn", failback.LoadFunctions) }

@@ -1,0 +1,9 @@
+// Command poll-import is the Lambda of the failback state machine's PollImport task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("PollImportFunctionArn", failback.LoadFunctions) }

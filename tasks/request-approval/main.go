@@ -1,0 +1,9 @@
+// Command request-approval is the Lambda of the failback state machine's RequestApproval task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("RequestApprovalFunctionArn", failback.LoadFunctions) }

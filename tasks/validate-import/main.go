@@ -1,0 +1,9 @@
+// Command validate-import is the Lambda of the failback state machine's ValidateImport task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("ValidateImportFunctionArn", failback.LoadFunctions) }

@@ -1,0 +1,9 @@
+// Command write-report is the Lambda of the failback state machine's WriteReport task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+func main() { lambdamain.Start("WriteReportFunctionArn", failback.LoadFunctions) }

@@ -1,0 +1,250 @@
+package failback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+)
+
+// ActionCreate is a user the import rules reject but the API can create (a user whose email
+// is not verified gets an invitation at that address instead).
+const ActionCreate = "create-by-api"
+
+// ApplyResult is one applied (or failed) change, as written to the apply ledger.
+type ApplyResult struct {
+	Index   int    `json:"index"`
+	Kind    string `json:"kind"`
+	Key     string `json:"key"`
+	Group   string `json:"group,omitempty"`
+	OK      bool   `json:"ok"`
+	Message string `json:"message,omitempty"`
+}
+
+// chunk is how many changes run between two checkpoints.
+const chunk = 250
+
+// workers is how many calls are in flight: enough to reach the quotas despite latency.
+const workers = 16
+
+// ApplyChanges makes the API changes of the plan on the primary pool — users created by API,
+// attribute updates, group memberships, disables when asked — from Progress.Cursor until the
+// list ends or BatchTime passes. Each chunk of results goes to the apply ledger before the
+// cursor moves, so a retry or a re-run redoes at most one chunk, and every change is idempotent.
+func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, error) {
+	p := in.Plan
+	items, err := s.applyItems(ctx, p, in.CSV)
+	if err != nil {
+		return Progress{}, err
+	}
+	prog := in.Progress
+	deadline := s.now().Add(s.batchTime())
+	c := s.Cognito(p.Request.PrimaryRegion)
+	limits := map[string]*rate.Limiter{
+		ActionCreate:         limiter(rateOr(s.Rates.UserCreation, 50)),
+		ActionUpdate:         limiter(rateOr(s.Rates.UserUpdate, 25)),
+		ActionDisablePrimary: limiter(rateOr(s.Rates.UserUpdate, 25)),
+		ActionAddToGroup:     limiter(rateOr(s.Rates.UserResourceUpdate, 25)),
+	}
+	for prog.Cursor < len(items) && s.now().Before(deadline) {
+		end := min(prog.Cursor+chunk, len(items))
+		results := make([]ApplyResult, end-prog.Cursor)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		for i := prog.Cursor; i < end; i++ {
+			g.Go(func() error {
+				it := items[i]
+				if err := limits[it.Kind].Wait(gctx); err != nil {
+					return err
+				}
+				r, err := s.apply(gctx, c, p, it)
+				r.Index = i
+				results[i-prog.Cursor] = r
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return prog, fmt.Errorf("apply changes %d..%d to %s: %w", prog.Cursor, end, p.Request.PrimaryUserPoolID, err)
+		}
+		if err := writeLedger(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, ApplyLedgerDir, prog.Cursor), results); err != nil {
+			return prog, err
+		}
+		for _, r := range results {
+			if r.OK {
+				prog.Applied++
+			} else {
+				prog.Failed++
+			}
+		}
+		prog.Cursor = end
+	}
+	prog.Done = prog.Cursor >= len(items)
+	return prog, nil
+}
+
+func limiter(rps float64) *rate.Limiter { return rate.NewLimiter(rate.Limit(rps), 1) }
+
+// applyItem is one change: an Action, or a user to create.
+type applyItem struct {
+	Action
+	user *snapshot.User
+}
+
+// applyItems lists the changes in a fixed order (creates, then the actions file) so a cursor
+// means the same item in every invocation.
+func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyItem, error) {
+	store := s.S3(p.Region)
+	creatable := map[string]bool{}
+	if csv.Rejected > 0 {
+		r, err := s3stream.Open(ctx, store, p.Bucket, csv.Rejects.Key)
+		if err != nil {
+			return nil, err
+		}
+		err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
+			// Only users whose sole problem is an unverified address can be created by API:
+			// AdminCreateUser accepts them and sends the invitation to that address.
+			if rj.Reason == "no_verified_contact" && len(rj.Also) == 0 {
+				creatable[rj.Username] = true
+			}
+			return nil
+		})
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read rejects: %w", err)
+		}
+	}
+	var items []applyItem
+	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
+	if len(creatable) > 0 {
+		err := readFile(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
+			k := pl.key(u)
+			if creatable[k] || creatable[u.Attributes[p.UsernameAttribute]] {
+				items = append(items, applyItem{Action: Action{Kind: ActionCreate, Key: k, DRUsername: u.Username}, user: &u})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err := readFile(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
+		items = append(items, applyItem{Action: a})
+		return nil
+	})
+	return items, err
+}
+
+func readFile[T any](ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, fn func(T) error) error {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := snapshot.ReadLines(r, fn); err != nil {
+		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func writeLedger[T any](ctx context.Context, store S3, bucket, key string, rows []T) error {
+	w := s3stream.Create(ctx, store, bucket, key)
+	lw := snapshot.NewLineWriter(w)
+	for _, r := range rows {
+		if err := lw.Write(r); err != nil {
+			w.Abort(err)
+			return err
+		}
+	}
+	if err := lw.Close(); err != nil {
+		w.Abort(err)
+		return err
+	}
+	_, err := w.Close()
+	return err
+}
+
+// userFault reports whether err concerns this one user (recorded, the run goes on) rather than
+// the run (returned, the state fails and can be retried).
+func userFault(err error) bool {
+	var (
+		notFound *types.UserNotFoundException
+		invalid  *types.InvalidParameterException
+		exists   *types.UsernameExistsException
+		alias    *types.AliasExistsException
+	)
+	return errors.As(err, &notFound) || errors.As(err, &invalid) || errors.As(err, &exists) || errors.As(err, &alias)
+}
+
+func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (ApplyResult, error) {
+	pool := aws.String(p.Request.PrimaryUserPoolID)
+	r := ApplyResult{Kind: it.Kind, Key: it.Key, Group: it.Group}
+	var err error
+	switch it.Kind {
+	case ActionCreate:
+		in := &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(it.Key)}
+		for _, k := range slices.Sorted(maps.Keys(it.user.Attributes)) {
+			if !notCarried[k] {
+				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.user.Attributes[k])})
+			}
+		}
+		if it.user.Attributes["email"] != "" {
+			in.DesiredDeliveryMediums = []types.DeliveryMediumType{types.DeliveryMediumTypeEmail}
+		}
+		_, err = c.AdminCreateUser(ctx, in)
+		var exists *types.UsernameExistsException
+		if errors.As(err, &exists) {
+			err, r.Message = nil, "already exists in the primary"
+		}
+	case ActionUpdate:
+		if len(it.Set) > 0 {
+			in := &cip.AdminUpdateUserAttributesInput{UserPoolId: pool, Username: aws.String(it.Key)}
+			for _, k := range slices.Sorted(maps.Keys(it.Set)) {
+				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.Set[k])})
+			}
+			_, err = c.AdminUpdateUserAttributes(ctx, in)
+		}
+		if err == nil && len(it.Unset) > 0 {
+			_, err = c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(it.Key), UserAttributeNames: it.Unset})
+		}
+	case ActionAddToGroup:
+		add := func() error {
+			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.Key), GroupName: aws.String(it.Group)})
+			return err
+		}
+		err = add()
+		var noGroup *types.ResourceNotFoundException
+		if errors.As(err, &noGroup) {
+			// The group was created in the DR pool during the outage.
+			_, cerr := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(it.Group)})
+			var exists *types.GroupExistsException
+			if cerr == nil || errors.As(cerr, &exists) {
+				err = add()
+			}
+		}
+	case ActionDisablePrimary:
+		_, err = c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.Key)})
+	default:
+		return r, fmt.Errorf("unknown action kind %q", it.Kind)
+	}
+	switch {
+	case err == nil:
+		r.OK = true
+		return r, nil
+	case userFault(err):
+		r.Message = err.Error()
+		return r, nil
+	}
+	return r, fmt.Errorf("%s %s: %w", it.Kind, it.Key, err)
+}

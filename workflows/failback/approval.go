@@ -1,0 +1,134 @@
+package failback
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/cognito-dr/cognito-dr/internal/approval"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// RequestApproval creates the approval for this plan and emails the operators a link to it. The
+// state waits (.waitForTaskToken) until the approver decides or the timeout passes; the task
+// token never leaves the approval store.
+func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}, error) {
+	if in.TaskToken == "" {
+		return struct{}{}, stateerr.Invalid("taskToken is required: RequestApproval must run as .waitForTaskToken")
+	}
+	p := in.Plan
+	samples, err := s.readSamples(ctx, p)
+	if err != nil {
+		return struct{}{}, err
+	}
+	sum := summary(p, in.CSV, samples)
+	ttl := time.Duration(p.ApprovalTimeoutSeconds) * time.Second
+	link, err := s.Approvals.Create(ctx, in.TaskToken, executionName(p), sum, ttl)
+	if err != nil {
+		return struct{}{}, fmt.Errorf("create approval: %w", err)
+	}
+	subject := fmt.Sprintf("Approve Cognito DR failback to %s? %d to import, %d to update", p.Request.PrimaryUserPoolID, p.Counts.Import, p.Counts.Update)
+	if len(subject) > 100 {
+		subject = subject[:97] + "..."
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\nExecution: %s\n\n%s\n\n", sum.Title, executionName(p), sum.Effect)
+	for _, f := range sum.Facts {
+		fmt.Fprintf(&b, "  %-34s %s\n", f.Label+":", f.Value)
+	}
+	for _, smp := range sum.Samples {
+		fmt.Fprintf(&b, "  %-34s %s\n", smp.Label+":", strings.Join(smp.Names, ", "))
+	}
+	fmt.Fprintf(&b, "\nReview and decide (the link works once and expires %s):\n%s\n\nNothing changes in the primary pool until someone approves. Opening the link does not decide.\n",
+		s.now().Add(ttl).UTC().Format("2006-01-02 15:04 MST"), link)
+	_, err = s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(b.String())})
+	if err != nil {
+		return struct{}{}, fmt.Errorf("publish approval request: %w", err)
+	}
+	return struct{}{}, nil
+}
+
+func executionName(p Plan) string {
+	// The prefix ends in "<time>_<execution name>/".
+	last := strings.TrimSuffix(p.Prefix, "/")
+	last = last[strings.LastIndex(last, "/")+1:]
+	_, name, _ := strings.Cut(last, "_")
+	return name
+}
+
+func (s *Steps) readSamples(ctx context.Context, p Plan) (map[string][]string, error) {
+	var ps PlanSummary
+	if err := getJSON(ctx, s.S3(p.Region), p.Bucket, p.Prefix+PlanSummaryFile, &ps); err != nil {
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("plan summary: %v", err)}
+	}
+	return ps.Samples, nil
+}
+
+// summary is what the approver sees on the page and in the email.
+func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summary {
+	c := p.Counts
+	sum := approval.Summary{
+		Title: fmt.Sprintf("Fail back %s (%s) to %s", p.PrimaryName, p.Request.PrimaryUserPoolID, p.Request.PrimaryRegion),
+		Effect: fmt.Sprintf("Approving imports %d users from the DR pool %s into the primary pool (import jobs; they must reset their password and set up MFA again), "+
+			"updates %d changed users and adds %d group memberships by API, then disables and signs out the DR users that exist in the primary.",
+			c.Import, p.Request.DRUserPoolID, c.Update, c.GroupAdds),
+		PlanKey: p.Prefix + PlanSummaryFile,
+		Facts: []approval.Fact{
+			{Label: "Users in the primary pool", Value: fmt.Sprint(c.PrimaryUsers)},
+			{Label: "Users in the DR pool", Value: fmt.Sprint(c.DRUsers)},
+			{Label: "Users to import", Value: fmt.Sprint(c.Import)},
+			{Label: "  importable by import job", Value: fmt.Sprint(csv.Accepted)},
+			{Label: "  rejected by the import rules", Value: fmt.Sprintf("%d %s", csv.Rejected, reasonList(csv.ByReason))},
+			{Label: "Users to update", Value: fmt.Sprint(c.Update)},
+			{Label: "Group memberships to add", Value: fmt.Sprint(c.GroupAdds)},
+			{Label: "Disabled in DR after failover", Value: disabledText(p)},
+			{Label: "Only in the primary (left alone)", Value: fmt.Sprint(c.PrimaryOnly)},
+			{Label: "Failover time", Value: p.Request.FailoverTime},
+		},
+	}
+	labels := make([]string, 0, len(samples))
+	for l := range samples {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		sum.Samples = append(sum.Samples, approval.Sample{Label: "Sample: " + l, Names: samples[l]})
+	}
+	return sum
+}
+
+func disabledText(p Plan) string {
+	if p.Request.ApplyDisables {
+		return fmt.Sprintf("%d (will be disabled in the primary)", p.Counts.DisabledInDR)
+	}
+	return fmt.Sprintf("%d (reported only; applyDisables is off)", p.Counts.DisabledInDR)
+}
+
+func reasonList(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func topicRegion(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[3]
+}

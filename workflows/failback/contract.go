@@ -1,0 +1,215 @@
+// Package failback is the approval-gated failback workflow: after the primary Region recovers,
+// the users created or changed in the DR pool go back to the primary — by Cognito import jobs for
+// new users and API calls for changes — only after a human approves; then the DR users are
+// disabled, and a report says what happened to every user. These are the JSON contracts that
+// cross the boundary of statemachines/failback.asl.json and the steps its tasks run.
+package failback
+
+import (
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+// Request is the execution input, started from the console by an operator.
+type Request struct {
+	// PrimaryUserPoolID and PrimaryRegion name the recovered primary pool (e.g. Tokyo).
+	PrimaryUserPoolID string `json:"primaryUserPoolId"`
+	PrimaryRegion     string `json:"primaryRegion"`
+	// DRUserPoolID and DRRegion name the pool users signed in to during the outage (e.g. Osaka).
+	DRUserPoolID string `json:"drUserPoolId"`
+	DRRegion     string `json:"drRegion"`
+	// Bucket and BucketRegion hold the plan, the import files and the report.
+	Bucket       string `json:"bucket"`
+	BucketRegion string `json:"bucketRegion"`
+	// FailoverTime (RFC 3339) is when traffic moved to the DR pool: DR users changed after it
+	// carry changes the primary does not have.
+	FailoverTime string `json:"failoverTime"`
+	// ApplyDisables mirrors to the primary the users disabled in the DR pool after FailoverTime.
+	// Off by default: they are reported.
+	ApplyDisables bool `json:"applyDisables,omitempty"`
+	// GlobalSignOut also calls AdminUserGlobalSignOut for each DR user after disabling it.
+	// AdminDisableUser already revokes the user's access tokens and a disabled user cannot refresh,
+	// so this doubles the UserUpdate calls (25/s per account) for no extra effect; it is for
+	// auditors who want the explicit call.
+	GlobalSignOut bool `json:"globalSignOut,omitempty"`
+	// ApprovalTimeoutSeconds bounds the wait for the approver; default 86400 (one day).
+	ApprovalTimeoutSeconds int `json:"approvalTimeoutSeconds,omitempty"`
+	// Prefix is the key prefix of failback files; default "cognito-dr/failback".
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// DefaultPrefix is where failback files go when the request names no prefix.
+const DefaultPrefix = "cognito-dr/failback"
+
+// DefaultApprovalTimeout is the wait for the approver when the request names none.
+const DefaultApprovalTimeout = 24 * time.Hour
+
+// PlanInput is what the PlanFailback state passes.
+type PlanInput struct {
+	Request       Request `json:"request"`
+	ExecutionName string  `json:"executionName"`
+	StartTime     string  `json:"startTime"`
+}
+
+// Plan locates a failback's files and carries the decisions later states need. It travels in
+// the state, so it holds keys and counts, never users.
+type Plan struct {
+	Request Request `json:"request"`
+	// Bucket, Region and Prefix locate every file of this failback; Prefix ends in "/".
+	Bucket string `json:"bucket"`
+	Region string `json:"region"`
+	Prefix string `json:"prefix"`
+	// PrimaryName is the primary pool's name, for messages.
+	PrimaryName string `json:"primaryName"`
+	// UsernameAttribute is "email" or "phone_number" when the pools sign in by it (users are
+	// matched across pools by it), else "" (matched by username).
+	UsernameAttribute string `json:"usernameAttribute"`
+	// ApprovalTimeoutSeconds is the request's value with its default applied.
+	ApprovalTimeoutSeconds int    `json:"approvalTimeoutSeconds"`
+	Counts                 Counts `json:"counts"`
+}
+
+// Counts are the users of each kind of change found by the plan.
+type Counts struct {
+	PrimaryUsers int `json:"primaryUsers"`
+	DRUsers      int `json:"drUsers"`
+	// Import are DR users the primary does not have.
+	Import int `json:"import"`
+	// Update are users in both pools changed in the DR pool after failover.
+	Update int `json:"update"`
+	// GroupAdds are memberships the DR pool has and the primary lacks.
+	GroupAdds int `json:"groupAdds"`
+	// DisabledInDR are users disabled in the DR pool after failover (applied with ApplyDisables).
+	DisabledInDR int `json:"disabledInDr"`
+	// PrimaryOnly are primary users absent from the DR pool: reported, never deleted.
+	PrimaryOnly int `json:"primaryOnly"`
+	// Unchanged are users in both pools with nothing to carry back.
+	Unchanged int `json:"unchanged"`
+}
+
+// Files of a failback under Plan.Prefix.
+const (
+	PrimaryDir       = "primary/"
+	DRDir            = "dr/"
+	ImportUsersFile  = "plan/import-users.jsonl.gz"
+	ActionsFile      = "plan/actions.jsonl.gz"
+	PlanSummaryFile  = "plan/summary.json"
+	ImportDir        = "import/"
+	ImportResultsDir = "import-results/"
+	ApplyLedgerDir   = "ledger/apply/"
+	DisableLedgerDir = "ledger/disable/"
+	ReportFile       = "report.jsonl.gz"
+	ReportSummary    = "report-summary.json"
+)
+
+// PlanRef is what most steps take: the plan.
+type PlanRef struct {
+	Plan Plan `json:"plan"`
+}
+
+// CSVOutput describes the import CSVs for the primary pool.
+type CSVOutput struct {
+	csvbuild.Built
+}
+
+// ApprovalInput is the payload of the RequestApproval state (lambda:invoke.waitForTaskToken).
+type ApprovalInput struct {
+	TaskToken string    `json:"taskToken"`
+	Plan      Plan      `json:"plan"`
+	CSV       CSVOutput `json:"csv"`
+}
+
+// ApprovalOutput is what the approval page sends back with SendTaskSuccess.
+type ApprovalOutput struct {
+	Decision  string    `json:"decision"`
+	Approver  string    `json:"approver"`
+	DecidedAt time.Time `json:"decidedAt"`
+}
+
+// ImportPartInput is one CSV part's trip through an import job (an item of the import Map).
+type ImportPartInput struct {
+	Plan Plan          `json:"plan"`
+	Part csvbuild.Part `json:"part"`
+	// Number is the part's 1-based position, which names its job.
+	Number int `json:"number"`
+	// Job is set once the job exists.
+	Job *Job `json:"job,omitempty"`
+}
+
+// Job is an import job's state as the workflow tracks it.
+type Job struct {
+	JobID  string `json:"jobId"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Started is false while another import job holds the account's only slot.
+	Started  bool `json:"started"`
+	Imported int  `json:"imported"`
+	Skipped  int  `json:"skipped"`
+	Failed   int  `json:"failed"`
+	// Done is true once the job reached Succeeded, Failed, Stopped or Expired.
+	Done    bool   `json:"done"`
+	Message string `json:"message,omitempty"`
+}
+
+// ImportResults are the per-row outcomes of one part's job.
+type ImportResults struct {
+	Key      string `json:"key"`
+	Imported int    `json:"imported"`
+	Skipped  int    `json:"skipped"`
+	Failed   int    `json:"failed"`
+}
+
+// Progress is the cursor of a step that works through a list in several invocations (each
+// bounded by the Lambda's time limit): the state machine loops until Done.
+type Progress struct {
+	Done    bool `json:"done"`
+	Cursor  int  `json:"cursor"`
+	Applied int  `json:"applied"`
+	Failed  int  `json:"failed"`
+}
+
+// ApplyInput is what the ApplyChanges state passes.
+type ApplyInput struct {
+	Plan     Plan      `json:"plan"`
+	CSV      CSVOutput `json:"csv"`
+	Progress Progress  `json:"progress"`
+}
+
+// DisableInput is what the DisableDrUsers state passes.
+type DisableInput struct {
+	Plan     Plan     `json:"plan"`
+	Progress Progress `json:"progress"`
+}
+
+// ReportInput is what the WriteReport state passes.
+type ReportInput struct {
+	Plan    Plan            `json:"plan"`
+	CSV     CSVOutput       `json:"csv"`
+	Imports []ImportResults `json:"imports"`
+}
+
+// ReportOutput is the execution's result: counts and where the per-user report is.
+type ReportOutput struct {
+	Report     s3stream.Object `json:"report"`
+	SummaryKey string          `json:"summaryKey"`
+	Outcomes   map[string]int  `json:"outcomes"`
+	Users      int             `json:"users"`
+	Lost       int             `json:"lost"`
+	MessageID  string          `json:"messageId,omitempty"`
+}
+
+// NotifyInput is what the notify states pass for endings other than success (rejection,
+// timeout, failure): nothing was changed, or the error says where it stopped.
+type NotifyInput struct {
+	ExecutionName string      `json:"executionName"`
+	Outcome       string      `json:"outcome"`
+	Error         *StateError `json:"error,omitempty"`
+}
+
+// StateError is the error object a Catch puts in the state.
+type StateError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}

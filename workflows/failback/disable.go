@@ -1,0 +1,125 @@
+package failback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+)
+
+// Disable outcomes of a DR user.
+const (
+	DRDisabled      = "disabled"
+	DRNotInPrimary  = "not-in-primary"
+	DRDisableFailed = "failed"
+)
+
+// DisableResult is one DR user's outcome, as written to the disable ledger.
+type DisableResult struct {
+	Index      int    `json:"index"`
+	DRUsername string `json:"drUsername"`
+	Key        string `json:"key"`
+	Outcome    string `json:"outcome"`
+	SignedOut  bool   `json:"signedOut,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+// DisableDrUsers disables every DR user that now exists in the primary pool, so nobody keeps
+// signing in to the DR copy. AdminDisableUser revokes the user's access tokens and a disabled
+// user cannot refresh; GlobalSignOut adds AdminUserGlobalSignOut. Users the primary does not have
+// stay enabled and are reported. It works from Progress.Cursor in checkpointed chunks paced to
+// the UserUpdate quota; disabling twice is harmless, so a retry or re-run never double-applies
+// anything that matters.
+func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
+	p := in.Plan
+	var users []snapshot.User
+	if err := readFile(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
+		// Keep only what disabling needs: the DR file may be large.
+		users = append(users, snapshot.User{Username: u.Username, Attributes: map[string]string{p.UsernameAttribute: u.Attributes[p.UsernameAttribute]}})
+		return nil
+	}); err != nil {
+		return in.Progress, err
+	}
+	prog := in.Progress
+	deadline := s.now().Add(s.batchTime())
+	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
+	update := limiter(rateOr(s.Rates.UserUpdate, 25))
+	read := limiter(rateOr(s.Rates.ReadRPS, export.DefaultReadRPS))
+	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
+	for prog.Cursor < len(users) && s.now().Before(deadline) {
+		end := min(prog.Cursor+chunk, len(users))
+		results := make([]DisableResult, end-prog.Cursor)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		for i := prog.Cursor; i < end; i++ {
+			g.Go(func() error {
+				u := users[i]
+				r := DisableResult{Index: i, DRUsername: u.Username, Key: pl.key(u)}
+				err := s.disableOne(gctx, primary, dr, p, &r, read, update)
+				results[i-prog.Cursor] = r
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return prog, fmt.Errorf("disable DR users %d..%d of %s: %w", prog.Cursor, end, p.Request.DRUserPoolID, err)
+		}
+		if err := writeLedger(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, DisableLedgerDir, prog.Cursor), results); err != nil {
+			return prog, err
+		}
+		for _, r := range results {
+			if r.Outcome == DRDisabled {
+				prog.Applied++
+			} else if r.Outcome == DRDisableFailed {
+				prog.Failed++
+			}
+		}
+		prog.Cursor = end
+	}
+	prog.Done = prog.Cursor >= len(users)
+	return prog, nil
+}
+
+func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, r *DisableResult, read, update interface{ Wait(context.Context) error }) error {
+	if err := read.Wait(ctx); err != nil {
+		return err
+	}
+	_, err := primary.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), Username: aws.String(r.Key)})
+	var notFound *types.UserNotFoundException
+	if errors.As(err, &notFound) {
+		r.Outcome = DRNotInPrimary
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up %s in the primary: %w", r.Key, err)
+	}
+	if err := update.Wait(ctx); err != nil {
+		return err
+	}
+	pool := aws.String(p.Request.DRUserPoolID)
+	_, err = dr.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(r.DRUsername)})
+	if err == nil && p.Request.GlobalSignOut {
+		if err = update.Wait(ctx); err == nil {
+			_, err = dr.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: pool, Username: aws.String(r.DRUsername)})
+			r.SignedOut = err == nil
+		}
+	}
+	switch {
+	case err == nil:
+		r.Outcome = DRDisabled
+	case errors.As(err, &notFound):
+		r.Outcome, r.Message = DRDisableFailed, "deleted from the DR pool during the failback"
+	case userFault(err):
+		r.Outcome, r.Message = DRDisableFailed, err.Error()
+	default:
+		return fmt.Errorf("disable %s in the DR pool: %w", r.DRUsername, err)
+	}
+	return nil
+}

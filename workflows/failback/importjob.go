@@ -1,0 +1,249 @@
+package failback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// jobName names the import job of a part so an operator can find it in the console.
+func jobName(p Plan, number int) string {
+	name := fmt.Sprintf("cognito-dr-failback-%s-%04d", executionName(p), number)
+	if len(name) > 128 {
+		name = name[len(name)-128:]
+	}
+	return name
+}
+
+// UploadImport creates the import job of one CSV part and uploads the part to the job's presigned
+// URL (valid 15 minutes, so both happen in one task).
+func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, error) {
+	if s.ImportLogsRoleArn == "" {
+		return Job{}, errors.New("IMPORT_LOGS_ROLE_ARN is not configured: Cognito needs a role to write import results to CloudWatch Logs")
+	}
+	p := in.Plan
+	c := s.Cognito(p.Request.PrimaryRegion)
+	name := jobName(p, in.Number)
+	out, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{
+		UserPoolId:            aws.String(p.Request.PrimaryUserPoolID),
+		JobName:               aws.String(name),
+		CloudWatchLogsRoleArn: aws.String(s.ImportLogsRoleArn),
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("create import job %s: %w", name, err)
+	}
+	job := out.UserImportJob
+	body, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, in.Part.Key)
+	if err != nil {
+		return Job{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
+	}
+	defer body.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.PreSignedUrl), body)
+	if err != nil {
+		return Job{}, err
+	}
+	req.ContentLength = in.Part.Bytes
+	// The import guide's upload requires this header; the URL is signed for it.
+	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := s.httpClient().Do(req)
+	if err != nil {
+		return Job{}, fmt.Errorf("upload %s to import job %s: %w", in.Part.Key, aws.ToString(job.JobId), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return Job{}, fmt.Errorf("upload %s to import job %s: HTTP %d: %s", in.Part.Key, aws.ToString(job.JobId), resp.StatusCode, msg)
+	}
+	return Job{JobID: aws.ToString(job.JobId), Name: name, Status: string(job.Status)}, nil
+}
+
+// StartImport starts the part's job. Only one import job can be active per account: while
+// another holds the slot the job stays Created and the state machine waits and tries again.
+func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error) {
+	if in.Job == nil {
+		return Job{}, stateerr.Invalid("start import: job is required")
+	}
+	p := in.Plan
+	c := s.Cognito(p.Request.PrimaryRegion)
+	job := *in.Job
+	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
+	var busy *types.PreconditionNotMetException
+	if errors.As(err, &busy) {
+		// The same exception reports a job in the wrong status: only a job still Created is
+		// waiting for the account's slot.
+		d, derr := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
+		if derr == nil && d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
+			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), aws.ToString(busy.Message)
+			return job, nil
+		}
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("start import job %s: %w", job.JobID, err)
+	}
+	job.Started, job.Status, job.Message = true, string(out.UserImportJob.Status), ""
+	return job, nil
+}
+
+// PollImport reads the job's status and counts.
+func (s *Steps) PollImport(ctx context.Context, in ImportPartInput) (Job, error) {
+	if in.Job == nil {
+		return Job{}, stateerr.Invalid("poll import: job is required")
+	}
+	p := in.Plan
+	d, err := s.Cognito(p.Request.PrimaryRegion).DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(in.Job.JobID)})
+	if err != nil {
+		return Job{}, fmt.Errorf("describe import job %s: %w", in.Job.JobID, err)
+	}
+	j := d.UserImportJob
+	job := *in.Job
+	job.Status = string(j.Status)
+	job.Imported, job.Skipped, job.Failed = int(j.ImportedUsers), int(j.SkippedUsers), int(j.FailedUsers)
+	job.Message = aws.ToString(j.CompletionMessage)
+	switch j.Status {
+	case types.UserImportJobStatusTypeSucceeded, types.UserImportJobStatusTypeFailed,
+		types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
+		job.Done = true
+	}
+	return job, nil
+}
+
+// RowResult is what happened to one row of an import file.
+type RowResult struct {
+	Line     int    `json:"line"`
+	Username string `json:"username"`
+	Outcome  string `json:"outcome"`
+	Message  string `json:"message,omitempty"`
+}
+
+// Row outcomes.
+const (
+	RowImported     = "imported"
+	RowSkipped      = "skipped"
+	RowFailed       = "failed"
+	RowNotProcessed = "not-processed"
+)
+
+var resultLine = regexp.MustCompile(`^\[(SUCCEEDED|SKIPPED|FAILED)\] Line Number (\d+) - ?(.*)$`)
+
+// CollectImportResults reads the job's per-row lines from CloudWatch Logs (the only place Cognito
+// reports them, without user data) and maps their line numbers back to the part's users.
+func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (ImportResults, error) {
+	if in.Job == nil {
+		return ImportResults{}, stateerr.Invalid("collect import results: job is required")
+	}
+	p := in.Plan
+	byLine, err := s.readJobLog(ctx, p, *in.Job)
+	if err != nil {
+		return ImportResults{}, err
+	}
+	target, err := csvbuild.Target(ctx, s.Cognito(p.Request.PrimaryRegion), p.Request.PrimaryUserPoolID, p.Request.PrimaryRegion)
+	if err != nil {
+		return ImportResults{}, err
+	}
+	store := s.S3(p.Region)
+	src, err := s3stream.Open(ctx, store, p.Bucket, in.Part.Key)
+	if err != nil {
+		return ImportResults{}, err
+	}
+	defer src.Close()
+	rd, err := importcsv.NewReader(target, src)
+	if err != nil {
+		return ImportResults{}, fmt.Errorf("read import part %s: %w", in.Part.Key, err)
+	}
+	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number)}
+	w := s3stream.Create(ctx, store, p.Bucket, res.Key)
+	lw := snapshot.NewLineWriter(w)
+	fail := func(err error) (ImportResults, error) {
+		w.Abort(err)
+		return ImportResults{}, err
+	}
+	for {
+		row, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		var rowErr *importcsv.RowError
+		if errors.As(err, &rowErr) {
+			row = importcsv.Row{Line: rowErr.Line}
+		} else if err != nil {
+			return fail(fmt.Errorf("read import part %s: %w", in.Part.Key, err))
+		}
+		r := RowResult{Line: row.Line, Outcome: RowNotProcessed, Message: "no result in the job's log (" + in.Job.Status + ")"}
+		if rowErr != nil {
+			r.Username = rowErr.Username
+		} else {
+			r.Username = target.Username(row)
+		}
+		if lr, ok := byLine[row.Line]; ok {
+			r.Outcome, r.Message = lr.Outcome, lr.Message
+		}
+		switch r.Outcome {
+		case RowImported:
+			res.Imported++
+		case RowSkipped:
+			res.Skipped++
+		default:
+			res.Failed++
+		}
+		if err := lw.Write(r); err != nil {
+			return fail(err)
+		}
+	}
+	if err := lw.Close(); err != nil {
+		return fail(err)
+	}
+	if _, err := w.Close(); err != nil {
+		return ImportResults{}, err
+	}
+	return res, nil
+}
+
+func (s *Steps) readJobLog(ctx context.Context, p Plan, job Job) (map[int]RowResult, error) {
+	group := fmt.Sprintf("/aws/cognito/userpools/%s/%s", p.Request.PrimaryUserPoolID, p.PrimaryName)
+	stream := job.JobID + "/" + job.Name
+	byLine := map[int]RowResult{}
+	pg := cloudwatchlogs.NewGetLogEventsPaginator(s.Logs(p.Request.PrimaryRegion), &cloudwatchlogs.GetLogEventsInput{
+		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true),
+	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) {
+		// GetLogEvents never ends a stream by omitting the token: it returns the same one again.
+		o.StopOnDuplicateToken = true
+	})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		var missing *cwltypes.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			return byLine, nil // a job that failed before any row has no stream
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read import log %s %s: %w", group, stream, err)
+		}
+		for _, e := range out.Events {
+			m := resultLine.FindStringSubmatch(strings.TrimSpace(aws.ToString(e.Message)))
+			if m == nil {
+				continue
+			}
+			n, _ := strconv.Atoi(m[2])
+			outcome := map[string]string{"SUCCEEDED": RowImported, "SKIPPED": RowSkipped, "FAILED": RowFailed}[m[1]]
+			byLine[n] = RowResult{Line: n, Outcome: outcome, Message: m[3]}
+		}
+	}
+	return byLine, nil
+}

@@ -1,0 +1,260 @@
+package failback
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// PlanSummary is plan/summary.json: the counts and sample keys per kind of change.
+type PlanSummary struct {
+	Plan    Plan                `json:"plan"`
+	Samples map[string][]string `json:"samples"`
+}
+
+func (r Request) withDefaults() (Request, time.Time, error) {
+	if r.Prefix == "" {
+		r.Prefix = DefaultPrefix
+	}
+	r.Prefix = strings.TrimSuffix(r.Prefix, "/")
+	if r.ApprovalTimeoutSeconds == 0 {
+		r.ApprovalTimeoutSeconds = int(DefaultApprovalTimeout.Seconds())
+	}
+	var p preflight.Problems
+	p.Region("primaryRegion", r.PrimaryRegion)
+	p.Pool("primaryUserPoolId", r.PrimaryUserPoolID, r.PrimaryRegion)
+	p.Region("drRegion", r.DRRegion)
+	p.Pool("drUserPoolId", r.DRUserPoolID, r.DRRegion)
+	p.Region("bucketRegion", r.BucketRegion)
+	p.Bucket("bucket", r.Bucket)
+	if r.PrimaryUserPoolID != "" && r.PrimaryUserPoolID == r.DRUserPoolID {
+		p.Add("primaryUserPoolId and drUserPoolId are the same pool")
+	}
+	failover, err := time.Parse(time.RFC3339, r.FailoverTime)
+	switch {
+	case r.FailoverTime == "":
+		p.Add("failoverTime is required (RFC 3339, e.g. 2026-11-20T03:00:00Z)")
+	case err != nil:
+		p.Add("failoverTime %q is not an RFC 3339 time such as 2026-11-20T03:00:00Z", r.FailoverTime)
+	}
+	if r.ApprovalTimeoutSeconds < 60 || r.ApprovalTimeoutSeconds > 7*24*3600 {
+		p.Add("approvalTimeoutSeconds %d is outside 60..604800", r.ApprovalTimeoutSeconds)
+	}
+	return r, failover, p.Err("failback request")
+}
+
+// PlanFailback checks the request, exports both pools and decides, user by user, what goes back:
+// DR-only users to import, changed users to update, memberships to add. Nothing is changed yet.
+func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
+	req, failover, err := in.Request.withDefaults()
+	if err != nil {
+		return Plan{}, err
+	}
+	started, err := time.Parse(time.RFC3339Nano, in.StartTime)
+	if err != nil || in.ExecutionName == "" {
+		return Plan{}, stateerr.Invalid("startTime (RFC 3339) and executionName are required")
+	}
+	if failover.After(started) {
+		return Plan{}, stateerr.Invalid("failoverTime %s is after the execution started", req.FailoverTime)
+	}
+	primary, err := preflight.DescribePool(ctx, s.Cognito(req.PrimaryRegion), req.PrimaryUserPoolID, req.PrimaryRegion)
+	if err != nil {
+		return Plan{}, fmt.Errorf("primary pool: %w", err)
+	}
+	dr, err := preflight.DescribePool(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID, req.DRRegion)
+	if err != nil {
+		return Plan{}, fmt.Errorf("DR pool: %w", err)
+	}
+	if !slices.Equal(primary.UsernameAttributes, dr.UsernameAttributes) {
+		return Plan{}, stateerr.Invalid("the pools sign in differently (UsernameAttributes %v vs %v): users cannot be matched", primary.UsernameAttributes, dr.UsernameAttributes)
+	}
+	store := s.S3(req.BucketRegion)
+	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {
+		return Plan{}, err
+	}
+
+	plan := Plan{
+		Request:                req,
+		Bucket:                 req.Bucket,
+		Region:                 req.BucketRegion,
+		Prefix:                 fmt.Sprintf("%s/%s/%s_%s/", req.Prefix, req.PrimaryUserPoolID, started.UTC().Format("20060102T150405Z"), in.ExecutionName),
+		PrimaryName:            aws.ToString(primary.Name),
+		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
+	}
+	if len(primary.UsernameAttributes) == 1 {
+		plan.UsernameAttribute = string(primary.UsernameAttributes[0])
+	}
+
+	// The pools are in different Regions, so their quotas are separate: export both at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+PrimaryDir, req.PrimaryUserPoolID)
+		return err
+	})
+	g.Go(func() error {
+		_, err := export.New(s.Cognito(req.DRRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+DRDir, req.DRUserPoolID)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Plan{}, fmt.Errorf("export pools for failback: %w", err)
+	}
+
+	pl := newPlanner(plan.UsernameAttribute, failover, req.ApplyDisables, writable(primary))
+	// DR users an earlier failback disabled look "disabled in DR after failover": they must not
+	// be mirrored to the primary.
+	if err := s.disabledByFailback(ctx, req, pl); err != nil {
+		return Plan{}, err
+	}
+	if err := s.diff(ctx, plan, pl); err != nil {
+		return Plan{}, err
+	}
+	plan.Counts = pl.finish()
+	body, err := json.MarshalIndent(PlanSummary{Plan: plan, Samples: pl.samples}, "", "  ")
+	if err != nil {
+		return Plan{}, err
+	}
+	if _, err := s3stream.Put(ctx, store, plan.Bucket, plan.Prefix+PlanSummaryFile, body); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// writable lists the attributes an admin can set on the primary pool.
+func writable(pool *types.UserPoolType) map[string]bool {
+	w := map[string]bool{}
+	for _, a := range pool.SchemaAttributes {
+		name := aws.ToString(a.Name)
+		if a.Mutable != nil && !*a.Mutable {
+			continue
+		}
+		if a.DeveloperOnlyAttribute != nil && *a.DeveloperOnlyAttribute {
+			continue
+		}
+		if !isStandard(name) && !strings.HasPrefix(name, "custom:") {
+			name = "custom:" + name
+		}
+		w[name] = true
+	}
+	return w
+}
+
+var standard = map[string]bool{
+	"name": true, "given_name": true, "family_name": true, "middle_name": true, "nickname": true,
+	"preferred_username": true, "profile": true, "picture": true, "website": true, "email": true,
+	"email_verified": true, "gender": true, "birthdate": true, "zoneinfo": true, "locale": true,
+	"phone_number": true, "phone_number_verified": true, "address": true, "updated_at": true,
+	"sub": true, "identities": true,
+}
+
+func isStandard(name string) bool { return standard[name] }
+
+// diff streams the two exports through the planner and writes the import users and actions.
+func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
+	store := s.S3(plan.Region)
+	read := func(key string, fn func(io.Reader) error) error {
+		body, err := s3stream.Open(ctx, store, plan.Bucket, plan.Prefix+key)
+		if err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		defer body.Close()
+		return fn(body)
+	}
+	if err := read(PrimaryDir+export.UsersFile, func(r io.Reader) error {
+		return snapshot.ReadLines(r, func(u snapshot.User) error { pl.addPrimary(u); return nil })
+	}); err != nil {
+		return fmt.Errorf("read primary users: %w", err)
+	}
+	if err := read(PrimaryDir+export.MembershipsFile, func(r io.Reader) error {
+		return snapshot.ReadLines(r, func(m snapshot.Membership) error { pl.addPrimaryMembership(m); return nil })
+	}); err != nil {
+		return fmt.Errorf("read primary memberships: %w", err)
+	}
+
+	imports := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ImportUsersFile)
+	actions := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ActionsFile)
+	iw, aw := snapshot.NewLineWriter(imports), snapshot.NewLineWriter(actions)
+	err := read(DRDir+export.UsersFile, func(r io.Reader) error {
+		return snapshot.ReadLines(r, func(u snapshot.User) error {
+			acts, importIt := pl.addDR(u)
+			if importIt {
+				if err := iw.Write(u); err != nil {
+					return err
+				}
+			}
+			for _, a := range acts {
+				if err := aw.Write(a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err == nil {
+		err = read(DRDir+export.MembershipsFile, func(r io.Reader) error {
+			return snapshot.ReadLines(r, func(m snapshot.Membership) error {
+				if a, ok := pl.addDRMembership(m); ok {
+					return aw.Write(a)
+				}
+				return nil
+			})
+		})
+	}
+	if err == nil {
+		err = iw.Close()
+	}
+	if err == nil {
+		err = aw.Close()
+	}
+	if err != nil {
+		imports.Abort(err)
+		actions.Abort(err)
+		return fmt.Errorf("plan failback: %w", err)
+	}
+	if _, err := imports.Close(); err != nil {
+		actions.Abort(err)
+		return err
+	}
+	_, err = actions.Close()
+	return err
+}
+
+// disabledByFailback reads the disable ledgers of every earlier failback of this primary pool.
+func (s *Steps) disabledByFailback(ctx context.Context, req Request, pl *planner) error {
+	store := s.S3(req.BucketRegion)
+	pg := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(req.Bucket), Prefix: aws.String(req.Prefix + "/" + req.PrimaryUserPoolID + "/")})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list earlier failbacks: %w", err)
+		}
+		for _, o := range page.Contents {
+			if !strings.Contains(aws.ToString(o.Key), "/"+DisableLedgerDir) {
+				continue
+			}
+			if err := readFile(ctx, store, req.Bucket, aws.ToString(o.Key), func(d DisableResult) error {
+				if d.Outcome == DRDisabled {
+					pl.disabledByUs[d.DRUsername] = true
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
