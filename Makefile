@@ -2,11 +2,15 @@
 GO ?= go
 ASL := $(wildcard statemachines/*.asl.json)
 
-.PHONY: demo test bench local lint-asl node_modules synth
+.PHONY: demo demo-failback test bench local synth
 
 ## demo: start the embedded local stack, seed a Tokyo-style pool and run the backup state machine.
 demo:
 	$(GO) run ./cmd/cognito-dr demo
+
+## demo-failback: continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report.
+demo-failback:
+	$(GO) run ./cmd/cognito-dr demo-failback
 
 ## test: vet, unit and end-to-end tests on the local stack, and the npm asl-validator on every ASL file.
 test: node_modules

@@ -32,6 +32,7 @@ func runBench(ctx context.Context, args []string) error {
 	users := fs.Int("users", 50000, "users in the pool exported with quotas and latency")
 	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call")
 	rssUsers := fs.Int("rss-users", 1000000, "users in the pool of the memory runs (0 skips them)")
+	failbackUsers := fs.Int("failback-users", 20000, "DR-only users of the failback run (0 skips it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +66,11 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	st.Close()
 
+	if *failbackUsers > 0 {
+		if err := benchFailback(ctx, *failbackUsers, *latency); err != nil {
+			return err
+		}
+	}
 	if *rssUsers == 0 {
 		return nil
 	}
@@ -165,4 +171,28 @@ func runBenchExport(ctx context.Context, args []string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// benchFailback runs the failback end to end with AWS default quotas: n users who signed up in
+// the DR pool during the outage go back by import job, then every DR user is disabled.
+func benchFailback(ctx context.Context, n int, latency time.Duration) error {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	res, err := runFailbackScenario(ctx, failbackScenario{
+		primaryUsers: 1000, signUps: n, latency: latency, out: devnull,
+		approve: func(ctx context.Context, link string) error { return approveAs(ctx, link) },
+	})
+	if err != nil {
+		return fmt.Errorf("failback: %w", err)
+	}
+	if res.report.Lost != 0 {
+		return fmt.Errorf("failback left %d users only in the DR pool: %v", res.report.Lost, res.report.Outcomes)
+	}
+	fmt.Printf("failback users=%d seconds=%.1f\n", res.report.Outcomes["primary:imported"], res.seconds)
+	rate := float64(res.disabled) / res.disableSeconds
+	fmt.Printf("disable users=%d users_per_s=%.1f bound=25 ratio=%.2f\n", res.disabled, rate, rate/25)
+	return nil
 }

@@ -1,7 +1,8 @@
 // Command cognito-dr is the operator CLI of Cognito DR. Against the embedded local stack it runs
 // the demo, the benchmarks and the stack on its own:
 //
-//	cognito-dr demo     seed a Tokyo-style pool and run the backup state machine locally
+//	cognito-dr demo           seed a Tokyo-style pool and run the backup state machine locally
+//	cognito-dr demo-failback  fail back from Osaka to Tokyo with an approval, locally
 //	cognito-dr local    run the local AWS (Cognito, S3, SNS) until interrupted
 //	cognito-dr bench    export benchmarks with AWS default quotas and 100 ms latency
 package main
@@ -22,6 +23,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "seed a Tokyo-style pool locally and run the backup state machine on it", runDemo},
+		{"demo-failback", "continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report", runDemoFailback},
 		{"local", "run the local AWS stack (Cognito, S3, SNS) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},
 		{"bench-export", "(used by bench) export one pool from a running local stack and report", runBenchExport},

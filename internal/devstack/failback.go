@@ -207,3 +207,20 @@ func Decide(ctx context.Context, link, decision, approver string) (int, error) {
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// SeedOutageSignUps adds n users to the Osaka pool directly, as if they had signed up there at
+// the given time during the outage (verified email, confirmed): the bulk of a large failback.
+func (s *Stack) SeedOutageSignUps(sc *Scenario, n int, at time.Time) error {
+	return s.Cognito.SeedUsers(sc.OsakaID, func(yield func(localcognito.SeedUser) bool) {
+		for i := range n {
+			email := fmt.Sprintf("signup%07d@example.jp", i)
+			u := localcognito.SeedUser{
+				Attributes: map[string]string{"email": email, "email_verified": "true", "given_name": "Osaka", "custom:tenant": Tenants[i%len(Tenants)]},
+				Enabled:    true, Status: "CONFIRMED", Created: at,
+			}
+			if !yield(u) {
+				return
+			}
+		}
+	})
+}
