@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/asl"
@@ -452,4 +455,107 @@ func lastEvents(x *asl.Execution, n int) string {
 		last = append(last, fmt.Sprintf("%s %s/%s %s %.300s %.300s", e.Type, e.Scope, e.State, e.Error, e.Cause, e.Output))
 	}
 	return strings.Join(last, "\n")
+}
+
+// TestFailbackImportRowFails: Cognito's import refuses a row our validator accepted (its rules
+// are not all published). The transport rewrites that row on its way to the presigned URL, as if
+// Cognito judged it unverified. The row fails alone; the rest of the failback goes on, and the
+// report says that user is still only in the DR pool, left enabled there.
+func TestFailbackImportRowFails(t *testing.T) {
+	f := newFixture(t)
+	victim := f.outage.New[1]
+	f.run.Steps.HTTP = &http.Client{Transport: rewriteRow{victim: victim, next: http.DefaultTransport}}
+	x := f.start("failback-row-fails", nil)
+	f.decide(f.approvalLink(x), "approve")
+	f.wait(x)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	var out failback.ReportOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Lost != 1 || out.Outcomes["primary:import-failed"] != 1 || out.Outcomes["dr:not-in-primary"] != 1 {
+		t.Errorf("report: lost %d, outcomes %v; want the one failed row reported and its user kept in DR", out.Lost, out.Outcomes)
+	}
+	if _, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, victim); err == nil {
+		t.Errorf("%s: in the primary although its row failed", victim)
+	}
+	u, err := f.user(f.sc.Osaka.Region, f.sc.OsakaID, victim)
+	if err != nil || !u.Enabled {
+		t.Errorf("%s: the DR copy must stay enabled when the user did not reach the primary (err %v)", victim, err)
+	}
+	for _, email := range f.outage.New {
+		if email == victim {
+			continue
+		}
+		if _, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, email); err != nil {
+			t.Errorf("%s: not imported: %v", email, err)
+		}
+	}
+}
+
+// rewriteRow sets email_verified=false in one user's row of import uploads.
+type rewriteRow struct {
+	victim string
+	next   http.RoundTripper
+}
+
+func (rw rewriteRow) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut || r.Body == nil {
+		return rw.next.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(string(body), "\n")
+	col := slices.Index(strings.Split(lines[0], ","), "email_verified")
+	for i, l := range lines {
+		if strings.Contains(l, rw.victim) {
+			cells := strings.Split(l, ",")
+			cells[col] = "false"
+			lines[i] = strings.Join(cells, ",")
+		}
+	}
+	out := strings.Join(lines, "\n")
+	r = r.Clone(r.Context())
+	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(out)), int64(len(out))
+	return rw.next.RoundTrip(r)
+}
+
+// TestFailbackRefusesAChangedImportFile: a CSV part edited in S3 after it was validated and
+// approved is not imported.
+func TestFailbackRefusesAChangedImportFile(t *testing.T) {
+	f := newFixture(t)
+	x := f.start("failback-tampered", nil)
+	link := f.approvalLink(x)
+	ctx := context.Background()
+	for _, e := range x.History() {
+		if e.State == "ValidateImport" && e.Type == asl.EventStateExited {
+			var st struct {
+				CSV failback.CSVOutput `json:"csv"`
+			}
+			if err := json.Unmarshal(e.Output, &st); err != nil {
+				t.Fatal(err)
+			}
+			key := st.CSV.Parts[0].Key
+			body, err := f.stack.ReadObject(ctx, f.sc.BucketRegion, f.sc.Bucket, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			extra := strings.Replace(string(body), f.outage.New[0], "intruder@example.jp", 1)
+			if _, err := f.stack.Clients.S3(f.sc.BucketRegion).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.sc.Bucket), Key: aws.String(key), Body: strings.NewReader(extra)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.decide(link, "approve")
+	f.wait(x)
+	if x.Status() != asl.StatusFailed || x.ErrorName() != "SnapshotInvalid" || !strings.Contains(x.Cause(), "changed after it was validated") {
+		t.Errorf("status %s %s %s, want FAILED SnapshotInvalid", x.Status(), x.ErrorName(), x.Cause())
+	}
+	if n := len(f.countByEmail(f.sc.Tokyo.Region, f.sc.TokyoID)); n != f.before {
+		t.Errorf("primary has %d users, want the %d it had: nothing may be imported from a changed file", n, f.before)
+	}
 }
