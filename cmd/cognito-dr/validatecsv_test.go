@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+)
+
+// TestValidateCSVCommand runs the command against the local stack through the standard AWS
+// settings (AWS_ENDPOINT_URL), as an operator would against AWS, on a hand-edited file.
+func TestValidateCSVCommand(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(devstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sc, err := st.SeedScenario(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.Clients.Cognito(sc.Osaka.Region).GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: aws.String(sc.OsakaID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(email, verified string) string {
+		cells := make([]string, len(h.CSVHeader))
+		for i, c := range h.CSVHeader {
+			switch c {
+			case "email", "cognito:username":
+				cells[i] = email
+			case "email_verified":
+				cells[i] = verified
+			case "cognito:mfa_enabled":
+				cells[i] = "true"
+			case "phone_number_verified":
+				cells[i] = "false"
+			}
+		}
+		return strings.Join(cells, ",")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "edited.csv")
+	body := strings.Join([]string{strings.Join(h.CSVHeader, ","), row("ok@example.jp", "true"), row("unverified@example.jp", "false")}, "\n") + "\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", st.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_REGION", "us-east-1")
+
+	if err := runValidateCSV(ctx, []string{"-pool", sc.OsakaID, "-region", sc.Osaka.Region, "-file", file}); err != nil {
+		t.Fatal(err)
+	}
+	part, err := os.ReadFile(filepath.Join(dir, "importable-0001.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(part), "ok@example.jp") || strings.Contains(string(part), "unverified@example.jp") {
+		t.Errorf("importable part:\n%s", part)
+	}
+	rejects, err := os.Open(filepath.Join(dir, "rejects.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rejects.Close()
+	var got []importcsv.Reject
+	if err := importcsv.ReadReport(rejects, func(r importcsv.Reject) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Username != "unverified@example.jp" || got[0].Reason != "no_verified_contact" || got[0].Line != 3 {
+		t.Errorf("rejects = %+v, want unverified@example.jp on line 3 for no_verified_contact", got)
+	}
+}
