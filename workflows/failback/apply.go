@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
@@ -33,12 +32,6 @@ type ApplyResult struct {
 	Message string `json:"message,omitempty"`
 }
 
-// chunk is how many changes run between two checkpoints.
-const chunk = 250
-
-// workers is how many calls are in flight: enough to reach the quotas despite latency.
-const workers = 16
-
 // ApplyChanges makes the API changes of the plan on the primary pool — users created by API,
 // attribute updates, group memberships, disables when asked — from Progress.Cursor until the
 // list ends or BatchTime passes. Each chunk of results goes to the apply ledger before the
@@ -49,8 +42,6 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 	if err != nil {
 		return Progress{}, err
 	}
-	prog := in.Progress
-	deadline := s.now().Add(s.batchTime())
 	c := s.Cognito(p.Request.PrimaryRegion)
 	limits := map[string]*rate.Limiter{
 		ActionCreate:         limiter(rateOr(s.Rates.UserCreation, 50)),
@@ -58,39 +49,21 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 		ActionDisablePrimary: limiter(rateOr(s.Rates.UserUpdate, 25)),
 		ActionAddToGroup:     limiter(rateOr(s.Rates.UserResourceUpdate, 25)),
 	}
-	for prog.Cursor < len(items) && s.now().Before(deadline) {
-		end := min(prog.Cursor+chunk, len(items))
-		results := make([]ApplyResult, end-prog.Cursor)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(workers)
-		for i := prog.Cursor; i < end; i++ {
-			g.Go(func() error {
-				it := items[i]
-				if err := limits[it.Kind].Wait(gctx); err != nil {
-					return err
-				}
-				r, err := s.apply(gctx, c, p, it)
-				r.Index = i
-				results[i-prog.Cursor] = r
-				return err
-			})
+	prog, err := checkpointed(ctx, s, p, in.Progress, len(items), ApplyLedgerDir, func(ctx context.Context, i int) (ApplyResult, outcome, error) {
+		it := items[i]
+		if err := limits[it.Kind].Wait(ctx); err != nil {
+			return ApplyResult{}, skipped, err
 		}
-		if err := g.Wait(); err != nil {
-			return prog, fmt.Errorf("apply changes %d..%d to %s: %w", prog.Cursor, end, p.Request.PrimaryUserPoolID, err)
+		r, err := s.apply(ctx, c, p, it)
+		r.Index = i
+		if r.OK {
+			return r, applied, err
 		}
-		if err := writeLedger(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, ApplyLedgerDir, prog.Cursor), results); err != nil {
-			return prog, err
-		}
-		for _, r := range results {
-			if r.OK {
-				prog.Applied++
-			} else {
-				prog.Failed++
-			}
-		}
-		prog.Cursor = end
+		return r, failed, err
+	})
+	if err != nil {
+		return prog, fmt.Errorf("apply changes to %s: %w", p.Request.PrimaryUserPoolID, err)
 	}
-	prog.Done = prog.Cursor >= len(items)
 	return prog, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -48,42 +47,25 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 	}); err != nil {
 		return in.Progress, err
 	}
-	prog := in.Progress
-	deadline := s.now().Add(s.batchTime())
 	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
 	update := limiter(rateOr(s.Rates.UserUpdate, 25))
 	read := limiter(rateOr(s.Rates.ReadRPS, export.DefaultReadRPS))
 	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
-	for prog.Cursor < len(users) && s.now().Before(deadline) {
-		end := min(prog.Cursor+chunk, len(users))
-		results := make([]DisableResult, end-prog.Cursor)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(workers)
-		for i := prog.Cursor; i < end; i++ {
-			g.Go(func() error {
-				u := users[i]
-				r := DisableResult{Index: i, DRUsername: u.Username, Key: pl.key(u)}
-				err := s.disableOne(gctx, primary, dr, p, &r, read, update)
-				results[i-prog.Cursor] = r
-				return err
-			})
+	prog, err := checkpointed(ctx, s, p, in.Progress, len(users), DisableLedgerDir, func(ctx context.Context, i int) (DisableResult, outcome, error) {
+		u := users[i]
+		r := DisableResult{Index: i, DRUsername: u.Username, Key: pl.key(u)}
+		err := s.disableOne(ctx, primary, dr, p, &r, read, update)
+		switch r.Outcome {
+		case DRDisabled:
+			return r, applied, err
+		case DRDisableFailed:
+			return r, failed, err
 		}
-		if err := g.Wait(); err != nil {
-			return prog, fmt.Errorf("disable DR users %d..%d of %s: %w", prog.Cursor, end, p.Request.DRUserPoolID, err)
-		}
-		if err := writeLedger(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, DisableLedgerDir, prog.Cursor), results); err != nil {
-			return prog, err
-		}
-		for _, r := range results {
-			if r.Outcome == DRDisabled {
-				prog.Applied++
-			} else if r.Outcome == DRDisableFailed {
-				prog.Failed++
-			}
-		}
-		prog.Cursor = end
+		return r, skipped, err
+	})
+	if err != nil {
+		return prog, fmt.Errorf("disable DR users of %s: %w", p.Request.DRUserPoolID, err)
 	}
-	prog.Done = prog.Cursor >= len(users)
 	return prog, nil
 }
 
