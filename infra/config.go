@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
 // Config is the deployment's configuration, read from a JSON file (cognito-dr.json by default; see
@@ -30,10 +31,13 @@ type Config struct {
 	DR Pool `json:"dr"`
 	// OperatorEmails subscribe to the operators' topic: backup results and alarms.
 	OperatorEmails []string `json:"operatorEmails"`
-	// ApproverEmails approve failback; the failback stack (a later issue) subscribes them.
+	// ApproverEmails subscribe to the failback topic, which carries the approval links: whoever
+	// receives it can approve a failback. Empty means the operators approve.
 	ApproverEmails []string `json:"approverEmails"`
 	// Backup configures the scheduled backup of the primary pool.
 	Backup BackupConfig `json:"backup"`
+	// Failback configures the failback workflow's deployment.
+	Failback FailbackConfig `json:"failback,omitempty"`
 	// LogRetentionDays keeps the Lambda and state machine logs; one of CloudWatch Logs' values.
 	LogRetentionDays int `json:"logRetentionDays,omitempty"`
 	// Tracing turns on X-Ray for the state machines (its policy needs Resource "*").
@@ -68,6 +72,17 @@ type BackupConfig struct {
 	UserReadRPS float64 `json:"userReadRps,omitempty"`
 }
 
+// FailbackConfig configures the failback workflow's deployment. Its files go to the backup bucket.
+type FailbackConfig struct {
+	// Prefix is the failback files' key prefix (the request's "prefix"); the IAM policies are
+	// scoped to <prefix>/<primary pool id>/.
+	Prefix string `json:"prefix,omitempty"`
+	// ApprovalRateLimit and ApprovalBurstLimit throttle the public approval endpoint (requests per
+	// second, and burst) so nobody can run up its Lambda invocations.
+	ApprovalRateLimit  float64 `json:"approvalRateLimit,omitempty"`
+	ApprovalBurstLimit float64 `json:"approvalBurstLimit,omitempty"`
+}
+
 // Defaults filled in by LoadConfig.
 const (
 	DefaultSchedule              = "cron(0 3 * * ? *)"
@@ -75,6 +90,8 @@ const (
 	DefaultRetentionDays         = 35
 	DefaultNoncurrentVersionDays = 30
 	DefaultLogRetentionDays      = 90
+	DefaultApprovalRateLimit     = 5
+	DefaultApprovalBurstLimit    = 10
 )
 
 var (
@@ -151,6 +168,16 @@ func (c *Config) setDefaults() {
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = DefaultLogRetentionDays
 	}
+	f := &c.Failback
+	if f.Prefix == "" {
+		f.Prefix = failback.DefaultPrefix
+	}
+	if f.ApprovalRateLimit == 0 {
+		f.ApprovalRateLimit = DefaultApprovalRateLimit
+	}
+	if f.ApprovalBurstLimit == 0 {
+		f.ApprovalBurstLimit = DefaultApprovalBurstLimit
+	}
 }
 
 func (c *Config) problems() []string {
@@ -208,6 +235,22 @@ func (c *Config) problems() []string {
 	if strings.HasPrefix(b.Prefix, "/") || strings.HasSuffix(b.Prefix, "/") || strings.ContainsAny(b.Prefix, "*?") {
 		add("backup.prefix %q must not start or end with / nor contain * or ?", b.Prefix)
 	}
+	f := c.Failback
+	if strings.HasPrefix(f.Prefix, "/") || strings.HasSuffix(f.Prefix, "/") || strings.ContainsAny(f.Prefix, "*?") {
+		add("failback.prefix %q must not start or end with / nor contain * or ?", f.Prefix)
+	}
+	overlaps := func(a, b string) bool { return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/") }
+	if overlaps(f.Prefix, b.Prefix) {
+		add("failback.prefix %q and backup.prefix %q overlap: failback files would expire with the snapshots", f.Prefix, b.Prefix)
+	}
+	for _, p := range []string{b.Prefix, f.Prefix} {
+		if overlaps(p, ApprovalsPrefix) {
+			add("prefix %q overlaps %s/, where the approval page keeps its records", p, ApprovalsPrefix)
+		}
+	}
+	if f.ApprovalRateLimit < 0 || f.ApprovalBurstLimit < 0 {
+		add("failback.approvalRateLimit and failback.approvalBurstLimit must not be negative")
+	}
 	if b.UserListRPS < 0 || b.UserReadRPS < 0 {
 		add("backup.userListRps and backup.userReadRps must not be negative")
 	}
@@ -248,5 +291,28 @@ func (c Config) BackupRequest() backup.Request {
 		TargetUserPoolID:      c.DR.UserPoolID,
 		TargetRegion:          c.DR.Region,
 		IncludeMFAPreferences: c.Backup.IncludeMFAPreferences,
+	}
+}
+
+// Approvers are the addresses subscribed to the failback topic: the approvers, else the operators.
+func (c Config) Approvers() []string {
+	if len(c.ApproverEmails) > 0 {
+		return c.ApproverEmails
+	}
+	return c.OperatorEmails
+}
+
+// FailbackRequest is the failback execution input for this deployment, as an operator starts it:
+// everything but failoverTime (and the options applyDisables, globalSignOut,
+// approvalTimeoutSeconds) comes from the configuration.
+func (c Config) FailbackRequest() failback.Request {
+	return failback.Request{
+		PrimaryUserPoolID: c.Primary.UserPoolID,
+		PrimaryRegion:     c.Primary.Region,
+		DRUserPoolID:      c.DR.UserPoolID,
+		DRRegion:          c.DR.Region,
+		Bucket:            c.Backup.Bucket,
+		BucketRegion:      c.DR.Region,
+		Prefix:            c.Failback.Prefix,
 	}
 }

@@ -32,7 +32,30 @@ var (
 	stacks    *Stacks
 	template  assertions.Template
 	resources map[string]resource
+	// outputs are the backup stack's outputs, among them the exports the failback stack imports.
+	outputs map[string]output
+	// The failback stack's template.
+	fbTemplate  assertions.Template
+	fbResources map[string]resource
 )
+
+type output struct {
+	Value  any `json:"Value"`
+	Export struct {
+		Name string `json:"Name"`
+	} `json:"Export"`
+}
+
+// parse returns the resources and outputs of a synthesized template.
+func parse(tmpl assertions.Template) (map[string]resource, map[string]output, error) {
+	raw, _ := json.Marshal(tmpl.ToJSON())
+	var t struct {
+		Resources map[string]resource `json:"Resources"`
+		Outputs   map[string]output   `json:"Outputs"`
+	}
+	err := json.Unmarshal(raw, &t)
+	return t.Resources, t.Outputs, err
+}
 
 type resource struct {
 	Type       string         `json:"Type"`
@@ -63,15 +86,14 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		template = assertions.Template_FromStack(stacks.Backup.Stack, nil)
-		raw, _ := json.Marshal(template.ToJSON())
-		var t struct {
-			Resources map[string]resource `json:"Resources"`
+		fbTemplate = assertions.Template_FromStack(stacks.Failback.Stack, nil)
+		if resources, outputs, err = parse(template); err == nil {
+			fbResources, _, err = parse(fbTemplate)
 		}
-		if err := json.Unmarshal(raw, &t); err != nil {
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		resources = t.Resources
 		return m.Run()
 	}())
 }
@@ -86,13 +108,15 @@ func logicalID(t *testing.T, c constructs.IConstruct) string {
 	if !ok {
 		t.Fatalf("%s has no CloudFormation resource", *c.Node().Path())
 	}
-	s := stacks.Backup.Stack
+	s := awscdk.Stack_Of(c)
 	return s.Resolve(s.GetLogicalId(el)).(string)
 }
 
-func countType(typ string) int {
+func countType(typ string) int { return countTypeIn(resources, typ) }
+
+func countTypeIn(rs map[string]resource, typ string) int {
 	n := 0
-	for _, r := range resources {
+	for _, r := range rs {
 		if r.Type == typ {
 			n++
 		}
@@ -105,7 +129,12 @@ func ref(id string) any          { return map[string]any{"Ref": id} }
 
 func res(t *testing.T, id string) resource {
 	t.Helper()
-	r, ok := resources[id]
+	return resIn(t, resources, id)
+}
+
+func resIn(t *testing.T, rs map[string]resource, id string) resource {
+	t.Helper()
+	r, ok := rs[id]
 	if !ok {
 		t.Fatalf("no resource %s in the template", id)
 	}
@@ -114,6 +143,11 @@ func res(t *testing.T, id string) resource {
 
 // hasProps is Template.HasResourceProperties reporting a mismatch as a test error (jsii panics).
 func hasProps(t *testing.T, typ string, props any) {
+	t.Helper()
+	hasPropsIn(t, template, typ, props)
+}
+
+func hasPropsIn(t *testing.T, template assertions.Template, typ string, props any) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
@@ -128,6 +162,8 @@ type stmt struct {
 	Effect    string
 	Actions   []string
 	Resources []string
+	// Condition is the statement's condition block as JSON, "" without one.
+	Condition string
 }
 
 func asList(v any) []any {
@@ -148,6 +184,10 @@ func normalize(statements []any) []stmt {
 		for _, r := range asList(m["Resource"]) {
 			b, _ := json.Marshal(r)
 			st.Resources = append(st.Resources, string(b))
+		}
+		if c, ok := m["Condition"]; ok {
+			b, _ := json.Marshal(c)
+			st.Condition = string(b)
 		}
 		slices.Sort(st.Actions)
 		slices.Sort(st.Resources)
@@ -173,7 +213,12 @@ func toAny(s []string) []any {
 // no managed or inline policies of its own.
 func rolePolicy(t *testing.T, roleID string) []stmt {
 	t.Helper()
-	role := res(t, roleID)
+	return rolePolicyIn(t, resources, roleID)
+}
+
+func rolePolicyIn(t *testing.T, resources map[string]resource, roleID string) []stmt {
+	t.Helper()
+	role := resIn(t, resources, roleID)
 	if role.Properties["ManagedPolicyArns"] != nil || role.Properties["Policies"] != nil {
 		t.Errorf("role %s has managed or inline policies: %v", roleID, role.Properties)
 	}
@@ -275,6 +320,12 @@ func TestStateMachineAndScheduleRoles(t *testing.T) {
 }
 
 func TestNoWildcardActionsOrResources(t *testing.T) {
+	for name, rs := range map[string]map[string]resource{"backup": resources, "failback": fbResources} {
+		t.Run(name, func(t *testing.T) { noWildcards(t, rs) })
+	}
+}
+
+func noWildcards(t *testing.T, resources map[string]resource) {
 	smPolicy := 0
 	for id, r := range resources {
 		if r.Type != "AWS::IAM::Policy" {
@@ -300,7 +351,13 @@ func TestNoWildcardActionsOrResources(t *testing.T) {
 }
 
 func TestNagAwsSolutions(t *testing.T) {
-	a := assertions.Annotations_FromStack(stacks.Backup.Stack)
+	for _, s := range []awscdk.Stack{stacks.Backup.Stack, stacks.Failback.Stack} {
+		t.Run(*s.StackName(), func(t *testing.T) { nagClean(t, s) })
+	}
+}
+
+func nagClean(t *testing.T, s awscdk.Stack) {
+	a := assertions.Annotations_FromStack(s)
 	for _, e := range *a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
 		t.Errorf("unsuppressed cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
 	}
@@ -409,13 +466,20 @@ func TestFunctions(t *testing.T) {
 
 // Each tasks/<dir> main starts the handler of the placeholder its function is deployed for.
 func TestTasksBindTheirPlaceholders(t *testing.T) {
+	tasks := map[string]string{}
 	for p, spec := range backupTasks {
-		src, err := os.ReadFile(filepath.Join("..", "tasks", spec.Task, "main.go"))
+		tasks[p] = spec.Task
+	}
+	for p, spec := range failbackTasks {
+		tasks[p] = spec.Task
+	}
+	for p, task := range tasks {
+		src, err := os.ReadFile(filepath.Join("..", "tasks", task, "main.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(string(src), fmt.Sprintf("lambdamain.Start(%q,", p)) {
-			t.Errorf("tasks/%s/main.go does not start %s", spec.Task, p)
+			t.Errorf("tasks/%s/main.go does not start %s", task, p)
 		}
 	}
 }
@@ -593,7 +657,9 @@ func TestBuildCommand(t *testing.T) {
 	if cmd.Dir != "/repo" {
 		t.Errorf("dir %s", cmd.Dir)
 	}
-	if diff := cmp.Diff([]string{"build-import-csv", "export", "notify", "write-manifest"}, Tasks()); diff != "" {
+	want = []string{"apply-changes", "approval-page", "build-import-csv", "collect-import-results", "disable-users", "export", "notify", "notify-failback",
+		"plan-failback", "poll-import", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
+	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)
 	}
 }

@@ -73,9 +73,10 @@ func NewApp() awscdk.App {
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, AnalyticsReporting: jsii.Bool(false)})
 }
 
-// Stacks are every stack of a deployment. Later workflows (replication, failback) add theirs here.
+// Stacks are every stack of a deployment. Later workflows (replication) add theirs here.
 type Stacks struct {
-	Backup *BackupStack
+	Backup   *BackupStack
+	Failback *FailbackStack
 }
 
 // NewStacks creates the deployment's stacks in app and applies the AwsSolutions checks, so a finding
@@ -85,15 +86,22 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 	if err != nil {
 		return nil, err
 	}
+	f, err := NewFailbackStack(app, "CognitoDrFailback", FailbackStackProps{Config: cfg, Code: code, Backup: b})
+	if err != nil {
+		return nil, err
+	}
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("cognito-dr"), nil)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return &Stacks{Backup: b}, nil
+	return &Stacks{Backup: b, Failback: f}, nil
 }
 
 // Tasks lists every tasks/<dir> the stacks deploy.
 func Tasks() []string {
-	set := map[string]bool{}
+	set := map[string]bool{ApprovalPageTask: true}
 	for _, t := range backupTasks {
+		set[t.Task] = true
+	}
+	for _, t := range failbackTasks {
 		set[t.Task] = true
 	}
 	return slices.Sorted(maps.Keys(set))

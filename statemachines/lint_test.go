@@ -19,6 +19,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // machine is what the lint knows of one state machine: the handlers bound to its placeholders
@@ -54,6 +55,15 @@ func machines() map[string]machine {
 				"DisableUsersFunctionArn":         failback.DisableInput{},
 				"WriteReportFunctionArn":          failback.ReportInput{},
 				"NotifyFailbackFunctionArn":       failback.NotifyInput{},
+			},
+		},
+		statemachines.Reconcile: {
+			functions: (&replication.Steps{}).Functions(log),
+			inputs: map[string]any{
+				"PlanReconcileFunctionArn":   replication.PlanInput{},
+				"RepairDriftFunctionArn":     replication.RepairInput{},
+				"ReportDriftFunctionArn":     replication.RepairInput{},
+				"NotifyReconcileFunctionArn": replication.NotifyInput{},
 			},
 		},
 	}

@@ -12,8 +12,9 @@ var files embed.FS
 
 // Names of the state machines.
 const (
-	Backup   = "backup"
-	Failback = "failback"
+	Backup    = "backup"
+	Failback  = "failback"
+	Reconcile = "reconcile"
 )
 
 // Definition returns the ASL of the named state machine, with its ${Placeholders} unreplaced.

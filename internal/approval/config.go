@@ -1,24 +1,18 @@
 package approval
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Config is the approval page's configuration, from the environment:
@@ -106,77 +100,56 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	}, nil
 }
 
-// SigningKey returns the key c names. SSM and Secrets Manager are called with one SigV4-signed
-// JSON request each, so the function needs neither their SDK modules nor a Lambda extension.
+// SSMAPI is the one SSM call SigningKey makes.
+type SSMAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// SecretsManagerAPI is the one Secrets Manager call SigningKey makes.
+type SecretsManagerAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// KeySources read the signing key from where Config names it.
+type KeySources struct {
+	SSM            SSMAPI
+	SecretsManager SecretsManagerAPI
+}
+
+// SigningKey returns the key c names, with SDK clients built from cfg (cfg.BaseEndpoint, if set,
+// replaces the Regional endpoints, as for every other client).
 func SigningKey(ctx context.Context, cfg aws.Config, c Config) ([]byte, error) {
+	return KeySources{SSM: ssm.NewFromConfig(cfg), SecretsManager: secretsmanager.NewFromConfig(cfg)}.SigningKey(ctx, c)
+}
+
+// SigningKey returns the key c names: the configured value itself, the decrypted SSM parameter,
+// or the secret's SecretString (SecretBinary when the secret holds bytes). Errors name the
+// parameter or secret, never its value.
+func (k KeySources) SigningKey(ctx context.Context, c Config) ([]byte, error) {
 	switch {
 	case c.SigningKey != "":
 		return []byte(c.SigningKey), nil
 	case c.SigningKeyParam != "":
-		var out struct{ Parameter struct{ Value string } }
-		if err := callJSON(ctx, cfg, "ssm", "AmazonSSM.GetParameter",
-			map[string]any{"Name": c.SigningKeyParam, "WithDecryption": true}, &out); err != nil {
+		out, err := k.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(c.SigningKeyParam), WithDecryption: aws.Bool(true)})
+		if err != nil {
 			return nil, fmt.Errorf("get signing key parameter %s: %w", c.SigningKeyParam, err)
 		}
-		return []byte(out.Parameter.Value), nil
-	default:
-		var out struct{ SecretString string }
-		if err := callJSON(ctx, cfg, "secretsmanager", "secretsmanager.GetSecretValue",
-			map[string]any{"SecretId": c.SigningKeySecret}, &out); err != nil {
+		if out.Parameter == nil || out.Parameter.Value == nil {
+			return nil, fmt.Errorf("get signing key parameter %s: the parameter has no value", c.SigningKeyParam)
+		}
+		return []byte(*out.Parameter.Value), nil
+	case c.SigningKeySecret != "":
+		out, err := k.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.SigningKeySecret)})
+		if err != nil {
 			return nil, fmt.Errorf("get signing key secret %s: %w", c.SigningKeySecret, err)
 		}
-		return []byte(out.SecretString), nil
-	}
-}
-
-// callJSON makes one awsJson1.1 call; cfg.BaseEndpoint, if set, replaces the Regional endpoint.
-func callJSON(ctx context.Context, cfg aws.Config, service, target string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	endpoint := fmt.Sprintf("https://%s.%s.amazonaws.com/", service, cfg.Region)
-	if cfg.BaseEndpoint != nil {
-		endpoint = strings.TrimSuffix(*cfg.BaseEndpoint, "/") + "/"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", target)
-	if cfg.Credentials == nil {
-		return errors.New("no AWS credentials configured")
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("retrieve credentials: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, cfg.Region, time.Now()); err != nil {
-		return fmt.Errorf("sign request: %w", err)
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		// The error body names the error type and message; it never echoes the secret.
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
+		switch {
+		case out.SecretString != nil:
+			return []byte(*out.SecretString), nil
+		case out.SecretBinary != nil:
+			return out.SecretBinary, nil
 		}
-		_ = json.Unmarshal(data, &e)
-		return fmt.Errorf("%s: HTTP %d %s %s", target, resp.StatusCode, e.Type, e.Message)
+		return nil, fmt.Errorf("get signing key secret %s: the secret has no value", c.SigningKeySecret)
 	}
-	return json.Unmarshal(data, out)
+	return nil, errors.New("no signing key configured: set APPROVAL_SIGNING_KEY_PARAM, APPROVAL_SIGNING_KEY_SECRET or APPROVAL_SIGNING_KEY")
 }

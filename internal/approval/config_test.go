@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -85,5 +89,72 @@ func TestSigningKeyFromSSMAndSecretsManager(t *testing.T) {
 	_, err := SigningKey(t.Context(), cfg, Config{SigningKeySecret: "missing"})
 	if err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing secret: %v", err)
+	}
+}
+
+type fakeSSM struct {
+	in  *ssm.GetParameterInput
+	out *ssm.GetParameterOutput
+	err error
+}
+
+func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	f.in = in
+	return f.out, f.err
+}
+
+type fakeSecrets struct {
+	in  *secretsmanager.GetSecretValueInput
+	out *secretsmanager.GetSecretValueOutput
+	err error
+}
+
+func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.in = in
+	return f.out, f.err
+}
+
+func TestKeySources(t *testing.T) {
+	p := &fakeSSM{out: &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String("from-ssm")}}}
+	s := &fakeSecrets{out: &secretsmanager.GetSecretValueOutput{SecretString: aws.String("from-secret")}}
+	k := KeySources{SSM: p, SecretsManager: s}
+
+	got, err := k.SigningKey(t.Context(), Config{SigningKeyParam: "/cognito-dr/approval-key"})
+	if err != nil || string(got) != "from-ssm" {
+		t.Errorf("parameter: %q, %v", got, err)
+	}
+	if aws.ToString(p.in.Name) != "/cognito-dr/approval-key" || !aws.ToBool(p.in.WithDecryption) {
+		t.Errorf("GetParameter input: name %q, decryption %v", aws.ToString(p.in.Name), aws.ToBool(p.in.WithDecryption))
+	}
+	arn := "arn:aws:secretsmanager:ap-northeast-3:123456789012:secret:cognito-dr/approval-signing-key-AbCdEf"
+	got, err = k.SigningKey(t.Context(), Config{SigningKeySecret: arn})
+	if err != nil || string(got) != "from-secret" || aws.ToString(s.in.SecretId) != arn {
+		t.Errorf("secret: %q, %v, SecretId %q", got, err, aws.ToString(s.in.SecretId))
+	}
+	s.out = &secretsmanager.GetSecretValueOutput{SecretBinary: []byte("binary-key")}
+	if got, err = k.SigningKey(t.Context(), Config{SigningKeySecret: arn}); err != nil || string(got) != "binary-key" {
+		t.Errorf("binary secret: %q, %v", got, err)
+	}
+	// Neither call is made for a key given directly.
+	p.in, s.in = nil, nil
+	if got, err = (KeySources{}).SigningKey(t.Context(), Config{SigningKey: "direct"}); err != nil || string(got) != "direct" {
+		t.Errorf("direct: %q, %v", got, err)
+	}
+
+	// Errors name the parameter or secret and never carry a value.
+	s.out, s.err = nil, errors.New("AccessDeniedException: not allowed")
+	if _, err := k.SigningKey(t.Context(), Config{SigningKeySecret: arn}); err == nil || !strings.Contains(err.Error(), arn) || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("secret error: %v", err)
+	}
+	s.out, s.err = &secretsmanager.GetSecretValueOutput{}, nil
+	if _, err := k.SigningKey(t.Context(), Config{SigningKeySecret: arn}); err == nil || !strings.Contains(err.Error(), "no value") {
+		t.Errorf("empty secret: %v", err)
+	}
+	p.out = &ssm.GetParameterOutput{}
+	if _, err := k.SigningKey(t.Context(), Config{SigningKeyParam: "/k"}); err == nil || !strings.Contains(err.Error(), "/k") {
+		t.Errorf("empty parameter: %v", err)
+	}
+	if _, err := k.SigningKey(t.Context(), Config{}); err == nil {
+		t.Errorf("no key setting accepted")
 	}
 }

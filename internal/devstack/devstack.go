@@ -62,6 +62,8 @@ func Start(opts Options) (*Stack, error) {
 	// Import jobs hand out upload URLs on this endpoint, known only once it listens.
 	cog.SetPublicURL(st.URL())
 	st.Handle(localcognito.ImportUploadPath, cog.ImportUploadHandler())
+	// Apps verify ID tokens against <URL>/_local/cognito-idp/<poolId>/.well-known/jwks.json.
+	st.Handle(localcognito.JWKSPath, cog.JWKSHandler())
 	return &Stack{
 		AWS:     st,
 		Cognito: cog,

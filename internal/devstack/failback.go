@@ -78,16 +78,10 @@ func (sc *Scenario) FailbackRequest(failover time.Time) map[string]any {
 }
 
 // ReplicateToOsaka copies the Tokyo users into the Osaka pool as replication would have before
-// the outage (same sign-in emails and attributes, new subs, created before failover).
+// the outage (same sign-in emails and attributes, new subs with the Tokyo sub in
+// custom:primary_sub, created before failover).
 func (s *Stack) ReplicateToOsaka(sc *Scenario, at time.Time) error {
-	return s.Cognito.SeedUsers(sc.OsakaID, func(yield func(localcognito.SeedUser) bool) {
-		for u := range sc.Tokyo.SeedUsers() {
-			u.Created = at
-			if !yield(u) {
-				return
-			}
-		}
-	})
+	return s.ReplicateToOsakaExcept(sc, at, nil)
 }
 
 // Outage lists what users did in the DR pool while the primary was down.

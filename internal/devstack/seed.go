@@ -1,6 +1,8 @@
 package devstack
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"maps"
@@ -29,6 +31,8 @@ type PoolSpec struct {
 	DisabledPercent int
 	// Groups and the percent of users in each.
 	Groups map[string]int
+	// DR pools define custom:primary_sub, where replication records each user's primary sub.
+	DR bool
 }
 
 // TokyoPool is the demo's primary pool.
@@ -40,9 +44,9 @@ func TokyoPool(users int) PoolSpec {
 	}
 }
 
-// OsakaPool is the demo's DR pool: the same configuration, no users.
+// OsakaPool is the demo's DR pool: the same configuration plus custom:primary_sub, no users.
 func OsakaPool() PoolSpec {
-	return PoolSpec{Name: "osaka-users", Region: "ap-northeast-3", Seed: 3}
+	return PoolSpec{Name: "osaka-users", Region: "ap-northeast-3", Seed: 3, DR: true}
 }
 
 // Tenants are the values of custom:tenant.
@@ -50,7 +54,7 @@ var Tenants = []string{"acme", "globex", "initech", "umbrella"}
 
 // CreatePoolInput is the pool configuration of every seeded pool.
 func (p PoolSpec) CreatePoolInput() *cip.CreateUserPoolInput {
-	return &cip.CreateUserPoolInput{
+	in := &cip.CreateUserPoolInput{
 		PoolName:               aws.String(p.Name),
 		MfaConfiguration:       types.UserPoolMfaTypeOn,
 		UsernameAttributes:     []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
@@ -61,6 +65,21 @@ func (p PoolSpec) CreatePoolInput() *cip.CreateUserPoolInput {
 				StringAttributeConstraints: &types.StringAttributeConstraintsType{MinLength: aws.String("1"), MaxLength: aws.String("64")}},
 		},
 	}
+	if p.DR {
+		in.Schema = append(in.Schema, types.SchemaAttributeType{Name: aws.String("primary_sub"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true),
+			StringAttributeConstraints: &types.StringAttributeConstraintsType{MinLength: aws.String("36"), MaxLength: aws.String("36")}})
+	}
+	return in
+}
+
+// Sub is the sub of the i-th user of a pool seeded with seed: a v4-shaped UUID derived from
+// both, so a replicated copy can record it without listing the pool.
+func Sub(seed uint64, i int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d/%d", seed, i))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
 // Email is the address of the i-th seeded user.
@@ -78,6 +97,7 @@ func (p PoolSpec) SeedUsers() iter.Seq[localcognito.SeedUser] {
 				"given_name":     fmt.Sprintf("Given%d", i),
 				"family_name":    fmt.Sprintf("Family%d", i%997),
 				"custom:tenant":  Tenants[i%len(Tenants)],
+				"sub":            Sub(p.Seed, i),
 			}
 			u := localcognito.SeedUser{Attributes: attrs, Enabled: true, Status: "CONFIRMED"}
 			if rnd.IntN(100) < p.UnverifiedPercent {

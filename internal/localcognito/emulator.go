@@ -2,6 +2,12 @@
 // (cognito-idp, AWS JSON 1.1) for tests and local runs. The real aws-sdk-go-v2 client talks to it
 // through a BaseEndpoint override; it answers with AWS's exception names, enforces AWS's default
 // request-rate quotas and holds millions of users with cursor paging that does not scan the pool.
+//
+// It also signs users in: app clients, SignUp/ConfirmSignUp, USER_PASSWORD_AUTH and refresh,
+// the NEW_PASSWORD_REQUIRED, MFA_SETUP, SOFTWARE_TOKEN_MFA (RFC 6238), SMS_MFA and EMAIL_OTP
+// challenges, ForgotPassword, RS256 tokens with a JWKS, revocation, and PostConfirmation and
+// PreTokenGeneration triggers bound to Go functions (RegisterLambda). Messages Cognito would
+// send land in an outbox (Outbox, LastCode).
 package localcognito
 
 import (
@@ -40,6 +46,9 @@ type Options struct {
 	// LogSink receives the per-row results of import jobs, as Cognito writes them to CloudWatch
 	// Logs; nil discards them.
 	LogSink LogSink
+	// TriggerTimeout is how long a Lambda trigger may run before the calling operation fails
+	// as Cognito's does; 0 means Cognito's 5 seconds.
+	TriggerTimeout time.Duration
 }
 
 // Emulator is an in-memory Cognito user pools service for one AWS account. It is an http.Handler
@@ -61,6 +70,8 @@ type Emulator struct {
 	pools map[string]*pool
 
 	imports imports
+
+	auth authState // app clients, sessions, tokens, outbox, triggers
 
 	stats stats
 }
@@ -90,6 +101,7 @@ func New(opts Options) *Emulator {
 		e.accountID = "123456789012"
 	}
 	e.imports.init(opts)
+	e.auth.init(opts)
 	e.quotasOn.Store(!opts.DisableQuotas)
 	e.SetLatency(opts.Latency)
 	e.SetFailureRate(opts.FailureRate)

@@ -39,6 +39,8 @@ type pool struct {
 	groups map[string]*group
 	// signOuts holds the last AdminUserGlobalSignOut per user sub, in Unix milliseconds.
 	signOuts map[[16]byte]int64
+
+	mfa mfaFactors // which MFA factors the pool offers (SetUserPoolMfaConfig)
 }
 
 func newPool(id, region, arn string, in *cip.CreateUserPoolInput, now time.Time) (*pool, error) {
@@ -118,6 +120,7 @@ func newPool(id, region, arn string, in *cip.CreateUserPoolInput, now time.Time)
 	}
 	p.groups = map[string]*group{}
 	p.users.init()
+	p.mfa.init(p.cfg.MfaConfiguration, in.SmsConfiguration != nil, in.SmsAuthenticationMessage)
 	return p, nil
 }
 

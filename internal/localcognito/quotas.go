@@ -24,6 +24,8 @@ const (
 	UserPoolUpdate         Category = "UserPoolUpdate"
 	UserPoolResourceRead   Category = "UserPoolResourceRead"
 	UserPoolResourceUpdate Category = "UserPoolResourceUpdate"
+	UserPoolClientRead     Category = "UserPoolClientRead"
+	UserPoolClientUpdate   Category = "UserPoolClientUpdate"
 )
 
 // DefaultRates are AWS's default request-rate quotas (requests per second) per category
@@ -41,7 +43,16 @@ var DefaultRates = map[Category]float64{
 	UserPoolUpdate:         15,
 	UserPoolResourceRead:   20,
 	UserPoolResourceUpdate: 15,
+	UserPoolClientRead:     15,
+	UserPoolClientUpdate:   15,
 }
+
+// respondRateFactor: RespondToAuthChallenge and AdminRespondToAuthChallenge count in
+// UserAuthentication but against their own bucket at three times its rate, so MFA and other
+// challenges after a sign-in do not eat the sign-in quota (quotas page, "special request rate handling").
+const respondRateFactor = 3
+
+var respondOps = map[string]bool{"RespondToAuthChallenge": true, "AdminRespondToAuthChallenge": true}
 
 // perPoolOperationRate is AWS's footnote on the pool-resource categories: any one operation in them
 // cannot be called faster than 5 RPS for a single user pool, whatever the account quota.
@@ -80,6 +91,30 @@ var operationCategory = map[string]Category{
 	"CreateUserImportJob":   UserPoolResourceUpdate,
 	"StartUserImportJob":    UserPoolResourceUpdate,
 	"StopUserImportJob":     UserPoolResourceUpdate,
+	// Sign-in. UserAuthentication, UserCreation (SignUp, ConfirmSignUp, AdminConfirmSignUp) and
+	// the respond-to-challenge rule are from the quotas page; the rest follow it as remembered.
+	"InitiateAuth":                UserAuthentication,
+	"AdminInitiateAuth":           UserAuthentication,
+	"RespondToAuthChallenge":      UserAuthentication,
+	"AdminRespondToAuthChallenge": UserAuthentication,
+	"SignUp":                      UserCreation,
+	"ConfirmSignUp":               UserCreation,
+	"AdminConfirmSignUp":          UserCreation,
+	"ResendConfirmationCode":      UserCreation,
+	"ForgotPassword":              UserAccountRecovery,
+	"ConfirmForgotPassword":       UserAccountRecovery,
+	"ChangePassword":              UserAccountRecovery,
+	"GetUser":                     UserRead,
+	"AssociateSoftwareToken":      UserUpdate,
+	"VerifySoftwareToken":         UserUpdate,
+	"GlobalSignOut":               UserUpdate,
+	"AdminDeleteSoftwareToken":    UserUpdate,
+	"UpdateUserPool":              UserPoolUpdate,
+	"SetUserPoolMfaConfig":        UserPoolUpdate,
+	"GetUserPoolMfaConfig":        UserPoolRead,
+	"CreateUserPoolClient":        UserPoolClientUpdate,
+	"DeleteUserPoolClient":        UserPoolClientUpdate,
+	"DescribeUserPoolClient":      UserPoolClientRead,
 }
 
 // quotas holds the token buckets. Burst equals the rate so that a client paced at exactly the
@@ -126,6 +161,10 @@ func (q *quotas) allow(region string, c Category, op, poolID string) bool {
 		return true
 	}
 	key := region + "/" + string(c)
+	if respondOps[op] {
+		key += "/respond"
+		rps *= respondRateFactor
+	}
 	l := q.account[key]
 	if l == nil {
 		l = limiterFor(rps)

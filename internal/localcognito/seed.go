@@ -29,6 +29,13 @@ type SeedUser struct {
 	HasSoftwareToken bool
 	// Created is the creation (and last-modified) date; zero means the emulator's clock.
 	Created time.Time
+	// Password, if set, is the user's password (stored hashed), so the user can sign in; a
+	// FORCE_CHANGE_PASSWORD user's is temporary. Leave it empty for RESET_REQUIRED users.
+	Password string
+	// TOTPSecret, if set, is the user's verified software token (base32) and implies
+	// HasSoftwareToken. A HasSoftwareToken user without one gets a generated secret that
+	// SoftwareTokenSecret returns.
+	TOTPSecret string
 }
 
 // SeedUsers adds users to a pool directly: no HTTP, no quotas, no latency. It checks attributes
@@ -143,6 +150,13 @@ func (e *Emulator) seedOne(p *pool, su SeedUser, now int64) error {
 			return fmt.Errorf("preferred MFA %q is not enabled", su.MFAPreferred)
 		}
 		u.mfaPreferred = bit
+	}
+	if su.Password != "" {
+		u.setPassword(su.Password, u.status == statusForceChangePassword, p.tempValidity(), time.UnixMilli(now))
+	}
+	if su.TOTPSecret != "" {
+		u.softwareToken = true
+		u.authState().totpSecret = su.TOTPSecret
 	}
 	p.insert(u)
 	for _, name := range su.Groups {

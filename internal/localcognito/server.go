@@ -48,6 +48,37 @@ var handlers = map[string]handler{
 	"ListUserImportJobs":        (*Emulator).listUserImportJobs,
 	"StartUserImportJob":        (*Emulator).startUserImportJob,
 	"StopUserImportJob":         (*Emulator).stopUserImportJob,
+	// App clients, pool settings and sign-in.
+	"CreateUserPoolClient":        (*Emulator).createUserPoolClient,
+	"DescribeUserPoolClient":      (*Emulator).describeUserPoolClient,
+	"DeleteUserPoolClient":        (*Emulator).deleteUserPoolClient,
+	"UpdateUserPool":              (*Emulator).updateUserPool,
+	"SetUserPoolMfaConfig":        (*Emulator).setUserPoolMfaConfig,
+	"GetUserPoolMfaConfig":        (*Emulator).getUserPoolMfaConfig,
+	"SignUp":                      (*Emulator).signUp,
+	"ConfirmSignUp":               (*Emulator).confirmSignUp,
+	"AdminConfirmSignUp":          (*Emulator).adminConfirmSignUp,
+	"ResendConfirmationCode":      (*Emulator).resendConfirmationCode,
+	"ForgotPassword":              (*Emulator).forgotPassword,
+	"ConfirmForgotPassword":       (*Emulator).confirmForgotPassword,
+	"ChangePassword":              (*Emulator).changePassword,
+	"InitiateAuth":                (*Emulator).initiateAuth,
+	"AdminInitiateAuth":           (*Emulator).adminInitiateAuth,
+	"RespondToAuthChallenge":      (*Emulator).respondToAuthChallenge,
+	"AdminRespondToAuthChallenge": (*Emulator).adminRespondToAuthChallenge,
+	"AssociateSoftwareToken":      (*Emulator).associateSoftwareToken,
+	"VerifySoftwareToken":         (*Emulator).verifySoftwareToken,
+	"GetUser":                     (*Emulator).getUser,
+	"GlobalSignOut":               (*Emulator).globalSignOut,
+	"AdminDeleteSoftwareToken":    (*Emulator).adminDeleteSoftwareToken,
+}
+
+// publicOps are the operations Cognito serves without SigV4 (the SDK sends them unsigned):
+// their Region comes from the app client, access token or session they name.
+var publicOps = map[string]bool{
+	"SignUp": true, "ConfirmSignUp": true, "ResendConfirmationCode": true, "ForgotPassword": true,
+	"ConfirmForgotPassword": true, "ChangePassword": true, "InitiateAuth": true, "RespondToAuthChallenge": true,
+	"AssociateSoftwareToken": true, "VerifySoftwareToken": true, "GetUser": true, "GlobalSignOut": true,
 }
 
 // ServeHTTP answers one cognito-idp request. The caller mounts the emulator where the SDK's
@@ -76,8 +107,8 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 		return nil, newError("UnknownOperationException", "")
 	}
 	incr(&e.stats.calls, op)
-	region, ok := signedRegion(r.Header.Get("Authorization"))
-	if !ok {
+	region, signed := signedRegion(r.Header.Get("Authorization"))
+	if !signed && !publicOps[op] {
 		return nil, newError("MissingAuthenticationTokenException", "Missing Authentication Token")
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
@@ -86,6 +117,9 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
+	}
+	if !signed {
+		region = e.publicRegion(body)
 	}
 	if e.quotasOn.Load() {
 		c := operationCategory[op]

@@ -11,6 +11,7 @@ import (
 var statusNames = []string{"UNCONFIRMED", "CONFIRMED", "EXTERNAL_PROVIDER", "RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "UNKNOWN", "ARCHIVED", "COMPROMISED"}
 
 const (
+	statusUnconfirmed         = 0
 	statusConfirmed           = 1
 	statusForceChangePassword = 4
 )
@@ -54,6 +55,9 @@ type user struct {
 	enabled       bool
 	deleted       bool
 	softwareToken bool
+	// auth holds what only users who authenticate need (password, TOTP secret, pending codes);
+	// nil for the millions of seeded or imported users who never sign in.
+	auth *userAuth
 }
 
 func (u *user) get(name string) (string, bool) {

@@ -199,6 +199,13 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if u.status != statusForceChangePassword {
 			return nil, newError("UnsupportedUserStateException", "Resend not possible. %s status is not FORCE_CHANGE_PASSWORD", u.username)
 		}
+		// The new invitation carries a new temporary password.
+		temp := aws.ToString(in.TemporaryPassword)
+		if temp == "" {
+			temp = e.newTemporaryPassword(int(aws.ToInt32(p.policy.MinimumLength)))
+		}
+		u.setPassword(temp, true, p.tempValidity(), e.now())
+		e.invite(p, u, in.DesiredDeliveryMediums, temp)
 		return map[string]any{"User": toJSON(u, nil)}, nil
 	}
 	vals, err := p.checkAttributes(in.UserAttributes, true)
@@ -253,7 +260,15 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 	if err := p.claimAliases(u, in.ForceAliasCreation, now); err != nil {
 		return nil, err
 	}
+	temp := aws.ToString(in.TemporaryPassword)
+	if temp == "" {
+		temp = e.newTemporaryPassword(int(aws.ToInt32(p.policy.MinimumLength)))
+	}
+	u.setPassword(temp, true, p.tempValidity(), e.now())
 	p.insert(u)
+	if in.MessageAction != types.MessageActionTypeSuppress {
+		e.invite(p, u, in.DesiredDeliveryMediums, temp)
+	}
 	return map[string]any{"User": toJSON(u, nil)}, nil
 }
 
@@ -401,6 +416,10 @@ func (e *Emulator) setEnabled(region string, body []byte, enabled bool) (any, er
 		u.enabled = enabled
 		u.modified = millis(e.now())
 	}
+	if !enabled {
+		// "Deactivates a user and revokes all access tokens for the user."
+		e.revokeTokens(p.id, u.sub)
+	}
 	return struct{}{}, nil
 }
 
@@ -422,6 +441,7 @@ func (e *Emulator) adminDeleteUser(region string, body []byte) (any, error) {
 		return nil, err
 	}
 	defer p.mu.Unlock()
+	e.revokeTokens(p.id, u.sub)
 	p.remove(u)
 	return struct{}{}, nil
 }
@@ -431,13 +451,13 @@ func (e *Emulator) adminUserGlobalSignOut(region string, body []byte) (any, erro
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	// The emulator issues no tokens, so there is nothing to revoke; the time is kept so tests
-	// can tell a user was signed out.
 	p, u, err := e.findUser(region, in.UserPoolId, in.Username, true)
 	if err != nil {
 		return nil, err
 	}
 	defer p.mu.Unlock()
+	e.revokeTokens(p.id, u.sub)
+	// The time is kept too, so tests can tell a user was signed out.
 	if p.signOuts == nil {
 		p.signOuts = map[[16]byte]int64{}
 	}
@@ -483,13 +503,14 @@ func (e *Emulator) adminSetUserPassword(region string, body []byte) (any, error)
 	if err := p.checkPassword(*in.Password); err != nil {
 		return nil, err
 	}
-	// The password itself is not kept: the emulator does not authenticate.
+	now := e.now()
+	u.setPassword(*in.Password, !in.Permanent, p.tempValidity(), now)
 	if in.Permanent {
 		u.status = statusConfirmed
 	} else {
 		u.status = statusForceChangePassword
 	}
-	u.modified = millis(e.now())
+	u.modified = millis(now)
 	return struct{}{}, nil
 }
 

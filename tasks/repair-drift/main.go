@@ -1,0 +1,9 @@
+// Command repair-drift is the Lambda of the reconcile state machine's RepairDrift task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
+)
+
+func main() { lambdamain.Start("RepairDriftFunctionArn", replication.LoadFunctions) }

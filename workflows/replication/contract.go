@@ -1,0 +1,160 @@
+// Package replication keeps the DR user pool a usable copy of the primary: the PostConfirmation
+// trigger of the primary pool copies each new user at once (never failing the sign-up), the DR
+// pool's PreTokenGeneration trigger gives apps the primary `sub` as a claim, and the reconcile
+// workflow (statemachines/reconcile.asl.json) repairs whatever the trigger missed: users, changed
+// attributes and verified flags, enabled/disabled, group memberships, and (when asked) deletes.
+// These are the JSON contracts that cross the ASL boundary and the steps its tasks run.
+package replication
+
+import (
+	"time"
+)
+
+// PrimarySubAttribute is the DR pool's custom attribute that holds the user's `sub` in the
+// primary pool. The DR pool must define it (String, mutable, max length ≥ 36), and app clients
+// must not be allowed to write it.
+const PrimarySubAttribute = "custom:primary_sub"
+
+// PrimarySubClaim is the ID token claim the DR pool's pre-token-generation trigger adds.
+const PrimarySubClaim = "primary_sub"
+
+// Request is the reconcile execution input (an EventBridge Scheduler schedule, or an operator).
+type Request struct {
+	// PrimaryUserPoolID and PrimaryRegion name the pool users sign up in (e.g. Tokyo).
+	PrimaryUserPoolID string `json:"primaryUserPoolId"`
+	PrimaryRegion     string `json:"primaryRegion"`
+	// DRUserPoolID and DRRegion name the copy (e.g. Osaka).
+	DRUserPoolID string `json:"drUserPoolId"`
+	DRRegion     string `json:"drRegion"`
+	// Bucket and BucketRegion hold the exports, the repair ledger and the drift report.
+	Bucket       string `json:"bucket"`
+	BucketRegion string `json:"bucketRegion"`
+	// MirrorDeletes deletes from the DR pool the replicated users the primary no longer has.
+	// Off by default: they are reported.
+	MirrorDeletes bool `json:"mirrorDeletes,omitempty"`
+	// Prefix is the key prefix of reconcile files; default "cognito-dr/reconcile".
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// DefaultPrefix is where reconcile files go when the request names no prefix.
+const DefaultPrefix = "cognito-dr/reconcile"
+
+// PlanInput is what the PlanReconcile state passes.
+type PlanInput struct {
+	Request       Request `json:"request"`
+	ExecutionName string  `json:"executionName"`
+	StartTime     string  `json:"startTime"`
+}
+
+// Drift kinds, as counted in Drift.Kinds and written per user.
+const (
+	// KindMissing: a primary user the DR pool lacks.
+	KindMissing = "missing"
+	// KindAttributes: attribute values differ (other than the verified flags).
+	KindAttributes = "attributes"
+	// KindVerified: email_verified or phone_number_verified differ.
+	KindVerified = "verified"
+	// KindEnabled: enabled in one pool, disabled in the other.
+	KindEnabled = "enabled"
+	// KindGroups: group memberships differ.
+	KindGroups = "groups"
+	// KindPassword: the DR copy is FORCE_CHANGE_PASSWORD, so it could not use ForgotPassword.
+	KindPassword = "password"
+	// KindDeleted: a replicated DR user (it carries custom:primary_sub) whose primary user is
+	// gone. Deleted from the DR pool only with MirrorDeletes.
+	KindDeleted = "deleted"
+	// KindDROnly: a DR user with no primary counterpart and no custom:primary_sub: it was
+	// created in the DR pool (during an outage, say). Reported, never changed: failback's job.
+	KindDROnly = "dr-only"
+)
+
+// Drift is what one comparison of the two pools found.
+type Drift struct {
+	PrimaryUsers int `json:"primaryUsers"`
+	DRUsers      int `json:"drUsers"`
+	// Users is the number of users with at least one kind of drift (DR-only users excluded).
+	Users int `json:"users"`
+	// Kinds counts users per kind of drift; a user may count under several kinds.
+	Kinds map[string]int `json:"kinds"`
+	// Skipped are primary users never copied: UNCONFIRMED (the trigger copies them when they
+	// confirm) and EXTERNAL_PROVIDER (federated; they sign in through their provider).
+	Skipped int `json:"skipped"`
+	// OldestChange is the last-modified time of the drifted primary user changed longest ago;
+	// RPOSeconds is its age when the comparison ran: the replication lag a team can quote.
+	// Deletes and DR-only users carry no primary time and do not count.
+	OldestChange *time.Time `json:"oldestChange,omitempty"`
+	RPOSeconds   int64      `json:"rpoSeconds"`
+	// Key is the S3 key of the per-user drift list.
+	Key string `json:"key"`
+}
+
+// Plan locates one reconcile's files and carries what later states need: keys and counts,
+// never users.
+type Plan struct {
+	Request Request `json:"request"`
+	Bucket  string  `json:"bucket"`
+	Region  string  `json:"region"`
+	// Prefix ends in "/".
+	Prefix string `json:"prefix"`
+	// UsernameAttribute is "email" or "phone_number" when the pools sign in by it (users are
+	// matched and created by it), else "".
+	UsernameAttribute string `json:"usernameAttribute"`
+	Before            Drift  `json:"before"`
+	// Repairs is the number of users in the repair list; Pending of them came from the retry store.
+	Repairs int `json:"repairs"`
+	Pending int `json:"pending"`
+}
+
+// Files of a reconcile under Plan.Prefix.
+const (
+	BeforeDir    = "before/"
+	AfterDir     = "after/"
+	PrimaryDir   = "primary/"
+	DRDir        = "dr/"
+	DriftFile    = "drift.jsonl.gz"
+	RepairsFile  = "repairs.jsonl.gz"
+	RepairLedger = "ledger/"
+	ReportFile   = "report.json"
+)
+
+// Progress is the cursor of the repair loop: the state machine calls RepairDrift until Done.
+type Progress struct {
+	Done    bool `json:"done"`
+	Cursor  int  `json:"cursor"`
+	Applied int  `json:"applied"`
+	Failed  int  `json:"failed"`
+	// Resolved counts retry-store entries removed because their user is now in sync.
+	Resolved int `json:"resolved"`
+}
+
+// RepairInput is what the RepairDrift state passes.
+type RepairInput struct {
+	Plan     Plan     `json:"plan"`
+	Progress Progress `json:"progress"`
+}
+
+// Output is the execution's result and the report's summary.
+type Output struct {
+	ReportKey string `json:"reportKey"`
+	Before    Drift  `json:"before"`
+	After     Drift  `json:"after"`
+	// Repaired and Failed count users whose repair succeeded or failed; Pending is how many came
+	// from the retry store, Resolved how many of those left it.
+	Repaired  int    `json:"repaired"`
+	Failed    int    `json:"failed"`
+	Pending   int    `json:"pending"`
+	Resolved  int    `json:"resolved"`
+	MessageID string `json:"messageId,omitempty"`
+}
+
+// NotifyInput is what the NotifyFailed state passes.
+type NotifyInput struct {
+	ExecutionName string      `json:"executionName"`
+	Error         *StateError `json:"error,omitempty"`
+}
+
+// StateError is the error object a Catch puts in the state.
+type StateError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}

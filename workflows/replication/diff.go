@@ -1,0 +1,396 @@
+package replication
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// Repair is one user's drift and what repairs it: a line of the drift list and of the repair
+// list. Users are matched by primary sub (custom:primary_sub on the DR copy), then by sign-in
+// attribute or username, so a changed email is an update, not a delete and a create.
+type Repair struct {
+	// Key is the user's sign-in attribute value (or username) in the primary pool, or in the DR
+	// pool for deleted and DR-only users.
+	Key string `json:"key"`
+	// DRUsername is the DR copy's username; empty when it is missing.
+	DRUsername string   `json:"drUsername,omitempty"`
+	PrimarySub string   `json:"primarySub,omitempty"`
+	Kinds      []string `json:"kinds"`
+	// Create holds the attributes of a missing user; CreateAs the username it is created under.
+	Create   map[string]string `json:"create,omitempty"`
+	CreateAs string            `json:"createAs,omitempty"`
+	Set      map[string]string `json:"set,omitempty"`
+	Unset    []string          `json:"unset,omitempty"`
+	// Enabled, when set, is the state the DR copy must be put in.
+	Enabled      *bool    `json:"enabled,omitempty"`
+	AddGroups    []string `json:"addGroups,omitempty"`
+	RemoveGroups []string `json:"removeGroups,omitempty"`
+	SetPassword  bool     `json:"setPassword,omitempty"`
+	Delete       bool     `json:"delete,omitempty"`
+	// Pending marks a user of the retry store: resolved there once repaired.
+	Pending bool `json:"pending,omitempty"`
+	// Modified is the primary user's last modification: the drift is at most this old.
+	Modified *time.Time `json:"modified,omitempty"`
+}
+
+func (r *Repair) hasWork() bool {
+	return r.Create != nil || len(r.Set) > 0 || len(r.Unset) > 0 || r.Enabled != nil || len(r.AddGroups) > 0 ||
+		len(r.RemoveGroups) > 0 || r.SetPassword || r.Delete
+}
+
+// entry is one user of either pool, held compactly while the two exports are matched.
+type entry struct {
+	username, key, sub, primarySub string
+	attrs                          string // canonical "k=v\x00…": for a primary user, its DR copy's attributes
+	enabled                        bool
+	status                         string
+	modified                       time.Time
+	groups                         []string
+	match                          *entry
+	pending                        bool
+}
+
+// differ compares a primary export with a DR export.
+type differ struct {
+	info          poolInfo
+	keyAttr       string
+	mirrorDeletes bool
+	pending       map[string]bool
+
+	primary   []*entry
+	bySub     map[string]*entry
+	byKey     map[string]*entry
+	byName    map[string]*entry
+	dr        []*entry
+	drByName  map[string]*entry
+	drift     Drift
+	list      []Repair
+	pendingOK map[string]bool // pending subs found in the primary
+}
+
+func newDiffer(info poolInfo, keyAttr string, mirrorDeletes bool, pending map[string]bool) *differ {
+	return &differ{
+		info: info, keyAttr: keyAttr, mirrorDeletes: mirrorDeletes, pending: pending,
+		bySub: map[string]*entry{}, byKey: map[string]*entry{}, byName: map[string]*entry{}, drByName: map[string]*entry{},
+		pendingOK: map[string]bool{},
+	}
+}
+
+func (d *differ) key(u snapshot.User) string {
+	if d.keyAttr == "" {
+		return u.Username
+	}
+	v := u.Attributes[d.keyAttr]
+	if d.keyAttr == "email" {
+		v = strings.ToLower(v)
+	}
+	if v == "" {
+		return "username:" + u.Username
+	}
+	return v
+}
+
+// normalize makes a missing verified flag "false" when its address is present, and drops it
+// when its address is absent: Cognito reports both ways for the same state.
+func normalize(attrs map[string]string) map[string]string {
+	for _, base := range []string{"email", "phone_number"} {
+		flag := base + "_verified"
+		switch {
+		case attrs[base] == "":
+			delete(attrs, flag)
+		case attrs[flag] == "":
+			attrs[flag] = "false"
+		}
+	}
+	return attrs
+}
+
+func canonical(attrs map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(attrs[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func decode(s string) map[string]string {
+	out := map[string]string{}
+	for kv := range strings.SplitSeq(s, "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (d *differ) addPrimary(u snapshot.User) {
+	sub := u.Attributes["sub"]
+	attrs, _ := d.info.drAttributes(u.Attributes, sub, true)
+	e := &entry{username: u.Username, key: d.key(u), sub: sub, attrs: canonical(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
+	d.primary = append(d.primary, e)
+	d.bySub[sub] = e
+	d.byKey[e.key] = e
+	d.byName[u.Username] = e
+	if e.pending {
+		d.pendingOK[sub] = true
+	}
+}
+
+func (d *differ) addDR(u snapshot.User) {
+	attrs, _ := d.info.drAttributes(u.Attributes, u.Attributes[PrimarySubAttribute], true)
+	e := &entry{username: u.Username, key: d.key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: canonical(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
+	d.dr = append(d.dr, e)
+	d.drByName[u.Username] = e
+}
+
+// run reads the exports under dir, matches and compares them, and writes the drift list.
+func (d *differ) run(ctx context.Context, store S3, plan Plan, dir string, now time.Time) error {
+	read := func(key string, fn func(io.Reader) error) error {
+		body, err := s3stream.Open(ctx, store, plan.Bucket, plan.Prefix+dir+key)
+		if err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		defer body.Close()
+		if err := fn(body); err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+		return nil
+	}
+	members := func(byName map[string]*entry) func(r io.Reader) error {
+		return func(r io.Reader) error {
+			return snapshot.ReadLines(r, func(m snapshot.Membership) error {
+				if e := byName[m.Username]; e != nil {
+					e.groups = append(e.groups, m.Group)
+				}
+				return nil
+			})
+		}
+	}
+	steps := []struct {
+		key string
+		fn  func(io.Reader) error
+	}{
+		{PrimaryDir + export.UsersFile, func(r io.Reader) error {
+			return snapshot.ReadLines(r, func(u snapshot.User) error { d.addPrimary(u); return nil })
+		}},
+		{PrimaryDir + export.MembershipsFile, members(d.byName)},
+		{DRDir + export.UsersFile, func(r io.Reader) error {
+			return snapshot.ReadLines(r, func(u snapshot.User) error { d.addDR(u); return nil })
+		}},
+		{DRDir + export.MembershipsFile, members(d.drByName)},
+	}
+	for _, st := range steps {
+		if err := read(st.key, st.fn); err != nil {
+			return err
+		}
+	}
+	d.compare(now)
+	d.drift.Key = plan.Prefix + dir + DriftFile
+	return writeLines(ctx, store, plan.Bucket, d.drift.Key, d.list)
+}
+
+// compare matches DR users to primary users — by primary sub first, then by key — and lists
+// every user's drift.
+func (d *differ) compare(now time.Time) {
+	for _, e := range d.dr {
+		if p := d.bySub[e.primarySub]; e.primarySub != "" && p != nil && p.match == nil {
+			p.match, e.match = e, p
+		}
+	}
+	for _, e := range d.dr {
+		if p := d.byKey[e.key]; e.match == nil && p != nil && p.match == nil {
+			p.match, e.match = e, p
+		}
+	}
+	d.drift = Drift{PrimaryUsers: len(d.primary), DRUsers: len(d.dr), Kinds: map[string]int{}}
+	for _, p := range d.primary {
+		r, skip := d.comparePrimary(p)
+		if skip {
+			d.drift.Skipped++
+		}
+		if len(r.Kinds) > 0 || r.Pending {
+			d.list = append(d.list, r)
+		}
+	}
+	for _, e := range d.dr {
+		if e.match != nil {
+			continue
+		}
+		r := Repair{Key: e.key, DRUsername: e.username, PrimarySub: e.primarySub}
+		if e.primarySub != "" {
+			r.Kinds, r.Delete = []string{KindDeleted}, d.mirrorDeletes
+		} else {
+			r.Kinds = []string{KindDROnly}
+		}
+		d.list = append(d.list, r)
+	}
+	// Retry-store users the primary no longer has: nothing to copy, only the entry to remove.
+	for _, sub := range slices.Sorted(maps.Keys(d.pending)) {
+		if !d.pendingOK[sub] {
+			d.list = append(d.list, Repair{Key: "sub:" + sub, PrimarySub: sub, Pending: true})
+		}
+	}
+	var oldest time.Time
+	for _, r := range d.list {
+		for _, k := range r.Kinds {
+			d.drift.Kinds[k]++
+		}
+		if len(r.Kinds) > 0 && !slices.Equal(r.Kinds, []string{KindDROnly}) {
+			d.drift.Users++
+		}
+		if r.Modified != nil && (oldest.IsZero() || r.Modified.Before(oldest)) {
+			oldest = *r.Modified
+		}
+	}
+	if !oldest.IsZero() {
+		d.drift.OldestChange = &oldest
+		d.drift.RPOSeconds = int64(max(0, now.Sub(oldest).Seconds()))
+	}
+}
+
+func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
+	r = Repair{Key: p.key, PrimarySub: p.sub, Pending: p.pending}
+	modified := p.modified
+	want := decode(p.attrs)
+	if p.match == nil {
+		if p.status == "UNCONFIRMED" || p.status == "EXTERNAL_PROVIDER" {
+			return r, true
+		}
+		r.Kinds, r.Modified = []string{KindMissing}, &modified
+		r.Create, r.CreateAs = want, d.info.username(want, p.username)
+		if !p.enabled {
+			r.Enabled = new(false)
+		}
+		r.AddGroups = slices.Sorted(slices.Values(p.groups))
+		return r, false
+	}
+	e := p.match
+	r.DRUsername = e.username
+	have := decode(e.attrs)
+	kinds := map[string]bool{}
+	for k, v := range want {
+		if !d.info.mutable[k] {
+			continue // an immutable attribute can only be set when the copy is created
+		}
+		if hv, ok := have[k]; !ok || hv != v {
+			if r.Set == nil {
+				r.Set = map[string]string{}
+			}
+			r.Set[k] = v
+			kinds[attrKind(k)] = true
+		}
+	}
+	// Changing an address un-verifies it unless the same call sets its verified flag.
+	for _, base := range []string{"email", "phone_number"} {
+		if v, ok := want[base+"_verified"]; ok && r.Set[base] != "" {
+			r.Set[base+"_verified"] = v
+		}
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok && d.info.mutable[k] {
+			r.Unset = append(r.Unset, k)
+			kinds[attrKind(k)] = true
+		}
+	}
+	slices.Sort(r.Unset)
+	if p.enabled != e.enabled {
+		r.Enabled = new(p.enabled)
+		kinds[KindEnabled] = true
+	}
+	for _, g := range p.groups {
+		if !slices.Contains(e.groups, g) {
+			r.AddGroups = append(r.AddGroups, g)
+		}
+	}
+	for _, g := range e.groups {
+		if !slices.Contains(p.groups, g) {
+			r.RemoveGroups = append(r.RemoveGroups, g)
+		}
+	}
+	slices.Sort(r.AddGroups)
+	slices.Sort(r.RemoveGroups)
+	if len(r.AddGroups)+len(r.RemoveGroups) > 0 {
+		kinds[KindGroups] = true
+	}
+	if e.status == "FORCE_CHANGE_PASSWORD" && p.status != "UNCONFIRMED" {
+		r.SetPassword = true
+		kinds[KindPassword] = true
+	}
+	r.Kinds = slices.Sorted(maps.Keys(kinds))
+	if len(r.Kinds) > 0 {
+		r.Modified = &modified
+	}
+	return r, false
+}
+
+func attrKind(name string) string {
+	if strings.HasSuffix(name, "_verified") {
+		return KindVerified
+	}
+	return KindAttributes
+}
+
+// repairs is the repair list: users with work or a retry-store entry, those of the retry store
+// first, each group in key order.
+func (d *differ) repairs() []Repair {
+	var out []Repair
+	for _, r := range d.list {
+		if r.hasWork() || r.Pending {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Repair) int {
+		if a.Pending != b.Pending {
+			if a.Pending {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+// writeLines streams rows as gzip JSON lines to one object.
+func writeLines[T any](ctx context.Context, store S3, bucket, key string, rows []T) error {
+	w := s3stream.Create(ctx, store, bucket, key)
+	lw := snapshot.NewLineWriter(w)
+	for _, r := range rows {
+		if err := lw.Write(r); err != nil {
+			w.Abort(err)
+			return err
+		}
+	}
+	if err := lw.Close(); err != nil {
+		w.Abort(err)
+		return err
+	}
+	_, err := w.Close()
+	return err
+}
+
+func readLines[T any](ctx context.Context, store S3, bucket, key string, fn func(T) error) error {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := snapshot.ReadLines(r, fn); err != nil {
+		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}

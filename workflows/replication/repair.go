@@ -1,0 +1,252 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+)
+
+// RepairResult is one user's repair, a line of the repair ledger.
+type RepairResult struct {
+	Index   int      `json:"index"`
+	Key     string   `json:"key"`
+	Kinds   []string `json:"kinds"`
+	OK      bool     `json:"ok"`
+	Created bool     `json:"created,omitempty"`
+	// Resolved is true when the user's retry-store entry was removed.
+	Resolved bool   `json:"resolved,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// chunk is how many users are repaired between two checkpoints.
+const chunk = 250
+
+// workers is how many users are repaired at once: enough to reach the quotas despite latency.
+const workers = 16
+
+// groupCreateRPS paces CreateGroup (UserPoolResourceUpdate: 15/s per account, 5/s per pool).
+const groupCreateRPS = 4
+
+// RepairDrift repairs the DR pool user by user from Progress.Cursor until the repair list ends or
+// BatchTime passes, each call paced to its quota category. Each chunk's results go to the ledger
+// before the cursor moves, so a retry or re-run redoes at most one chunk, and every repair is
+// idempotent (creating an existing user updates it, adding a member twice is harmless, deleting a
+// deleted user is done). A repaired user of the retry store leaves it.
+func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, error) {
+	p := in.Plan
+	prog := in.Progress
+	store := s.S3(p.Region)
+	var items []Repair
+	if err := readLines(ctx, store, p.Bucket, p.Prefix+RepairsFile, func(r Repair) error { items = append(items, r); return nil }); err != nil {
+		return prog, err
+	}
+	if prog.Cursor >= len(items) {
+		prog.Done = true
+		return prog, nil
+	}
+	info, _, err := s.pools(ctx, p.Request)
+	if err != nil {
+		return prog, err
+	}
+	c := s.Cognito(p.Request.DRRegion)
+	pace := s.pacer()
+	deadline := s.now().Add(s.batchTime())
+	for prog.Cursor < len(items) && s.now().Before(deadline) {
+		end := min(prog.Cursor+chunk, len(items))
+		results := make([]RepairResult, end-prog.Cursor)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		for i := prog.Cursor; i < end; i++ {
+			g.Go(func() error {
+				r, err := s.repair(gctx, c, p, info, i, items[i], pace)
+				results[i-prog.Cursor] = r
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return prog, fmt.Errorf("repair users %d..%d of %s: %w", prog.Cursor, end, p.Request.DRUserPoolID, err)
+		}
+		if err := writeLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, prog.Cursor), results); err != nil {
+			return prog, err
+		}
+		for _, r := range results {
+			switch {
+			case r.OK && len(r.Kinds) > 0:
+				prog.Applied++
+			case !r.OK:
+				prog.Failed++
+			}
+			if r.Resolved {
+				prog.Resolved++
+			}
+		}
+		prog.Cursor = end
+	}
+	prog.Done = prog.Cursor >= len(items)
+	return prog, nil
+}
+
+// pacer returns one limiter per quota category, each spacing calls evenly with no burst.
+func (s *Steps) pacer() pacer {
+	r := s.Rates
+	limits := map[string]*rate.Limiter{
+		catCreation: limiter(r.UserCreation, 50),
+		catUpdate:   limiter(r.UserUpdate, 25),
+		catResource: limiter(r.UserResourceUpdate, 25),
+		catRecovery: limiter(r.AccountRecovery, 30),
+		catRead:     limiter(r.UserRead, export.DefaultReadRPS),
+		"group":     limiter(0, groupCreateRPS),
+	}
+	return func(ctx context.Context, category string) error { return limits[category].Wait(ctx) }
+}
+
+func limiter(rps, def float64) *rate.Limiter {
+	if rps <= 0 {
+		rps = def
+	}
+	return rate.NewLimiter(rate.Limit(rps), 1)
+}
+
+// userFault reports whether err concerns this one user (recorded; the run goes on) rather than
+// the run (returned; the state fails and is retried).
+func userFault(err error) bool {
+	var (
+		notFound *types.UserNotFoundException
+		invalid  *types.InvalidParameterException
+		exists   *types.UsernameExistsException
+		alias    *types.AliasExistsException
+		password *types.InvalidPasswordException
+	)
+	return errors.As(err, &notFound) || errors.As(err, &invalid) || errors.As(err, &exists) || errors.As(err, &alias) || errors.As(err, &password)
+}
+
+func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, index int, it Repair, pace pacer) (RepairResult, error) {
+	r := RepairResult{Index: index, Key: it.Key, Kinds: it.Kinds}
+	err := s.applyRepair(ctx, c, p, info, it, pace, &r)
+	switch {
+	case err == nil:
+		r.OK = true
+	case userFault(err):
+		r.Message = err.Error()
+	default:
+		return r, fmt.Errorf("repair user %d of the list: %w", r.Index, err)
+	}
+	if r.OK && it.Pending && s.Retry != nil {
+		if err := s.Retry.Resolve(ctx, p.Request.PrimaryUserPoolID, it.PrimarySub); err != nil {
+			return r, err
+		}
+		r.Resolved = true
+	}
+	return r, nil
+}
+
+func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInfo, it Repair, pace pacer, r *RepairResult) error {
+	pool := aws.String(p.Request.DRUserPoolID)
+	user := it.DRUsername
+	if it.Delete {
+		if err := pace(ctx, catUpdate); err != nil {
+			return err
+		}
+		_, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: pool, Username: aws.String(user)})
+		var gone *types.UserNotFoundException
+		if errors.As(err, &gone) {
+			return nil
+		}
+		return err
+	}
+	if it.Create != nil {
+		update := maps.Clone(it.Create)
+		maps.DeleteFunc(update, func(k, _ string) bool { return !info.mutable[k] })
+		created, err := upsert(ctx, c, p.Request.DRUserPoolID, it.CreateAs, it.Create, update, pace)
+		if err != nil {
+			return err
+		}
+		r.Created, user = created, it.CreateAs
+	}
+	if len(it.Set) > 0 {
+		if err := pace(ctx, catUpdate); err != nil {
+			return err
+		}
+		if _, err := c.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: pool, Username: aws.String(user), UserAttributes: attributeList(it.Set)}); err != nil {
+			return fmt.Errorf("update attributes: %w", err)
+		}
+	}
+	if len(it.Unset) > 0 {
+		if err := pace(ctx, catUpdate); err != nil {
+			return err
+		}
+		if _, err := c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(user), UserAttributeNames: it.Unset}); err != nil {
+			return fmt.Errorf("delete attributes: %w", err)
+		}
+	}
+	if it.Enabled != nil {
+		if err := pace(ctx, catUpdate); err != nil {
+			return err
+		}
+		var err error
+		if *it.Enabled {
+			_, err = c.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: pool, Username: aws.String(user)})
+		} else {
+			_, err = c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(user)})
+		}
+		if err != nil {
+			return fmt.Errorf("set enabled=%t: %w", *it.Enabled, err)
+		}
+	}
+	for _, g := range it.AddGroups {
+		if err := s.addToGroup(ctx, c, pool, user, g, pace); err != nil {
+			return err
+		}
+	}
+	for _, g := range it.RemoveGroups {
+		if err := pace(ctx, catResource); err != nil {
+			return err
+		}
+		_, err := c.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{UserPoolId: pool, Username: aws.String(user), GroupName: aws.String(g)})
+		var noGroup *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &noGroup) {
+			return fmt.Errorf("remove from group %s: %w", g, err)
+		}
+	}
+	if it.SetPassword {
+		return setUnusablePassword(ctx, c, p.Request.DRUserPoolID, user, pace)
+	}
+	return nil
+}
+
+func (s *Steps) addToGroup(ctx context.Context, c Cognito, pool *string, user, group string, pace pacer) error {
+	add := func() error {
+		if err := pace(ctx, catResource); err != nil {
+			return err
+		}
+		_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(user), GroupName: aws.String(group)})
+		return err
+	}
+	err := add()
+	var noGroup *types.ResourceNotFoundException
+	if errors.As(err, &noGroup) {
+		// A group the primary has and the DR pool lacks: create it, then add.
+		if err := pace(ctx, "group"); err != nil {
+			return err
+		}
+		_, cerr := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(group)})
+		var exists *types.GroupExistsException
+		if cerr != nil && !errors.As(cerr, &exists) {
+			return fmt.Errorf("create group %s: %w", group, cerr)
+		}
+		err = add()
+	}
+	if err != nil {
+		return fmt.Errorf("add to group %s: %w", group, err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// ReportDrift measures the drift left after the repairs from fresh exports of both pools (what
+// is true, not what the ledger believes), writes the report next to the per-user lists and sends
+// the summary to the operators.
+func (s *Steps) ReportDrift(ctx context.Context, in RepairInput) (Output, error) {
+	p := in.Plan
+	info, _, err := s.pools(ctx, p.Request)
+	if err != nil {
+		return Output{}, err
+	}
+	if err := s.exportBoth(ctx, p, AfterDir); err != nil {
+		return Output{}, err
+	}
+	d := newDiffer(info, p.UsernameAttribute, p.Request.MirrorDeletes, nil)
+	if err := d.run(ctx, s.S3(p.Region), p, AfterDir, s.now()); err != nil {
+		return Output{}, err
+	}
+	out := Output{
+		ReportKey: p.Prefix + ReportFile,
+		Before:    p.Before,
+		After:     d.drift,
+		Repaired:  in.Progress.Applied,
+		Failed:    in.Progress.Failed,
+		Pending:   p.Pending,
+		Resolved:  in.Progress.Resolved,
+	}
+	if err := putJSON(ctx, s.S3(p.Region), p.Bucket, out.ReportKey, out); err != nil {
+		return Output{}, err
+	}
+	subject := fmt.Sprintf("Cognito DR reconcile: %d users drifted, %d repaired, %d left (RPO %s)", out.Before.Users, out.Repaired, out.After.Users, rpo(out.After))
+	id, err := s.publish(ctx, subject, reportText(p, out))
+	if err != nil {
+		return Output{}, err
+	}
+	out.MessageID = id
+	return out, nil
+}
+
+func rpo(d Drift) string {
+	if d.OldestChange == nil {
+		return "0s"
+	}
+	return (time.Duration(d.RPOSeconds) * time.Second).String()
+}
+
+func driftText(b *strings.Builder, bucket, title string, d Drift) {
+	fmt.Fprintf(b, "%s: %d of %d primary users drifted (DR pool: %d users); RPO %s", title, d.Users, d.PrimaryUsers, d.DRUsers, rpo(d))
+	if d.OldestChange != nil {
+		fmt.Fprintf(b, " (oldest unrepaired change %s)", d.OldestChange.UTC().Format(time.RFC3339))
+	}
+	b.WriteString("\n")
+	for _, k := range slices.Sorted(maps.Keys(d.Kinds)) {
+		fmt.Fprintf(b, "  %-12s %d\n", k, d.Kinds[k])
+	}
+	fmt.Fprintf(b, "  per user: s3://%s/%s\n", bucket, d.Key)
+}
+
+func reportText(p Plan, out Output) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reconcile of %s (%s) into %s (%s).\n\n", p.Request.PrimaryUserPoolID, p.Request.PrimaryRegion, p.Request.DRUserPoolID, p.Request.DRRegion)
+	driftText(&b, p.Bucket, "Before", out.Before)
+	driftText(&b, p.Bucket, "After", out.After)
+	fmt.Fprintf(&b, "\nRepaired %d users, %d failed (see the ledger under s3://%s/%s%s).\n", out.Repaired, out.Failed, p.Bucket, p.Prefix, RepairLedger)
+	fmt.Fprintf(&b, "Retry store: %d users the replicate trigger could not copy, %d resolved.\n", out.Pending, out.Resolved)
+	if n := out.After.Kinds[KindDeleted]; n > 0 && !p.Request.MirrorDeletes {
+		fmt.Fprintf(&b, "%d replicated users are gone from the primary and kept in the DR pool: run with \"mirrorDeletes\": true to delete them.\n", n)
+	}
+	if n := out.After.Kinds[KindDROnly]; n > 0 {
+		fmt.Fprintf(&b, "%d users exist only in the DR pool (created there): failback carries them to the primary.\n", n)
+	}
+	fmt.Fprintf(&b, "Report: s3://%s/%s\n", p.Bucket, out.ReportKey)
+	return b.String()
+}
+
+func (s *Steps) publish(ctx context.Context, subject, body string) (string, error) {
+	if len(subject) > 100 {
+		subject = subject[:97] + "..."
+	}
+	out, err := s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
+	if err != nil {
+		return "", fmt.Errorf("publish to %s: %w", s.TopicArn, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// topicRegion is the Region of an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>).
+func topicRegion(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[3]
+}
+
+// NotifyFailed tells the operators that a reconcile failed and where.
+func (s *Steps) NotifyFailed(ctx context.Context, in NotifyInput) (struct{}, error) {
+	subject := "Cognito DR reconcile failed"
+	var cause string
+	if in.Error != nil {
+		subject += ": " + in.Error.Error
+		var lambdaErr struct {
+			Message string `json:"errorMessage"`
+		}
+		cause = in.Error.Cause
+		if json.Unmarshal([]byte(in.Error.Cause), &lambdaErr) == nil && lambdaErr.Message != "" {
+			cause = lambdaErr.Message
+		}
+	}
+	body := fmt.Sprintf("Reconcile %s failed.\n\n%s\n\nThe DR pool may be partly repaired. Running reconcile again is safe: it compares fresh exports, and every repair is idempotent. Users the replicate trigger could not copy stay in the retry store until repaired.\n", in.ExecutionName, cause)
+	_, err := s.publish(ctx, subject, body)
+	return struct{}{}, err
+}
