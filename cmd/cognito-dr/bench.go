@@ -33,39 +33,28 @@ func runBench(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call")
 	rssUsers := fs.Int("rss-users", 1000000, "users in the pool of the memory runs (0 skips them)")
 	failbackUsers := fs.Int("failback-users", 20000, "DR-only users of the failback run (0 skips it)")
+	replicateUsers := fs.Int("replicate-users", 300, "sign-ups replicated by the trigger benchmark (0 skips it)")
+	reconcileUsers := fs.Int("reconcile-users", 50000, "users in the reconciled pool (0 skips it)")
+	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	// Throughput: both exporters against the same pool, AWS default quotas, realistic latency.
-	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: *latency})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	sc, err := st.SeedScenario(ctx, *users)
-	if err != nil {
-		return err
-	}
-	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
-	for _, impl := range []string{"ours", "baseline"} {
-		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
-		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), export.DefaultListRPS)
-		if err != nil {
-			return fmt.Errorf("%s export: %w", impl, err)
+	if !*skipExport {
+		if err := benchExportThroughput(ctx, *users, *latency); err != nil {
+			return err
 		}
-		if res.Users != *users {
-			return fmt.Errorf("%s exported %d users, want %d", impl, res.Users, *users)
-		}
-		rate := float64(res.Users) / res.Seconds
-		stats := st.Cognito.Stats()
-		fmt.Fprintf(os.Stderr, "  %s: calls %v throttled %v\n", impl, stats.Calls, stats.Throttled)
-		st.Cognito.ResetStats()
-		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%d ratio=%.2f\n",
-			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
 	}
-	st.Close()
-
+	if *replicateUsers > 0 {
+		if err := benchReplicate(ctx, *replicateUsers, *latency); err != nil {
+			return err
+		}
+	}
+	if *reconcileUsers > 0 {
+		if err := benchReconcile(ctx, *reconcileUsers, *latency); err != nil {
+			return err
+		}
+	}
 	if *failbackUsers > 0 {
 		if err := benchFailback(ctx, *failbackUsers, *latency); err != nil {
 			return err
@@ -194,5 +183,38 @@ func benchFailback(ctx context.Context, n int, latency time.Duration) error {
 	fmt.Printf("failback users=%d seconds=%.1f\n", res.report.Outcomes["primary:imported"], res.seconds)
 	rate := float64(res.disabled) / res.disableSeconds
 	fmt.Printf("disable users=%d users_per_s=%.1f bound=25 ratio=%.2f\n", res.disabled, rate, rate/25)
+	return nil
+}
+
+// benchExportThroughput exports the same pool with both implementations, AWS default quotas and
+// realistic latency.
+func benchExportThroughput(ctx context.Context, users int, latency time.Duration) error {
+	// Both exporters against the same pool, AWS default quotas, realistic latency.
+	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: latency})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sc, err := st.SeedScenario(ctx, users)
+	if err != nil {
+		return err
+	}
+	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
+	for _, impl := range []string{"ours", "baseline"} {
+		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
+		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), export.DefaultListRPS)
+		if err != nil {
+			return fmt.Errorf("%s export: %w", impl, err)
+		}
+		if res.Users != users {
+			return fmt.Errorf("%s exported %d users, want %d", impl, res.Users, users)
+		}
+		rate := float64(res.Users) / res.Seconds
+		stats := st.Cognito.Stats()
+		fmt.Fprintf(os.Stderr, "  %s: calls %v throttled %v\n", impl, stats.Calls, stats.Throttled)
+		st.Cognito.ResetStats()
+		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%d ratio=%.2f\n",
+			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
+	}
 	return nil
 }
