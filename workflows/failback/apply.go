@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/time/rate"
 
+	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -101,7 +102,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 	var items []applyItem
 	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
 	if len(creatable) > 0 {
-		err := readFile(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
+		err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
 			k := pl.key(u)
 			if creatable[k] || creatable[u.Attributes[p.UsernameAttribute]] {
 				items = append(items, applyItem{Action: Action{Kind: ActionCreate, Key: k, DRUsername: u.Username}, user: &u})
@@ -112,52 +113,11 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 			return nil, err
 		}
 	}
-	err := readFile(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
+	err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
 		items = append(items, applyItem{Action: a})
 		return nil
 	})
 	return items, err
-}
-
-func readFile[T any](ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, fn func(T) error) error {
-	r, err := s3stream.Open(ctx, store, bucket, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := snapshot.ReadLines(r, fn); err != nil {
-		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return nil
-}
-
-func writeLedger[T any](ctx context.Context, store S3, bucket, key string, rows []T) error {
-	w := s3stream.Create(ctx, store, bucket, key)
-	lw := snapshot.NewLineWriter(w)
-	for _, r := range rows {
-		if err := lw.Write(r); err != nil {
-			w.Abort(err)
-			return err
-		}
-	}
-	if err := lw.Close(); err != nil {
-		w.Abort(err)
-		return err
-	}
-	_, err := w.Close()
-	return err
-}
-
-// userFault reports whether err concerns this one user (recorded, the run goes on) rather than
-// the run (returned, the state fails and can be retried).
-func userFault(err error) bool {
-	var (
-		notFound *types.UserNotFoundException
-		invalid  *types.InvalidParameterException
-		exists   *types.UsernameExistsException
-		alias    *types.AliasExistsException
-	)
-	return errors.As(err, &notFound) || errors.As(err, &invalid) || errors.As(err, &exists) || errors.As(err, &alias)
 }
 
 func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (ApplyResult, error) {
@@ -215,7 +175,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 	case err == nil:
 		r.OK = true
 		return r, nil
-	case userFault(err):
+	case cognitoerr.UserFault(err):
 		r.Message = err.Error()
 		return r, nil
 	}

@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
-
-// chunk is how many items run between two checkpoints.
-const chunk = 250
-
-// workers is how many calls are in flight: enough to reach the quotas despite latency.
-const workers = 16
 
 // outcome classifies one item's result for the progress counts.
 type outcome int
@@ -22,42 +17,33 @@ const (
 	failed
 )
 
-// checkpointed works through items [prog.Cursor, n) in chunks, workers at a time, until the list
-// ends or the deadline passes. Each chunk's results go to the ledger (under ledgerPrefix, named by
-// the chunk's first index) before the cursor moves past it, so a retried or re-run step redoes at
-// most one chunk; work must therefore be idempotent.
+// checkpointed runs work over items [prog.Cursor, n) for at most BatchTime, saving each chunk's
+// results to the ledger under ledgerPrefix before the cursor moves past it.
 func checkpointed[R any](ctx context.Context, s *Steps, p Plan, prog Progress, n int, ledgerPrefix string,
 	work func(ctx context.Context, i int) (R, outcome, error)) (Progress, error) {
 	deadline := s.now().Add(s.batchTime())
-	for prog.Cursor < n && s.now().Before(deadline) {
-		end := min(prog.Cursor+chunk, n)
-		results := make([]R, end-prog.Cursor)
-		outcomes := make([]outcome, end-prog.Cursor)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(workers)
-		for i := prog.Cursor; i < end; i++ {
-			g.Go(func() error {
-				var err error
-				results[i-prog.Cursor], outcomes[i-prog.Cursor], err = work(gctx, i)
+	outcomes := make([]outcome, n)
+	cursor, err := checkpoint.Run(ctx, prog.Cursor, n, func() bool { return s.now().Before(deadline) },
+		func(ctx context.Context, i int) (R, error) {
+			r, o, err := work(ctx, i)
+			outcomes[i] = o
+			return r, err
+		},
+		func(from int, results []R) error {
+			if err := snapshot.PutLines(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, ledgerPrefix, from), results); err != nil {
 				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return prog, fmt.Errorf("items %d..%d: %w", prog.Cursor, end, err)
-		}
-		if err := writeLedger(ctx, s.S3(p.Region), p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, ledgerPrefix, prog.Cursor), results); err != nil {
-			return prog, err
-		}
-		for _, o := range outcomes {
-			switch o {
-			case applied:
-				prog.Applied++
-			case failed:
-				prog.Failed++
 			}
-		}
-		prog.Cursor = end
-	}
-	prog.Done = prog.Cursor >= n
-	return prog, nil
+			for _, o := range outcomes[from : from+len(results)] {
+				switch o {
+				case applied:
+					prog.Applied++
+				case failed:
+					prog.Failed++
+				}
+			}
+			return nil
+		})
+	prog.Cursor = cursor
+	prog.Done = cursor >= n
+	return prog, err
 }

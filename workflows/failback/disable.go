@@ -10,6 +10,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -40,7 +41,7 @@ type DisableResult struct {
 func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
 	p := in.Plan
 	var users []snapshot.User
-	if err := readFile(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
+	if err := snapshot.GetLines(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
 		// Keep only what disabling needs: the DR file may be large.
 		users = append(users, snapshot.User{Username: u.Username, Attributes: map[string]string{p.UsernameAttribute: u.Attributes[p.UsernameAttribute]}})
 		return nil
@@ -98,7 +99,7 @@ func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, r *
 		r.Outcome = DRDisabled
 	case errors.As(err, &notFound):
 		r.Outcome, r.Message = DRDisableFailed, "deleted from the DR pool during the failback"
-	case userFault(err):
+	case cognitoerr.UserFault(err):
 		r.Outcome, r.Message = DRDisableFailed, err.Error()
 	default:
 		return fmt.Errorf("disable %s in the DR pool: %w", r.DRUsername, err)

@@ -246,7 +246,7 @@ func (s *Steps) disabledByFailback(ctx context.Context, req Request, pl *planner
 			if !strings.Contains(aws.ToString(o.Key), "/"+DisableLedgerDir) {
 				continue
 			}
-			if err := readFile(ctx, store, req.Bucket, aws.ToString(o.Key), func(d DisableResult) error {
+			if err := snapshot.GetLines(ctx, store, req.Bucket, aws.ToString(o.Key), func(d DisableResult) error {
 				if d.Outcome == DRDisabled {
 					pl.disabledByUs[d.DRUsername] = true
 				}

@@ -52,7 +52,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 	users := map[string]*UserReport{}
 	var order []string
 	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
-	if err := readFile(ctx, store, p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
+	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
 		k := pl.key(u)
 		users[k] = &UserReport{Key: k, DRUsername: u.Username, Primary: PrimaryUnchanged, DR: "unknown"}
 		order = append(order, k)
@@ -70,7 +70,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		return users[k]
 	}
 	for _, res := range in.Imports {
-		if err := readFile(ctx, store, p.Bucket, res.Key, func(r RowResult) error {
+		if err := snapshot.GetLines(ctx, store, p.Bucket, res.Key, func(r RowResult) error {
 			u := get(r.Username)
 			switch r.Outcome {
 			case RowImported:
@@ -198,7 +198,7 @@ func readLedgers[T any](ctx context.Context, store S3, bucket, prefix string, fn
 			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
-			if err := readFile(ctx, store, bucket, aws.ToString(o.Key), fn); err != nil {
+			if err := snapshot.GetLines(ctx, store, bucket, aws.ToString(o.Key), fn); err != nil {
 				return err
 			}
 		}

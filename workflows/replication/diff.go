@@ -200,7 +200,7 @@ func (d *differ) run(ctx context.Context, store S3, plan Plan, dir string, now t
 	}
 	d.compare(now)
 	d.drift.Key = plan.Prefix + dir + DriftFile
-	return writeLines(ctx, store, plan.Bucket, d.drift.Key, d.list)
+	return snapshot.PutLines(ctx, store, plan.Bucket, d.drift.Key, d.list)
 }
 
 // compare matches DR users to primary users — by primary sub first, then by key — and lists
@@ -363,34 +363,4 @@ func (d *differ) repairs() []Repair {
 		return cmp.Compare(a.Key, b.Key)
 	})
 	return out
-}
-
-// writeLines streams rows as gzip JSON lines to one object.
-func writeLines[T any](ctx context.Context, store S3, bucket, key string, rows []T) error {
-	w := s3stream.Create(ctx, store, bucket, key)
-	lw := snapshot.NewLineWriter(w)
-	for _, r := range rows {
-		if err := lw.Write(r); err != nil {
-			w.Abort(err)
-			return err
-		}
-	}
-	if err := lw.Close(); err != nil {
-		w.Abort(err)
-		return err
-	}
-	_, err := w.Close()
-	return err
-}
-
-func readLines[T any](ctx context.Context, store S3, bucket, key string, fn func(T) error) error {
-	r, err := s3stream.Open(ctx, store, bucket, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := snapshot.ReadLines(r, fn); err != nil {
-		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return nil
 }

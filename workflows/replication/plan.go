@@ -12,6 +12,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -103,7 +104,7 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 	plan.Before = d.drift
 	repairs := d.repairs()
 	plan.Repairs, plan.Pending = len(repairs), len(pending)
-	if err := writeLines(ctx, store, plan.Bucket, plan.Prefix+RepairsFile, repairs); err != nil {
+	if err := snapshot.PutLines(ctx, store, plan.Bucket, plan.Prefix+RepairsFile, repairs); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil

@@ -9,10 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
 // RepairResult is one user's repair, a line of the repair ledger.
@@ -27,12 +29,6 @@ type RepairResult struct {
 	Message  string `json:"message,omitempty"`
 }
 
-// chunk is how many users are repaired between two checkpoints.
-const chunk = 250
-
-// workers is how many users are repaired at once: enough to reach the quotas despite latency.
-const workers = 16
-
 // groupCreateRPS paces CreateGroup (UserPoolResourceUpdate: 15/s per account, 5/s per pool).
 const groupCreateRPS = 4
 
@@ -46,7 +42,7 @@ func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, erro
 	prog := in.Progress
 	store := s.S3(p.Region)
 	var items []Repair
-	if err := readLines(ctx, store, p.Bucket, p.Prefix+RepairsFile, func(r Repair) error { items = append(items, r); return nil }); err != nil {
+	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+RepairsFile, func(r Repair) error { items = append(items, r); return nil }); err != nil {
 		return prog, err
 	}
 	if prog.Cursor >= len(items) {
@@ -60,38 +56,32 @@ func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, erro
 	c := s.Cognito(p.Request.DRRegion)
 	pace := s.pacer()
 	deadline := s.now().Add(s.batchTime())
-	for prog.Cursor < len(items) && s.now().Before(deadline) {
-		end := min(prog.Cursor+chunk, len(items))
-		results := make([]RepairResult, end-prog.Cursor)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(workers)
-		for i := prog.Cursor; i < end; i++ {
-			g.Go(func() error {
-				r, err := s.repair(gctx, c, p, info, i, items[i], pace)
-				results[i-prog.Cursor] = r
+	cursor, err := checkpoint.Run(ctx, prog.Cursor, len(items), func() bool { return s.now().Before(deadline) },
+		func(ctx context.Context, i int) (RepairResult, error) {
+			return s.repair(ctx, c, p, info, i, items[i], pace)
+		},
+		func(from int, results []RepairResult) error {
+			if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, from), results); err != nil {
 				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return prog, fmt.Errorf("repair users %d..%d of %s: %w", prog.Cursor, end, p.Request.DRUserPoolID, err)
-		}
-		if err := writeLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, prog.Cursor), results); err != nil {
-			return prog, err
-		}
-		for _, r := range results {
-			switch {
-			case r.OK && len(r.Kinds) > 0:
-				prog.Applied++
-			case !r.OK:
-				prog.Failed++
 			}
-			if r.Resolved {
-				prog.Resolved++
+			for _, r := range results {
+				switch {
+				case r.OK && len(r.Kinds) > 0:
+					prog.Applied++
+				case !r.OK:
+					prog.Failed++
+				}
+				if r.Resolved {
+					prog.Resolved++
+				}
 			}
-		}
-		prog.Cursor = end
+			return nil
+		})
+	prog.Cursor = cursor
+	prog.Done = cursor >= len(items)
+	if err != nil {
+		return prog, fmt.Errorf("repair users of %s: %w", p.Request.DRUserPoolID, err)
 	}
-	prog.Done = prog.Cursor >= len(items)
 	return prog, nil
 }
 
@@ -116,26 +106,13 @@ func limiter(rps, def float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(rps), 1)
 }
 
-// userFault reports whether err concerns this one user (recorded; the run goes on) rather than
-// the run (returned; the state fails and is retried).
-func userFault(err error) bool {
-	var (
-		notFound *types.UserNotFoundException
-		invalid  *types.InvalidParameterException
-		exists   *types.UsernameExistsException
-		alias    *types.AliasExistsException
-		password *types.InvalidPasswordException
-	)
-	return errors.As(err, &notFound) || errors.As(err, &invalid) || errors.As(err, &exists) || errors.As(err, &alias) || errors.As(err, &password)
-}
-
 func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, index int, it Repair, pace pacer) (RepairResult, error) {
 	r := RepairResult{Index: index, Key: it.Key, Kinds: it.Kinds}
 	err := s.applyRepair(ctx, c, p, info, it, pace, &r)
 	switch {
 	case err == nil:
 		r.OK = true
-	case userFault(err):
+	case cognitoerr.UserFault(err):
 		r.Message = err.Error()
 	default:
 		return r, fmt.Errorf("repair user %d of the list: %w", r.Index, err)
