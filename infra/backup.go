@@ -296,6 +296,13 @@ func (s *BackupStack) buildBucket() {
 				Transitions: transitions,
 			},
 			{
+				// Every reconcile run writes four full exports: keep them only for a short look back.
+				Id:                          jsii.String("expire-reconcile-files"),
+				Prefix:                      jsii.String(s.Config.Replication.Reconcile.Prefix + "/"),
+				Expiration:                  awscdk.Duration_Days(jsii.Number(float64(s.Config.Replication.Reconcile.RetentionDays))),
+				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(1)),
+			},
+			{
 				Id:                                  jsii.String("expire-noncurrent-versions"),
 				NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
 				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // Config is the deployment's configuration, read from a JSON file (cognito-dr.json by default; see
@@ -38,6 +39,9 @@ type Config struct {
 	Backup BackupConfig `json:"backup"`
 	// Failback configures the failback workflow's deployment.
 	Failback FailbackConfig `json:"failback,omitempty"`
+	// Replication configures the replicate trigger (primary Region), the retry store and the
+	// reconcile workflow (DR Region).
+	Replication ReplicationConfig `json:"replication,omitempty"`
 	// LogRetentionDays keeps the Lambda and state machine logs; one of CloudWatch Logs' values.
 	LogRetentionDays int `json:"logRetentionDays,omitempty"`
 	// Tracing turns on X-Ray for the state machines (its policy needs Resource "*").
@@ -83,6 +87,55 @@ type FailbackConfig struct {
 	ApprovalBurstLimit float64 `json:"approvalBurstLimit,omitempty"`
 }
 
+// ReplicationConfig configures the replication stacks: CognitoDrReplication in the primary Region
+// (replicate trigger, retry bucket) and CognitoDrReconcile in the DR Region (pre-token trigger,
+// reconcile state machine and its schedule).
+type ReplicationConfig struct {
+	// RetryBucket is the retry store's bucket in the primary Region; default
+	// cognito-dr-replication-retry-<account>-<primary Region>.
+	RetryBucket string `json:"retryBucket,omitempty"`
+	// RetryPrefix is the retry store's key prefix (RETRY_PREFIX); entries are <prefix>/<pool>/<sub>.json.
+	RetryPrefix string `json:"retryPrefix,omitempty"`
+	// RetryNoncurrentVersionDays keeps resolved (deleted) retry entries' versions this long.
+	RetryNoncurrentVersionDays int `json:"retryNoncurrentVersionDays,omitempty"`
+	// ReplicateMemoryMiB sizes the replicate trigger: more memory is more CPU, a faster cold start
+	// and TLS handshake to the DR Region inside Cognito's 5 s.
+	ReplicateMemoryMiB float64 `json:"replicateMemoryMib,omitempty"`
+	// ReplicateReservedConcurrency reserves (and caps) the trigger's concurrency; 0 leaves it
+	// unreserved. A cap makes Lambda throttle sign-ups above it, and a throttled trigger fails the
+	// sign-up: reserve only above the peak sign-up concurrency.
+	ReplicateReservedConcurrency float64 `json:"replicateReservedConcurrency,omitempty"`
+	// Reconcile configures the reconcile workflow's schedule and files.
+	Reconcile ReconcileConfig `json:"reconcile,omitempty"`
+}
+
+// ReconcileConfig configures the scheduled reconcile.
+type ReconcileConfig struct {
+	// Enabled is the schedule's switch (default true). Set it false and deploy the reconcile stack
+	// at failover: a reconcile against a recovered primary before failback would overwrite what
+	// users changed in the DR pool.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Schedule is an EventBridge Scheduler expression: cron(...) or rate(...).
+	Schedule string `json:"schedule,omitempty"`
+	// TimeZone is the IANA time zone the cron expression is read in.
+	TimeZone string `json:"timeZone,omitempty"`
+	// Prefix is the reconcile files' key prefix in the backup bucket (the request's "prefix").
+	Prefix string `json:"prefix,omitempty"`
+	// RetentionDays expires the reconcile files (full exports of both pools on every run).
+	RetentionDays int `json:"retentionDays,omitempty"`
+	// MirrorDeletes makes scheduled reconciles delete replicated users gone from the primary.
+	MirrorDeletes bool `json:"mirrorDeletes,omitempty"`
+	// StaleAfterMinutes raises the staleness alarm when no reconcile succeeded for this long:
+	// the bound on the RPO of a user the trigger missed. Default: four intervals of a rate()
+	// schedule (at least 60), 1500 (25 hours) for a cron() schedule.
+	StaleAfterMinutes int `json:"staleAfterMinutes,omitempty"`
+}
+
+// ReconcileEnabled reports whether the reconcile schedule is on.
+func (c Config) ReconcileEnabled() bool {
+	return c.Replication.Reconcile.Enabled == nil || *c.Replication.Reconcile.Enabled
+}
+
 // Defaults filled in by LoadConfig.
 const (
 	DefaultSchedule              = "cron(0 3 * * ? *)"
@@ -92,6 +145,11 @@ const (
 	DefaultLogRetentionDays      = 90
 	DefaultApprovalRateLimit     = 5
 	DefaultApprovalBurstLimit    = 10
+
+	DefaultReconcileSchedule          = "rate(15 minutes)"
+	DefaultReconcileRetentionDays     = 7
+	DefaultRetryNoncurrentVersionDays = 7
+	DefaultReplicateMemoryMiB         = 512
 )
 
 var (
@@ -100,7 +158,25 @@ var (
 	poolPattern    = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d+)_[0-9a-zA-Z]+$`)
 	bucketPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	schedulePatten = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+	ratePattern    = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
 )
+
+// rateMinutes is the interval of a rate() expression in minutes, 0 for anything else.
+func rateMinutes(expr string) int {
+	m := ratePattern.FindStringSubmatch(expr)
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscan(m[1], &n)
+	switch m[2][0] {
+	case 'h':
+		n *= 60
+	case 'd':
+		n *= 24 * 60
+	}
+	return n
+}
 
 // logRetention maps the retention periods CloudWatch Logs accepts to CDK's names for them.
 var logRetention = map[int]awslogs.RetentionDays{
@@ -178,6 +254,39 @@ func (c *Config) setDefaults() {
 	if f.ApprovalBurstLimit == 0 {
 		f.ApprovalBurstLimit = DefaultApprovalBurstLimit
 	}
+	r := &c.Replication
+	if r.RetryBucket == "" && c.Account != "" && c.Primary.Region != "" {
+		r.RetryBucket = fmt.Sprintf("cognito-dr-replication-retry-%s-%s", c.Account, c.Primary.Region)
+	}
+	if r.RetryPrefix == "" {
+		r.RetryPrefix = replication.DefaultRetryPrefix
+	}
+	if r.RetryNoncurrentVersionDays == 0 {
+		r.RetryNoncurrentVersionDays = DefaultRetryNoncurrentVersionDays
+	}
+	if r.ReplicateMemoryMiB == 0 {
+		r.ReplicateMemoryMiB = DefaultReplicateMemoryMiB
+	}
+	rc := &r.Reconcile
+	if rc.Schedule == "" {
+		rc.Schedule = DefaultReconcileSchedule
+	}
+	if rc.TimeZone == "" {
+		rc.TimeZone = DefaultTimeZone
+	}
+	if rc.Prefix == "" {
+		rc.Prefix = replication.DefaultPrefix
+	}
+	if rc.RetentionDays == 0 {
+		rc.RetentionDays = DefaultReconcileRetentionDays
+	}
+	if rc.StaleAfterMinutes == 0 {
+		if n := rateMinutes(rc.Schedule); n > 0 {
+			rc.StaleAfterMinutes = max(60, (4*n+14)/15*15)
+		} else {
+			rc.StaleAfterMinutes = 1500
+		}
+	}
 }
 
 func (c *Config) problems() []string {
@@ -254,8 +363,67 @@ func (c *Config) problems() []string {
 	if b.UserListRPS < 0 || b.UserReadRPS < 0 {
 		add("backup.userListRps and backup.userReadRps must not be negative")
 	}
+	p = append(p, c.replicationProblems(overlaps)...)
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {
 		add("logRetentionDays %d is not one of CloudWatch Logs' values %v", c.LogRetentionDays, slices.Sorted(maps.Keys(logRetention)))
+	}
+	return p
+}
+
+func (c *Config) replicationProblems(overlaps func(a, b string) bool) []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	r := c.Replication
+	badPrefix := func(s string) bool {
+		return s == "" || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.ContainsAny(s, "*?")
+	}
+	if !bucketPattern.MatchString(r.RetryBucket) {
+		add("replication.retryBucket %q is not a valid S3 bucket name", r.RetryBucket)
+	} else if r.RetryBucket == c.Backup.Bucket {
+		add("replication.retryBucket %q is the backup bucket: the retry store must be in the primary Region", r.RetryBucket)
+	}
+	if badPrefix(r.RetryPrefix) {
+		add("replication.retryPrefix %q must not be empty, start or end with / nor contain * or ?", r.RetryPrefix)
+	}
+	if r.RetryNoncurrentVersionDays < 1 {
+		add("replication.retryNoncurrentVersionDays %d must be at least 1", r.RetryNoncurrentVersionDays)
+	}
+	if r.ReplicateMemoryMiB < 128 || r.ReplicateMemoryMiB > 10240 || r.ReplicateMemoryMiB != float64(int(r.ReplicateMemoryMiB)) {
+		add("replication.replicateMemoryMib %v must be a whole number from 128 to 10240", r.ReplicateMemoryMiB)
+	}
+	if r.ReplicateReservedConcurrency < 0 || r.ReplicateReservedConcurrency != float64(int(r.ReplicateReservedConcurrency)) {
+		add("replication.replicateReservedConcurrency %v must be a whole number, 0 for unreserved", r.ReplicateReservedConcurrency)
+	}
+	rc := r.Reconcile
+	if !schedulePatten.MatchString(rc.Schedule) {
+		add("replication.reconcile.schedule %q is not cron(...) or rate(...)", rc.Schedule)
+	} else if strings.HasPrefix(rc.Schedule, "rate(") && rateMinutes(rc.Schedule) == 0 {
+		add("replication.reconcile.schedule %q is not rate(<n> minutes|hours|days)", rc.Schedule)
+	}
+	if _, err := time.LoadLocation(rc.TimeZone); err != nil {
+		add("replication.reconcile.timeZone %q is not an IANA time zone", rc.TimeZone)
+	}
+	if badPrefix(rc.Prefix) {
+		add("replication.reconcile.prefix %q must not be empty, start or end with / nor contain * or ?", rc.Prefix)
+	} else {
+		for _, other := range []struct{ name, prefix string }{{"backup.prefix", c.Backup.Prefix}, {"failback.prefix", c.Failback.Prefix}, {"approvals", ApprovalsPrefix}} {
+			if overlaps(rc.Prefix, other.prefix) {
+				add("replication.reconcile.prefix %q overlaps %s %q: reconcile files expire after replication.reconcile.retentionDays", rc.Prefix, other.name, other.prefix)
+			}
+		}
+	}
+	if rc.RetentionDays < 1 {
+		add("replication.reconcile.retentionDays %d must be at least 1", rc.RetentionDays)
+	}
+	switch s := rc.StaleAfterMinutes; {
+	case s < 30 || s > 7*24*60:
+		add("replication.reconcile.staleAfterMinutes %d must be from 30 to 10080 (7 days)", s)
+	case s > 24*60 && s%60 != 0:
+		add("replication.reconcile.staleAfterMinutes %d above a day must be a whole number of hours", s)
+	case s <= 24*60 && s%15 != 0:
+		add("replication.reconcile.staleAfterMinutes %d must be a multiple of 15", s)
+	case rateMinutes(rc.Schedule) > 0 && s < 2*rateMinutes(rc.Schedule):
+		add("replication.reconcile.staleAfterMinutes %d is less than two intervals of %s: the alarm would fire between runs", s, rc.Schedule)
 	}
 	return p
 }
@@ -314,5 +482,20 @@ func (c Config) FailbackRequest() failback.Request {
 		Bucket:            c.Backup.Bucket,
 		BucketRegion:      c.DR.Region,
 		Prefix:            c.Failback.Prefix,
+	}
+}
+
+// ReconcileRequest is the execution input the schedule starts the reconcile state machine with:
+// the primary pool copied into the DR pool, files in the backup bucket in the DR Region.
+func (c Config) ReconcileRequest() replication.Request {
+	return replication.Request{
+		PrimaryUserPoolID: c.Primary.UserPoolID,
+		PrimaryRegion:     c.Primary.Region,
+		DRUserPoolID:      c.DR.UserPoolID,
+		DRRegion:          c.DR.Region,
+		Bucket:            c.Backup.Bucket,
+		BucketRegion:      c.DR.Region,
+		MirrorDeletes:     c.Replication.Reconcile.MirrorDeletes,
+		Prefix:            c.Replication.Reconcile.Prefix,
 	}
 }

@@ -37,6 +37,11 @@ var (
 	// The failback stack's template.
 	fbTemplate  assertions.Template
 	fbResources map[string]resource
+	// The replication (primary Region) and reconcile (DR Region) stacks' templates.
+	repTemplate  assertions.Template
+	repResources map[string]resource
+	rcTemplate   assertions.Template
+	rcResources  map[string]resource
 )
 
 type output struct {
@@ -87,8 +92,16 @@ func TestMain(m *testing.M) {
 		}
 		template = assertions.Template_FromStack(stacks.Backup.Stack, nil)
 		fbTemplate = assertions.Template_FromStack(stacks.Failback.Stack, nil)
+		repTemplate = assertions.Template_FromStack(stacks.Replication.Stack, nil)
+		rcTemplate = assertions.Template_FromStack(stacks.Reconcile.Stack, nil)
 		if resources, outputs, err = parse(template); err == nil {
 			fbResources, _, err = parse(fbTemplate)
+		}
+		if err == nil {
+			repResources, _, err = parse(repTemplate)
+		}
+		if err == nil {
+			rcResources, _, err = parse(rcTemplate)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -320,12 +333,14 @@ func TestStateMachineAndScheduleRoles(t *testing.T) {
 }
 
 func TestNoWildcardActionsOrResources(t *testing.T) {
-	for name, rs := range map[string]map[string]resource{"backup": resources, "failback": fbResources} {
-		t.Run(name, func(t *testing.T) { noWildcards(t, rs) })
+	for name, rs := range map[string]map[string]resource{"backup": resources, "failback": fbResources, "reconcile": rcResources} {
+		t.Run(name, func(t *testing.T) { noWildcards(t, rs, 1) })
 	}
+	// No state machine in the primary Region: no log-delivery statement either.
+	t.Run("replication", func(t *testing.T) { noWildcards(t, repResources, 0) })
 }
 
-func noWildcards(t *testing.T, resources map[string]resource) {
+func noWildcards(t *testing.T, resources map[string]resource, stateMachines int) {
 	smPolicy := 0
 	for id, r := range resources {
 		if r.Type != "AWS::IAM::Policy" {
@@ -345,13 +360,13 @@ func noWildcards(t *testing.T, resources map[string]resource) {
 			}
 		}
 	}
-	if smPolicy != 1 {
-		t.Errorf("%d statements on Resource *, want only the state machine's log delivery", smPolicy)
+	if smPolicy != stateMachines {
+		t.Errorf("%d statements on Resource *, want only the state machines' log delivery (%d)", smPolicy, stateMachines)
 	}
 }
 
 func TestNagAwsSolutions(t *testing.T) {
-	for _, s := range []awscdk.Stack{stacks.Backup.Stack, stacks.Failback.Stack} {
+	for _, s := range []awscdk.Stack{stacks.Backup.Stack, stacks.Failback.Stack, stacks.Replication.Stack, stacks.Reconcile.Stack} {
 		t.Run(*s.StackName(), func(t *testing.T) { nagClean(t, s) })
 	}
 }
@@ -473,6 +488,9 @@ func TestTasksBindTheirPlaceholders(t *testing.T) {
 	for p, spec := range failbackTasks {
 		tasks[p] = spec.Task
 	}
+	for p, spec := range reconcileTasks {
+		tasks[p] = spec.Task
+	}
 	for p, task := range tasks {
 		src, err := os.ReadFile(filepath.Join("..", "tasks", task, "main.go"))
 		if err != nil {
@@ -542,6 +560,7 @@ func TestBuckets(t *testing.T) {
 		"LoggingConfiguration":           map[string]any{"DestinationBucketName": ref(logicalID(t, b.AccessLogs)), "LogFilePrefix": "cognito-dr-backups-123456789012-ap-northeast-3/"},
 		"LifecycleConfiguration": map[string]any{"Rules": []any{
 			map[string]any{"Id": "expire-snapshots", "Prefix": "cognito-dr/backups/", "ExpirationInDays": 35, "Status": "Enabled"},
+			map[string]any{"Id": "expire-reconcile-files", "Prefix": "cognito-dr/reconcile/", "ExpirationInDays": 7, "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 1}, "Status": "Enabled"},
 			map[string]any{"Id": "expire-noncurrent-versions", "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 30}, "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "ExpiredObjectDeleteMarker": true, "Status": "Enabled"},
 		}},
 	})
@@ -658,7 +677,7 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("dir %s", cmd.Dir)
 	}
 	want = []string{"apply-changes", "approval-page", "build-import-csv", "collect-import-results", "disable-users", "export", "notify", "notify-failback",
-		"plan-failback", "poll-import", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
+		"notify-reconcile", "plan-failback", "plan-reconcile", "poll-import", "pre-token", "repair-drift", "replicate", "report-drift", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)
 	}

@@ -73,10 +73,13 @@ func NewApp() awscdk.App {
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, AnalyticsReporting: jsii.Bool(false)})
 }
 
-// Stacks are every stack of a deployment. Later workflows (replication) add theirs here.
+// Stacks are every stack of a deployment.
 type Stacks struct {
 	Backup   *BackupStack
 	Failback *FailbackStack
+	// Replication is in the primary Region; Reconcile, like the others, in the DR Region.
+	Replication *ReplicationStack
+	Reconcile   *ReconcileStack
 }
 
 // NewStacks creates the deployment's stacks in app and applies the AwsSolutions checks, so a finding
@@ -90,18 +93,29 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := NewReplicationStack(app, "CognitoDrReplication", ReplicationStackProps{Config: cfg, Code: code})
+	if err != nil {
+		return nil, err
+	}
+	rc, err := NewReconcileStack(app, "CognitoDrReconcile", ReconcileStackProps{Config: cfg, Code: code, Backup: b, Replication: r})
+	if err != nil {
+		return nil, err
+	}
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("cognito-dr"), nil)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return &Stacks{Backup: b, Failback: f}, nil
+	return &Stacks{Backup: b, Failback: f, Replication: r, Reconcile: rc}, nil
 }
 
 // Tasks lists every tasks/<dir> the stacks deploy.
 func Tasks() []string {
-	set := map[string]bool{ApprovalPageTask: true}
+	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true}
 	for _, t := range backupTasks {
 		set[t.Task] = true
 	}
 	for _, t := range failbackTasks {
+		set[t.Task] = true
+	}
+	for _, t := range reconcileTasks {
 		set[t.Task] = true
 	}
 	return slices.Sorted(maps.Keys(set))

@@ -1,0 +1,694 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/asl"
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/statemachines"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
+)
+
+const (
+	drPoolArn      = "arn:aws:cognito-idp:ap-northeast-3:123456789012:userpool/ap-northeast-3_XyZ987654"
+	primaryPoolArn = "arn:aws:cognito-idp:ap-northeast-1:123456789012:userpool/ap-northeast-1_AbCdEf123"
+	retryBucket    = "cognito-dr-replication-retry-123456789012-ap-northeast-1"
+	retryEntries   = "arn:aws:s3:::" + retryBucket + "/cognito-dr/replication-retry/ap-northeast-1_AbCdEf123/*.json"
+	backupBucket   = "arn:aws:s3:::cognito-dr-backups-123456789012-ap-northeast-3"
+	reconcileFiles = backupBucket + "/cognito-dr/reconcile/ap-northeast-1_AbCdEf123/*/"
+)
+
+func envOf(t *testing.T, rs map[string]resource, fn *GoFunction) map[string]any {
+	t.Helper()
+	env, _ := resIn(t, rs, logicalID(t, fn.Function)).Properties["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	return vars
+}
+
+// asGetenv turns a template's environment (plain strings, or a reference replaced by a stand-in)
+// into the getenv a Loader reads.
+func asGetenv(env map[string]any) func(string) string {
+	return func(k string) string {
+		v, ok := env[k]
+		if !ok {
+			return ""
+		}
+		if s, ok := v.(string); ok {
+			return s
+		}
+		return "arn:aws:sns:ap-northeast-3:123456789012:resolved"
+	}
+}
+
+func TestReplicatePolicy(t *testing.T) {
+	r := stacks.Replication
+	fn := r.Replicate
+	want := normalize([]any{
+		allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(logicalID(t, fn.LogGroup), "Arn")),
+		allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserPassword"}, drPoolArn),
+		allowAll([]string{"s3:PutObject"}, retryEntries),
+		allowAll([]string{"kms:GenerateDataKey"}, getAtt(logicalID(t, r.RetryKey), "Arn")),
+	})
+	roleID := logicalID(t, fn.Role)
+	if diff := cmp.Diff(want, rolePolicyIn(t, repResources, roleID)); diff != "" {
+		t.Errorf("replicate policy (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(getAtt(roleID, "Arn"), resIn(t, repResources, logicalID(t, fn.Function)).Properties["Role"]); diff != "" {
+		t.Errorf("function role (-want +got):\n%s", diff)
+	}
+}
+
+func TestReconcileTaskPolicies(t *testing.T) {
+	rc := stacks.Reconcile
+	bucketKey := imported(t, stacks.Backup.BucketKey, "Arn")
+	kms := allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, bucketKey)
+	publish := []any{
+		allowAll([]string{"sns:Publish"}, imported(t, stacks.Backup.Topic.Topic, "")),
+		allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, imported(t, stacks.Backup.Topic.Key, "Arn")),
+	}
+	exportActions := []string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"}
+	repairActions := []string{
+		"cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminDeleteUserAttributes",
+		"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
+		"cognito-idp:AdminDeleteUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:CreateGroup",
+	}
+	want := map[string][]any{
+		"PlanReconcileFunctionArn": {
+			allowAll(exportActions, primaryPoolArn, drPoolArn),
+			allowAll([]string{"s3:ListBucket"}, backupBucket),
+			allowAll([]string{"s3:GetObject"}, reconcileFiles+"before/*"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"before/*", reconcileFiles+"repairs.jsonl.gz"),
+			kms,
+			allowIf([]string{"s3:ListBucket"}, map[string]any{"StringEquals": map[string]any{"s3:prefix": "cognito-dr/replication-retry/ap-northeast-1_AbCdEf123/"}}, "arn:aws:s3:::"+retryBucket),
+		},
+		"RepairDriftFunctionArn": {
+			allowAll([]string{"cognito-idp:DescribeUserPool"}, primaryPoolArn, drPoolArn),
+			allowAll(repairActions, drPoolArn),
+			allowAll([]string{"s3:GetObject"}, reconcileFiles+"repairs.jsonl.gz"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"ledger/*"),
+			kms,
+			allowAll([]string{"s3:DeleteObject"}, retryEntries),
+		},
+		"ReportDriftFunctionArn": append([]any{
+			allowAll(exportActions, primaryPoolArn, drPoolArn),
+			allowAll([]string{"s3:GetObject"}, reconcileFiles+"after/*"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"after/*", reconcileFiles+"report.json"),
+			kms,
+		}, publish...),
+		"NotifyReconcileFunctionArn": publish,
+	}
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(rc.Functions))); diff != "" {
+		t.Fatalf("functions (-want +got):\n%s", diff)
+	}
+	check := func(t *testing.T, fn *GoFunction, statements []any) {
+		statements = append(slices.Clone(statements), allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(logicalID(t, fn.LogGroup), "Arn")))
+		roleID := logicalID(t, fn.Role)
+		if diff := cmp.Diff(getAtt(roleID, "Arn"), resIn(t, rcResources, logicalID(t, fn.Function)).Properties["Role"]); diff != "" {
+			t.Errorf("function role (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(normalize(statements), rolePolicyIn(t, rcResources, roleID)); diff != "" {
+			t.Errorf("policy (-want +got):\n%s", diff)
+		}
+	}
+	for p, statements := range want {
+		t.Run(p, func(t *testing.T) { check(t, rc.Functions[p], statements) })
+	}
+	// The pre-token trigger calls nothing: its logs only.
+	t.Run("PreToken", func(t *testing.T) { check(t, rc.PreToken, nil) })
+}
+
+// Each trigger may be invoked by Cognito for its own pool only, and by nothing else.
+func TestTriggerInvokePermissions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		rs   map[string]resource
+		fn   *GoFunction
+		pool string
+	}{
+		{"replicate", repResources, stacks.Replication.Replicate, primaryPoolArn},
+		{"pre-token", rcResources, stacks.Reconcile.PreToken, drPoolArn},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []map[string]any
+			for _, r := range c.rs {
+				if r.Type == "AWS::Lambda::Permission" {
+					got = append(got, r.Properties)
+				}
+			}
+			want := []map[string]any{{
+				"Action": "lambda:InvokeFunction", "FunctionName": getAtt(logicalID(t, c.fn.Function), "Arn"),
+				"Principal": "cognito-idp.amazonaws.com", "SourceArn": c.pool, "SourceAccount": "123456789012",
+			}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("permissions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTriggerFunctions(t *testing.T) {
+	common := func(t *testing.T, rs map[string]resource, fn *GoFunction) map[string]any {
+		got := resIn(t, rs, logicalID(t, fn.Function)).Properties
+		want := map[string]any{
+			"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+			"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN", "LogGroup": ref(logicalID(t, fn.LogGroup))},
+		}
+		for k, v := range want {
+			if diff := cmp.Diff(v, got[k]); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", k, diff)
+			}
+		}
+		return got
+	}
+	t.Run("replicate", func(t *testing.T) {
+		r := stacks.Replication
+		got := common(t, repResources, r.Replicate)
+		// Cognito waits 5 s for a trigger; the code's DR budget and retry budget fit inside.
+		if got["Timeout"] != 5.0 || got["MemorySize"] != 512.0 || got["FunctionName"] != ReplicateFunctionName {
+			t.Errorf("timeout %v, memory %v, name %v", got["Timeout"], got["MemorySize"], got["FunctionName"])
+		}
+		if replication.DefaultDRBudget+replication.DefaultRetryBudget >= TriggerTimeoutSeconds*time.Second {
+			t.Errorf("the trigger's budgets do not fit in its timeout")
+		}
+		// A reservation caps sign-ups: none by default.
+		if v, ok := got["ReservedConcurrentExecutions"]; ok {
+			t.Errorf("replicate reserves concurrency %v by default", v)
+		}
+		env := envOf(t, repResources, r.Replicate)
+		want := map[string]any{
+			"DR_USER_POOL_ID": "ap-northeast-3_XyZ987654", "DR_REGION": "ap-northeast-3",
+			"RETRY_BUCKET": retryBucket, "RETRY_REGION": "ap-northeast-1", "RETRY_PREFIX": replication.DefaultRetryPrefix,
+		}
+		if diff := cmp.Diff(want, env); diff != "" {
+			t.Errorf("environment (-want +got):\n%s", diff)
+		}
+		clients := awsclients.New(aws.Config{Region: "ap-northeast-1"}, awsclients.Options{})
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if _, err := replication.LoadReplicateTrigger(asGetenv(env), clients, log); err != nil {
+			t.Errorf("the deployed settings do not satisfy LoadReplicateTrigger: %v", err)
+		}
+	})
+	t.Run("pre-token", func(t *testing.T) {
+		got := common(t, rcResources, stacks.Reconcile.PreToken)
+		if got["Timeout"] != 5.0 || got["FunctionName"] != PreTokenFunctionName {
+			t.Errorf("timeout %v, name %v", got["Timeout"], got["FunctionName"])
+		}
+		if env := envOf(t, rcResources, stacks.Reconcile.PreToken); len(env) != 0 {
+			t.Errorf("pre-token has settings it does not read: %v", env)
+		}
+	})
+}
+
+// Every reconcile Lambda: a timeout equal to its ASL state's, and the settings LoadFunctions reads.
+func TestReconcileFunctions(t *testing.T) {
+	rc := stacks.Reconcile
+	def, _ := statemachines.Definition(statemachines.Reconcile)
+	var m struct {
+		States map[string]struct {
+			Resource       string  `json:"Resource"`
+			TimeoutSeconds float64 `json:"TimeoutSeconds"`
+		} `json:"States"`
+	}
+	if err := json.Unmarshal(def, &m); err != nil {
+		t.Fatal(err)
+	}
+	timeouts := map[string]float64{}
+	for _, s := range m.States {
+		if p, ok := strings.CutPrefix(s.Resource, "${"); ok {
+			p = strings.TrimSuffix(p, "}")
+			timeouts[p] = max(timeouts[p], s.TimeoutSeconds)
+		}
+	}
+	if len(timeouts) != len(reconcileTasks) {
+		t.Errorf("timeouts found for %v", slices.Sorted(maps.Keys(timeouts)))
+	}
+	clients := awsclients.New(aws.Config{Region: "ap-northeast-3"}, awsclients.Options{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for p, fn := range rc.Functions {
+		t.Run(p, func(t *testing.T) {
+			got := resIn(t, rcResources, logicalID(t, fn.Function)).Properties
+			if got["Timeout"] != timeouts[p] || got["Runtime"] != "provided.al2023" || got["FunctionName"] != "cognito-dr-reconcile-"+reconcileTasks[p].Task {
+				t.Errorf("timeout %v (ASL %v), runtime %v, name %v", got["Timeout"], timeouts[p], got["Runtime"], got["FunctionName"])
+			}
+			env := envOf(t, rcResources, fn)
+			want := map[string]any{
+				"TOPIC_ARN":    imported(t, stacks.Backup.Topic.Topic, ""),
+				"RETRY_BUCKET": retryBucket, "RETRY_REGION": "ap-northeast-1", "RETRY_PREFIX": replication.DefaultRetryPrefix,
+			}
+			if diff := cmp.Diff(want, env); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
+			}
+			fns, err := replication.LoadFunctions(asGetenv(env), clients, log)
+			if err != nil {
+				t.Fatalf("the deployed settings do not satisfy LoadFunctions: %v", err)
+			}
+			if _, ok := fns[p]; !ok {
+				t.Errorf("LoadFunctions has no %s", p)
+			}
+		})
+	}
+}
+
+// The trigger mains start the triggers the stacks deploy them for.
+func TestTriggersBindTheirNames(t *testing.T) {
+	triggers := (&replication.Steps{}).Triggers(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if diff := cmp.Diff([]string{replication.PreTokenTriggerName, replication.ReplicateTriggerName}, slices.Sorted(maps.Keys(triggers))); diff != "" {
+		t.Errorf("triggers (-want +got):\n%s", diff)
+	}
+	for task, name := range map[string]string{ReplicateTask: "replication.ReplicateTriggerName", PreTokenTask: "replication.PreTokenTriggerName"} {
+		src, err := os.ReadFile(filepath.Join("..", "tasks", task, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), "lambdamain.Start("+name+",") {
+			t.Errorf("tasks/%s/main.go does not start %s", task, name)
+		}
+	}
+}
+
+func TestReconcileStateMachine(t *testing.T) {
+	rc := stacks.Reconcile
+	if n := countTypeIn(rcResources, "AWS::StepFunctions::StateMachine"); n != 1 {
+		t.Errorf("%d state machines, want 1", n)
+	}
+	sm := resIn(t, rcResources, logicalID(t, rc.StateMachine))
+	def, err := statemachines.Definition(statemachines.Reconcile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := sm.Properties["DefinitionString"].(string)
+	if !ok || got != string(def) {
+		t.Fatalf("DefinitionString is not the embedded statemachines/reconcile.asl.json")
+	}
+	subs := sm.Properties["DefinitionSubstitutions"].(map[string]any)
+	placeholders := asl.Placeholders(def)
+	if diff := cmp.Diff(placeholders, slices.Sorted(maps.Keys(subs))); diff != "" {
+		t.Errorf("substitutions (-placeholders +substituted):\n%s", diff)
+	}
+	bound := slices.Sorted(maps.Keys((&replication.Steps{}).Functions(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	if diff := cmp.Diff(placeholders, bound); diff != "" {
+		t.Errorf("placeholders vs replication.Steps.Functions (-asl +functions):\n%s", diff)
+	}
+	vars := map[string]string{}
+	var fns []any
+	for _, p := range placeholders {
+		fnID := logicalID(t, rc.Functions[p].Function)
+		if diff := cmp.Diff(getAtt(fnID, "Arn"), subs[p]); diff != "" {
+			t.Errorf("substitution %s (-want +got):\n%s", p, diff)
+		}
+		vars[p] = "arn:aws:lambda:ap-northeast-3:123456789012:function:" + fnID
+		fns = append(fns, getAtt(fnID, "Arn"))
+	}
+	deployed, err := asl.Substitute([]byte(got), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(deployed), "${") || !json.Valid(deployed) {
+		t.Errorf("substituted definition has placeholders left or is not JSON")
+	}
+	if sm.Properties["StateMachineType"] != "STANDARD" || sm.Properties["StateMachineName"] != ReconcileStateMachineName {
+		t.Errorf("type %v, name %v", sm.Properties["StateMachineType"], sm.Properties["StateMachineName"])
+	}
+	wantLogs := map[string]any{
+		"Destinations":         []any{map[string]any{"CloudWatchLogsLogGroup": map[string]any{"LogGroupArn": getAtt(logicalID(t, rc.ExecutionLogs), "Arn")}}},
+		"IncludeExecutionData": false,
+		"Level":                "ALL",
+	}
+	if diff := cmp.Diff(wantLogs, sm.Properties["LoggingConfiguration"]); diff != "" {
+		t.Errorf("logging (-want +got):\n%s", diff)
+	}
+	wantRole := normalize([]any{
+		allowAll([]string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, "*"),
+		allowAll([]string{"lambda:InvokeFunction"}, fns...),
+	})
+	if diff := cmp.Diff(wantRole, rolePolicyIn(t, rcResources, logicalID(t, rc.StateMachine.Role()))); diff != "" {
+		t.Errorf("state machine role (-want +got):\n%s", diff)
+	}
+}
+
+func TestReconcileSchedule(t *testing.T) {
+	rc := stacks.Reconcile
+	s := resIn(t, rcResources, logicalID(t, rc.Schedule)).Properties
+	want := map[string]any{
+		"Name":                       ReconcileScheduleName,
+		"ScheduleExpression":         "rate(15 minutes)",
+		"ScheduleExpressionTimezone": "Asia/Tokyo",
+		"FlexibleTimeWindow":         map[string]any{"Mode": "OFF"},
+		"State":                      "ENABLED",
+	}
+	for k, v := range want {
+		if diff := cmp.Diff(v, s[k]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", k, diff)
+		}
+	}
+	target := s["Target"].(map[string]any)
+	wantTarget := map[string]any{
+		"Arn":              ref(logicalID(t, rc.StateMachine)),
+		"RoleArn":          getAtt(logicalID(t, rc.ScheduleRole), "Arn"),
+		"DeadLetterConfig": map[string]any{"Arn": getAtt(logicalID(t, rc.DeadLetters), "Arn")},
+		"RetryPolicy":      map[string]any{"MaximumEventAgeInSeconds": 600.0, "MaximumRetryAttempts": 5.0},
+	}
+	for k, v := range wantTarget {
+		if diff := cmp.Diff(v, target[k]); diff != "" {
+			t.Errorf("Target.%s (-want +got):\n%s", k, diff)
+		}
+	}
+	var req replication.Request
+	if err := boundary.DecodeStrict([]byte(target["Input"].(string)), &req); err != nil {
+		t.Fatalf("schedule input is not a replication.Request: %v", err)
+	}
+	wantReq := replication.Request{
+		PrimaryUserPoolID: "ap-northeast-1_AbCdEf123", PrimaryRegion: "ap-northeast-1",
+		DRUserPoolID: "ap-northeast-3_XyZ987654", DRRegion: "ap-northeast-3",
+		Bucket: "cognito-dr-backups-123456789012-ap-northeast-3", BucketRegion: "ap-northeast-3",
+		Prefix: "cognito-dr/reconcile",
+	}
+	if diff := cmp.Diff(wantReq, req); diff != "" {
+		t.Errorf("schedule input (-want +got):\n%s", diff)
+	}
+	wantRole := normalize([]any{
+		allowAll([]string{"states:StartExecution"}, ref(logicalID(t, rc.StateMachine))),
+		allowAll([]string{"sqs:SendMessage"}, getAtt(logicalID(t, rc.DeadLetters), "Arn")),
+	})
+	if diff := cmp.Diff(wantRole, rolePolicyIn(t, rcResources, logicalID(t, rc.ScheduleRole))); diff != "" {
+		t.Errorf("schedule role (-want +got):\n%s", diff)
+	}
+	trust := resIn(t, rcResources, logicalID(t, rc.ScheduleRole)).Properties["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"}}, trust["Condition"]); diff != "" {
+		t.Errorf("schedule trust condition (-want +got):\n%s", diff)
+	}
+}
+
+// replication.reconcile.enabled=false is the failover switch: the schedule is deployed DISABLED
+// (nothing else changes), and the staleness alarm, which would only fire, is gone.
+func TestReconcileScheduleSwitch(t *testing.T) {
+	off := cfg
+	off.Replication.Reconcile.Enabled = jsii.Bool(false)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("placeholder"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStacks(NewApp(), off, func(string) awslambda.Code { return awslambda.Code_FromAsset(jsii.String(dir), nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _, err := parse(assertions.Template_FromStack(st.Reconcile.Stack, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resIn(t, rs, logicalID(t, st.Reconcile.Schedule)).Properties["State"]; got != "DISABLED" {
+		t.Errorf("schedule state %v, want DISABLED", got)
+	}
+	if st.Reconcile.StaleAlarm != nil {
+		t.Errorf("staleness alarm deployed while the schedule is disabled")
+	}
+	for _, r := range rs {
+		if r.Type == "AWS::CloudWatch::Alarm" && r.Properties["AlarmName"] == "cognito-dr-reconcile-stale" {
+			t.Errorf("staleness alarm in the template while the schedule is disabled")
+		}
+	}
+	if n, want := countTypeIn(rs, "AWS::CloudWatch::Alarm"), countTypeIn(rcResources, "AWS::CloudWatch::Alarm")-1; n != want {
+		t.Errorf("%d alarms, want %d", n, want)
+	}
+}
+
+func TestRetryBucket(t *testing.T) {
+	r := stacks.Replication
+	hasPropsIn(t, repTemplate, "AWS::S3::Bucket", map[string]any{
+		"BucketName":              retryBucket,
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{map[string]any{
+			"BucketKeyEnabled":              true,
+			"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": getAtt(logicalID(t, r.RetryKey), "Arn")},
+		}}},
+		"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"LoggingConfiguration":           map[string]any{"DestinationBucketName": ref(logicalID(t, r.AccessLogs)), "LogFilePrefix": retryBucket + "/"},
+		// No expiration of current entries: they leave when reconcile repairs the user.
+		"LifecycleConfiguration": map[string]any{"Rules": []any{
+			map[string]any{"Id": "expire-resolved-entries", "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 7}, "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "ExpiredObjectDeleteMarker": true, "Status": "Enabled"},
+		}},
+	})
+	for _, b := range []*string{jsii.String(logicalID(t, r.RetryBucket)), jsii.String(logicalID(t, r.AccessLogs))} {
+		hasPropsIn(t, repTemplate, "AWS::S3::BucketPolicy", map[string]any{
+			"Bucket": ref(*b),
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Effect": "Deny", "Action": "s3:*", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			})})},
+		})
+		if resIn(t, repResources, *b).Properties["PublicAccessBlockConfiguration"] == nil {
+			t.Errorf("%s does not block public access", *b)
+		}
+	}
+	if k := resIn(t, repResources, logicalID(t, r.RetryKey)).Properties; k["EnableKeyRotation"] != true {
+		t.Errorf("retry key rotation: %v", k["EnableKeyRotation"])
+	}
+}
+
+// s3Recorder records the keys and prefixes replication.S3RetryStore uses.
+type s3Recorder struct{ keys, prefixes []string }
+
+func (r *s3Recorder) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	r.keys = append(r.keys, aws.ToString(in.Key))
+	return &s3.PutObjectOutput{}, nil
+}
+
+func (r *s3Recorder) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	r.keys = append(r.keys, aws.ToString(in.Key))
+	return &s3.DeleteObjectOutput{}, nil
+}
+
+func (r *s3Recorder) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	r.prefixes = append(r.prefixes, aws.ToString(in.Prefix))
+	return &s3.ListObjectsV2Output{Contents: []s3types.Object{}}, nil
+}
+
+// The grants on the retry store cover exactly the keys and listing prefix the store uses with the
+// deployed RETRY_PREFIX.
+func TestRetryGrantsMatchStore(t *testing.T) {
+	rec := &s3Recorder{}
+	store := &replication.S3RetryStore{Client: rec, Bucket: retryBucket, Prefix: cfg.Replication.RetryPrefix}
+	ctx := t.Context()
+	sub := "0d8e5a6e-1111-4222-8333-944455556666"
+	_ = store.Record(ctx, replication.Pending{PrimaryUserPoolID: cfg.Primary.UserPoolID, Sub: sub})
+	_ = store.Resolve(ctx, cfg.Primary.UserPoolID, sub)
+	_ = store.List(ctx, cfg.Primary.UserPoolID, func(replication.Pending) error { return nil })
+	entries := strings.TrimPrefix(cfg.RetryEntriesArn(), "arn:aws:s3:::"+retryBucket+"/")
+	dir, suffix, _ := strings.Cut(entries, "*")
+	if len(rec.keys) != 2 {
+		t.Fatalf("keys %v", rec.keys)
+	}
+	for _, k := range rec.keys {
+		if !strings.HasPrefix(k, dir) || !strings.HasSuffix(k, suffix) || strings.Contains(strings.TrimPrefix(k, dir), "/") {
+			t.Errorf("retry key %s is outside the grant %s", k, entries)
+		}
+	}
+	if diff := cmp.Diff([]string{cfg.RetryDir()}, rec.prefixes); diff != "" {
+		t.Errorf("listing prefix vs the s3:prefix condition (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplicationAlarms(t *testing.T) {
+	r := stacks.Replication
+	topic := []any{ref(logicalID(t, r.Topic.Topic))}
+	hasPropsIn(t, repTemplate, "AWS::SNS::Topic", map[string]any{"TopicName": OperatorTopicName, "KmsMasterKeyId": getAtt(logicalID(t, r.Topic.Key), "Arn")})
+	if n := countTypeIn(repResources, "AWS::SNS::Subscription"); n != len(cfg.OperatorEmails) {
+		t.Errorf("%d subscriptions, want the %d operators", n, len(cfg.OperatorEmails))
+	}
+	fn := []any{map[string]any{"Name": "FunctionName", "Value": ref(logicalID(t, r.Replicate.Function))}}
+	for _, metric := range []string{"Errors", "Throttles"} {
+		hasPropsIn(t, repTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+			"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": fn, "Statistic": "Sum", "Period": 300,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "TreatMissingData": "notBreaching", "AlarmActions": topic,
+		})
+	}
+	hasPropsIn(t, repTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"Namespace": "AWS/Lambda", "MetricName": "Duration", "Dimensions": fn, "Statistic": "Maximum", "Threshold": 4000, "AlarmActions": topic,
+	})
+	for metric, result := range map[string]string{"ReplicateQueued": replication.ResultQueued, "ReplicateNotQueued": replication.ResultNotQueued} {
+		hasPropsIn(t, repTemplate, "AWS::Logs::MetricFilter", map[string]any{
+			"LogGroupName":          ref(logicalID(t, r.Replicate.LogGroup)),
+			"FilterPattern":         `{ $.result = "` + result + `" }`,
+			"MetricTransformations": []any{map[string]any{"MetricNamespace": MetricNamespace, "MetricName": metric, "MetricValue": "1"}},
+		})
+		hasPropsIn(t, repTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+			"Namespace": MetricNamespace, "MetricName": metric, "Statistic": "Sum", "Threshold": 1,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching", "AlarmActions": topic,
+		})
+	}
+	if n := countTypeIn(repResources, "AWS::CloudWatch::Alarm"); n != 5 {
+		t.Errorf("%d alarms, want 5", n)
+	}
+}
+
+// unreachableDR fails the first call the trigger makes on the DR pool.
+type unreachableDR struct{ replication.Cognito }
+
+func (unreachableDR) DescribeUserPool(context.Context, *cip.DescribeUserPoolInput, ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error) {
+	return nil, errors.New("DR Region unreachable")
+}
+
+// The metric filters match the trigger's own log line: a JSON object whose "result" is the
+// outcome, with the queued-for-retry and not-queued values the filters name.
+func TestReplicateLogLineMatchesFilter(t *testing.T) {
+	for _, c := range []struct {
+		store *replication.MemoryRetryStore
+		want  string
+	}{
+		{&replication.MemoryRetryStore{}, replication.ResultQueued},
+		{&replication.MemoryRetryStore{Fail: errors.New("S3 down too")}, replication.ResultNotQueued},
+	} {
+		var buf strings.Builder
+		s := &replication.Steps{DRUserPoolID: "ap-northeast-3_XyZ987654", DRRegion: "ap-northeast-3", Retry: c.store}
+		s.Cognito = func(string) replication.Cognito { return unreachableDR{} }
+		h := replication.ReplicateTrigger(s, slog.New(slog.NewJSONHandler(&buf, nil)))
+		if _, err := h(t.Context(), json.RawMessage(`{"userPoolId":"ap-northeast-1_AbCdEf123","userName":"u","request":{"userAttributes":{"sub":"s1"}}}`)); err != nil {
+			t.Fatal(err)
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(strings.TrimSpace(buf.String())), &line); err != nil {
+			t.Fatalf("trigger log is not one JSON line: %q", buf.String())
+		}
+		if line["result"] != c.want {
+			t.Errorf("log line result %v, want %s: %v", line["result"], c.want, line)
+		}
+	}
+}
+
+func TestReconcileAlarms(t *testing.T) {
+	rc := stacks.Reconcile
+	operators := []any{imported(t, stacks.Backup.Topic.Topic, "")}
+	sm := []any{map[string]any{"Name": "StateMachineArn", "Value": ref(logicalID(t, rc.StateMachine))}}
+	for _, metric := range []string{"ExecutionsFailed", "ExecutionsTimedOut"} {
+		hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+			"Namespace": "AWS/States", "MetricName": metric, "Dimensions": sm, "Statistic": "Sum",
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
+			"TreatMissingData": "notBreaching", "AlarmActions": operators,
+		})
+	}
+	// Staleness: no success in 60 minutes (four 15-minute runs) with the default schedule.
+	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "cognito-dr-reconcile-stale",
+		"Namespace": "AWS/States", "MetricName": "ExecutionsSucceeded", "Dimensions": sm, "Statistic": "Sum",
+		"Period": 900, "EvaluationPeriods": 4, "DatapointsToAlarm": 4,
+		"ComparisonOperator": "LessThanThreshold", "Threshold": 1,
+		"TreatMissingData": "breaching", "AlarmActions": operators, "OKActions": operators,
+	})
+	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+		"Dimensions":         []any{map[string]any{"Name": "QueueName", "Value": getAtt(logicalID(t, rc.DeadLetters), "QueueName")}},
+		"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "AlarmActions": operators,
+	})
+	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "cognito-dr-pre-token-errors", "Threshold": 1, "AlarmActions": operators,
+		"Metrics": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{"Id": "errors", "MetricStat": assertions.Match_ObjectLike(&map[string]any{"Metric": map[string]any{
+				"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(logicalID(t, rc.PreToken.Function))}},
+			}})}),
+		}),
+	})
+	if n := countTypeIn(rcResources, "AWS::CloudWatch::Alarm"); n != 5 {
+		t.Errorf("%d alarms, want 5", n)
+	}
+}
+
+// The reconcile stack deploys after the backup stack (imports) and the replication stack (its
+// retry bucket), and no reference crosses Regions.
+func TestReplicationStackPlacement(t *testing.T) {
+	if *stacks.Replication.Region() != "ap-northeast-1" || *stacks.Reconcile.Region() != "ap-northeast-3" {
+		t.Errorf("Regions: replication %s, reconcile %s", *stacks.Replication.Region(), *stacks.Reconcile.Region())
+	}
+	var deps []string
+	for _, d := range *stacks.Reconcile.Dependencies() {
+		deps = append(deps, *d.StackName())
+	}
+	slices.Sort(deps)
+	if diff := cmp.Diff([]string{"CognitoDrBackup", "CognitoDrReplication"}, deps); diff != "" {
+		t.Errorf("reconcile dependencies (-want +got):\n%s", diff)
+	}
+	raw, _ := json.Marshal(rcTemplate.ToJSON())
+	if strings.Contains(string(raw), "CognitoDrReplication") {
+		t.Errorf("the reconcile template refers to the replication stack")
+	}
+	if raw, _ := json.Marshal(repTemplate.ToJSON()); strings.Contains(string(raw), "Fn::ImportValue") {
+		t.Errorf("the replication template imports from another stack")
+	}
+}
+
+func TestReplicationConfig(t *testing.T) {
+	base := `"account":"123456789012","primary":{"userPoolId":"ap-northeast-1_A1","region":"ap-northeast-1"},"dr":{"userPoolId":"ap-northeast-3_B2","region":"ap-northeast-3"},"operatorEmails":["ops@example.com"]`
+	c, err := ParseConfig([]byte("{" + base + "}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ReplicationConfig{
+		RetryBucket: "cognito-dr-replication-retry-123456789012-ap-northeast-1", RetryPrefix: replication.DefaultRetryPrefix,
+		RetryNoncurrentVersionDays: 7, ReplicateMemoryMiB: 512,
+		Reconcile: ReconcileConfig{Schedule: "rate(15 minutes)", TimeZone: "Asia/Tokyo", Prefix: replication.DefaultPrefix, RetentionDays: 7, StaleAfterMinutes: 60},
+	}
+	if diff := cmp.Diff(want, c.Replication); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if !c.ReconcileEnabled() {
+		t.Errorf("reconcile disabled by default")
+	}
+	for schedule, stale := range map[string]int{"rate(1 hour)": 240, "rate(10 minutes)": 60, "rate(1 day)": 5760, "cron(0 * * * ? *)": 1500} {
+		c, err := ParseConfig([]byte("{" + base + `,"replication":{"reconcile":{"schedule":"` + schedule + `"}}}`))
+		if err != nil {
+			t.Errorf("%s: %v", schedule, err)
+			continue
+		}
+		if c.Replication.Reconcile.StaleAfterMinutes != stale {
+			t.Errorf("%s: staleAfterMinutes %d, want %d", schedule, c.Replication.Reconcile.StaleAfterMinutes, stale)
+		}
+	}
+	c, err = ParseConfig([]byte("{" + base + `,"replication":{"reconcile":{"enabled":false}}}`))
+	if err != nil || c.ReconcileEnabled() {
+		t.Errorf("enabled=false: %v, enabled %t", err, c.ReconcileEnabled())
+	}
+	_, err = ParseConfig([]byte("{" + base + `,"replication":{
+		"retryBucket":"Bad_Bucket","retryPrefix":"/x/","retryNoncurrentVersionDays":-1,"replicateMemoryMib":64,"replicateReservedConcurrency":-2,
+		"reconcile":{"schedule":"every 15 minutes","timeZone":"Mars/Olympus","prefix":"cognito-dr/backups/reconcile","retentionDays":-1,"staleAfterMinutes":7}}}`))
+	if err == nil {
+		t.Fatal("invalid replication configuration accepted")
+	}
+	for _, w := range []string{"replication.retryBucket", "replication.retryPrefix", "replication.retryNoncurrentVersionDays", "replication.replicateMemoryMib",
+		"replication.replicateReservedConcurrency", "replication.reconcile.schedule", "replication.reconcile.timeZone", "overlaps backup.prefix",
+		"replication.reconcile.retentionDays", "replication.reconcile.staleAfterMinutes"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not name %s: %v", w, err)
+		}
+	}
+	for _, bad := range []string{
+		`"replication":{"reconcile":{"schedule":"rate(1 hour)","staleAfterMinutes":60}}`, // fires between runs
+		`"replication":{"reconcile":{"schedule":"rate(fortnightly)"}}`,
+		`"replication":{"reconcile":{"staleAfterMinutes":1450}}`, // above a day: whole hours
+		`"replication":{"retryBucket":"cognito-dr-backups-123456789012-ap-northeast-3"}`,
+		`"replication":{"reconcile":{"prefix":"approvals"}}`,
+		`"replication":{"reconcile":{"enable":false}}`,
+	} {
+		if _, err := ParseConfig([]byte("{" + base + "," + bad + "}")); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
