@@ -25,12 +25,13 @@ const ActionCreate = "create-by-api"
 
 // ApplyResult is one applied (or failed) change, as written to the apply ledger.
 type ApplyResult struct {
-	Index   int    `json:"index"`
-	Kind    string `json:"kind"`
-	Key     string `json:"key"`
-	Group   string `json:"group,omitempty"`
-	OK      bool   `json:"ok"`
-	Message string `json:"message,omitempty"`
+	Index      int    `json:"index"`
+	Kind       string `json:"kind"`
+	Key        string `json:"key"`
+	DRUsername string `json:"drUsername,omitempty"`
+	Group      string `json:"group,omitempty"`
+	OK         bool   `json:"ok"`
+	Message    string `json:"message,omitempty"`
 }
 
 // ApplyChanges makes the API changes of the plan on the primary pool — users created by API,
@@ -122,7 +123,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 
 func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (ApplyResult, error) {
 	pool := aws.String(p.Request.PrimaryUserPoolID)
-	r := ApplyResult{Kind: it.Kind, Key: it.Key, Group: it.Group}
+	r := ApplyResult{Kind: it.Kind, Key: it.Key, DRUsername: it.DRUsername, Group: it.Group}
 	var err error
 	switch it.Kind {
 	case ActionCreate:

@@ -27,6 +27,9 @@ type Action struct {
 	Group      string            `json:"group,omitempty"`
 }
 
+// primarySubAttribute is where replication records a DR copy's primary sub (see workflows/replication).
+const primarySubAttribute = "custom:primary_sub"
+
 // notCarried are attributes that never go back: Cognito assigns them.
 var notCarried = map[string]bool{"sub": true, "identities": true}
 
@@ -41,8 +44,11 @@ type planner struct {
 
 	primary       map[string]*primaryEntry
 	primaryByName map[string]string
-	drByName      map[string]string
-	importing     map[string]bool
+	// primaryBySub finds a primary user from a DR copy's custom:primary_sub, which survives an
+	// email changed in the DR pool (the email would not match any more).
+	primaryBySub map[string]string
+	drByName     map[string]string
+	importing    map[string]bool
 	// disabledByUs are DR usernames an earlier failback disabled.
 	disabledByUs map[string]bool
 	counts       Counts
@@ -59,7 +65,7 @@ type primaryEntry struct {
 func newPlanner(keyAttr string, failover time.Time, applyDisables bool, writable map[string]bool) *planner {
 	return &planner{
 		keyAttr: keyAttr, failover: failover, applyDisables: applyDisables, writable: writable,
-		primary: map[string]*primaryEntry{}, primaryByName: map[string]string{}, drByName: map[string]string{},
+		primary: map[string]*primaryEntry{}, primaryByName: map[string]string{}, primaryBySub: map[string]string{}, drByName: map[string]string{},
 		importing: map[string]bool{}, samples: map[string][]string{}, disabledByUs: map[string]bool{},
 	}
 }
@@ -120,6 +126,9 @@ func (p *planner) addPrimary(u snapshot.User) {
 	k := p.key(u)
 	p.primary[k] = &primaryEntry{attrs: canonical(p.carried(u.Attributes)), enabled: u.Enabled}
 	p.primaryByName[u.Username] = k
+	if sub := u.Attributes["sub"]; sub != "" {
+		p.primaryBySub[sub] = k
+	}
 	p.counts.PrimaryUsers++
 }
 
@@ -139,6 +148,10 @@ func (p *planner) sample(kind, key string) {
 // actions to write and whether the user goes to the import file.
 func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 	k := p.key(u)
+	if pk, ok := p.primaryBySub[u.Attributes[primarySubAttribute]]; ok {
+		// A replicated copy: its primary user, even if the copy's email changed during the outage.
+		k = pk
+	}
 	p.drByName[u.Username] = k
 	p.counts.DRUsers++
 	e, ok := p.primary[k]
@@ -162,6 +175,15 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 		for name := range prim {
 			if _, ok := dr[name]; !ok {
 				a.Unset = append(a.Unset, name)
+			}
+		}
+		// Cognito marks a changed email or phone number unverified unless the same call sets the
+		// flag: always send the DR pool's flag with the address.
+		for addr, flag := range map[string]string{"email": "email_verified", "phone_number": "phone_number_verified"} {
+			if _, changed := a.Set[addr]; changed {
+				if v, ok := dr[flag]; ok {
+					a.Set[flag] = v
+				}
 			}
 		}
 		slices.Sort(a.Unset)

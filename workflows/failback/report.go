@@ -50,11 +50,13 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 	p := in.Plan
 	store := s.S3(p.Region)
 	users := map[string]*UserReport{}
+	byDR := map[string]*UserReport{} // by DR username: a key may differ (an email changed in DR)
 	var order []string
 	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
 	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
 		k := pl.key(u)
 		users[k] = &UserReport{Key: k, DRUsername: u.Username, Primary: PrimaryUnchanged, DR: "unknown"}
+		byDR[u.Username] = users[k]
 		order = append(order, k)
 		return nil
 	}); err != nil {
@@ -101,7 +103,10 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		}
 	}
 	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+ApplyLedgerDir, func(a ApplyResult) error {
-		u := get(a.Key)
+		u := byDR[a.DRUsername]
+		if u == nil {
+			u = get(a.Key)
+		}
 		switch {
 		case a.Kind == ActionCreate && a.OK:
 			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
@@ -117,7 +122,11 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		return ReportOutput{}, err
 	}
 	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+DisableLedgerDir, func(d DisableResult) error {
-		get(d.Key).DR = d.Outcome
+		if u := byDR[d.DRUsername]; u != nil {
+			u.DR = d.Outcome
+		} else {
+			get(d.Key).DR = d.Outcome
+		}
 		return nil
 	}); err != nil {
 		return ReportOutput{}, err

@@ -1,0 +1,99 @@
+package failback
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+)
+
+var (
+	failover = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	before   = failover.Add(-time.Hour)
+	after    = failover.Add(time.Hour)
+	testWritable = map[string]bool{"email": true, "email_verified": true, "given_name": true, "family_name": true, "custom:tenant": true}
+)
+
+func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.User {
+	u := snapshot.User{Username: name, Attributes: map[string]string{}, Enabled: enabled, Modified: modified}
+	for i := 0; i < len(kv); i += 2 {
+		u.Attributes[kv[i]] = kv[i+1]
+	}
+	return u
+}
+
+// TestPlannerDecidesUserByUser covers each kind of change a DR user can carry back.
+func TestPlannerDecidesUserByUser(t *testing.T) {
+	pl := newPlanner("email", failover, false, testWritable)
+	for _, u := range []snapshot.User{
+		user("p-same", before, true, "sub", "s-same", "email", "same@example.jp", "given_name", "Same"),
+		user("p-changed", before, true, "sub", "s-changed", "email", "changed@example.jp", "given_name", "Old", "family_name", "Gone"),
+		user("p-stale", before, true, "sub", "s-stale", "email", "stale@example.jp", "given_name", "Primary"),
+		user("p-disabled", before, true, "sub", "s-disabled", "email", "disabled@example.jp"),
+		user("p-moved", before, true, "sub", "s-moved", "email", "old@example.jp", "email_verified", "true"),
+		user("p-only", before, true, "sub", "s-only", "email", "only@example.jp"),
+	} {
+		pl.addPrimary(u)
+	}
+	pl.addPrimaryMembership(snapshot.Membership{Group: "staff", Username: "p-same"})
+
+	type got struct {
+		actions []Action
+		imports bool
+	}
+	run := func(u snapshot.User) got { a, i := pl.addDR(u); return got{a, i} }
+	cases := []struct {
+		name string
+		dr   snapshot.User
+		want got
+	}{
+		{"unchanged", user("d-same", after, true, "sub", "x1", "email", "same@example.jp", "given_name", "Same", "custom:primary_sub", "s-same"), got{}},
+		{"changed after failover: set and unset", user("d-changed", after, true, "sub", "x2", "email", "changed@example.jp", "given_name", "New", "custom:primary_sub", "s-changed"),
+			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"}}}}},
+		{"different but not changed since failover: the primary is newer", user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "given_name", "DR"), got{}},
+		{"disabled in DR: reported, not applied", user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp"), got{}},
+		{"email changed in DR: matched by primary_sub, email updated", user("d-moved", after, true, "sub", "x5", "email", "new@example.jp", "email_verified", "true", "custom:primary_sub", "s-moved"),
+			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"}}}}},
+		{"signed up in DR: import", user("d-new", after, true, "sub", "x6", "email", "New@Example.jp"), got{imports: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if diff := cmp.Diff(c.want, run(c.dr), cmp.AllowUnexported(got{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "staff", Username: "d-same"}); ok {
+		t.Errorf("membership the primary has: %+v, want nothing", a)
+	}
+	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "outage", Username: "d-new"}); !ok || a.Key != "new@example.jp" || a.Group != "outage" {
+		t.Errorf("membership of an imported user: %+v %v", a, ok)
+	}
+	if _, ok := pl.addDRMembership(snapshot.Membership{Group: "x", Username: "unknown"}); ok {
+		t.Error("a membership of a user the DR export lacks produced an action")
+	}
+	counts := pl.finish()
+	want := Counts{PrimaryUsers: 6, DRUsers: 6, Import: 1, Update: 2, GroupAdds: 1, DisabledInDR: 1, PrimaryOnly: 1, Unchanged: 3}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn: with applyDisables a DR disable is carried
+// back, except for users an earlier failback disabled itself.
+func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
+	pl := newPlanner("email", failover, true, testWritable)
+	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "a@example.jp"))
+	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "b@example.jp"))
+	pl.disabledByUs["d2"] = true
+	acts, _ := pl.addDR(user("d1", after, false, "email", "a@example.jp"))
+	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "a@example.jp", DRUsername: "d1"}}, acts); diff != "" {
+		t.Errorf("disabled in DR (-want +got):\n%s", diff)
+	}
+	if acts, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp")); len(acts) != 0 {
+		t.Errorf("a user an earlier failback disabled: %+v, want nothing", acts)
+	}
+}
