@@ -3,17 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -23,7 +18,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
@@ -47,17 +41,6 @@ const (
 	SigningKeyLength = 64
 )
 
-// failbackTask is how one task of the failback state machine is deployed.
-type failbackTask struct {
-	Task      string
-	MemoryMiB float64
-	// TimeoutSeconds matches the ASL state's TimeoutSeconds (RequestApproval's Lambda only stores
-	// the approval and sends the email: the wait is the state's, not the function's).
-	TimeoutSeconds float64
-	// grant gives the task's role exactly what the task calls.
-	grant func(s *FailbackStack, role awsiam.IRole)
-}
-
 // Cognito actions of the failback tasks, read off workflows/failback.
 var (
 	// export.WriteSnapshot without MFA preferences (the failback never asks for them), after
@@ -71,7 +54,7 @@ var (
 
 // failbackTasks deploys every placeholder of failback.asl.json; NewFailbackStack refuses to
 // synthesize when it, the ASL's placeholders and failback.Steps.Functions disagree.
-var failbackTasks = map[string]failbackTask{
+var failbackTasks = map[string]taskSpec[*FailbackStack]{
 	"PlanFailbackFunctionArn": {
 		Task: "plan-failback", MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
@@ -278,35 +261,17 @@ func (s *FailbackStack) grantSigningKey(role awsiam.IRole) {
 	}))
 }
 
-// failbackPlaceholders are the placeholders of failback.asl.json, checked against failbackTasks
-// and the handler table the Lambda mains and the local executor bind.
-func failbackPlaceholders() ([]byte, []string, error) {
-	def, err := statemachines.Definition(statemachines.Failback)
-	if err != nil {
-		return nil, nil, err
-	}
-	used := asl.Placeholders(def)
-	bound := slices.Sorted(maps.Keys((&failback.Steps{}).Functions(slog.New(slog.NewTextHandler(io.Discard, nil)))))
-	deployed := slices.Sorted(maps.Keys(failbackTasks))
-	if !slices.Equal(used, bound) || !slices.Equal(used, deployed) {
-		return nil, nil, fmt.Errorf("failback state machine: placeholders %v, handlers %v and deployed tasks %v differ", used, bound, deployed)
-	}
-	return def, used, nil
-}
-
 // NewFailbackStack creates the failback stack in the DR Region.
 func NewFailbackStack(scope constructs.Construct, id string, props FailbackStackProps) (*FailbackStack, error) {
 	cfg := props.Config
-	def, placeholders, err := failbackPlaceholders()
+	// Synth fails when the ASL's placeholders, the task table and the handlers the mains bind disagree.
+	def, placeholders, err := workflowPlaceholders(statemachines.Failback, failbackTasks, (&failback.Steps{}).Functions(discardLog()))
 	if err != nil {
 		return nil, err
 	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Env:         &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.DR.Region)},
-		Description: jsii.String(fmt.Sprintf("Cognito DR failback: %s (%s) back to %s (%s), approved at %s", cfg.DR.UserPoolID, cfg.DR.Region, cfg.Primary.UserPoolID, cfg.Primary.Region, ApprovalAPIName)),
-	})
+	stack := newStack(scope, id, cfg.Account, cfg.DR.Region, fmt.Sprintf("Cognito DR failback: %s (%s) back to %s (%s), approved at %s", cfg.DR.UserPoolID, cfg.DR.Region, cfg.Primary.UserPoolID, cfg.Primary.Region, ApprovalAPIName))
 	stack.AddDependency(props.Backup.Stack, jsii.String("the failback keeps its files in the backup bucket and alarms on the operators' topic"))
-	s := &FailbackStack{Stack: stack, Config: cfg, Backup: props.Backup, Functions: map[string]*GoFunction{}}
+	s := &FailbackStack{Stack: stack, Config: cfg, Backup: props.Backup}
 	logRetention := cfg.LogRetention()
 
 	s.Topic = NewOperatorTopic(stack, "Approvers", FailbackTopicName, cfg.Approvers())
@@ -326,28 +291,32 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		return env
 	}
 
-	for _, p := range placeholders {
-		spec := failbackTasks[p]
-		env := map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}
-		switch spec.Task {
-		case "upload-import":
-			env["IMPORT_LOGS_ROLE_ARN"] = s.ImportLogsRole.RoleArn()
-		case "request-approval":
-			env = approvalEnv(env)
-		}
-		fn := NewGoFunction(stack, taskConstructID(spec.Task), GoFunctionProps{
-			Task:         spec.Task,
-			FunctionName: "cognito-dr-failback-" + spec.Task,
-			Code:         props.Code,
-			MemoryMiB:    spec.MemoryMiB,
-			Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
-			Environment:  env,
-			LogRetention: logRetention,
-		})
-		spec.grant(s, fn.Role)
-		s.Functions[p] = fn
-	}
-	s.buildStateMachine(def, placeholders, logRetention)
+	s.Functions = newTaskFunctions(stack, s, failbackTasks, taskFunctionsProps{
+		Workflow:     "failback",
+		Placeholders: placeholders,
+		Code:         props.Code,
+		LogRetention: logRetention,
+		Environment: func(task string) map[string]*string {
+			env := map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}
+			switch task {
+			case "upload-import":
+				env["IMPORT_LOGS_ROLE_ARN"] = s.ImportLogsRole.RoleArn()
+			case "request-approval":
+				env = approvalEnv(env)
+			}
+			return env
+		},
+	})
+	// Task states name the functions by unqualified ARN, RequestApproval through
+	// lambda:invoke.waitForTaskToken's FunctionName: lambda:InvokeFunction on exactly these.
+	s.StateMachine, s.ExecutionLogs = newWorkflowStateMachine(stack, "Failback", workflowStateMachineProps{
+		Name:         FailbackStateMachineName,
+		Definition:   def,
+		Functions:    s.Functions,
+		LogRetention: logRetention,
+		Tracing:      cfg.Tracing,
+		StepEvidence: "the execution history, the per-user report and the tasks' JSON logs",
+	})
 	s.buildApprovalPage(props.Code, approvalEnv(map[string]*string{}), logRetention)
 	s.buildAlarms()
 	if err := s.buildOutputs(); err != nil {
@@ -394,50 +363,6 @@ func (s *FailbackStack) buildSigningKey() {
 		Reason: jsii.String("The key signs approval links that live at most the approval timeout (7 days at most); the functions read it at cold start. " +
 			"Rotation is a manual runbook step (README: rotate between failbacks, then update the functions) because rotating voids every pending link; there is no database credential to rotate."),
 	}}, jsii.Bool(false))
-}
-
-func (s *FailbackStack) buildStateMachine(def []byte, placeholders []string, logRetention awslogs.RetentionDays) {
-	subs := map[string]*string{}
-	var arns []*string
-	for _, p := range placeholders {
-		arn := s.Functions[p].Function.FunctionArn()
-		subs[p] = arn
-		arns = append(arns, arn)
-	}
-	s.ExecutionLogs = awslogs.NewLogGroup(s.Stack, jsii.String("FailbackExecutionLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + FailbackStateMachineName),
-		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-	s.StateMachine = awsstepfunctions.NewStateMachine(s.Stack, jsii.String("FailbackStateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName:        jsii.String(FailbackStateMachineName),
-		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(def))),
-		DefinitionSubstitutions: &subs,
-		Logs: &awsstepfunctions.LogOptions{
-			Destination:          s.ExecutionLogs,
-			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(false),
-		},
-		TracingEnabled: jsii.Bool(s.Config.Tracing),
-	})
-	// Task states name the functions by unqualified ARN, RequestApproval through
-	// lambda:invoke.waitForTaskToken's FunctionName: lambda:InvokeFunction on exactly these.
-	s.StateMachine.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("lambda:InvokeFunction"),
-		Resources: &arns,
-	}))
-	if !s.Config.Tracing {
-		cdknag.NagSuppressions_AddResourceSuppressions(s.StateMachine, &[]*cdknag.NagPackSuppression{{
-			Id:     jsii.String("AwsSolutions-SF2"),
-			Reason: jsii.String("X-Ray is optional (config \"tracing\"): the execution history, the per-user report and the tasks' JSON logs already show every step, and X-Ray needs Resource \"*\"."),
-		}}, jsii.Bool(false))
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(s.StateMachine.Role(), &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and X-Ray support no resource-level permissions; Step Functions requires them on \"*\" to log executions."),
-		AppliesTo: &[]any{"Resource::*"},
-	}}, jsii.Bool(true))
 }
 
 // buildApprovalPage deploys tasks/approval-page behind an HTTP API: GET/HEAD show the plan, POST
@@ -509,31 +434,16 @@ func (s *FailbackStack) buildApprovalPage(code CodeSource, env map[string]*strin
 }
 
 func (s *FailbackStack) buildAlarms() {
-	notify := awscloudwatchactions.NewSnsAction(s.Backup.Topic.Topic)
 	// A rejection or an approval timeout also ends the execution as failed: the operators hear
 	// of every failback that did not complete (the approvers' topic says which it was).
-	s.FailedAlarm = awscloudwatch.NewAlarm(s.Stack, jsii.String("FailbackFailedAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String("cognito-dr-failback-failed"),
-		AlarmDescription:   jsii.String("A failback execution failed, was rejected or was not approved in time; its notification on " + FailbackTopicName + " says which."),
-		Metric:             s.StateMachine.MetricFailed(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	s.FailedAlarm = newAlarm(s.Stack, "FailbackFailedAlarm", "cognito-dr-failback-failed",
+		"A failback execution failed, was rejected or was not approved in time; its notification on "+FailbackTopicName+" says which.",
+		s.StateMachine.MetricFailed(every5Minutes("Sum")), 1)
 	// The execution's own 8-day timeout: no task notifies then.
-	s.TimedOutAlarm = awscloudwatch.NewAlarm(s.Stack, jsii.String("FailbackTimedOutAlarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String("cognito-dr-failback-timed-out"),
-		AlarmDescription:   jsii.String("A failback execution hit the state machine's timeout; no notification was sent. Check its history."),
-		Metric:             s.StateMachine.MetricTimedOut(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}),
-		Threshold:          jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	for _, a := range []awscloudwatch.Alarm{s.FailedAlarm, s.TimedOutAlarm} {
-		a.AddAlarmAction(notify)
-	}
+	s.TimedOutAlarm = newAlarm(s.Stack, "FailbackTimedOutAlarm", "cognito-dr-failback-timed-out",
+		"A failback execution hit the state machine's timeout; no notification was sent. Check its history.",
+		s.StateMachine.MetricTimedOut(every5Minutes("Sum")), 1)
+	notifyAlarms(s.Backup.Topic, s.FailedAlarm, s.TimedOutAlarm)
 }
 
 // buildOutputs shows what the runbook needs after a deploy: the console input, the state machine,

@@ -12,42 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
-	"github.com/cognito-dr/cognito-dr/internal/asl"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
-
-// imported is how the failback stack refers to an attribute (attr "" means Ref) of a backup
-// stack resource: Fn::ImportValue of the export CDK made for it.
-func imported(t *testing.T, c constructs.IConstruct, attr string) any {
-	t.Helper()
-	id := logicalID(t, c)
-	want := ref(id)
-	if attr != "" {
-		want = getAtt(id, attr)
-	}
-	for _, o := range outputs {
-		if cmp.Equal(o.Value, want) && o.Export.Name != "" {
-			return map[string]any{"Fn::ImportValue": o.Export.Name}
-		}
-	}
-	t.Fatalf("the backup stack exports no %v", want)
-	return nil
-}
-
-func allowIf(actions []string, condition map[string]any, resources ...any) map[string]any {
-	s := allowAll(actions, resources...)
-	s["Condition"] = condition
-	return s
-}
-
-func fbLogicalID(t *testing.T, c constructs.IConstruct) string { return logicalID(t, c) }
 
 func TestFailbackTaskPolicies(t *testing.T) {
 	f := stacks.Failback
@@ -58,15 +30,12 @@ func TestFailbackTaskPolicies(t *testing.T) {
 	bucketKey := imported(t, stacks.Backup.BucketKey, "Arn")
 	kms := func(actions ...string) map[string]any { return allowAll(actions, bucketKey) }
 	publish := []any{
-		allowAll([]string{"sns:Publish"}, ref(fbLogicalID(t, f.Topic.Topic))),
-		allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, getAtt(fbLogicalID(t, f.Topic.Key), "Arn")),
+		allowAll([]string{"sns:Publish"}, ref(logicalID(t, f.Topic.Topic))),
+		allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, getAtt(logicalID(t, f.Topic.Key), "Arn")),
 	}
 	signingKey := []any{
-		allowAll([]string{"secretsmanager:GetSecretValue"}, ref(fbLogicalID(t, f.SigningKey))),
-		allowIf([]string{"kms:Decrypt"}, map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.ap-northeast-3.amazonaws.com"}}, getAtt(fbLogicalID(t, f.SigningKeyKey), "Arn")),
-	}
-	logs := func(fn *GoFunction) map[string]any {
-		return allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(fbLogicalID(t, fn.LogGroup), "Arn"))
+		allowAll([]string{"secretsmanager:GetSecretValue"}, ref(logicalID(t, f.SigningKey))),
+		allowIf([]string{"kms:Decrypt"}, map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.ap-northeast-3.amazonaws.com"}}, getAtt(logicalID(t, f.SigningKeyKey), "Arn")),
 	}
 	exportActions := []string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"}
 	want := map[string][]any{
@@ -89,7 +58,7 @@ func TestFailbackTaskPolicies(t *testing.T) {
 		}, append(slices.Clone(signingKey), publish...)...),
 		"UploadImportFunctionArn": {
 			allowAll([]string{"cognito-idp:CreateUserImportJob"}, primary),
-			allowIf([]string{"iam:PassRole"}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cognito-idp.amazonaws.com"}}, getAtt(fbLogicalID(t, f.ImportLogsRole), "Arn")),
+			allowIf([]string{"iam:PassRole"}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cognito-idp.amazonaws.com"}}, getAtt(logicalID(t, f.ImportLogsRole), "Arn")),
 			allowAll([]string{"s3:GetObject"}, files+"*/import/*"),
 			kms("kms:Decrypt"),
 		},
@@ -130,32 +99,21 @@ func TestFailbackTaskPolicies(t *testing.T) {
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(f.Functions))); diff != "" {
 		t.Fatalf("functions (-want +got):\n%s", diff)
 	}
-	check := func(t *testing.T, fn *GoFunction, statements []any) {
-		t.Helper()
-		got := resIn(t, fbResources, fbLogicalID(t, fn.Function))
-		roleID := fbLogicalID(t, fn.Role)
-		if diff := cmp.Diff(getAtt(roleID, "Arn"), got.Properties["Role"]); diff != "" {
-			t.Errorf("function role (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(normalize(append([]any{logs(fn)}, statements...)), rolePolicyIn(t, fbResources, roleID)); diff != "" {
-			t.Errorf("policy (-want +got):\n%s", diff)
-		}
-	}
 	for p, statements := range want {
-		t.Run(p, func(t *testing.T) { check(t, f.Functions[p], statements) })
+		t.Run(p, func(t *testing.T) { checkTaskRole(t, fbResources, f.Functions[p], statements) })
 	}
 	t.Run("ApprovalPage", func(t *testing.T) {
-		check(t, f.ApprovalPage, append([]any{
+		checkTaskRole(t, fbResources, f.ApprovalPage, append([]any{
 			allowAll([]string{"s3:GetObject", "s3:PutObject"}, approvals),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
-			allowAll([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, ref(fbLogicalID(t, f.StateMachine))),
+			allowAll([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, ref(logicalID(t, f.StateMachine))),
 		}, signingKey...))
 	})
 }
 
 func TestImportLogsRole(t *testing.T) {
 	f := stacks.Failback
-	id := fbLogicalID(t, f.ImportLogsRole)
+	id := logicalID(t, f.ImportLogsRole)
 	wantTrust := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "cognito-idp.amazonaws.com"},
 	}}}
@@ -167,7 +125,7 @@ func TestImportLogsRole(t *testing.T) {
 	if diff := cmp.Diff(want, rolePolicyIn(t, fbResources, id)); diff != "" {
 		t.Errorf("policy (-want +got):\n%s", diff)
 	}
-	env := resIn(t, fbResources, fbLogicalID(t, f.Functions["UploadImportFunctionArn"].Function)).Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env := resIn(t, fbResources, logicalID(t, f.Functions["UploadImportFunctionArn"].Function)).Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if diff := cmp.Diff(getAtt(id, "Arn"), env["IMPORT_LOGS_ROLE_ARN"]); diff != "" {
 		t.Errorf("IMPORT_LOGS_ROLE_ARN (-want +got):\n%s", diff)
 	}
@@ -175,40 +133,7 @@ func TestImportLogsRole(t *testing.T) {
 
 func TestFailbackStateMachine(t *testing.T) {
 	f := stacks.Failback
-	if n := countTypeIn(fbResources, "AWS::StepFunctions::StateMachine"); n != 1 {
-		t.Errorf("%d state machines, want 1", n)
-	}
-	sm := resIn(t, fbResources, fbLogicalID(t, f.StateMachine))
-	def, err := statemachines.Definition(statemachines.Failback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := sm.Properties["DefinitionString"].(string)
-	if !ok || got != string(def) {
-		t.Fatalf("DefinitionString is not the embedded statemachines/failback.asl.json")
-	}
-	subs := sm.Properties["DefinitionSubstitutions"].(map[string]any)
-	placeholders := asl.Placeholders(def)
-	if diff := cmp.Diff(placeholders, slices.Sorted(maps.Keys(subs))); diff != "" {
-		t.Errorf("substitutions (-placeholders +substituted):\n%s", diff)
-	}
-	vars := map[string]string{}
-	var fns []any
-	for _, p := range placeholders {
-		fnID := fbLogicalID(t, f.Functions[p].Function)
-		if diff := cmp.Diff(getAtt(fnID, "Arn"), subs[p]); diff != "" {
-			t.Errorf("substitution %s (-want +got):\n%s", p, diff)
-		}
-		vars[p] = "arn:aws:lambda:ap-northeast-3:123456789012:function:" + fnID
-		fns = append(fns, getAtt(fnID, "Arn"))
-	}
-	deployed, err := asl.Substitute([]byte(got), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(deployed), "${") || !json.Valid(deployed) {
-		t.Errorf("substituted definition has placeholders left or is not JSON")
-	}
+	deployed, vars := checkWorkflowStateMachine(t, fbResources, f.StateMachine, f.ExecutionLogs, f.Functions, statemachines.Failback, FailbackStateMachineName)
 	// RequestApproval names its function as the waitForTaskToken integration's FunctionName.
 	var m struct {
 		States map[string]struct {
@@ -223,24 +148,7 @@ func TestFailbackStateMachine(t *testing.T) {
 	if ra.Resource != "arn:aws:states:::lambda:invoke.waitForTaskToken" || ra.Parameters["FunctionName"] != vars["RequestApprovalFunctionArn"] {
 		t.Errorf("RequestApproval: %s %v", ra.Resource, ra.Parameters["FunctionName"])
 	}
-	if sm.Properties["StateMachineType"] != "STANDARD" || sm.Properties["StateMachineName"] != FailbackStateMachineName {
-		t.Errorf("type %v, name %v", sm.Properties["StateMachineType"], sm.Properties["StateMachineName"])
-	}
-	wantLogs := map[string]any{
-		"Destinations":         []any{map[string]any{"CloudWatchLogsLogGroup": map[string]any{"LogGroupArn": getAtt(fbLogicalID(t, f.ExecutionLogs), "Arn")}}},
-		"IncludeExecutionData": false,
-		"Level":                "ALL",
-	}
-	if diff := cmp.Diff(wantLogs, sm.Properties["LoggingConfiguration"]); diff != "" {
-		t.Errorf("logging (-want +got):\n%s", diff)
-	}
-	wantRole := normalize([]any{
-		allowAll([]string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, "*"),
-		allowAll([]string{"lambda:InvokeFunction"}, fns...),
-	})
-	if diff := cmp.Diff(wantRole, rolePolicyIn(t, fbResources, fbLogicalID(t, f.StateMachine.Role()))); diff != "" {
-		t.Errorf("state machine role (-want +got):\n%s", diff)
-	}
+	checkStateMachineRole(t, fbResources, f.StateMachine, f.Functions)
 }
 
 // Every failback Lambda: the common settings, a timeout equal to its ASL state's, TOPIC_ARN on the
@@ -248,58 +156,24 @@ func TestFailbackStateMachine(t *testing.T) {
 func TestFailbackFunctions(t *testing.T) {
 	f := stacks.Failback
 	def, _ := statemachines.Definition(statemachines.Failback)
-	timeouts := map[string]float64{}
-	var walk func(states map[string]json.RawMessage)
-	walk = func(states map[string]json.RawMessage) {
-		for _, raw := range states {
-			var s struct {
-				Resource       string  `json:"Resource"`
-				TimeoutSeconds float64 `json:"TimeoutSeconds"`
-				Parameters     struct {
-					FunctionName string `json:"FunctionName"`
-				} `json:"Parameters"`
-				ItemProcessor struct {
-					States map[string]json.RawMessage `json:"States"`
-				} `json:"ItemProcessor"`
-			}
-			if err := json.Unmarshal(raw, &s); err != nil {
-				t.Fatal(err)
-			}
-			if p, ok := strings.CutPrefix(s.Resource, "${"); ok {
-				p = strings.TrimSuffix(p, "}")
-				timeouts[p] = max(timeouts[p], s.TimeoutSeconds)
-			}
-			walk(s.ItemProcessor.States)
-		}
-	}
-	var top struct {
-		States map[string]json.RawMessage `json:"States"`
-	}
-	if err := json.Unmarshal(def, &top); err != nil {
-		t.Fatal(err)
-	}
-	walk(top.States)
+	timeouts := aslTimeouts(t, def)
 	// The approval wait is the state's (TimeoutSecondsPath); the function only stores and mails.
 	timeouts["RequestApprovalFunctionArn"] = 60
 	if len(timeouts) != len(failbackTasks) {
 		t.Errorf("timeouts found for %v", slices.Sorted(maps.Keys(timeouts)))
 	}
-	topic := ref(fbLogicalID(t, f.Topic.Topic))
-	baseURL := map[string]any{"Fn::Join": []any{"", []any{getAtt(fbLogicalID(t, f.ApprovalAPI), "ApiEndpoint"), "/approvals"}}}
+	topic := ref(logicalID(t, f.Topic.Topic))
+	baseURL := map[string]any{"Fn::Join": []any{"", []any{getAtt(logicalID(t, f.ApprovalAPI), "ApiEndpoint"), "/approvals"}}}
 	approvalEnv := map[string]any{
 		"APPROVAL_BUCKET":             "cognito-dr-backups-123456789012-ap-northeast-3",
 		"BASE_URL":                    baseURL,
-		"APPROVAL_SIGNING_KEY_SECRET": ref(fbLogicalID(t, f.SigningKey)),
+		"APPROVAL_SIGNING_KEY_SECRET": ref(logicalID(t, f.SigningKey)),
 	}
 	check := func(t *testing.T, fn *GoFunction, timeout float64, wantEnv map[string]any) {
-		got := resIn(t, fbResources, fbLogicalID(t, fn.Function)).Properties
+		got := checkFunctionBasics(t, fbResources, fn)
 		want := map[string]any{
-			"Runtime":       "provided.al2023",
-			"Architectures": []any{"arm64"},
-			"Handler":       "bootstrap",
-			"Timeout":       timeout,
-			"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN", "LogGroup": ref(fbLogicalID(t, fn.LogGroup))},
-			"Environment":   map[string]any{"Variables": wantEnv},
+			"Timeout":     timeout,
+			"Environment": map[string]any{"Variables": wantEnv},
 		}
 		for k, v := range want {
 			if diff := cmp.Diff(v, got[k]); diff != "" {
@@ -312,7 +186,7 @@ func TestFailbackFunctions(t *testing.T) {
 			env := map[string]any{"TOPIC_ARN": topic}
 			switch failbackTasks[p].Task {
 			case "upload-import":
-				env["IMPORT_LOGS_ROLE_ARN"] = getAtt(fbLogicalID(t, f.ImportLogsRole), "Arn")
+				env["IMPORT_LOGS_ROLE_ARN"] = getAtt(logicalID(t, f.ImportLogsRole), "Arn")
 			case "request-approval":
 				maps.Copy(env, approvalEnv)
 			}
@@ -329,8 +203,8 @@ func TestFailbackFunctions(t *testing.T) {
 
 func TestApprovalEndpoint(t *testing.T) {
 	f := stacks.Failback
-	api := fbLogicalID(t, f.ApprovalAPI)
-	page := getAtt(fbLogicalID(t, f.ApprovalPage.Function), "Arn")
+	api := logicalID(t, f.ApprovalAPI)
+	page := getAtt(logicalID(t, f.ApprovalPage.Function), "Arn")
 	hasPropsIn(t, fbTemplate, "AWS::ApiGatewayV2::Api", map[string]any{"Name": ApprovalAPIName, "ProtocolType": "HTTP"})
 	var routes []string
 	var integrations []string
@@ -366,7 +240,7 @@ func TestApprovalEndpoint(t *testing.T) {
 	if len(integrations) != 1 {
 		t.Errorf("%d integrations, want 1", len(integrations))
 	}
-	stage := resIn(t, fbResources, fbLogicalID(t, f.ApprovalStage)).Properties
+	stage := resIn(t, fbResources, logicalID(t, f.ApprovalStage)).Properties
 	wantStage := map[string]any{
 		"ApiId": ref(api), "StageName": "$default", "AutoDeploy": true,
 		"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 10.0},
@@ -377,7 +251,7 @@ func TestApprovalEndpoint(t *testing.T) {
 		}
 	}
 	logs := stage["AccessLogSettings"].(map[string]any)
-	if diff := cmp.Diff(getAtt(fbLogicalID(t, f.APIAccessLogs), "Arn"), logs["DestinationArn"]); diff != "" {
+	if diff := cmp.Diff(getAtt(logicalID(t, f.APIAccessLogs), "Arn"), logs["DestinationArn"]); diff != "" {
 		t.Errorf("access log destination (-want +got):\n%s", diff)
 	}
 	var format map[string]string
@@ -397,10 +271,10 @@ func TestApprovalEndpoint(t *testing.T) {
 
 func TestSigningKeySecret(t *testing.T) {
 	f := stacks.Failback
-	secret := resIn(t, fbResources, fbLogicalID(t, f.SigningKey)).Properties
+	secret := resIn(t, fbResources, logicalID(t, f.SigningKey)).Properties
 	want := map[string]any{
 		"Name":                 SigningKeySecretName,
-		"KmsKeyId":             getAtt(fbLogicalID(t, f.SigningKeyKey), "Arn"),
+		"KmsKeyId":             getAtt(logicalID(t, f.SigningKeyKey), "Arn"),
 		"GenerateSecretString": map[string]any{"PasswordLength": float64(SigningKeyLength), "ExcludePunctuation": true, "IncludeSpace": false},
 	}
 	for k, v := range want {
@@ -411,7 +285,7 @@ func TestSigningKeySecret(t *testing.T) {
 	if SigningKeyLength < approval.MinKeyBytes {
 		t.Errorf("generated key of %d characters is shorter than approval.MinKeyBytes", SigningKeyLength)
 	}
-	if k := resIn(t, fbResources, fbLogicalID(t, f.SigningKeyKey)).Properties; k["EnableKeyRotation"] != true {
+	if k := resIn(t, fbResources, logicalID(t, f.SigningKeyKey)).Properties; k["EnableKeyRotation"] != true {
 		t.Errorf("signing key's KMS key rotation: %v", k["EnableKeyRotation"])
 	}
 	// Only the approval page and request-approval can read it.
@@ -428,8 +302,8 @@ func TestSigningKeySecret(t *testing.T) {
 	}
 	slices.Sort(readers)
 	wantReaders := []string{
-		fbLogicalID(t, f.ApprovalPage.Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
-		fbLogicalID(t, f.Functions["RequestApprovalFunctionArn"].Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
+		logicalID(t, f.ApprovalPage.Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
+		logicalID(t, f.Functions["RequestApprovalFunctionArn"].Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
 	}
 	slices.Sort(wantReaders)
 	if diff := cmp.Diff(wantReaders, readers); diff != "" {
@@ -439,22 +313,15 @@ func TestSigningKeySecret(t *testing.T) {
 
 func TestFailbackTopicAndAlarms(t *testing.T) {
 	f := stacks.Failback
-	hasPropsIn(t, fbTemplate, "AWS::SNS::Topic", map[string]any{"TopicName": FailbackTopicName, "KmsMasterKeyId": getAtt(fbLogicalID(t, f.Topic.Key), "Arn")})
+	hasPropsIn(t, fbTemplate, "AWS::SNS::Topic", map[string]any{"TopicName": FailbackTopicName, "KmsMasterKeyId": getAtt(logicalID(t, f.Topic.Key), "Arn")})
 	if n := countTypeIn(fbResources, "AWS::SNS::Subscription"); n != len(cfg.ApproverEmails) {
 		t.Errorf("%d subscriptions, want the %d approvers", n, len(cfg.ApproverEmails))
 	}
 	for _, e := range cfg.ApproverEmails {
-		hasPropsIn(t, fbTemplate, "AWS::SNS::Subscription", map[string]any{"Protocol": "email", "Endpoint": e, "TopicArn": ref(fbLogicalID(t, f.Topic.Topic))})
+		hasPropsIn(t, fbTemplate, "AWS::SNS::Subscription", map[string]any{"Protocol": "email", "Endpoint": e, "TopicArn": ref(logicalID(t, f.Topic.Topic))})
 	}
 	operators := []any{imported(t, stacks.Backup.Topic.Topic, "")}
-	sm := []any{map[string]any{"Name": "StateMachineArn", "Value": ref(fbLogicalID(t, f.StateMachine))}}
-	for _, metric := range []string{"ExecutionsFailed", "ExecutionsTimedOut"} {
-		hasPropsIn(t, fbTemplate, "AWS::CloudWatch::Alarm", map[string]any{
-			"Namespace": "AWS/States", "MetricName": metric, "Dimensions": sm, "Statistic": "Sum",
-			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
-			"TreatMissingData": "notBreaching", "AlarmActions": operators,
-		})
-	}
+	hasStateMachineAlarms(t, fbTemplate, f.StateMachine, operators, "ExecutionsFailed", "ExecutionsTimedOut")
 }
 
 // The stack's execution input is a valid failback.Request for the configured pools and prefix.

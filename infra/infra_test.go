@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
@@ -43,29 +41,6 @@ var (
 	rcTemplate   assertions.Template
 	rcResources  map[string]resource
 )
-
-type output struct {
-	Value  any `json:"Value"`
-	Export struct {
-		Name string `json:"Name"`
-	} `json:"Export"`
-}
-
-// parse returns the resources and outputs of a synthesized template.
-func parse(tmpl assertions.Template) (map[string]resource, map[string]output, error) {
-	raw, _ := json.Marshal(tmpl.ToJSON())
-	var t struct {
-		Resources map[string]resource `json:"Resources"`
-		Outputs   map[string]output   `json:"Outputs"`
-	}
-	err := json.Unmarshal(raw, &t)
-	return t.Resources, t.Outputs, err
-}
-
-type resource struct {
-	Type       string         `json:"Type"`
-	Properties map[string]any `json:"Properties"`
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
@@ -111,161 +86,14 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// logicalID is the template id of construct c's CloudFormation resource.
-func logicalID(t *testing.T, c constructs.IConstruct) string {
-	t.Helper()
-	el, ok := c.(awscdk.CfnElement)
-	if !ok {
-		el, ok = c.Node().DefaultChild().(awscdk.CfnElement)
-	}
-	if !ok {
-		t.Fatalf("%s has no CloudFormation resource", *c.Node().Path())
-	}
-	s := awscdk.Stack_Of(c)
-	return s.Resolve(s.GetLogicalId(el)).(string)
-}
-
-func countType(typ string) int { return countTypeIn(resources, typ) }
-
-func countTypeIn(rs map[string]resource, typ string) int {
-	n := 0
-	for _, r := range rs {
-		if r.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
-func getAtt(id, attr string) any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
-func ref(id string) any          { return map[string]any{"Ref": id} }
-
-func res(t *testing.T, id string) resource {
-	t.Helper()
-	return resIn(t, resources, id)
-}
-
-func resIn(t *testing.T, rs map[string]resource, id string) resource {
-	t.Helper()
-	r, ok := rs[id]
-	if !ok {
-		t.Fatalf("no resource %s in the template", id)
-	}
-	return r
-}
-
-// hasProps is Template.HasResourceProperties reporting a mismatch as a test error (jsii panics).
-func hasProps(t *testing.T, typ string, props any) {
-	t.Helper()
-	hasPropsIn(t, template, typ, props)
-}
-
-func hasPropsIn(t *testing.T, template assertions.Template, typ string, props any) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("no %s with the expected properties: %v", typ, r)
-		}
-	}()
-	template.HasResourceProperties(jsii.String(typ), props)
-}
-
-// stmt is a policy statement normalized for comparison: actions and resources sorted.
-type stmt struct {
-	Effect    string
-	Actions   []string
-	Resources []string
-	// Condition is the statement's condition block as JSON, "" without one.
-	Condition string
-}
-
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-func normalize(statements []any) []stmt {
-	var out []stmt
-	for _, s := range statements {
-		m := s.(map[string]any)
-		st := stmt{Effect: m["Effect"].(string)}
-		for _, a := range asList(m["Action"]) {
-			st.Actions = append(st.Actions, a.(string))
-		}
-		for _, r := range asList(m["Resource"]) {
-			b, _ := json.Marshal(r)
-			st.Resources = append(st.Resources, string(b))
-		}
-		if c, ok := m["Condition"]; ok {
-			b, _ := json.Marshal(c)
-			st.Condition = string(b)
-		}
-		slices.Sort(st.Actions)
-		slices.Sort(st.Resources)
-		out = append(out, st)
-	}
-	slices.SortFunc(out, func(a, b stmt) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-	return out
-}
-
-func allowAll(actions []string, resources ...any) map[string]any {
-	return map[string]any{"Effect": "Allow", "Action": toAny(actions), "Resource": resources}
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
-// rolePolicy returns the statements of the only policy attached to role, and checks the role has
-// no managed or inline policies of its own.
-func rolePolicy(t *testing.T, roleID string) []stmt {
-	t.Helper()
-	return rolePolicyIn(t, resources, roleID)
-}
-
-func rolePolicyIn(t *testing.T, resources map[string]resource, roleID string) []stmt {
-	t.Helper()
-	role := resIn(t, resources, roleID)
-	if role.Properties["ManagedPolicyArns"] != nil || role.Properties["Policies"] != nil {
-		t.Errorf("role %s has managed or inline policies: %v", roleID, role.Properties)
-	}
-	var found []any
-	n := 0
-	for _, r := range resources {
-		if r.Type != "AWS::IAM::Policy" {
-			continue
-		}
-		for _, rr := range asList(r.Properties["Roles"]) {
-			if cmp.Equal(rr, ref(roleID)) {
-				n++
-				found = r.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any)
-			}
-		}
-	}
-	if n != 1 {
-		t.Fatalf("role %s has %d policies, want 1", roleID, n)
-	}
-	return normalize(found)
-}
-
 func TestTaskPolicies(t *testing.T) {
 	b := stacks.Backup
 	primary, dr := cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR)
 	bucket := "arn:aws:s3:::cognito-dr-backups-123456789012-ap-northeast-3"
 	snapshots := bucket + "/cognito-dr/backups/ap-northeast-1_AbCdEf123/*"
 	bucketKey := getAtt(logicalID(t, b.BucketKey), "Arn")
-	logs := func(p string) map[string]any {
-		return allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(logicalID(t, b.Functions[p].LogGroup), "Arn"))
-	}
 	want := map[string][]any{
 		"ExportFunctionArn": {
-			logs("ExportFunctionArn"),
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser"}, primary),
 			allowAll([]string{"cognito-idp:DescribeUserPool"}, dr),
 			allowAll([]string{"s3:ListBucket"}, bucket),
@@ -273,7 +101,6 @@ func TestTaskPolicies(t *testing.T) {
 			allowAll([]string{"kms:GenerateDataKey", "kms:Decrypt"}, bucketKey),
 		},
 		"BuildImportCsvFunctionArn": {
-			logs("BuildImportCsvFunctionArn"),
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:GetCSVHeader"}, dr, primary),
 			allowAll([]string{"s3:GetObject"}, snapshots),
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"},
@@ -282,12 +109,10 @@ func TestTaskPolicies(t *testing.T) {
 			allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, bucketKey),
 		},
 		"WriteManifestFunctionArn": {
-			logs("WriteManifestFunctionArn"),
 			allowAll([]string{"s3:PutObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/manifest.json"),
 			allowAll([]string{"kms:GenerateDataKey"}, bucketKey),
 		},
 		"NotifyFunctionArn": {
-			logs("NotifyFunctionArn"),
 			allowAll([]string{"sns:Publish"}, ref(logicalID(t, b.Topic.Topic))),
 			allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, getAtt(logicalID(t, b.Topic.Key), "Arn")),
 		},
@@ -296,40 +121,14 @@ func TestTaskPolicies(t *testing.T) {
 		t.Fatalf("functions (-want +got):\n%s", diff)
 	}
 	for p, statements := range want {
-		t.Run(p, func(t *testing.T) {
-			fn := res(t, logicalID(t, b.Functions[p].Function))
-			roleID := logicalID(t, b.Functions[p].Role)
-			if diff := cmp.Diff(getAtt(roleID, "Arn"), fn.Properties["Role"]); diff != "" {
-				t.Errorf("function role (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(normalize(statements), rolePolicy(t, roleID)); diff != "" {
-				t.Errorf("policy (-want +got):\n%s", diff)
-			}
-		})
+		t.Run(p, func(t *testing.T) { checkTaskRole(t, resources, b.Functions[p], statements) })
 	}
 }
 
 func TestStateMachineAndScheduleRoles(t *testing.T) {
 	b := stacks.Backup
-	var fns []any
-	for _, p := range slices.Sorted(maps.Keys(b.Functions)) {
-		fns = append(fns, getAtt(logicalID(t, b.Functions[p].Function), "Arn"))
-	}
-	wantSM := normalize([]any{
-		// Log delivery has no resource-level permissions (suppressed for cdk-nag with that reason).
-		allowAll([]string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, "*"),
-		allowAll([]string{"lambda:InvokeFunction"}, fns...),
-	})
-	if diff := cmp.Diff(wantSM, rolePolicy(t, logicalID(t, b.StateMachine.Role()))); diff != "" {
-		t.Errorf("state machine role (-want +got):\n%s", diff)
-	}
-	wantSchedule := normalize([]any{
-		allowAll([]string{"states:StartExecution"}, ref(logicalID(t, b.StateMachine))),
-		allowAll([]string{"sqs:SendMessage"}, getAtt(logicalID(t, b.DeadLetters), "Arn")),
-	})
-	if diff := cmp.Diff(wantSchedule, rolePolicy(t, logicalID(t, b.ScheduleRole))); diff != "" {
-		t.Errorf("schedule role (-want +got):\n%s", diff)
-	}
+	checkStateMachineRole(t, resources, b.StateMachine, b.Functions)
+	checkScheduleRole(t, resources, b.ScheduleRole, b.StateMachine, b.DeadLetters)
 }
 
 func TestNoWildcardActionsOrResources(t *testing.T) {
@@ -353,7 +152,7 @@ func noWildcards(t *testing.T, resources map[string]resource, stateMachines int)
 				}
 			}
 			if slices.Contains(s.Resources, `"*"`) {
-				if !slices.Equal(s.Actions, []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}) {
+				if !slices.Equal(s.Actions, slices.Sorted(slices.Values(logDeliveryActions))) {
 					t.Errorf("%s allows %v on Resource *", id, s.Actions)
 				}
 				smPolicy++
@@ -383,93 +182,20 @@ func nagClean(t *testing.T, s awscdk.Stack) {
 
 func TestStateMachineDefinition(t *testing.T) {
 	b := stacks.Backup
-	if n := countType("AWS::StepFunctions::StateMachine"); n != 1 {
-		t.Errorf("%d state machines, want 1", n)
-	}
-	sm := res(t, logicalID(t, b.StateMachine))
-	def, err := statemachines.Definition(statemachines.Backup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := sm.Properties["DefinitionString"].(string)
-	if !ok {
-		t.Fatalf("DefinitionString is not a plain string (the template must show the ASL): %v", sm.Properties["DefinitionString"])
-	}
-	if got != string(def) {
-		t.Errorf("DefinitionString differs from the embedded statemachines/backup.asl.json")
-	}
-	subs := sm.Properties["DefinitionSubstitutions"].(map[string]any)
-	vars := map[string]string{}
-	for _, p := range asl.Placeholders(def) {
-		fnID := logicalID(t, b.Functions[p].Function)
-		if diff := cmp.Diff(getAtt(fnID, "Arn"), subs[p]); diff != "" {
-			t.Errorf("substitution %s (-want +got):\n%s", p, diff)
-		}
-		vars[p] = "arn:aws:lambda:ap-northeast-3:123456789012:function:" + fnID
-	}
-	for k := range subs {
-		if _, ok := vars[k]; !ok {
-			t.Errorf("substitution %s has no placeholder", k)
-		}
-	}
-	deployed, err := asl.Substitute([]byte(got), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(deployed), "${") {
-		t.Errorf("placeholders left after substitution")
-	}
-	if !json.Valid(deployed) {
-		t.Errorf("substituted definition is not JSON")
-	}
-	if diff := cmp.Diff("STANDARD", sm.Properties["StateMachineType"]); diff != "" {
-		t.Errorf("type (-want +got):\n%s", diff)
-	}
-	wantLogs := map[string]any{
-		"Destinations":         []any{map[string]any{"CloudWatchLogsLogGroup": map[string]any{"LogGroupArn": getAtt(logicalID(t, b.ExecutionLogs), "Arn")}}},
-		"IncludeExecutionData": false,
-		"Level":                "ALL",
-	}
-	if diff := cmp.Diff(wantLogs, sm.Properties["LoggingConfiguration"]); diff != "" {
-		t.Errorf("logging (-want +got):\n%s", diff)
-	}
+	checkWorkflowStateMachine(t, resources, b.StateMachine, b.ExecutionLogs, b.Functions, statemachines.Backup, BackupStateMachineName)
 }
 
 // The Lambdas' settings, and each function's timeout equal to the longest TimeoutSeconds of the ASL
 // states that call it.
 func TestFunctions(t *testing.T) {
 	def, _ := statemachines.Definition(statemachines.Backup)
-	var m struct {
-		States map[string]struct {
-			Resource       string  `json:"Resource"`
-			TimeoutSeconds float64 `json:"TimeoutSeconds"`
-		} `json:"States"`
-	}
-	if err := json.Unmarshal(def, &m); err != nil {
-		t.Fatal(err)
-	}
-	timeouts := map[string]float64{}
-	for _, s := range m.States {
-		if p, ok := strings.CutPrefix(s.Resource, "${"); ok {
-			p = strings.TrimSuffix(p, "}")
-			timeouts[p] = max(timeouts[p], s.TimeoutSeconds)
-		}
-	}
+	timeouts := aslTimeouts(t, def)
 	topic := ref(logicalID(t, stacks.Backup.Topic.Topic))
 	for p, fn := range stacks.Backup.Functions {
 		t.Run(p, func(t *testing.T) {
-			got := res(t, logicalID(t, fn.Function)).Properties
-			want := map[string]any{
-				"Runtime":       "provided.al2023",
-				"Architectures": []any{"arm64"},
-				"Handler":       "bootstrap",
-				"Timeout":       timeouts[p],
-				"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN", "LogGroup": ref(logicalID(t, fn.LogGroup))},
-			}
-			for k, v := range want {
-				if diff := cmp.Diff(v, got[k]); diff != "" {
-					t.Errorf("%s (-want +got):\n%s", k, diff)
-				}
+			got := checkFunctionBasics(t, resources, fn)
+			if diff := cmp.Diff(timeouts[p], got["Timeout"]); diff != "" {
+				t.Errorf("Timeout (-want +got):\n%s", diff)
 			}
 			env := got["Environment"].(map[string]any)["Variables"].(map[string]any)
 			if diff := cmp.Diff(topic, env["TOPIC_ARN"]); diff != "" {
@@ -504,30 +230,13 @@ func TestTasksBindTheirPlaceholders(t *testing.T) {
 
 func TestSchedule(t *testing.T) {
 	b := stacks.Backup
-	s := res(t, logicalID(t, b.Schedule)).Properties
-	target := s["Target"].(map[string]any)
-	want := map[string]any{
+	target := checkWorkflowSchedule(t, resources, b.Schedule, b.StateMachine, b.ScheduleRole, b.DeadLetters, map[string]any{
+		"Name":                       BackupScheduleName,
 		"ScheduleExpression":         "cron(0 3 * * ? *)",
 		"ScheduleExpressionTimezone": "Asia/Tokyo",
 		"FlexibleTimeWindow":         map[string]any{"Mode": "OFF"},
 		"State":                      "ENABLED",
-	}
-	for k, v := range want {
-		if diff := cmp.Diff(v, s[k]); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", k, diff)
-		}
-	}
-	wantTarget := map[string]any{
-		"Arn":              ref(logicalID(t, b.StateMachine)),
-		"RoleArn":          getAtt(logicalID(t, b.ScheduleRole), "Arn"),
-		"DeadLetterConfig": map[string]any{"Arn": getAtt(logicalID(t, b.DeadLetters), "Arn")},
-		"RetryPolicy":      map[string]any{"MaximumEventAgeInSeconds": 3600.0, "MaximumRetryAttempts": 10.0},
-	}
-	for k, v := range wantTarget {
-		if diff := cmp.Diff(v, target[k]); diff != "" {
-			t.Errorf("Target.%s (-want +got):\n%s", k, diff)
-		}
-	}
+	}, map[string]any{"MaximumEventAgeInSeconds": 3600.0, "MaximumRetryAttempts": 10.0})
 	var req backup.Request
 	if err := boundary.DecodeStrict([]byte(target["Input"].(string)), &req); err != nil {
 		t.Fatalf("schedule input is not a backup.Request: %v", err)
@@ -611,11 +320,7 @@ func TestAlarms(t *testing.T) {
 	b := stacks.Backup
 	topic := []any{ref(logicalID(t, b.Topic.Topic))}
 	sm := []any{map[string]any{"Name": "StateMachineArn", "Value": ref(logicalID(t, b.StateMachine))}}
-	hasProps(t, ("AWS::CloudWatch::Alarm"), map[string]any{
-		"Namespace": "AWS/States", "MetricName": "ExecutionsFailed", "Dimensions": sm, "Statistic": "Sum",
-		"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
-		"TreatMissingData": "notBreaching", "AlarmActions": topic,
-	})
+	hasStateMachineAlarms(t, template, b.StateMachine, topic, "ExecutionsFailed")
 	hasProps(t, ("AWS::CloudWatch::Alarm"), map[string]any{
 		"Namespace": "AWS/States", "MetricName": "ExecutionsSucceeded", "Dimensions": sm, "Statistic": "Sum",
 		"Period": 3600, "EvaluationPeriods": 26, "DatapointsToAlarm": 26,

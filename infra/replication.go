@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -95,10 +93,7 @@ type ReplicationStack struct {
 // NewReplicationStack creates the replication stack in the primary Region.
 func NewReplicationStack(scope constructs.Construct, id string, props ReplicationStackProps) (*ReplicationStack, error) {
 	cfg := props.Config
-	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Env:         &awscdk.Environment{Account: jsii.String(cfg.Account), Region: jsii.String(cfg.Primary.Region)},
-		Description: jsii.String(fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket)),
-	})
+	stack := newStack(scope, id, cfg.Account, cfg.Primary.Region, fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket))
 	s := &ReplicationStack{Stack: stack, Config: cfg}
 	s.Topic = NewOperatorTopic(stack, "Operators", OperatorTopicName, cfg.OperatorEmails)
 	s.buildRetryBucket()
@@ -140,58 +135,22 @@ func NewReplicationStack(scope constructs.Construct, id string, props Replicatio
 
 func (s *ReplicationStack) buildRetryBucket() {
 	r := s.Config.Replication
-	s.RetryKey = awskms.NewKey(s.Stack, jsii.String("RetryKey"), &awskms.KeyProps{
-		Description:       jsii.String("Cognito DR: encrypts the replication retry store " + r.RetryBucket),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
-	s.AccessLogs = awss3.NewBucket(s.Stack, jsii.String("RetryAccessLogs"), &awss3.BucketProps{
-		// S3 server access logs can only be delivered to an SSE-S3 bucket.
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:        jsii.Bool(true),
-		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:         jsii.String("expire-access-logs"),
-			Expiration: awscdk.Duration_Days(jsii.Number(365)),
-		}},
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(s.AccessLogs, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("This is the access-log bucket of the retry bucket; logging it into itself would loop and another log bucket would only move the finding."),
-	}}, jsii.Bool(true))
-	s.RetryBucket = awss3.NewBucket(s.Stack, jsii.String("RetryBucket"), &awss3.BucketProps{
-		BucketName:             jsii.String(r.RetryBucket),
-		Versioned:              jsii.Bool(true),
-		Encryption:             awss3.BucketEncryption_KMS,
-		EncryptionKey:          s.RetryKey,
-		BucketKeyEnabled:       jsii.Bool(true),
-		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:             jsii.Bool(true),
-		MinimumTLSVersion:      jsii.Number(1.2),
-		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		ServerAccessLogsBucket: s.AccessLogs,
-		ServerAccessLogsPrefix: jsii.String(r.RetryBucket + "/"),
-		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
-		// Current entries never expire: an entry leaves when reconcile repairs its user, however
-		// long the DR Region was down (replication.S3RetryStore). Resolved entries leave a
-		// noncurrent version and a delete marker behind; those go.
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                                  jsii.String("expire-resolved-entries"),
-			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(r.RetryNoncurrentVersionDays))),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
-			ExpiredObjectDeleteMarker:           jsii.Bool(true),
-		}},
-	})
+	s.RetryKey = newBucketKey(s.Stack, "RetryKey", "Cognito DR: encrypts the replication retry store "+r.RetryBucket)
+	s.AccessLogs = newAccessLogBucket(s.Stack, "RetryAccessLogs", "retry")
+	// Current entries never expire: an entry leaves when reconcile repairs its user, however
+	// long the DR Region was down (replication.S3RetryStore). Resolved entries leave a
+	// noncurrent version and a delete marker behind; those go.
+	s.RetryBucket = newDataBucket(s.Stack, "RetryBucket", r.RetryBucket, s.RetryKey, s.AccessLogs, []*awss3.LifecycleRule{{
+		Id:                                  jsii.String("expire-resolved-entries"),
+		NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(r.RetryNoncurrentVersionDays))),
+		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		ExpiredObjectDeleteMarker:           jsii.Bool(true),
+	}})
 }
 
 func (s *ReplicationStack) buildAlarms() {
 	fn := s.Replicate
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-	sum := func(m awscloudwatch.Metric) awscloudwatch.Metric {
-		return m.With(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")})
-	}
+	sum := func(m awscloudwatch.Metric) awscloudwatch.Metric { return m.With(every5Minutes("Sum")) }
 	filter := func(id, name, result string) awscloudwatch.Metric {
 		mf := awslogs.NewMetricFilter(s.Stack, jsii.String(id), &awslogs.MetricFilterProps{
 			LogGroup:        fn.LogGroup,
@@ -205,36 +164,22 @@ func (s *ReplicationStack) buildAlarms() {
 	s.QueuedMetric = filter("ReplicateQueuedFilter", "ReplicateQueued", replication.ResultQueued)
 	s.NotQueuedMetric = filter("ReplicateNotQueuedFilter", "ReplicateNotQueued", replication.ResultNotQueued)
 
-	alarm := func(id, name, desc string, m awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
-		return awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
-			AlarmName:          jsii.String(name),
-			AlarmDescription:   jsii.String(desc),
-			Metric:             m,
-			Threshold:          jsii.Number(threshold),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			EvaluationPeriods:  jsii.Number(1),
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-	}
 	// The handler never returns an error: an error or a throttle is a crash, a timeout or a
 	// missing setting, and Cognito then fails the user's sign-up.
-	s.ErrorsAlarm = alarm("ReplicateErrorsAlarm", "cognito-dr-replicate-errors",
+	s.ErrorsAlarm = newAlarm(s.Stack, "ReplicateErrorsAlarm", "cognito-dr-replicate-errors",
 		"The replicate trigger failed (crash, timeout or configuration): the users' sign-ups in the primary pool FAILED. Check the "+ReplicateFunctionName+" logs.",
 		sum(fn.Function.MetricErrors(nil)), 1)
-	s.ThrottlesAlarm = alarm("ReplicateThrottlesAlarm", "cognito-dr-replicate-throttles",
+	s.ThrottlesAlarm = newAlarm(s.Stack, "ReplicateThrottlesAlarm", "cognito-dr-replicate-throttles",
 		"The replicate trigger was throttled: those sign-ups FAILED. Raise the account's Lambda concurrency or replication.replicateReservedConcurrency.",
 		sum(fn.Function.MetricThrottles(nil)), 1)
-	s.SlowAlarm = alarm("ReplicateSlowAlarm", "cognito-dr-replicate-slow",
+	s.SlowAlarm = newAlarm(s.Stack, "ReplicateSlowAlarm", "cognito-dr-replicate-slow",
 		"A replicate invocation took 4 s or more, close to Cognito's 5 s trigger limit.",
-		fn.Function.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 4000)
-	s.QueuedAlarm = alarm("ReplicateQueuedAlarm", "cognito-dr-replicate-queued",
+		fn.Function.MetricDuration(every5Minutes("Maximum")), 4000)
+	s.QueuedAlarm = newAlarm(s.Stack, "ReplicateQueuedAlarm", "cognito-dr-replicate-queued",
 		"The replicate trigger could not copy users to the DR pool (DR Region failing or slow) and queued them in the retry store; sign-ups succeeded and the next reconcile repairs them.",
 		s.QueuedMetric, 1)
-	s.NotQueuedAlarm = alarm("ReplicateNotQueuedAlarm", "cognito-dr-replicate-not-queued",
+	s.NotQueuedAlarm = newAlarm(s.Stack, "ReplicateNotQueuedAlarm", "cognito-dr-replicate-not-queued",
 		"The replicate trigger could neither copy users nor record them in the retry store; sign-ups succeeded and only the next full reconcile finds them.",
 		s.NotQueuedMetric, 1)
-	notify := awscloudwatchactions.NewSnsAction(s.Topic.Topic)
-	for _, a := range []awscloudwatch.Alarm{s.ErrorsAlarm, s.ThrottlesAlarm, s.SlowAlarm, s.QueuedAlarm, s.NotQueuedAlarm} {
-		a.AddAlarmAction(notify)
-	}
+	notifyAlarms(s.Topic, s.ErrorsAlarm, s.ThrottlesAlarm, s.SlowAlarm, s.QueuedAlarm, s.NotQueuedAlarm)
 }

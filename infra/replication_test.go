@@ -39,44 +39,13 @@ const (
 	reconcileFiles = backupBucket + "/cognito-dr/reconcile/ap-northeast-1_AbCdEf123/*/"
 )
 
-func envOf(t *testing.T, rs map[string]resource, fn *GoFunction) map[string]any {
-	t.Helper()
-	env, _ := resIn(t, rs, logicalID(t, fn.Function)).Properties["Environment"].(map[string]any)
-	vars, _ := env["Variables"].(map[string]any)
-	return vars
-}
-
-// asGetenv turns a template's environment (plain strings, or a reference replaced by a stand-in)
-// into the getenv a Loader reads.
-func asGetenv(env map[string]any) func(string) string {
-	return func(k string) string {
-		v, ok := env[k]
-		if !ok {
-			return ""
-		}
-		if s, ok := v.(string); ok {
-			return s
-		}
-		return "arn:aws:sns:ap-northeast-3:123456789012:resolved"
-	}
-}
-
 func TestReplicatePolicy(t *testing.T) {
 	r := stacks.Replication
-	fn := r.Replicate
-	want := normalize([]any{
-		allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(logicalID(t, fn.LogGroup), "Arn")),
+	checkTaskRole(t, repResources, r.Replicate, []any{
 		allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserPassword"}, drPoolArn),
 		allowAll([]string{"s3:PutObject"}, retryEntries),
 		allowAll([]string{"kms:GenerateDataKey"}, getAtt(logicalID(t, r.RetryKey), "Arn")),
 	})
-	roleID := logicalID(t, fn.Role)
-	if diff := cmp.Diff(want, rolePolicyIn(t, repResources, roleID)); diff != "" {
-		t.Errorf("replicate policy (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(getAtt(roleID, "Arn"), resIn(t, repResources, logicalID(t, fn.Function)).Properties["Role"]); diff != "" {
-		t.Errorf("function role (-want +got):\n%s", diff)
-	}
 }
 
 func TestReconcileTaskPolicies(t *testing.T) {
@@ -121,21 +90,11 @@ func TestReconcileTaskPolicies(t *testing.T) {
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(rc.Functions))); diff != "" {
 		t.Fatalf("functions (-want +got):\n%s", diff)
 	}
-	check := func(t *testing.T, fn *GoFunction, statements []any) {
-		statements = append(slices.Clone(statements), allowAll([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(logicalID(t, fn.LogGroup), "Arn")))
-		roleID := logicalID(t, fn.Role)
-		if diff := cmp.Diff(getAtt(roleID, "Arn"), resIn(t, rcResources, logicalID(t, fn.Function)).Properties["Role"]); diff != "" {
-			t.Errorf("function role (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(normalize(statements), rolePolicyIn(t, rcResources, roleID)); diff != "" {
-			t.Errorf("policy (-want +got):\n%s", diff)
-		}
-	}
 	for p, statements := range want {
-		t.Run(p, func(t *testing.T) { check(t, rc.Functions[p], statements) })
+		t.Run(p, func(t *testing.T) { checkTaskRole(t, rcResources, rc.Functions[p], statements) })
 	}
 	// The pre-token trigger calls nothing: its logs only.
-	t.Run("PreToken", func(t *testing.T) { check(t, rc.PreToken, nil) })
+	t.Run("PreToken", func(t *testing.T) { checkTaskRole(t, rcResources, rc.PreToken, nil) })
 }
 
 // Each trigger may be invoked by Cognito for its own pool only, and by nothing else.
@@ -168,22 +127,9 @@ func TestTriggerInvokePermissions(t *testing.T) {
 }
 
 func TestTriggerFunctions(t *testing.T) {
-	common := func(t *testing.T, rs map[string]resource, fn *GoFunction) map[string]any {
-		got := resIn(t, rs, logicalID(t, fn.Function)).Properties
-		want := map[string]any{
-			"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
-			"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN", "LogGroup": ref(logicalID(t, fn.LogGroup))},
-		}
-		for k, v := range want {
-			if diff := cmp.Diff(v, got[k]); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", k, diff)
-			}
-		}
-		return got
-	}
 	t.Run("replicate", func(t *testing.T) {
 		r := stacks.Replication
-		got := common(t, repResources, r.Replicate)
+		got := checkFunctionBasics(t, repResources, r.Replicate)
 		// Cognito waits 5 s for a trigger; the code's DR budget and retry budget fit inside.
 		if got["Timeout"] != 5.0 || got["MemorySize"] != 512.0 || got["FunctionName"] != ReplicateFunctionName {
 			t.Errorf("timeout %v, memory %v, name %v", got["Timeout"], got["MemorySize"], got["FunctionName"])
@@ -210,7 +156,7 @@ func TestTriggerFunctions(t *testing.T) {
 		}
 	})
 	t.Run("pre-token", func(t *testing.T) {
-		got := common(t, rcResources, stacks.Reconcile.PreToken)
+		got := checkFunctionBasics(t, rcResources, stacks.Reconcile.PreToken)
 		if got["Timeout"] != 5.0 || got["FunctionName"] != PreTokenFunctionName {
 			t.Errorf("timeout %v, name %v", got["Timeout"], got["FunctionName"])
 		}
@@ -224,22 +170,7 @@ func TestTriggerFunctions(t *testing.T) {
 func TestReconcileFunctions(t *testing.T) {
 	rc := stacks.Reconcile
 	def, _ := statemachines.Definition(statemachines.Reconcile)
-	var m struct {
-		States map[string]struct {
-			Resource       string  `json:"Resource"`
-			TimeoutSeconds float64 `json:"TimeoutSeconds"`
-		} `json:"States"`
-	}
-	if err := json.Unmarshal(def, &m); err != nil {
-		t.Fatal(err)
-	}
-	timeouts := map[string]float64{}
-	for _, s := range m.States {
-		if p, ok := strings.CutPrefix(s.Resource, "${"); ok {
-			p = strings.TrimSuffix(p, "}")
-			timeouts[p] = max(timeouts[p], s.TimeoutSeconds)
-		}
-	}
+	timeouts := aslTimeouts(t, def)
 	if len(timeouts) != len(reconcileTasks) {
 		t.Errorf("timeouts found for %v", slices.Sorted(maps.Keys(timeouts)))
 	}
@@ -289,91 +220,24 @@ func TestTriggersBindTheirNames(t *testing.T) {
 
 func TestReconcileStateMachine(t *testing.T) {
 	rc := stacks.Reconcile
-	if n := countTypeIn(rcResources, "AWS::StepFunctions::StateMachine"); n != 1 {
-		t.Errorf("%d state machines, want 1", n)
-	}
-	sm := resIn(t, rcResources, logicalID(t, rc.StateMachine))
-	def, err := statemachines.Definition(statemachines.Reconcile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := sm.Properties["DefinitionString"].(string)
-	if !ok || got != string(def) {
-		t.Fatalf("DefinitionString is not the embedded statemachines/reconcile.asl.json")
-	}
-	subs := sm.Properties["DefinitionSubstitutions"].(map[string]any)
-	placeholders := asl.Placeholders(def)
-	if diff := cmp.Diff(placeholders, slices.Sorted(maps.Keys(subs))); diff != "" {
-		t.Errorf("substitutions (-placeholders +substituted):\n%s", diff)
-	}
+	checkWorkflowStateMachine(t, rcResources, rc.StateMachine, rc.ExecutionLogs, rc.Functions, statemachines.Reconcile, ReconcileStateMachineName)
+	def, _ := statemachines.Definition(statemachines.Reconcile)
 	bound := slices.Sorted(maps.Keys((&replication.Steps{}).Functions(slog.New(slog.NewTextHandler(io.Discard, nil)))))
-	if diff := cmp.Diff(placeholders, bound); diff != "" {
+	if diff := cmp.Diff(asl.Placeholders(def), bound); diff != "" {
 		t.Errorf("placeholders vs replication.Steps.Functions (-asl +functions):\n%s", diff)
 	}
-	vars := map[string]string{}
-	var fns []any
-	for _, p := range placeholders {
-		fnID := logicalID(t, rc.Functions[p].Function)
-		if diff := cmp.Diff(getAtt(fnID, "Arn"), subs[p]); diff != "" {
-			t.Errorf("substitution %s (-want +got):\n%s", p, diff)
-		}
-		vars[p] = "arn:aws:lambda:ap-northeast-3:123456789012:function:" + fnID
-		fns = append(fns, getAtt(fnID, "Arn"))
-	}
-	deployed, err := asl.Substitute([]byte(got), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(deployed), "${") || !json.Valid(deployed) {
-		t.Errorf("substituted definition has placeholders left or is not JSON")
-	}
-	if sm.Properties["StateMachineType"] != "STANDARD" || sm.Properties["StateMachineName"] != ReconcileStateMachineName {
-		t.Errorf("type %v, name %v", sm.Properties["StateMachineType"], sm.Properties["StateMachineName"])
-	}
-	wantLogs := map[string]any{
-		"Destinations":         []any{map[string]any{"CloudWatchLogsLogGroup": map[string]any{"LogGroupArn": getAtt(logicalID(t, rc.ExecutionLogs), "Arn")}}},
-		"IncludeExecutionData": false,
-		"Level":                "ALL",
-	}
-	if diff := cmp.Diff(wantLogs, sm.Properties["LoggingConfiguration"]); diff != "" {
-		t.Errorf("logging (-want +got):\n%s", diff)
-	}
-	wantRole := normalize([]any{
-		allowAll([]string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, "*"),
-		allowAll([]string{"lambda:InvokeFunction"}, fns...),
-	})
-	if diff := cmp.Diff(wantRole, rolePolicyIn(t, rcResources, logicalID(t, rc.StateMachine.Role()))); diff != "" {
-		t.Errorf("state machine role (-want +got):\n%s", diff)
-	}
+	checkStateMachineRole(t, rcResources, rc.StateMachine, rc.Functions)
 }
 
 func TestReconcileSchedule(t *testing.T) {
 	rc := stacks.Reconcile
-	s := resIn(t, rcResources, logicalID(t, rc.Schedule)).Properties
-	want := map[string]any{
+	target := checkWorkflowSchedule(t, rcResources, rc.Schedule, rc.StateMachine, rc.ScheduleRole, rc.DeadLetters, map[string]any{
 		"Name":                       ReconcileScheduleName,
 		"ScheduleExpression":         "rate(15 minutes)",
 		"ScheduleExpressionTimezone": "Asia/Tokyo",
 		"FlexibleTimeWindow":         map[string]any{"Mode": "OFF"},
 		"State":                      "ENABLED",
-	}
-	for k, v := range want {
-		if diff := cmp.Diff(v, s[k]); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", k, diff)
-		}
-	}
-	target := s["Target"].(map[string]any)
-	wantTarget := map[string]any{
-		"Arn":              ref(logicalID(t, rc.StateMachine)),
-		"RoleArn":          getAtt(logicalID(t, rc.ScheduleRole), "Arn"),
-		"DeadLetterConfig": map[string]any{"Arn": getAtt(logicalID(t, rc.DeadLetters), "Arn")},
-		"RetryPolicy":      map[string]any{"MaximumEventAgeInSeconds": 600.0, "MaximumRetryAttempts": 5.0},
-	}
-	for k, v := range wantTarget {
-		if diff := cmp.Diff(v, target[k]); diff != "" {
-			t.Errorf("Target.%s (-want +got):\n%s", k, diff)
-		}
-	}
+	}, map[string]any{"MaximumEventAgeInSeconds": 600.0, "MaximumRetryAttempts": 5.0})
 	var req replication.Request
 	if err := boundary.DecodeStrict([]byte(target["Input"].(string)), &req); err != nil {
 		t.Fatalf("schedule input is not a replication.Request: %v", err)
@@ -386,17 +250,6 @@ func TestReconcileSchedule(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantReq, req); diff != "" {
 		t.Errorf("schedule input (-want +got):\n%s", diff)
-	}
-	wantRole := normalize([]any{
-		allowAll([]string{"states:StartExecution"}, ref(logicalID(t, rc.StateMachine))),
-		allowAll([]string{"sqs:SendMessage"}, getAtt(logicalID(t, rc.DeadLetters), "Arn")),
-	})
-	if diff := cmp.Diff(wantRole, rolePolicyIn(t, rcResources, logicalID(t, rc.ScheduleRole))); diff != "" {
-		t.Errorf("schedule role (-want +got):\n%s", diff)
-	}
-	trust := resIn(t, rcResources, logicalID(t, rc.ScheduleRole)).Properties["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
-	if diff := cmp.Diff(map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"}}, trust["Condition"]); diff != "" {
-		t.Errorf("schedule trust condition (-want +got):\n%s", diff)
 	}
 }
 
@@ -579,13 +432,7 @@ func TestReconcileAlarms(t *testing.T) {
 	rc := stacks.Reconcile
 	operators := []any{imported(t, stacks.Backup.Topic.Topic, "")}
 	sm := []any{map[string]any{"Name": "StateMachineArn", "Value": ref(logicalID(t, rc.StateMachine))}}
-	for _, metric := range []string{"ExecutionsFailed", "ExecutionsTimedOut"} {
-		hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
-			"Namespace": "AWS/States", "MetricName": metric, "Dimensions": sm, "Statistic": "Sum",
-			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
-			"TreatMissingData": "notBreaching", "AlarmActions": operators,
-		})
-	}
+	hasStateMachineAlarms(t, rcTemplate, rc.StateMachine, operators, "ExecutionsFailed", "ExecutionsTimedOut")
 	// Staleness: no success in 60 minutes (four 15-minute runs) with the default schedule.
 	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
 		"AlarmName": "cognito-dr-reconcile-stale",
