@@ -224,6 +224,17 @@ func (s *BackupStack) buildBucket() {
 			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(1)),
 		},
 		{
+			// Failback plans and exports hold user data; approvals are the audit trail of decisions.
+			Id:         jsii.String("expire-failback-files"),
+			Prefix:     jsii.String(s.Config.Failback.Prefix + "/"),
+			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.Failback.RetentionDays))),
+		},
+		{
+			Id:         jsii.String("expire-approvals"),
+			Prefix:     jsii.String(ApprovalsPrefix + "/"),
+			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.Failback.RetentionDays))),
+		},
+		{
 			Id:                                  jsii.String("expire-noncurrent-versions"),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),

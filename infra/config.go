@@ -85,6 +85,9 @@ type FailbackConfig struct {
 	// second, and burst) so nobody can run up its Lambda invocations.
 	ApprovalRateLimit  float64 `json:"approvalRateLimit,omitempty"`
 	ApprovalBurstLimit float64 `json:"approvalBurstLimit,omitempty"`
+	// RetentionDays expires failback files (plans and exports hold user data) and approvals
+	// (kept this long as the audit trail of who decided).
+	RetentionDays int `json:"retentionDays,omitempty"`
 }
 
 // ReplicationConfig configures the replication stacks: CognitoDrReplication in the primary Region
@@ -148,6 +151,7 @@ const (
 
 	DefaultReconcileSchedule          = "rate(15 minutes)"
 	DefaultReconcileRetentionDays     = 7
+	DefaultFailbackRetentionDays      = 90
 	DefaultRetryNoncurrentVersionDays = 7
 	DefaultReplicateMemoryMiB         = 512
 )
@@ -254,6 +258,9 @@ func (c *Config) setDefaults() {
 	if f.ApprovalBurstLimit == 0 {
 		f.ApprovalBurstLimit = DefaultApprovalBurstLimit
 	}
+	if f.RetentionDays == 0 {
+		f.RetentionDays = DefaultFailbackRetentionDays
+	}
 	r := &c.Replication
 	if r.RetryBucket == "" && c.Account != "" && c.Primary.Region != "" {
 		r.RetryBucket = fmt.Sprintf("cognito-dr-replication-retry-%s-%s", c.Account, c.Primary.Region)
@@ -334,6 +341,9 @@ func (c *Config) problems() []string {
 	}
 	if b.RetentionDays < 1 {
 		add("backup.retentionDays %d must be at least 1", b.RetentionDays)
+	}
+	if c.Failback.RetentionDays < 1 {
+		add("failback.retentionDays %d must be at least 1", c.Failback.RetentionDays)
 	}
 	if b.NoncurrentVersionDays < 1 {
 		add("backup.noncurrentVersionDays %d must be at least 1", b.NoncurrentVersionDays)

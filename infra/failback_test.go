@@ -389,7 +389,7 @@ func TestFailbackConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(FailbackConfig{Prefix: failback.DefaultPrefix, ApprovalRateLimit: 5, ApprovalBurstLimit: 10}, c.Failback); diff != "" {
+	if diff := cmp.Diff(FailbackConfig{Prefix: failback.DefaultPrefix, ApprovalRateLimit: 5, ApprovalBurstLimit: 10, RetentionDays: 90}, c.Failback); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	// Without approvers, the operators receive the approval links.
@@ -397,6 +397,7 @@ func TestFailbackConfig(t *testing.T) {
 		t.Errorf("approvers (-want +got):\n%s", diff)
 	}
 	for _, bad := range []string{
+		`"failback":{"retentionDays":-1}`,
 		`"failback":{"prefix":"cognito-dr/backups"}`,
 		`"failback":{"prefix":"cognito-dr/backups/failback"}`,
 		`"failback":{"prefix":"approvals"}`,

@@ -270,6 +270,8 @@ func TestBuckets(t *testing.T) {
 		"LifecycleConfiguration": map[string]any{"Rules": []any{
 			map[string]any{"Id": "expire-snapshots", "Prefix": "cognito-dr/backups/", "ExpirationInDays": 35, "Status": "Enabled"},
 			map[string]any{"Id": "expire-reconcile-files", "Prefix": "cognito-dr/reconcile/", "ExpirationInDays": 7, "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 1}, "Status": "Enabled"},
+			map[string]any{"Id": "expire-failback-files", "Prefix": "cognito-dr/failback/", "ExpirationInDays": 90, "Status": "Enabled"},
+			map[string]any{"Id": "expire-approvals", "Prefix": "approvals/", "ExpirationInDays": 90, "Status": "Enabled"},
 			map[string]any{"Id": "expire-noncurrent-versions", "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 30}, "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "ExpiredObjectDeleteMarker": true, "Status": "Enabled"},
 		}},
 	})
