@@ -25,6 +25,7 @@ func commands() []command {
 		{"demo", "seed a Tokyo-style pool locally and run the backup state machine on it", runDemo},
 		{"demo-failback", "continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report", runDemoFailback},
 		{"validate-csv", "check a (hand-edited) import CSV against a pool's own header and rules, with the backup's checks", runValidateCSV},
+		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},
 		{"local", "run the local AWS stack (Cognito, S3, SNS) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},
