@@ -96,35 +96,9 @@ func (p *planner) carried(attrs map[string]string) map[string]string {
 	return out
 }
 
-func canonical(attrs map[string]string) string {
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(attrs[k])
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-func decode(s string) map[string]string {
-	out := map[string]string{}
-	for kv := range strings.SplitSeq(s, "\x00") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 func (p *planner) addPrimary(u snapshot.User) {
 	k := p.key(u)
-	p.primary[k] = &primaryEntry{attrs: canonical(p.carried(u.Attributes)), enabled: u.Enabled}
+	p.primary[k] = &primaryEntry{attrs: snapshot.PackAttributes(p.carried(u.Attributes)), enabled: u.Enabled}
 	p.primaryByName[u.Username] = k
 	if sub := u.Attributes["sub"]; sub != "" {
 		p.primaryBySub[sub] = k
@@ -164,9 +138,9 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 	e.inDR = true
 	changedInDR := u.Modified.After(p.failover)
 	dr := p.carried(u.Attributes)
-	if changedInDR && canonical(dr) != e.attrs {
+	if changedInDR && snapshot.PackAttributes(dr) != e.attrs {
 		a := Action{Kind: ActionUpdate, Key: k, DRUsername: u.Username, Set: map[string]string{}}
-		prim := decode(e.attrs)
+		prim := snapshot.UnpackAttributes(e.attrs)
 		for name, v := range dr {
 			if prim[name] != v {
 				a.Set[name] = v

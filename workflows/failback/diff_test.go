@@ -10,9 +10,9 @@ import (
 )
 
 var (
-	failover = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
-	before   = failover.Add(-time.Hour)
-	after    = failover.Add(time.Hour)
+	failover     = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	before       = failover.Add(-time.Hour)
+	after        = failover.Add(time.Hour)
 	testWritable = map[string]bool{"email": true, "email_verified": true, "given_name": true, "family_name": true, "custom:tenant": true}
 )
 

@@ -116,31 +116,10 @@ func normalize(attrs map[string]string) map[string]string {
 	return attrs
 }
 
-func canonical(attrs map[string]string) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(attrs)) {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(attrs[k])
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-func decode(s string) map[string]string {
-	out := map[string]string{}
-	for kv := range strings.SplitSeq(s, "\x00") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 func (d *differ) addPrimary(u snapshot.User) {
 	sub := u.Attributes["sub"]
 	attrs, _ := d.info.drAttributes(u.Attributes, sub, true)
-	e := &entry{username: u.Username, key: d.key(u), sub: sub, attrs: canonical(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
+	e := &entry{username: u.Username, key: d.key(u), sub: sub, attrs: snapshot.PackAttributes(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
 	d.primary = append(d.primary, e)
 	d.bySub[sub] = e
 	d.byKey[e.key] = e
@@ -152,7 +131,7 @@ func (d *differ) addPrimary(u snapshot.User) {
 
 func (d *differ) addDR(u snapshot.User) {
 	attrs, _ := d.info.drAttributes(u.Attributes, u.Attributes[PrimarySubAttribute], true)
-	e := &entry{username: u.Username, key: d.key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: canonical(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
+	e := &entry{username: u.Username, key: d.key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: snapshot.PackAttributes(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
 	d.dr = append(d.dr, e)
 	d.drByName[u.Username] = e
 }
@@ -265,7 +244,7 @@ func (d *differ) compare(now time.Time) {
 func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 	r = Repair{Key: p.key, PrimarySub: p.sub, Pending: p.pending}
 	modified := p.modified
-	want := decode(p.attrs)
+	want := snapshot.UnpackAttributes(p.attrs)
 	if p.match == nil {
 		if p.status == "UNCONFIRMED" || p.status == "EXTERNAL_PROVIDER" {
 			return r, true
@@ -280,7 +259,7 @@ func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 	}
 	e := p.match
 	r.DRUsername = e.username
-	have := decode(e.attrs)
+	have := snapshot.UnpackAttributes(e.attrs)
 	kinds := map[string]bool{}
 	for k, v := range want {
 		if !d.info.mutable[k] {
