@@ -1,9 +1,11 @@
 package snapshot
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // PackAttributes encodes attributes as one string, names sorted, so two users' attributes compare
@@ -29,4 +31,11 @@ func UnpackAttributes(s string) map[string]string {
 		}
 	}
 	return out
+}
+
+// RunPrefix is where one execution of a workflow keeps its files:
+// <base>/<pool id>/<start time, UTC, compact>_<execution name>/. Keys sort by time per pool, and
+// an execution's files are found from its name in the console.
+func RunPrefix(base, pool string, started time.Time, execution string) string {
+	return fmt.Sprintf("%s/%s/%s_%s/", base, pool, started.UTC().Format("20060102T150405Z"), execution)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -45,7 +46,7 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 	loc := Location{
 		Bucket: req.Bucket,
 		Region: req.BucketRegion,
-		Prefix: fmt.Sprintf("%s/%s/%s_%s/", req.Prefix, req.UserPoolID, started.UTC().Format("20060102T150405Z"), in.ExecutionName),
+		Prefix: snapshot.RunPrefix(req.Prefix, req.UserPoolID, started, in.ExecutionName),
 	}
 	begin := s.now()
 	rates := s.Rates

@@ -92,7 +92,7 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 		Request:                req,
 		Bucket:                 req.Bucket,
 		Region:                 req.BucketRegion,
-		Prefix:                 fmt.Sprintf("%s/%s/%s_%s/", req.Prefix, req.PrimaryUserPoolID, started.UTC().Format("20060102T150405Z"), in.ExecutionName),
+		Prefix:                 snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
 		PrimaryName:            aws.ToString(primary.Name),
 		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
 	}

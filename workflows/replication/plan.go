@@ -83,7 +83,7 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 		Request:           req,
 		Bucket:            req.Bucket,
 		Region:            req.BucketRegion,
-		Prefix:            fmt.Sprintf("%s/%s/%s_%s/", req.Prefix, req.PrimaryUserPoolID, started.UTC().Format("20060102T150405Z"), in.ExecutionName),
+		Prefix:            snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
 		UsernameAttribute: usernameAttr,
 	}
 	// The retry store is read before the export: every user in it was confirmed in the primary
