@@ -11,7 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
@@ -25,6 +26,8 @@ import (
 type benchResult struct {
 	Users   int     `json:"users"`
 	Seconds float64 `json:"seconds"`
+	// PeakRSSKB is the exporting process's own high-water mark (VmHWM), read by the process itself.
+	PeakRSSKB int64 `json:"peakRssKb,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string) error {
@@ -133,11 +136,27 @@ func exportRSS(ctx context.Context, impl string, users int) (float64, int, error
 	if err := json.Unmarshal(res, &r); err != nil {
 		return 0, 0, fmt.Errorf("exporter output %q: %w", res, err)
 	}
-	ru, ok := exporter.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, 0, errors.New("peak RSS is not available on this platform")
+	// Not the child's rusage: ru_maxrss also counts the parent's pages the child shared between
+	// fork and exec, so a parent grown by earlier benchmarks inflates it.
+	if r.PeakRSSKB == 0 {
+		return 0, 0, errors.New("the exporter did not report its peak RSS (VmHWM in /proc/self/status)")
 	}
-	return float64(ru.Maxrss) / 1024, r.Users, nil // Linux reports ru_maxrss in KiB
+	return float64(r.PeakRSSKB) / 1024, r.Users, nil
+}
+
+// peakRSSKB reads this process's resident-set high-water mark from /proc/self/status (Linux).
+func peakRSSKB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 // runBenchExport is the child process of a memory run.
@@ -159,6 +178,7 @@ func runBenchExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	res.PeakRSSKB = peakRSSKB()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
