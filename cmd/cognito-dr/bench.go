@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/export"
-	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 

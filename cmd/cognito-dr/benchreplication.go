@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 

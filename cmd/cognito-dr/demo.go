@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 

@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 )
 
 // localReady is printed as one JSON line by `local -json` once the stack serves, for programs

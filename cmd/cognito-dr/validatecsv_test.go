@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 )
 
 // TestValidateCSVCommand runs the command against the local stack through the standard AWS

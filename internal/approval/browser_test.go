@@ -16,8 +16,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
-	"github.com/cognito-dr/cognito-dr/internal/asl"
-	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 // skipBrowserEnv lets people without Chromium run the other tests: COGNITO_DR_SKIP_BROWSER=1.
@@ -162,7 +163,7 @@ func TestBrowserApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.Callbacks = approval.LocalStepFunctions{Executor: ex}
+	svc.Callbacks = devstack.Callbacks{Executor: ex}
 	x, err := ex.Start(context.Background(), "failback-browser-test", json.RawMessage(`{"pool":"tokyo-users"}`))
 	if err != nil {
 		t.Fatal(err)

@@ -2,15 +2,12 @@ package approval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
-	"github.com/cognito-dr/cognito-dr/internal/asl"
 )
 
 // Callbacks resumes the execution waiting on a task token. Implementations wrap ErrTaskEnded when
@@ -53,29 +50,6 @@ func sfnError(op string, err error) error {
 	var timedOut *sfntypes.TaskTimedOut
 	var gone *sfntypes.TaskDoesNotExist
 	if errors.As(err, &timedOut) || errors.As(err, &gone) {
-		return fmt.Errorf("%s: %w: %w", op, ErrTaskEnded, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// LocalStepFunctions is Callbacks over the local Step Functions executor (internal/asl).
-type LocalStepFunctions struct{ Executor *asl.Executor }
-
-// SendTaskSuccess completes the local task holding token.
-func (c LocalStepFunctions) SendTaskSuccess(_ context.Context, token, output string) error {
-	return aslError("send task success", c.Executor.SendTaskSuccess(token, json.RawMessage(output)))
-}
-
-// SendTaskFailure fails the local task holding token.
-func (c LocalStepFunctions) SendTaskFailure(_ context.Context, token, errorName, cause string) error {
-	return aslError("send task failure", c.Executor.SendTaskFailure(token, errorName, cause))
-}
-
-func aslError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, asl.ErrTaskTimedOut) || errors.Is(err, asl.ErrTaskDoesNotExist) {
 		return fmt.Errorf("%s: %w: %w", op, ErrTaskEnded, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

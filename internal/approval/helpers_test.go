@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 var epoch = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/statemachines"

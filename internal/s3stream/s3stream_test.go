@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cognito-dr/cognito-dr/internal/localaws"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
-	"github.com/cognito-dr/cognito-dr/internal/localcognito"
+	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/totpreset"
 )
 

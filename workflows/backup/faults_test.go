@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cognito-dr/cognito-dr/internal/asl"
-	"github.com/cognito-dr/cognito-dr/internal/localcognito"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cognito-dr/cognito-dr/internal/devstack"
-	"github.com/cognito-dr/cognito-dr/internal/localcognito"
+	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 

@@ -1,0 +1,165 @@
+// Package localcognito is an in-memory emulator of the Amazon Cognito user pools API
+// (cognito-idp, AWS JSON 1.1) for tests and local runs. The real aws-sdk-go-v2 client talks to it
+// through a BaseEndpoint override; it answers with AWS's exception names, enforces AWS's default
+// request-rate quotas and holds millions of users with cursor paging that does not scan the pool.
+//
+// It also signs users in: app clients, SignUp/ConfirmSignUp, USER_PASSWORD_AUTH and refresh,
+// the NEW_PASSWORD_REQUIRED, MFA_SETUP, SOFTWARE_TOKEN_MFA (RFC 6238), SMS_MFA and EMAIL_OTP
+// challenges, ForgotPassword, RS256 tokens with a JWKS, revocation, and PostConfirmation and
+// PreTokenGeneration triggers bound to Go functions (RegisterLambda). Messages Cognito would
+// send land in an outbox (Outbox, LastCode).
+package cognito
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure an Emulator. The zero value gives AWS defaults: quotas on, no latency, no faults.
+type Options struct {
+	// DisableQuotas turns request-rate quotas off at start (see SetQuotas).
+	DisableQuotas bool
+	// Rates overrides the default rate (requests per second) of some categories; see DefaultRates.
+	Rates map[Category]float64
+	// DisablePerPoolLimits turns off the 5 RPS per-pool per-operation limit of the pool-resource categories.
+	DisablePerPoolLimits bool
+	// Latency is added before every answer (see SetLatency).
+	Latency time.Duration
+	// FailureRate is the fraction of calls, 0..1, answered with InternalErrorException (see SetFailureRate).
+	FailureRate float64
+	// Seed makes generated ids, subs and injected failures reproducible; 0 picks a random seed.
+	Seed uint64
+	// Clock gives the dates stored on pools and users; nil means time.Now.
+	Clock func() time.Time
+	// AccountID is used in pool ARNs; empty means "123456789012".
+	AccountID string
+	// ImportStartDelay is how long a started import job stays Pending before it runs; 0 means
+	// DefaultImportStartDelay, a negative value means no delay.
+	ImportStartDelay time.Duration
+	// ImportRowDelay is added after each imported row, so tests can watch a job InProgress or
+	// stop it midway; 0 means none.
+	ImportRowDelay time.Duration
+	// LogSink receives the per-row results of import jobs, as Cognito writes them to CloudWatch
+	// Logs; nil discards them.
+	LogSink LogSink
+	// TriggerTimeout is how long a Lambda trigger may run before the calling operation fails
+	// as Cognito's does; 0 means Cognito's 5 seconds.
+	TriggerTimeout time.Duration
+}
+
+// Emulator is an in-memory Cognito user pools service for one AWS account. It is an http.Handler
+// and safe for concurrent use.
+type Emulator struct {
+	clock     func() time.Time
+	accountID string
+	tokenKey  []byte // keys pagination tokens so they cannot be forged
+
+	quotasOn    atomic.Bool
+	latency     atomic.Int64
+	failureRate atomic.Uint64 // math.Float64bits
+	quotas      *quotas
+
+	randMu sync.Mutex
+	rnd    *rand.Rand // ids, subs and fault injection
+
+	mu    sync.RWMutex
+	pools map[string]*pool
+
+	imports imports
+
+	auth authState // app clients, sessions, tokens, outbox, triggers
+
+	stats stats
+}
+
+// New returns an Emulator with no pools.
+func New(opts Options) *Emulator {
+	seed := opts.Seed
+	if seed == 0 {
+		var b [8]byte
+		_, _ = crand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	var key [32]byte
+	_, _ = crand.Read(key[:])
+	e := &Emulator{
+		clock:     opts.Clock,
+		accountID: opts.AccountID,
+		tokenKey:  key[:],
+		quotas:    newQuotas(opts.Rates, !opts.DisablePerPoolLimits),
+		rnd:       mrand(seed),
+		pools:     make(map[string]*pool),
+	}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
+	if e.accountID == "" {
+		e.accountID = "123456789012"
+	}
+	e.imports.init(opts)
+	e.auth.init(opts)
+	e.quotasOn.Store(!opts.DisableQuotas)
+	e.SetLatency(opts.Latency)
+	e.SetFailureRate(opts.FailureRate)
+	return e
+}
+
+func mrand(seed uint64) *rand.Rand {
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:], seed)
+	binary.LittleEndian.PutUint64(s[8:], seed^0x9e3779b97f4a7c15)
+	return rand.New(rand.NewChaCha8(s))
+}
+
+// SetQuotas turns request-rate quotas on or off.
+func (e *Emulator) SetQuotas(on bool) { e.quotasOn.Store(on) }
+
+// SetRate changes the quota of one category (requests per second); buckets restart full.
+func (e *Emulator) SetRate(c Category, rps float64) { e.quotas.setRate(c, rps) }
+
+// SetLatency sets the delay added before every answer.
+func (e *Emulator) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }
+
+// SetFailureRate sets the fraction (0..1) of calls answered with InternalErrorException (HTTP 500).
+func (e *Emulator) SetFailureRate(f float64) { e.failureRate.Store(floatBits(f)) }
+
+func (e *Emulator) now() time.Time { return e.clock() }
+
+// shouldFail draws from the seeded generator so fault tests are reproducible.
+func (e *Emulator) shouldFail() bool {
+	f := floatFromBits(e.failureRate.Load())
+	if f <= 0 {
+		return false
+	}
+	e.randMu.Lock()
+	defer e.randMu.Unlock()
+	return e.rnd.Float64() < f
+}
+
+// newSub returns a random UUID v4, as Cognito's sub is.
+func (e *Emulator) newSub() [16]byte {
+	e.randMu.Lock()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], e.rnd.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], e.rnd.Uint64())
+	e.randMu.Unlock()
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return b
+}
+
+const alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+func (e *Emulator) randomAlnum(n int) string {
+	e.randMu.Lock()
+	defer e.randMu.Unlock()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alnum[e.rnd.IntN(len(alnum))]
+	}
+	return string(b)
+}

@@ -1,0 +1,125 @@
+package cognito
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/time/rate"
+)
+
+func TestQuotaBurstIsThrottled(t *testing.T) {
+	ctx := context.Background()
+	e := New(Options{Seed: 1}) // AWS defaults: UserList 30 RPS
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+
+	// 60 calls at once: far more than 30 tokens plus what refills while they run.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var throttled, other int
+	for range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &id})
+			var tm *types.TooManyRequestsException
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.As(err, &tm):
+				throttled++
+				if msg := apiMessage(err); msg != "Too many requests" {
+					t.Errorf("message %q", msg)
+				}
+			case err != nil:
+				other++
+				t.Errorf("ListUsers: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if throttled == 0 {
+		t.Errorf("no call throttled out of 60 at once")
+	}
+	if got := e.Stats().Throttled[UserList]; got != int64(throttled) {
+		t.Errorf("Stats().Throttled[UserList] = %d, want %d", got, throttled)
+	}
+	if got := e.Stats().Calls["ListUsers"]; got != 60 {
+		t.Errorf("Stats().Calls[ListUsers] = %d, want 60", got)
+	}
+
+	// Quotas off at runtime: the same burst passes.
+	e.SetQuotas(false)
+	for range 40 {
+		if _, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &id}); err != nil {
+			t.Fatalf("with quotas off: %v", err)
+		}
+	}
+}
+
+func TestQuotaPacedClientNeverThrottled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("paces for a second")
+	}
+	ctx := context.Background()
+	e := New(Options{Seed: 1})
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	// Paced at exactly the quota (30 RPS) for ~1.5 s, from the start of a fresh bucket.
+	lim := rate.NewLimiter(30, 1)
+	for i := range 45 {
+		if err := lim.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &id}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}
+
+func TestQuotaPerPoolOperationLimit(t *testing.T) {
+	ctx := context.Background()
+	e := New(Options{Seed: 1})
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	// GetCSVHeader is UserPoolResourceRead (20 RPS per account) but 5 RPS per operation per pool.
+	var throttled int
+	for range 8 {
+		_, err := c.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: &id})
+		if apiCode(err) == "TooManyRequestsException" {
+			throttled++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if throttled < 2 {
+		t.Errorf("throttled %d of 8 GetCSVHeader calls, want at least 2", throttled)
+	}
+}
+
+func TestLatencyAndRateOverride(t *testing.T) {
+	ctx := context.Background()
+	e := New(Options{Seed: 1, Rates: map[Category]float64{UserPoolRead: 2}})
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	e.SetLatency(30 * time.Millisecond)
+	start := time.Now()
+	if _, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("call took %v, want at least the injected 30ms", d)
+	}
+	e.SetLatency(0)
+	c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)})
+	_, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)})
+	if apiCode(err) != "TooManyRequestsException" {
+		t.Errorf("third DescribeUserPool at 2 RPS: %v, want TooManyRequestsException", err)
+	}
+}
