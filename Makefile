@@ -2,7 +2,11 @@
 GO ?= go
 ASL := $(wildcard statemachines/*.asl.json)
 
-.PHONY: demo demo-failback test bench local synth
+.PHONY: help demo demo-failback test bench local synth dist
+
+## help: list these targets.
+help:
+	@sed -n 's/^## \([a-z-]*\): /\1\t/p; s/^## /\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 ## demo: start the embedded local stack, seed a Tokyo-style pool and run the backup state machine.
 demo:
@@ -40,3 +44,16 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@echo 'module ignore-node-modules' > node_modules/go.mod
 	@touch node_modules
+
+## dist: build the CLI for linux and darwin on amd64 and arm64 into dist/, the version stamped
+## (VERSION defaults to `git describe`), with SHA256SUMS.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+dist:
+	@rm -rf dist && mkdir -p dist
+	@for t in $(DIST_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; out=dist/cognito-dr-$(VERSION)-$$os-$$arch; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $$out ./cmd/cognito-dr || exit 1; \
+	done
+	cd dist && sha256sum cognito-dr-* > SHA256SUMS

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,7 +30,7 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := newFlags("bench", "bench [flags]")
 	users := fs.Int("users", 50000, "users in the pool exported with quotas and latency")
 	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call")
 	rssUsers := fs.Int("rss-users", 1000000, "users in the pool of the memory runs (0 skips them)")
@@ -39,7 +38,7 @@ func runBench(ctx context.Context, args []string) error {
 	replicateUsers := fs.Int("replicate-users", 300, "sign-ups replicated by the trigger benchmark (0 skips it)")
 	reconcileUsers := fs.Int("reconcile-users", 50000, "users in the reconciled pool (0 skips it)")
 	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 
@@ -161,11 +160,11 @@ func peakRSSKB() int64 {
 
 // runBenchExport is the child process of a memory run.
 func runBenchExport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench-export", flag.ContinueOnError)
+	fs := newFlags("bench-export", "bench-export [flags]")
 	impl := fs.String("impl", "ours", "ours or baseline")
 	readyJSON := fs.String("ready", "", "the JSON line printed by `local -json`")
 	listRPS := fs.Float64("list-rps", export.DefaultListRPS, "pace of ListUsers calls")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var ready localReady
@@ -192,7 +191,7 @@ func benchFailback(ctx context.Context, n int, latency time.Duration) error {
 	defer devnull.Close()
 	res, err := runFailbackScenario(ctx, failbackScenario{
 		primaryUsers: 1000, signUps: n, latency: latency, out: devnull,
-		approve: func(ctx context.Context, link string) error { return approveAs(ctx, link) },
+		approve: func(ctx context.Context, link string, _ <-chan struct{}) error { return approveAs(ctx, link) },
 	})
 	if err != nil {
 		return fmt.Errorf("failback: %w", err)

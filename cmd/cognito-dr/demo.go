@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,10 +22,10 @@ import (
 const quotaBound = export.DefaultListRPS * 60
 
 func runDemo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs := newFlags("demo", "demo [flags]")
 	users := fs.Int("users", 5000, "users to seed in the Tokyo pool")
 	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call (a realistic round trip)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	begin := time.Now()

@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
@@ -25,8 +26,9 @@ type failbackScenario struct {
 	unverified   int           // of those, with an unverified email (the import rejects them)
 	changed      int           // existing users changed in Osaka during the outage
 	latency      time.Duration // added to each Cognito call
-	// approve decides for the operator; nil waits for a decision made in a browser.
-	approve func(ctx context.Context, link string) error
+	// approve decides for the operator; nil waits for a decision made in a browser. decided is
+	// closed when the execution has its decision, from whichever side it came.
+	approve func(ctx context.Context, link string, decided <-chan struct{}) error
 	out     *os.File
 }
 
@@ -67,9 +69,14 @@ func runFailbackScenario(ctx context.Context, fs failbackScenario) (*failbackRun
 	fmt.Fprintf(w, "outage           failover at %s; in Osaka since: %d sign-ups, %d users created by admins (%d with an unverified email), %d changed, %d disabled, %d added to a new group\n\n",
 		failover.UTC().Format(time.RFC3339), fs.signUps, len(outage.New)+len(outage.NewUnverified), len(outage.NewUnverified), len(outage.Changed), len(outage.Disabled), len(outage.Grouped))
 
+	decided := make(chan struct{})
+	var decidedOnce sync.Once
 	run, err := st.Failback(sc, nil, asl.WithObserver(func(e asl.Event) {
 		if e.Scope == "" && e.Type == asl.EventStateEntered {
 			fmt.Fprintf(w, "state            %s  (%s)\n", e.State, e.Time.Format("15:04:05"))
+		}
+		if e.Scope == "" && e.Type == asl.EventStateExited && e.State == "RequestApproval" {
+			decidedOnce.Do(func() { close(decided) })
 		}
 	}))
 	if err != nil {
@@ -82,12 +89,16 @@ func runFailbackScenario(ctx context.Context, fs failbackScenario) (*failbackRun
 	if err != nil {
 		return nil, err
 	}
+	go func() {
+		<-x.Done()
+		decidedOnce.Do(func() { close(decided) })
+	}()
 	link, err := awaitApprovalEmail(ctx, st, x, w)
 	if err != nil {
 		return nil, err
 	}
 	if fs.approve != nil {
-		if err := fs.approve(ctx, link); err != nil {
+		if err := fs.approve(ctx, link, decided); err != nil {
 			return nil, err
 		}
 	}
@@ -131,30 +142,21 @@ func awaitApprovalEmail(ctx context.Context, st *devstack.Stack, x *asl.Executio
 }
 
 func runDemoFailback(ctx context.Context, args []string) error {
-	fl := flag.NewFlagSet("demo-failback", flag.ContinueOnError)
+	fl := newFlags("demo-failback", "demo-failback [flags]")
 	users := fl.Int("users", 1000, "users in the Tokyo pool, replicated to Osaka before the outage")
 	signUps := fl.Int("signups", 200, "users who signed up in Osaka during the outage")
 	interactive := fl.Bool("interactive", false, "wait for you to approve in a browser instead of approving for you")
-	if err := fl.Parse(args); err != nil {
+	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
 	fmt.Printf("Cognito DR demo: fail back from Osaka to the recovered Tokyo pool, with human approval\n\n")
 	fs := failbackScenario{primaryUsers: *users, signUps: *signUps, newUsers: 20, unverified: 5, changed: 25, latency: 20 * time.Millisecond, out: os.Stdout}
 	if *interactive {
-		fs.approve = func(ctx context.Context, link string) error {
-			fmt.Println("Open the link in a browser on this machine and press Approve or Reject (nothing changes until you do).")
-			fmt.Println("Or press Enter here to approve as the demo would.")
-			line := make(chan struct{})
-			go func() { bufio.NewReader(os.Stdin).ReadString('\n'); close(line) }()
-			select {
-			case <-line:
-				return approveAs(ctx, link)
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		fs.approve = func(ctx context.Context, link string, decided <-chan struct{}) error {
+			return approveInteractive(ctx, link, decided, os.Stdin, os.Stdout)
 		}
 	} else {
-		fs.approve = func(ctx context.Context, link string) error {
+		fs.approve = func(ctx context.Context, link string, _ <-chan struct{}) error {
 			fmt.Println("Approving as the demo (-interactive lets you click Approve in a browser): GET the page, then POST its form.")
 			return approveAs(ctx, link)
 		}
@@ -169,6 +171,30 @@ func runDemoFailback(ctx context.Context, args []string) error {
 	}
 	printFailbackReport(res)
 	return nil
+}
+
+// approveInteractive waits for the operator: a decision made on the page in a browser (decided is
+// closed; nothing more to do) or Enter on the terminal (approve as the demo would, unless the
+// browser was faster).
+func approveInteractive(ctx context.Context, link string, decided <-chan struct{}, stdin io.Reader, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "Open the link in a browser on this machine and press Approve or Reject (nothing changes until you do).")
+	fmt.Fprintln(stdout, "Or press Enter here to approve as the demo would.")
+	line := make(chan struct{})
+	go func() { bufio.NewReader(stdin).ReadString('\n'); close(line) }()
+	select {
+	case <-decided:
+		fmt.Fprintln(stdout, "Decided in the browser.")
+		return nil
+	case <-line:
+		select {
+		case <-decided:
+			return nil
+		default:
+		}
+		return approveAs(ctx, link)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func approveAs(ctx context.Context, link string) error {

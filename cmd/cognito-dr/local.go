@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -25,14 +24,14 @@ type localReady struct {
 }
 
 func runLocal(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs := newFlags("local", "local [flags]")
 	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on (127.0.0.1:0 picks a free port)")
 	users := fs.Int("users", 1000, "users to seed in the Tokyo pool")
 	quotas := fs.Bool("quotas", true, "enforce Cognito's default request-rate quotas")
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	st, err := devstack.Start(devstack.Options{Addr: *addr, Quotas: *quotas, Latency: *latency, MailboxFile: *mailbox})

@@ -9,7 +9,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,28 +37,59 @@ func commands() []command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	for _, c := range commands() {
-		if c.name == os.Args[1] {
-			if err := c.run(ctx, os.Args[2:]); err != nil {
-				fmt.Fprintf(os.Stderr, "cognito-dr %s: %v\n", c.name, err)
-				os.Exit(1)
-			}
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "cognito-dr: unknown command %q\n", os.Args[1])
-	usage()
-	os.Exit(2)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: cognito-dr <command> [flags]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(os.Stderr, "  %-13s %s\n", c.name, c.summary)
+// run dispatches one invocation and returns its exit code: 0 ok, 1 findings (failed checks,
+// rejected rows, users not changed) or a failed AWS call, 2 usage or configuration error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
 	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintf(stdout, "cognito-dr %s\n", versionString())
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:])
+			var help helpError
+			if errors.As(err, &help) {
+				fmt.Fprint(stdout, help.text)
+				return exitOK
+			}
+			if code := exitCode(err); code != exitOK {
+				fmt.Fprintf(stderr, "cognito-dr %s: %v\n", c.name, err)
+				return code
+			}
+			return exitOK
+		}
+	}
+	fmt.Fprintf(stderr, "cognito-dr: unknown command %q (see cognito-dr --help)\n", args[0])
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cognito-dr <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+cognito-dr help <command> (or <command> --help) describes a command and its flags; --version prints the version.
+Commands that call AWS take --profile, --endpoint-url and --output text|json, and otherwise follow the SDK's
+standard settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, the credential chain).
+
+exit codes: 0 ok; 1 findings (failed checks, rejected rows, users not changed) or a failed AWS call;
+            2 usage or configuration error (nothing was done)
+`)
 }

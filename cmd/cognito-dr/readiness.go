@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -23,7 +20,7 @@ func runReadiness(ctx context.Context, args []string) error {
 }
 
 func readinessCommand(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("readiness", flag.ContinueOnError)
+	fs := newFlags("readiness", "readiness --primary-pool ID --primary-region R --dr-pool ID --dr-region R --bucket B --bucket-region R [flags]")
 	var cfg readiness.Config
 	fs.StringVar(&cfg.PrimaryPool, "primary-pool", "", "primary user pool id (required)")
 	fs.StringVar(&cfg.PrimaryRegion, "primary-region", "", "the primary pool's Region (required)")
@@ -33,15 +30,19 @@ func readinessCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	fs.StringVar(&cfg.BucketRegion, "bucket-region", "", "the bucket's Region (required)")
 	fs.StringVar(&cfg.Prefix, "prefix", backup.DefaultPrefix, "key prefix of backups")
 	fs.DurationVar(&cfg.MaxBackupAge, "max-backup-age", readiness.DefaultMaxBackupAge, "oldest acceptable newest backup (the deployed alarm's 26h)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "the same as --output json")
+	var a awsFlags
+	a.register(fs)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if cfg.PrimaryPool == "" || cfg.PrimaryRegion == "" || cfg.DRPool == "" || cfg.DRRegion == "" || cfg.Bucket == "" || cfg.BucketRegion == "" {
-		fs.Usage()
-		return errors.New("-primary-pool, -primary-region, -dr-pool, -dr-region, -bucket and -bucket-region are required")
+	if err := required(fs, "primary-pool", "primary-region", "dr-pool", "dr-region", "bucket", "bucket-region"); err != nil {
+		return err
 	}
-	clients, err := awsclients.Load(ctx, os.Getenv)
+	if err := a.check(); err != nil {
+		return err
+	}
+	clients, err := a.clients(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func readinessCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if *asJSON || a.json() {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {
@@ -63,7 +64,7 @@ func readinessCommand(ctx context.Context, args []string, stdout io.Writer) erro
 		return err
 	}
 	if n := report.Failed(); n > 0 {
-		return fmt.Errorf("%d of %d checks failed", n, len(report.Checks))
+		return findingsError{fmt.Sprintf("%d of %d checks failed", n, len(report.Checks))}
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestReadinessCommand(t *testing.T) {
 		t.Errorf("table lacks the mfa failure:\n%s", &out)
 	}
 	out.Reset()
-	err = readinessCommand(ctx, args(noMFA, "-json"), &out)
+	err = readinessCommand(ctx, args(noMFA, "--output", "json"), &out)
 	if err == nil || !strings.Contains(err.Error(), "checks failed") {
 		t.Errorf("error %v, want checks failed", err)
 	}
@@ -100,7 +100,11 @@ func TestReadinessCommand(t *testing.T) {
 		t.Errorf("report status %s, max age %s, prefix %s", r.Status, r.MaxBackupAge, r.Config.Prefix)
 	}
 
-	if err := readinessCommand(ctx, []string{"-primary-pool", sc.TokyoID}, io.Discard); err == nil || !strings.Contains(err.Error(), "are required") {
-		t.Errorf("missing flags: %v", err)
+	if exitCode(err) != exitFindings {
+		t.Errorf("failed checks exit %d, want %d", exitCode(err), exitFindings)
+	}
+	err = readinessCommand(ctx, []string{"-primary-pool", sc.TokyoID}, io.Discard)
+	if exitCode(err) != exitUsage || err == nil || !strings.Contains(err.Error(), "--primary-region, --dr-pool, --dr-region, --bucket, --bucket-region required") {
+		t.Errorf("missing flags: %v (exit %d)", err, exitCode(err))
 	}
 }
