@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -60,8 +61,9 @@ func DecodeStrict(data []byte, v any) error {
 	}
 	var generic any
 	if err := json.Unmarshal(data, &generic); err == nil {
-		if key, ok := exactKeys(generic, reflect.TypeOf(v), ""); !ok {
-			return stateerr.Invalid("input is not valid: unknown field %q (field names are case-sensitive)", key)
+		if path, ok := exactKeys(generic, reflect.TypeOf(v), ""); !ok {
+			key := path[strings.LastIndex(path, ".")+1:]
+			return stateerr.Invalid("input is not valid: unknown field %q at %s (field names are case-sensitive)", key, path)
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))

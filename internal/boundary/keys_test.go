@@ -18,7 +18,7 @@ func TestDecodeStrictRefusesKeysInAnotherCase(t *testing.T) {
 
 	var plan replication.PlanInput
 	err := boundary.DecodeStrict([]byte(strings.Replace(reconcile, "%s", `"MirrorDeletes":true`, 1)), &plan)
-	if err == nil || boundary.TypeName(err) != "InvalidInput" || !strings.Contains(err.Error(), `"request.MirrorDeletes"`) {
+	if err == nil || boundary.TypeName(err) != "InvalidInput" || !strings.Contains(err.Error(), `unknown field "MirrorDeletes" at request.MirrorDeletes`) {
 		t.Errorf("MirrorDeletes: err = %v (mirrorDeletes decoded as %v), want InvalidInput naming request.MirrorDeletes", err, plan.Request.MirrorDeletes)
 	}
 	plan = replication.PlanInput{}
@@ -28,7 +28,7 @@ func TestDecodeStrictRefusesKeysInAnotherCase(t *testing.T) {
 
 	var ex backup.ExportInput
 	err = boundary.DecodeStrict([]byte(strings.Replace(exportIn, "%s", `"REGION":"ap-northeast-1"`, 1)), &ex)
-	if err == nil || boundary.TypeName(err) != "InvalidInput" || !strings.Contains(err.Error(), `"request.REGION"`) {
+	if err == nil || boundary.TypeName(err) != "InvalidInput" || !strings.Contains(err.Error(), `unknown field "REGION" at request.REGION`) {
 		t.Errorf("REGION: err = %v, want InvalidInput naming request.REGION", err)
 	}
 	ex = backup.ExportInput{}
@@ -60,11 +60,11 @@ func TestDecodeStrictLooksIntoNestedValues(t *testing.T) {
 		t.Fatalf("exact spelling refused: %v", err)
 	}
 	for _, tt := range []struct{ in, key string }{
-		{`{"Kind":"k"}`, `"Kind"`},
-		{`{"list":[{"name":"a"},{"Name":"b"}]}`, `"list.Name"`},
-		{`{"byKey":{"X":{"NAME":"b"}}}`, `"byKey.X.NAME"`},
-		{`{"ptr":{"nAme":"c"}}`, `"ptr.nAme"`},
-		{`{"plain":"p"}`, `"plain"`},
+		{`{"Kind":"k"}`, `unknown field "Kind" at Kind`},
+		{`{"list":[{"name":"a"},{"Name":"b"}]}`, `unknown field "Name" at list.Name`},
+		{`{"byKey":{"X":{"NAME":"b"}}}`, `at byKey.X.NAME`},
+		{`{"ptr":{"nAme":"c"}}`, `at ptr.nAme`},
+		{`{"plain":"p"}`, `unknown field "plain"`},
 	} {
 		err := boundary.DecodeStrict([]byte(tt.in), &outer{})
 		if err == nil || !strings.Contains(err.Error(), tt.key) {
