@@ -80,4 +80,3 @@ func TestOutageRefusesEverythingUntilTheTestSaysSo(t *testing.T) {
 		})
 	}
 }
-
