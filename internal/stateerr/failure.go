@@ -48,5 +48,7 @@ func Story(changes *Changes, pool string, records ...string) string {
 	if len(records) > 0 {
 		s += ": " + strings.Join(records, ", ")
 	}
-	return s + "."
+	// Ledgers are written a chunk at a time: the chunk in progress when the failure came may be
+	// partly applied and not yet recorded.
+	return s + ". The chunk in progress when the failure came may be partly applied without a record."
 }

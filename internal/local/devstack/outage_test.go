@@ -478,3 +478,41 @@ func TestFailbackBadInputEndsCleanSayingNothingChanged(t *testing.T) {
 		t.Errorf("notification: %+v", msgs)
 	}
 }
+
+// TestReconcileFailureAfterRepairsEndsDirty: Cognito goes down for good at the 40th
+// AdminCreateUser of the repair. The execution ends in FailureDirty after the policy's retries,
+// and the notification says the DR pool was partly repaired and where the repair ledger is.
+func TestReconcileFailureAfterRepairsEndsDirty(t *testing.T) {
+	st, sc := newOutageStack(t, 200)
+	if err := st.ReplicateToOsakaExcept(sc, time.Now().Add(-time.Hour), func(i int) bool { return i%2 == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	withoutSDKRetries(st)
+	clock := asl.NewFakeClock(time.Now())
+	r, err := st.Replication(sc, nil, nil, asl.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Steps.Rates = replication.Rates{UserCreation: 1000, UserUpdate: 1000, UserResourceUpdate: 1000, AccountRecovery: 1000, UserRead: 1000}
+	r.Steps.Rates.ListRPS = 1000
+	st.Cognito.SetOutage(localcognito.OutageInternalError, (&outage{op: "AdminCreateUser", n: 40, clock: clock}).down)
+	raw, _ := json.Marshal(sc.ReconcileRequest(false))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	x, err := r.Exec.Run(ctx, "reconcile-outage", raw)
+	if x == nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"PlanReconcile", "StartRepair", "RepairDrift", "NotifyFailedAfterChanges", "FailureDirty"}, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if x.ErrorName() != "Transient" || transientRetries(x)["RepairDrift"] != 6 {
+		t.Errorf("error %s after %d Transient retries, want Transient after the policy's 6", x.ErrorName(), transientRetries(x)["RepairDrift"])
+	}
+	msgs := st.AWS.SNS().Messages()
+	last := msgs[len(msgs)-1]
+	if !strings.Contains(last.Subject, "after changes") || !strings.Contains(last.Message, "Changes were made before the failure") ||
+		!strings.Contains(last.Message, "s3://"+sc.Bucket+"/") || !strings.Contains(last.Message, replication.RepairLedger) {
+		t.Errorf("the failure notification does not say the DR pool was changed and where:\n%s\n%s", last.Subject, last.Message)
+	}
+}
