@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/mail"
 	"os"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
@@ -210,13 +208,10 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig decodes a configuration, fills in defaults and returns one error naming every problem.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("configuration is not valid JSON for Config: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Config{}, errors.New("configuration has data after the JSON object")
+	// The same strict decoding as the tasks' inputs: unknown keys, keys in another case and
+	// trailing data are refused.
+	if err := boundary.DecodeStrict(data, &c); err != nil {
+		return Config{}, fmt.Errorf("configuration is not valid for Config: %w", err)
 	}
 	c.setDefaults()
 	if problems := c.problems(); len(problems) > 0 {

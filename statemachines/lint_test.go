@@ -27,6 +27,9 @@ import (
 type machine struct {
 	functions map[string]boundary.Func
 	inputs    map[string]any
+	// writers are the top-level states from the first write to a user pool on: a failure there
+	// must end in FailureDirty, anywhere else in FailureClean.
+	writers []string
 }
 
 func machines() map[string]machine {
@@ -56,6 +59,7 @@ func machines() map[string]machine {
 				"WriteReportFunctionArn":          failback.ReportInput{},
 				"NotifyFailbackFunctionArn":       failback.NotifyInput{},
 			},
+			writers: []string{"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
 		},
 		statemachines.Reconcile: {
 			functions: (&replication.Steps{}).Functions(log),
@@ -65,12 +69,32 @@ func machines() map[string]machine {
 				"ReportDriftFunctionArn":     replication.RepairInput{},
 				"NotifyReconcileFunctionArn": replication.NotifyInput{},
 			},
+			writers: []string{"RepairDrift", "ReportDrift"},
 		},
 	}
 }
 
-// lambdaRetryable are the transient Lambda service errors every task must retry.
-var lambdaRetryable = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
+// transientRetry is the one retry policy of every Task state: the Lambda service's own transient
+// errors and our Transient (throttling, 5xx, connection resets, timeouts — stateerr.Named), with
+// backoff that waits 5+10+20+40+60+60 = 195 s before giving up, so a total Cognito outage of two
+// minutes costs time, not the execution. No jitter: the window must not depend on a draw (FULL
+// jitter can wait 0 s every time), and one execution per pool pair has no herd to spread.
+var transientRetry = asl.Retrier{
+	ErrorEquals:     []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "Transient"},
+	IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "NONE",
+}
+
+// TestTransientRetryRidesOutTwoMinutes: the policy's total backoff covers a two-minute outage.
+func TestTransientRetryRidesOutTwoMinutes(t *testing.T) {
+	total, wait := 0.0, float64(transientRetry.IntervalSeconds)
+	for range transientRetry.MaxAttempts {
+		total += min(wait, float64(transientRetry.MaxDelaySeconds))
+		wait *= transientRetry.BackoffRate
+	}
+	if total < 120 {
+		t.Errorf("the retries wait %.0f s in all, less than a two-minute outage", total)
+	}
+}
 
 func TestEveryMachineIsLinted(t *testing.T) {
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(machines())), slices.Sorted(slices.Values(statemachines.Names()))); diff != "" {
@@ -150,14 +174,82 @@ func TestLint(t *testing.T) {
 					return
 				}
 				checkParameters(t, s.Name, params, reflect.TypeOf(in))
-				if len(s.Retry) == 0 || !slices.Equal(s.Retry[0].ErrorEquals, lambdaRetryable) {
-					t.Errorf("state %s: first Retry must cover %v", s.Name, lambdaRetryable)
+				if diff := cmp.Diff([]asl.Retrier{transientRetry}, s.Retry); diff != "" {
+					t.Errorf("state %s: Retry must be exactly the transient policy (-want +got):\n%s", s.Name, diff)
 				}
 				// Tasks inside a Map rely on the Map's Catch.
 				if _, top := parsed.States[s.Name]; top && len(s.Catch) == 0 {
 					t.Errorf("state %s: a task without Catch fails the execution without telling anyone", s.Name)
 				}
 			})
+		})
+	}
+}
+
+// TestFailuresSayWhatTheyLeftBehind: every caught failure ends, through a notification, in
+// FailureClean when it happens before the machine's first write to a user pool and in
+// FailureDirty from then on (coinbase/step's FailureClean / FailureDirty), so the history and the
+// notification tell an operator whether anything was changed.
+func TestFailuresSayWhatTheyLeftBehind(t *testing.T) {
+	for name, m := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def, err := statemachines.Definition(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := map[string]string{}
+			for _, p := range asl.Placeholders(def) {
+				vars[p] = "arn:aws:lambda:ap-northeast-3:000000000000:function:" + p
+			}
+			sub, err := asl.Substitute(def, vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := asl.Parse(sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// end follows Next from a catch target to the Fail state it reaches.
+			end := func(from string) string {
+				for seen := 0; seen < len(parsed.States); seen++ {
+					s := parsed.States[from]
+					if s == nil || s.Type == asl.TypeFail || s.Next == "" {
+						return from
+					}
+					from = s.Next
+				}
+				return from
+			}
+			writers := map[string]bool{}
+			for _, w := range m.writers {
+				writers[w] = true
+			}
+			ends := map[string]bool{}
+			for sname, s := range parsed.States {
+				for _, c := range s.Catch {
+					if !slices.Contains(c.ErrorEquals, asl.ErrorAll) {
+						continue // rejection and timeout have their own endings
+					}
+					if strings.HasPrefix(sname, "Notify") {
+						continue
+					}
+					want := "FailureClean"
+					if writers[sname] {
+						want = "FailureDirty"
+					}
+					got := end(c.Next)
+					ends[got] = true
+					if got != want {
+						t.Errorf("state %s: a failure ends in %s, want %s", sname, got, want)
+					}
+				}
+			}
+			if !ends["FailureClean"] {
+				t.Errorf("no failure ends in FailureClean")
+			}
+			if len(m.writers) > 0 && !ends["FailureDirty"] {
+				t.Errorf("no failure ends in FailureDirty")
+			}
 		})
 	}
 }
@@ -169,7 +261,7 @@ func checkErrorNames(t *testing.T, state string, names []string, known map[strin
 			continue
 		}
 		if !known[n] {
-			t.Errorf("state %s: ErrorEquals %q is not an error any step returns (stateerr.Names)", state, n)
+			t.Errorf("state %s: ErrorEquals %q is not in the closed set of error names (stateerr.Names)", state, n)
 		}
 	}
 }

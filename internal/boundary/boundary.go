@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -22,7 +23,8 @@ type Func func(ctx context.Context, payload json.RawMessage) (json.RawMessage, e
 
 // Handler adapts a step to a Func. The input is decoded strictly: an unknown or misspelt field is an
 // InvalidInput error naming it, never silently dropped. Errors leave through stateerr.Named, so a
-// Catch sees the step's error type name.
+// Catch or Retry sees one of the closed set of names (stateerr.Names): the step's own, Transient,
+// or TaskFailed.
 func Handler[In, Out any](task string, step func(context.Context, In) (Out, error), log *slog.Logger) Func {
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		start := time.Now()
@@ -50,11 +52,19 @@ func invoke[In, Out any](ctx context.Context, step func(context.Context, In) (Ou
 	return json.Marshal(out)
 }
 
-// DecodeStrict decodes one JSON value into v, refusing unknown fields and trailing data, and reports
-// problems as InvalidInput.
+// DecodeStrict decodes one JSON value into v, refusing unknown fields, keys not spelled exactly as
+// a field's json name (encoding/json alone would take "MirrorDeletes" for "mirrorDeletes") and
+// trailing data, and reports problems as InvalidInput.
 func DecodeStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return stateerr.Invalid("input is empty: expected a JSON object")
+	}
+	var generic any
+	if err := json.Unmarshal(data, &generic); err == nil {
+		if path, ok := exactKeys(generic, reflect.TypeOf(v), ""); !ok {
+			key := path[strings.LastIndex(path, ".")+1:]
+			return stateerr.Invalid("input is not valid: unknown field %q at %s (field names are case-sensitive)", key, path)
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -27,6 +27,8 @@ func echo(_ context.Context, in echoIn) (echoOut, error) {
 		return echoOut{}, fmt.Errorf("describe %s: %w", in.Pool, &stateerr.PoolNotFound{Msg: "no such pool"})
 	case "plain":
 		return echoOut{}, errors.New("boom")
+	case "late":
+		return echoOut{}, fmt.Errorf("list users in %s: %w", in.Pool, context.DeadlineExceeded)
 	}
 	return echoOut{Upper: strings.ToUpper(in.Pool)}, nil
 }
@@ -45,7 +47,9 @@ func TestHandler(t *testing.T) {
 		{name: "trailing data", payload: `{"pool":"tokyo"} {}`, wantType: "InvalidInput", wantInMsg: "after the JSON object"},
 		{name: "empty", payload: ``, wantType: "InvalidInput", wantInMsg: "empty"},
 		{name: "named error keeps context", payload: `{"pool":"missing"}`, wantType: "PoolNotFound", wantInMsg: "describe missing: no such pool"},
-		{name: "plain error", payload: `{"pool":"plain"}`, wantType: "errorString", wantInMsg: "boom"},
+		{name: "plain error is TaskFailed, not errorString", payload: `{"pool":"plain"}`, wantType: "TaskFailed", wantInMsg: "boom"},
+		{name: "deadline is Transient, not wrapError", payload: `{"pool":"late"}`, wantType: "Transient", wantInMsg: "list users in late"},
+		{name: "key in another case", payload: `{"Pool":"tokyo"}`, wantType: "InvalidInput", wantInMsg: `unknown field "Pool"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

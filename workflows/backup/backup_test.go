@@ -275,6 +275,7 @@ func TestBackupBadInput(t *testing.T) {
 		wantCause string
 	}{
 		{"unknown field", with(func(r map[string]any) { r["userPool"] = "x" }), "InvalidInput", `unknown field "userPool"`},
+		{"key in another case", with(func(r map[string]any) { r["REGION"] = r["region"]; delete(r, "region") }), "InvalidInput", `unknown field "REGION" at request.REGION`},
 		{"missing pool", with(func(r map[string]any) { delete(r, "userPoolId") }), "InvalidInput", "userPoolId is required"},
 		{"bad region", with(func(r map[string]any) { r["region"] = "tokyo" }), "InvalidInput", `region "tokyo" is not an AWS Region name`},
 		{"pool in another region", with(func(r map[string]any) { r["userPoolId"] = "ap-northeast-3_Abc123" }), "InvalidInput", "belongs to Region ap-northeast-3"},
@@ -299,11 +300,12 @@ func TestBackupBadInput(t *testing.T) {
 			if x.ErrorName() != tt.wantError || !strings.Contains(cause.Message, tt.wantCause) {
 				t.Errorf("error %s %q, want %s containing %q", x.ErrorName(), cause.Message, tt.wantError, tt.wantCause)
 			}
-			if diff := cmp.Diff([]string{"ExportUsers", "NotifyFailure", "BackupFailed"}, x.Path()); diff != "" {
+			if diff := cmp.Diff([]string{"ExportUsers", "NotifyFailure", "FailureClean"}, x.Path()); diff != "" {
 				t.Errorf("path (-want +got):\n%s", diff)
 			}
 			msgs := f.stack.AWS.SNS().Messages()
-			if len(msgs) != before+1 || !strings.Contains(msgs[len(msgs)-1].Subject, tt.wantError) || !strings.Contains(msgs[len(msgs)-1].Message, tt.wantCause) {
+			if len(msgs) != before+1 || !strings.Contains(msgs[len(msgs)-1].Subject, tt.wantError) || !strings.Contains(msgs[len(msgs)-1].Message, tt.wantCause) ||
+				!strings.Contains(msgs[len(msgs)-1].Message, "Nothing was changed") {
 				t.Errorf("failure notification missing or vague: %+v", msgs[before:])
 			}
 			objs, err := f.stack.Clients.S3(f.BucketRegion).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(f.Bucket)})

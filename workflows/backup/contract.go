@@ -10,6 +10,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // Request is the execution input, from the console or an EventBridge schedule.
@@ -146,10 +147,7 @@ type NotifyInput struct {
 }
 
 // StateError is the error object a Catch puts at its ResultPath.
-type StateError struct {
-	Error string `json:"Error"`
-	Cause string `json:"Cause"`
-}
+type StateError = stateerr.Caught
 
 // NotifyOutput identifies the published message.
 type NotifyOutput struct {

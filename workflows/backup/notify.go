@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -68,9 +67,9 @@ func message(in NotifyInput) (subject, body string, err error) {
 		if in.Error == nil {
 			return "", "", stateerr.Invalid("a FAILED notification needs error")
 		}
-		subject = fmt.Sprintf("Cognito DR backup failed: %s", in.Error.Error)
-		fmt.Fprintf(&b, "Backup %s failed with %s.\n\n%s\n\nNo snapshot was recorded: files under the snapshot prefix without a manifest.json are incomplete.\n",
-			in.ExecutionName, in.Error.Error, causeText(in.Error.Cause))
+		subject = fmt.Sprintf("Cognito DR backup failed: %s, nothing was changed", in.Error.Error)
+		fmt.Fprintf(&b, "Backup %s failed with %s.\n\n%s\n\nNothing was changed: a backup only reads the user pool and writes to S3. No snapshot was recorded: files under the snapshot prefix without a manifest.json are an incomplete snapshot, never to be restored from; the next backup writes a new one.\n",
+			in.ExecutionName, in.Error.Error, in.Error.Message())
 	default:
 		return "", "", stateerr.Invalid("status %q is not SUCCEEDED or FAILED", in.Status)
 	}
@@ -78,17 +77,6 @@ func message(in NotifyInput) (subject, body string, err error) {
 		subject = subject[:97] + "..."
 	}
 	return subject, b.String(), nil
-}
-
-// causeText unwraps the {"errorMessage":...} JSON Step Functions puts in a Lambda error's cause.
-func causeText(cause string) string {
-	var lambdaErr struct {
-		Message string `json:"errorMessage"`
-	}
-	if err := json.Unmarshal([]byte(cause), &lambdaErr); err == nil && lambdaErr.Message != "" {
-		return lambdaErr.Message
-	}
-	return cause
 }
 
 func counts(m map[string]int) string {

@@ -180,5 +180,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 		r.Message = err.Error()
 		return r, nil
 	}
-	return r, fmt.Errorf("%s %s: %w", it.Kind, it.Key, err)
+	// The key is the user's email or phone number in pools that sign in by it: errors reach the
+	// logs and the failure notification, so they name the user by the DR username.
+	return r, fmt.Errorf("%s for DR user %s: %w", it.Kind, it.DRUsername, err)
 }

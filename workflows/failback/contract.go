@@ -10,6 +10,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // Request is the execution input, started from the console by an operator.
@@ -201,15 +202,14 @@ type ReportOutput struct {
 }
 
 // NotifyInput is what the notify states pass for endings other than success (rejection,
-// timeout, failure): nothing was changed, or the error says where it stopped.
+// timeout, failure). Changes is set only by NotifyFailedAfterChanges, once the import or the API
+// changes had begun: without it, nothing was changed.
 type NotifyInput struct {
-	ExecutionName string      `json:"executionName"`
-	Outcome       string      `json:"outcome"`
-	Error         *StateError `json:"error,omitempty"`
+	ExecutionName string            `json:"executionName"`
+	Outcome       string            `json:"outcome"`
+	Error         *StateError       `json:"error,omitempty"`
+	Changes       *stateerr.Changes `json:"changes,omitempty"`
 }
 
 // StateError is the error object a Catch puts in the state.
-type StateError struct {
-	Error string `json:"Error"`
-	Cause string `json:"Cause"`
-}
+type StateError = stateerr.Caught

@@ -81,7 +81,8 @@ func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, r *
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("look up %s in the primary: %w", r.Key, err)
+		// r.Key may be an email or phone number; errors reach logs and notifications.
+		return fmt.Errorf("look up DR user %s in the primary: %w", r.DRUsername, err)
 	}
 	if err := update.Wait(ctx); err != nil {
 		return err

@@ -231,7 +231,17 @@ func (s *Steps) NotifyFailback(ctx context.Context, in NotifyInput) (struct{}, e
 		if in.Error != nil {
 			subject += ": " + in.Error.Error
 		}
-		body = fmt.Sprintf("Failback %s failed.\n\n%s\n\nRe-running the failback with the same input is safe: it plans again from fresh exports, users already imported are skipped, and disabling is idempotent.\n", in.ExecutionName, errText(in.Error))
+		if in.Changes == nil {
+			subject += ", nothing was changed"
+		} else {
+			subject += " after changes"
+		}
+		pools := "either pool"
+		if in.Changes != nil {
+			pools = "the primary pool (imports, API changes) or the DR pool (disables)"
+		}
+		story := stateerr.Story(in.Changes, pools, ApplyLedgerDir+" (API changes)", DisableLedgerDir+" (disables)", ImportDir+" (import jobs)")
+		body = fmt.Sprintf("Failback %s failed.\n\n%s\n\n%s\n\nRe-running the failback with the same input is safe: it plans again from fresh exports, users already imported are skipped, and disabling is idempotent.\n", in.ExecutionName, story, errText(in.Error))
 	default:
 		return struct{}{}, stateerr.Invalid("outcome %q is not REJECTED, TIMED_OUT or FAILED", in.Outcome)
 	}
@@ -243,11 +253,5 @@ func errText(e *StateError) string {
 	if e == nil {
 		return ""
 	}
-	var lambdaErr struct {
-		Message string `json:"errorMessage"`
-	}
-	if json.Unmarshal([]byte(e.Cause), &lambdaErr) == nil && lambdaErr.Message != "" {
-		return e.Error + ": " + lambdaErr.Message
-	}
-	return e.Error + ": " + e.Cause
+	return e.Error + ": " + e.Message()
 }

@@ -8,6 +8,8 @@ package replication
 
 import (
 	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // PrimarySubAttribute is the DR pool's custom attribute that holds the user's `sub` in the
@@ -147,14 +149,13 @@ type Output struct {
 	MessageID string `json:"messageId,omitempty"`
 }
 
-// NotifyInput is what the NotifyFailed state passes.
+// NotifyInput is what the NotifyFailed and NotifyFailedAfterChanges states pass. Changes is set
+// only once repairs had begun: without it, nothing was changed.
 type NotifyInput struct {
-	ExecutionName string      `json:"executionName"`
-	Error         *StateError `json:"error,omitempty"`
+	ExecutionName string            `json:"executionName"`
+	Error         *StateError       `json:"error,omitempty"`
+	Changes       *stateerr.Changes `json:"changes,omitempty"`
 }
 
 // StateError is the error object a Catch puts in the state.
-type StateError struct {
-	Error string `json:"Error"`
-	Cause string `json:"Cause"`
-}
+type StateError = stateerr.Caught

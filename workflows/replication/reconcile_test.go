@@ -314,7 +314,7 @@ func TestReconcileRefusesBadInput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	x.Wait(ctx)
-	if diff := cmp.Diff([]string{"PlanReconcile", "NotifyFailed", "ReconcileFailed"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"PlanReconcile", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	if x.ErrorName() != "InvalidInput" || !strings.Contains(x.Cause(), "mirrorDeletess") {

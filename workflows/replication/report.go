@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // ReportDrift measures the drift left after the repairs from fresh exports of both pools (what
@@ -109,18 +110,16 @@ func topicRegion(arn string) string {
 // NotifyFailed tells the operators that a reconcile failed and where.
 func (s *Steps) NotifyFailed(ctx context.Context, in NotifyInput) (struct{}, error) {
 	subject := "Cognito DR reconcile failed"
-	var cause string
 	if in.Error != nil {
 		subject += ": " + in.Error.Error
-		var lambdaErr struct {
-			Message string `json:"errorMessage"`
-		}
-		cause = in.Error.Cause
-		if json.Unmarshal([]byte(in.Error.Cause), &lambdaErr) == nil && lambdaErr.Message != "" {
-			cause = lambdaErr.Message
-		}
 	}
-	body := fmt.Sprintf("Reconcile %s failed.\n\n%s\n\nThe DR pool may be partly repaired. Running reconcile again is safe: it compares fresh exports, and every repair is idempotent. Users the replicate trigger could not copy stay in the retry store until repaired.\n", in.ExecutionName, cause)
+	story := stateerr.Story(in.Changes, "the DR pool", RepairLedger+" (every user repaired and how)")
+	if in.Changes == nil {
+		subject += ", nothing was changed"
+	} else {
+		subject += " after changes"
+	}
+	body := fmt.Sprintf("Reconcile %s failed.\n\n%s\n\n%s\n\nRunning reconcile again is safe: it compares fresh exports, and every repair is idempotent. Users the replicate trigger could not copy stay in the retry store until repaired.\n", in.ExecutionName, story, in.Error.Message())
 	_, err := s.publish(ctx, subject, body)
 	return struct{}{}, err
 }

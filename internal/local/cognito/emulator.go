@@ -62,6 +62,7 @@ type Emulator struct {
 	latency     atomic.Int64
 	failureRate atomic.Uint64 // math.Float64bits
 	quotas      *quotas
+	outage      atomic.Pointer[outage] // SetOutage
 
 	randMu sync.Mutex
 	rnd    *rand.Rand // ids, subs and fault injection

@@ -84,6 +84,9 @@ var publicOps = map[string]bool{
 // ServeHTTP answers one cognito-idp request. The caller mounts the emulator where the SDK's
 // BaseEndpoint points; every request there is taken as a Cognito call.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.refuseInOutage(w, r) {
+		return
+	}
 	out, err := e.serve(r)
 	if err != nil {
 		writeError(w, err)
