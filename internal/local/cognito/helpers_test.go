@@ -11,6 +11,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const testRegion = "ap-northeast-1"
@@ -29,7 +31,8 @@ func newTestClient(t *testing.T, e *Emulator, region string) *cip.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}, nil
 		}),
-		Retryer: aws.NopRetryer{},
+		Retryer:    aws.NopRetryer{},
+		HTTPClient: loopback.HTTPClient(),
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	locallogs "github.com/cognito-dr/cognito-dr/internal/local/logs"
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const testRoleARN = "arn:aws:iam::123456789012:role/CognitoImportLogs"
@@ -79,8 +80,8 @@ func newImportEnv(t *testing.T, opts Options) *importEnv {
 	})
 	env := &importEnv{
 		e: e, clock: clock, logs: logs,
-		cog: cip.New(cip.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}}),
-		cwl: cloudwatchlogs.New(cloudwatchlogs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}}),
+		cog: cip.New(cip.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}, HTTPClient: loopback.HTTPClient()}),
+		cwl: cloudwatchlogs.New(cloudwatchlogs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}, HTTPClient: loopback.HTTPClient()}),
 	}
 	id, err := e.CreatePool(testRegion, emailPoolInput())
 	if err != nil {
