@@ -16,10 +16,10 @@ demo:
 demo-failback:
 	$(GO) run ./cmd/cognito-dr demo-failback
 
-## test: vet, unit and end-to-end tests on the local stack, and the npm asl-validator on every ASL file.
+## test: vet, unit and end-to-end tests (with the race detector) on the local stack, and the npm asl-validator on every ASL file.
 test: node_modules
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -race ./...
 	npx --no-install asl-validator $(foreach f,$(ASL),--json-path $(f))
 
 ## bench: export benchmarks against the emulator with AWS default quotas and 100 ms latency.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -261,18 +262,22 @@ func TestReplicateNeverFailsSignUp(t *testing.T) {
 		"DR pool unknown": {describeErr: &types.ResourceNotFoundException{Message: aws.String("User pool does not exist.")}},
 		"update fails":    {create: func(context.Context, *cip.AdminCreateUserInput) error { return &types.UsernameExistsException{} }, update: func(*cip.AdminUpdateUserAttributesInput) error { return down }},
 	} {
+		// In a synctest bubble the clock moves only when every goroutine waits, so the time the
+		// trigger takes is exact: its DR budget at most, never a scheduler's delay.
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(dr)
-			if elapsed := h.invoke(t); elapsed > time.Second {
-				t.Errorf("trigger took %v with a 300ms DR budget", elapsed)
-			}
-			entries := h.retry.Entries()
-			if len(entries) != 1 || entries[0].Sub != tokyoSub || entries[0].PrimaryUserPoolID != tokyoPool || entries[0].Reason == "" {
-				t.Fatalf("retry store %+v, want the user by sub with a reason", entries)
-			}
-			if !strings.Contains(h.logs.String(), `"result":"queued-for-retry"`) {
-				t.Errorf("log: %s", h.logs)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(dr)
+				if elapsed := h.invoke(t); elapsed > h.steps.DRBudget {
+					t.Errorf("trigger took %v with a %v DR budget", elapsed, h.steps.DRBudget)
+				}
+				entries := h.retry.Entries()
+				if len(entries) != 1 || entries[0].Sub != tokyoSub || entries[0].PrimaryUserPoolID != tokyoPool || entries[0].Reason == "" {
+					t.Fatalf("retry store %+v, want the user by sub with a reason", entries)
+				}
+				if !strings.Contains(h.logs.String(), `"result":"queued-for-retry"`) {
+					t.Errorf("log: %s", h.logs)
+				}
+			})
 		})
 	}
 }
@@ -287,14 +292,16 @@ func TestReplicateRetryStoreDownToo(t *testing.T) {
 }
 
 func TestReplicateDefaultBudgetIsWellInsideFiveSeconds(t *testing.T) {
-	h := newHarness(&fakeDR{create: func(ctx context.Context, _ *cip.AdminCreateUserInput) error { <-ctx.Done(); return ctx.Err() }})
-	h.steps.DRBudget = 0
-	if elapsed := h.invoke(t); elapsed < 2*time.Second || elapsed > 4*time.Second {
-		t.Errorf("trigger answered after %v; want the 2.5 s default budget, well inside 5 s", elapsed)
-	}
-	if len(h.retry.Entries()) != 1 {
-		t.Errorf("retry store %v", h.retry.Entries())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(&fakeDR{create: func(ctx context.Context, _ *cip.AdminCreateUserInput) error { <-ctx.Done(); return ctx.Err() }})
+		h.steps.DRBudget = 0
+		if elapsed := h.invoke(t); elapsed != replication.DefaultDRBudget || elapsed > 4*time.Second {
+			t.Errorf("trigger answered after %v; want the %v default budget, well inside Cognito's 5 s", elapsed, replication.DefaultDRBudget)
+		}
+		if len(h.retry.Entries()) != 1 {
+			t.Errorf("retry store %v", h.retry.Entries())
+		}
+	})
 }
 
 func TestReplicateStepReturnsEventUnchanged(t *testing.T) {

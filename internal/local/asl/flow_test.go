@@ -8,13 +8,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestMap(t *testing.T) {
+// TestMap runs in a synctest bubble: each iteration's 5 ms of work is on the bubble's clock, which
+// moves only once every running iteration waits, so MaxConcurrency iterations always overlap.
+func TestMap(t *testing.T) { synctest.Test(t, testMap) }
+
+func testMap(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	work := func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
 		n := inFlight.Add(1)
@@ -24,7 +29,7 @@ func TestMap(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(5 * time.Millisecond) // let iterations overlap
+		time.Sleep(5 * time.Millisecond) // the work takes time, so iterations overlap
 		inFlight.Add(-1)
 		return in, nil
 	}

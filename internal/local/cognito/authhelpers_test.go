@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const (
@@ -72,7 +74,8 @@ func newAuthEnv(t *testing.T, in *cip.CreateUserPoolInput, client *cip.CreateUse
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}, nil
 		}),
-		Retryer: aws.NopRetryer{},
+		Retryer:    aws.NopRetryer{},
+		HTTPClient: loopback.HTTPClient(),
 	})
 	env := &authEnv{e: e, c: c, url: srv.URL, clock: clock}
 	out, err := c.CreateUserPool(context.Background(), in)

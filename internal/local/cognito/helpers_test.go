@@ -3,6 +3,7 @@ package cognito
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -11,26 +12,54 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const testRegion = "ap-northeast-1"
 
 var testNow = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-// newTestEmulator serves e over HTTP and returns an SDK client for region, with retries off so
+// newTestClient serves e over HTTP and returns an SDK client for region, with retries off so
 // throttling and faults reach the test.
 func newTestClient(t *testing.T, e *Emulator, region string) *cip.Client {
 	t.Helper()
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return cip.New(cip.Options{
+	return cip.New(testClientOptions(region, srv.URL, loopback.HTTPClient()))
+}
+
+// newInProcessClient is newTestClient without a socket: e answers in the caller's goroutine, so
+// the SDK and the emulator can share a synctest bubble and its clock.
+func newInProcessClient(e *Emulator, region string) *cip.Client {
+	return cip.New(testClientOptions(region, inProcessURL, inProcess{e}))
+}
+
+func testClientOptions(region, endpoint string, hc aws.HTTPClient) cip.Options {
+	return cip.Options{
 		Region:       region,
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(endpoint),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}, nil
 		}),
-		Retryer: aws.NopRetryer{},
-	})
+		Retryer:    aws.NopRetryer{},
+		HTTPClient: hc,
+	}
+}
+
+// inProcessURL is the endpoint of in-process clients; nothing listens there.
+const inProcessURL = "http://cognito.in-process"
+
+// inProcess is an aws.HTTPClient that serves each request with its handler directly.
+type inProcess struct{ h http.Handler }
+
+func (c inProcess) Do(r *http.Request) (*http.Response, error) {
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 func newTestEmulator() *Emulator {

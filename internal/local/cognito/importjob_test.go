@@ -1,7 +1,6 @@
 package cognito
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	locallogs "github.com/cognito-dr/cognito-dr/internal/local/logs"
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const testRoleARN = "arn:aws:iam::123456789012:role/CognitoImportLogs"
@@ -42,18 +43,42 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // importEnv is an emulator serving Cognito, the upload URLs and CloudWatch Logs on one
-// httptest server, with SDK clients for it.
+// endpoint, with SDK clients for it and an HTTP client for the upload URLs.
 type importEnv struct {
 	e      *Emulator
 	clock  *fakeClock
 	logs   *locallogs.Store
 	cog    *cip.Client
 	cwl    *cloudwatchlogs.Client
+	http   aws.HTTPClient
 	poolID string
 	header []string
 }
 
+// newImportEnv serves the endpoint on an httptest server: uploads go over a real socket.
 func newImportEnv(t *testing.T, opts Options) *importEnv {
+	t.Helper()
+	return buildImportEnv(t, opts, func(h http.Handler) (string, aws.HTTPClient) {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL, loopback.HTTPClient()
+	})
+}
+
+// runInBubble runs f as subtest name in a synctest bubble of its own.
+func runInBubble(t *testing.T, name string, f func(t *testing.T)) bool {
+	return t.Run(name, func(t *testing.T) { synctest.Test(t, f) })
+}
+
+// newBubbleImportEnv serves the endpoint in process, for tests in a synctest bubble: import jobs
+// run on the bubble's clock, so their start delay and row pace take no wall time and a test sees
+// a job exactly where the clock says it is.
+func newBubbleImportEnv(t *testing.T, opts Options) *importEnv {
+	t.Helper()
+	return buildImportEnv(t, opts, func(h http.Handler) (string, aws.HTTPClient) { return inProcessURL, inProcess{h} })
+}
+
+func buildImportEnv(t *testing.T, opts Options, serve func(http.Handler) (string, aws.HTTPClient)) *importEnv {
 	t.Helper()
 	clock := &fakeClock{t: testNow}
 	logs := locallogs.New(locallogs.Options{Clock: clock.Now})
@@ -71,16 +96,13 @@ func newImportEnv(t *testing.T, opts Options) *importEnv {
 		}
 		e.ServeHTTP(w, r)
 	}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e.SetPublicURL(srv.URL)
-	creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}, nil
-	})
+	url, hc := serve(mux)
+	e.SetPublicURL(url)
+	opt := testClientOptions(testRegion, url, hc)
 	env := &importEnv{
-		e: e, clock: clock, logs: logs,
-		cog: cip.New(cip.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}}),
-		cwl: cloudwatchlogs.New(cloudwatchlogs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), Credentials: creds, Retryer: aws.NopRetryer{}}),
+		e: e, clock: clock, logs: logs, http: hc,
+		cog: cip.New(opt),
+		cwl: cloudwatchlogs.New(cloudwatchlogs.Options{Region: opt.Region, BaseEndpoint: opt.BaseEndpoint, Credentials: opt.Credentials, Retryer: opt.Retryer, HTTPClient: hc}),
 	}
 	id, err := e.CreatePool(testRegion, emailPoolInput())
 	if err != nil {
@@ -128,7 +150,7 @@ func (env *importEnv) createJob(t *testing.T, name string) types.UserImportJobTy
 }
 
 // put uploads body to a PreSignedUrl the way the import guide's curl example does.
-func put(t *testing.T, rawURL, body string, header map[string]string) (int, string) {
+func (env *importEnv) put(t *testing.T, rawURL, body string, header map[string]string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, rawURL, strings.NewReader(body))
 	if err != nil {
@@ -137,7 +159,7 @@ func put(t *testing.T, rawURL, body string, header map[string]string) (int, stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := env.http.Do(req)
 	if err != nil {
 		t.Fatalf("PUT: %v", err)
 	}
@@ -150,7 +172,7 @@ var sse = map[string]string{"x-amz-server-side-encryption": "aws:kms"}
 
 func (env *importEnv) upload(t *testing.T, job types.UserImportJobType, body string) {
 	t.Helper()
-	if code, resp := put(t, aws.ToString(job.PreSignedUrl), body, sse); code != http.StatusOK {
+	if code, resp := env.put(t, aws.ToString(job.PreSignedUrl), body, sse); code != http.StatusOK {
 		t.Fatalf("upload = %d %s, want 200", code, resp)
 	}
 }
@@ -173,7 +195,10 @@ func (env *importEnv) describe(t *testing.T, jobID string) types.UserImportJobTy
 	return *out.UserImportJob
 }
 
-// waitFor polls DescribeUserImportJob until done says so or 5 s pass.
+// waitFor polls DescribeUserImportJob, as a client of Cognito must (a job's end is no event),
+// until done says so. It runs in a synctest bubble: the polls are 5 ms apart on the bubble's
+// clock, so a job is seen at the first poll after the step that ended it, with no wall time spent;
+// a job that never ends fails the test after 5 s of bubble time.
 func (env *importEnv) waitFor(t *testing.T, jobID string, done func(types.UserImportJobType) bool) types.UserImportJobType {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -244,8 +269,10 @@ func countsOf(j types.UserImportJobType) counts {
 	return counts{j.Status, j.ImportedUsers, j.SkippedUsers, j.FailedUsers, aws.ToString(j.CompletionMessage)}
 }
 
-func TestImportHappyPath(t *testing.T) {
-	env := newImportEnv(t, Options{})
+func TestImportHappyPath(t *testing.T) { synctest.Test(t, testImportHappyPath) }
+
+func testImportHappyPath(t *testing.T) {
+	env := newBubbleImportEnv(t, Options{})
 	ctx := t.Context()
 	job := env.createJob(t, "restore-1")
 	id := aws.ToString(job.JobId)
@@ -300,8 +327,10 @@ func TestImportHappyPath(t *testing.T) {
 	}
 }
 
-func TestImportMixedRows(t *testing.T) {
-	env := newImportEnv(t, Options{})
+func TestImportMixedRows(t *testing.T) { synctest.Test(t, testImportMixedRows) }
+
+func testImportMixedRows(t *testing.T) {
+	env := newBubbleImportEnv(t, Options{})
 	if err := env.e.SeedUserSlice(env.poolID, []SeedUser{{Attributes: map[string]string{"email": "old@example.com", "email_verified": "true"}, Enabled: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -372,8 +401,8 @@ func TestImportWholeJobOutcomes(t *testing.T) {
 		{"header only", func(h []string) string { return csvFile(h) }, counts{Status: "Succeeded", Message: msgSucceeded}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newImportEnv(t, Options{})
+		runInBubble(t, tt.name, func(t *testing.T) {
+			env := newBubbleImportEnv(t, Options{})
 			done := env.run(t, "whole", tt.body(env.header))
 			if diff := cmp.Diff(tt.want, countsOf(done)); diff != "" {
 				t.Errorf("job (-want +got):\n%s", diff)
@@ -381,8 +410,8 @@ func TestImportWholeJobOutcomes(t *testing.T) {
 		})
 	}
 
-	t.Run("every user exists already", func(t *testing.T) {
-		env := newImportEnv(t, Options{})
+	runInBubble(t, "every user exists already", func(t *testing.T) {
+		env := newBubbleImportEnv(t, Options{})
 		body := csvFile(env.header, userRow("a@example.com"))
 		env.run(t, "first", body)
 		if diff := cmp.Diff(counts{Status: "Succeeded", Skipped: 1, Message: msgSucceeded}, countsOf(env.run(t, "again", body))); diff != "" {
@@ -390,8 +419,8 @@ func TestImportWholeJobOutcomes(t *testing.T) {
 		}
 	})
 
-	t.Run("no upload", func(t *testing.T) {
-		env := newImportEnv(t, Options{})
+	runInBubble(t, "no upload", func(t *testing.T) {
+		env := newBubbleImportEnv(t, Options{})
 		job := env.createJob(t, "empty")
 		env.start(t, aws.ToString(job.JobId))
 		done := env.waitFor(t, aws.ToString(job.JobId), finished)
@@ -433,7 +462,7 @@ func TestImportUploadRefusals(t *testing.T) {
 				u = tt.url(u)
 			}
 			env.clock.Advance(tt.advance)
-			code, resp := put(t, u, body, tt.header)
+			code, resp := env.put(t, u, body, tt.header)
 			if code != tt.wantCode || !strings.Contains(resp, tt.wantBody) {
 				t.Errorf("PUT = %d %s, want %d with %q", code, resp, tt.wantCode, tt.wantBody)
 			}
@@ -452,8 +481,10 @@ func TestImportUploadRefusals(t *testing.T) {
 	})
 }
 
-func TestImportStartErrors(t *testing.T) {
-	env := newImportEnv(t, Options{ImportStartDelay: time.Hour})
+func TestImportStartErrors(t *testing.T) { synctest.Test(t, testImportStartErrors) }
+
+func testImportStartErrors(t *testing.T) {
+	env := newBubbleImportEnv(t, Options{ImportStartDelay: time.Hour})
 	ctx := t.Context()
 	first, second := env.createJob(t, "first"), env.createJob(t, "second")
 	env.upload(t, first, csvFile(env.header, userRow("a@example.com")))
@@ -471,12 +502,10 @@ func TestImportStartErrors(t *testing.T) {
 		{"unknown job", "import-doesnotexist", "ResourceNotFoundException"},
 		{"malformed job id", "job-1", "InvalidParameterException"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := apiCode(startErr(tt.jobID)); got != tt.wantCode {
-				t.Errorf("StartUserImportJob error = %s, want %s", got, tt.wantCode)
-			}
-		})
+	for _, tt := range tests { // no subtests: a synctest bubble cannot start them
+		if got := apiCode(startErr(tt.jobID)); got != tt.wantCode {
+			t.Errorf("%s: StartUserImportJob error = %s, want %s", tt.name, got, tt.wantCode)
+		}
 	}
 
 	// A stopped job frees the account for the next one.
@@ -499,8 +528,10 @@ func TestImportStartErrors(t *testing.T) {
 	}
 }
 
-func TestStopImportMidway(t *testing.T) {
-	env := newImportEnv(t, Options{ImportRowDelay: 30 * time.Millisecond})
+func TestStopImportMidway(t *testing.T) { synctest.Test(t, testStopImportMidway) }
+
+func testStopImportMidway(t *testing.T) {
+	env := newBubbleImportEnv(t, Options{ImportRowDelay: 30 * time.Millisecond})
 	ctx := t.Context()
 	var rows []map[string]string
 	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
@@ -622,8 +653,8 @@ func TestImportRowRules(t *testing.T) {
 		{"too long", func(r map[string]string) { r["address"] = strings.Repeat("x", maxRowChars) }, reasonTooLong},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newImportEnv(t, Options{})
+		runInBubble(t, tt.name, func(t *testing.T) {
+			env := newBubbleImportEnv(t, Options{})
 			row := userRow("a@example.com")
 			tt.edit(row)
 			done := env.run(t, "rule", csvFile(env.header, userRow("ok@example.com"), row))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,13 +14,18 @@ import (
 	"golang.org/x/time/rate"
 )
 
-func TestQuotaBurstIsThrottled(t *testing.T) {
+// The quota tests run in synctest bubbles with in-process clients: the token buckets read the
+// bubble's clock, which stands still while calls run, so how many calls pass is exact.
+
+func TestQuotaBurstIsThrottled(t *testing.T) { synctest.Test(t, testQuotaBurstIsThrottled) }
+
+func testQuotaBurstIsThrottled(t *testing.T) {
 	ctx := context.Background()
 	e := New(Options{Seed: 1}) // AWS defaults: UserList 30 RPS
 	id, _ := e.CreatePool(testRegion, emailPoolInput())
-	c := newTestClient(t, e, testRegion)
+	c := newInProcessClient(e, testRegion)
 
-	// 60 calls at once: far more than 30 tokens plus what refills while they run.
+	// 60 calls at one instant: the bucket holds 30 tokens, and none refill.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var throttled, other int
@@ -44,8 +50,8 @@ func TestQuotaBurstIsThrottled(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if throttled == 0 {
-		t.Errorf("no call throttled out of 60 at once")
+	if throttled != 30 {
+		t.Errorf("%d of 60 calls at once throttled, want the 30 beyond the bucket", throttled)
 	}
 	if got := e.Stats().Throttled[UserList]; got != int64(throttled) {
 		t.Errorf("Stats().Throttled[UserList] = %d, want %d", got, throttled)
@@ -64,14 +70,15 @@ func TestQuotaBurstIsThrottled(t *testing.T) {
 }
 
 func TestQuotaPacedClientNeverThrottled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("paces for a second")
-	}
+	synctest.Test(t, testQuotaPacedClientNeverThrottled)
+}
+
+func testQuotaPacedClientNeverThrottled(t *testing.T) {
 	ctx := context.Background()
 	e := New(Options{Seed: 1})
 	id, _ := e.CreatePool(testRegion, emailPoolInput())
-	c := newTestClient(t, e, testRegion)
-	// Paced at exactly the quota (30 RPS) for ~1.5 s, from the start of a fresh bucket.
+	c := newInProcessClient(e, testRegion)
+	// Paced at exactly the quota (30 RPS) for 1.5 s of the bubble's clock, from a fresh bucket.
 	lim := rate.NewLimiter(30, 1)
 	for i := range 45 {
 		if err := lim.Wait(ctx); err != nil {
@@ -103,18 +110,20 @@ func TestQuotaPerPoolOperationLimit(t *testing.T) {
 	}
 }
 
-func TestLatencyAndRateOverride(t *testing.T) {
+func TestLatencyAndRateOverride(t *testing.T) { synctest.Test(t, testLatencyAndRateOverride) }
+
+func testLatencyAndRateOverride(t *testing.T) {
 	ctx := context.Background()
 	e := New(Options{Seed: 1, Rates: map[Category]float64{UserPoolRead: 2}})
 	id, _ := e.CreatePool(testRegion, emailPoolInput())
-	c := newTestClient(t, e, testRegion)
+	c := newInProcessClient(e, testRegion)
 	e.SetLatency(30 * time.Millisecond)
 	start := time.Now()
 	if _, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)}); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 30*time.Millisecond {
-		t.Errorf("call took %v, want at least the injected 30ms", d)
+	if d := time.Since(start); d != 30*time.Millisecond {
+		t.Errorf("call took %v, want the injected 30ms", d)
 	}
 	e.SetLatency(0)
 	c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)})

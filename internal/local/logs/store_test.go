@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 const region = "ap-northeast-3"
@@ -29,7 +31,8 @@ func newClient(t *testing.T, s *Store, region string) *cloudwatchlogs.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}, nil
 		}),
-		Retryer: aws.NopRetryer{},
+		Retryer:    aws.NopRetryer{},
+		HTTPClient: loopback.HTTPClient(),
 	})
 }
 

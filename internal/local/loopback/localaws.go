@@ -159,7 +159,7 @@ func (s *Stack) CreateBucket(name string) error {
 }
 
 // AWSConfig returns a config for clients of this stack: static dummy
-// credentials, the given region and BaseEndpoint = URL. It is for tests and
+// credentials, the given region, BaseEndpoint = URL and [HTTPClient]. It is for tests and
 // demos; production code loads its config normally.
 //
 // The checksum settings are set explicitly to WhenSupported, which is what
@@ -178,6 +178,7 @@ func ClientConfig(endpoint, region string) aws.Config {
 			return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "localaws"}, nil
 		})),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   HTTPClient(),
 	}
 }
 
