@@ -163,15 +163,34 @@ const (
 	RowSkipped      = "skipped"
 	RowFailed       = "failed"
 	RowNotProcessed = "not-processed"
+	// RowResultUnknown is a row the job's log has no line for after every read: Cognito may have
+	// imported it or not, so it is neither counted imported nor failed.
+	RowResultUnknown = "result-unknown"
 )
+
+// ImportResultReads is how many times CollectImportResults reads a job's log before it reports
+// the rows still without a line as result-unknown; the state machine waits between reads
+// (WaitForImportResults), about ten minutes in all. Cognito documents no moment at which every
+// row's line is in CloudWatch Logs.
+const ImportResultReads = 20
 
 var resultLine = regexp.MustCompile(`^\[(SUCCEEDED|SKIPPED|FAILED)\] Line Number (\d+) - ?(.*)$`)
 
 // CollectImportResults reads the job's per-row lines from CloudWatch Logs (the only place Cognito
-// reports them, without user data) and maps their line numbers back to the part's users.
+// reports them, without user data) and maps their line numbers back to the part's users. The
+// lines may arrive after the job ends: while some row has none, it answers Final=false and the
+// state machine waits and calls again (in.Results carries the count); after ImportResultReads
+// reads the rows still without a line are result-unknown. A job that ended without processing
+// every row (Failed, Stopped, Expired) is complete once its log has as many lines as the job's
+// counts; its other rows are not-processed. Results are read whatever the job's final status:
+// a Failed job may have imported some users.
 func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (ImportResults, error) {
 	if in.Job == nil {
 		return ImportResults{}, stateerr.Invalid("collect import results: job is required")
+	}
+	attempt := 1
+	if in.Results != nil {
+		attempt = in.Results.Attempt + 1
 	}
 	p := in.Plan
 	byLine, err := s.readJobLog(ctx, p, *in.Job)
@@ -183,61 +202,81 @@ func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (I
 		return ImportResults{}, err
 	}
 	store := s.S3(p.Region)
-	src, err := s3stream.Open(ctx, store, p.Bucket, in.Part.Key)
+	rows, err := s.partRows(ctx, p, in.Part, target)
 	if err != nil {
 		return ImportResults{}, err
 	}
-	defer src.Close()
-	rd, err := importcsv.NewReader(target, src)
-	if err != nil {
-		return ImportResults{}, fmt.Errorf("read import part %s: %w", in.Part.Key, err)
+	logged := 0
+	for _, r := range rows {
+		if _, ok := byLine[r.Line]; ok {
+			logged++
+		}
 	}
-	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number)}
+	processed := in.Job.Imported + in.Job.Skipped + in.Job.Failed
+	complete := logged == len(rows) || (in.Job.Status != string(types.UserImportJobStatusTypeSucceeded) && logged >= processed)
+	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number), Attempt: attempt, Final: complete || attempt >= ImportResultReads}
 	w := s3stream.Create(ctx, store, p.Bucket, res.Key)
 	lw := snapshot.NewLineWriter(w)
-	fail := func(err error) (ImportResults, error) {
-		w.Abort(err)
-		return ImportResults{}, err
-	}
-	for {
-		row, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		var rowErr *importcsv.RowError
-		if errors.As(err, &rowErr) {
-			row = importcsv.Row{Line: rowErr.Line}
-		} else if err != nil {
-			return fail(fmt.Errorf("read import part %s: %w", in.Part.Key, err))
-		}
-		r := RowResult{Line: row.Line, Outcome: RowNotProcessed, Message: "no result in the job's log (" + in.Job.Status + ")"}
-		if rowErr != nil {
-			r.Username = rowErr.Username
-		} else {
-			r.Username = target.Username(row)
-		}
-		if lr, ok := byLine[row.Line]; ok {
+	for _, r := range rows {
+		if lr, ok := byLine[r.Line]; ok {
 			r.Outcome, r.Message = lr.Outcome, lr.Message
+		} else if complete {
+			r.Outcome, r.Message = RowNotProcessed, "the job ended "+in.Job.Status+" before this row"
+		} else {
+			r.Outcome, r.Message = RowResultUnknown, fmt.Sprintf("no result in the job's log after %d reads (job %s)", attempt, in.Job.Status)
 		}
 		switch r.Outcome {
 		case RowImported:
 			res.Imported++
 		case RowSkipped:
 			res.Skipped++
+		case RowResultUnknown:
+			res.Unknown++
 		default:
 			res.Failed++
 		}
 		if err := lw.Write(r); err != nil {
-			return fail(err)
+			w.Abort(err)
+			return ImportResults{}, err
 		}
 	}
 	if err := lw.Close(); err != nil {
-		return fail(err)
+		w.Abort(err)
+		return ImportResults{}, err
 	}
 	if _, err := w.Close(); err != nil {
 		return ImportResults{}, err
 	}
 	return res, nil
+}
+
+// partRows lists the rows of an import part by line and username, without their data.
+func (s *Steps) partRows(ctx context.Context, p Plan, part csvbuild.Part, target *importcsv.Target) ([]RowResult, error) {
+	src, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, part.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	rd, err := importcsv.NewReader(target, src)
+	if err != nil {
+		return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+	}
+	var rows []RowResult
+	for {
+		row, err := rd.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		var rowErr *importcsv.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			rows = append(rows, RowResult{Line: rowErr.Line, Username: rowErr.Username})
+		case err != nil:
+			return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+		default:
+			rows = append(rows, RowResult{Line: row.Line, Username: target.Username(row)})
+		}
+	}
 }
 
 func (s *Steps) readJobLog(ctx context.Context, p Plan, job Job) (map[int]RowResult, error) {
