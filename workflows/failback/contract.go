@@ -146,10 +146,12 @@ type Job struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Started is false while another import job holds the account's only slot.
-	Started  bool `json:"started"`
-	Imported int  `json:"imported"`
-	Skipped  int  `json:"skipped"`
-	Failed   int  `json:"failed"`
+	Started bool `json:"started"`
+	// BusySince is when StartImport first found the slot busy (bounded by ImportSlotTimeout).
+	BusySince *time.Time `json:"busySince,omitempty"`
+	Imported  int        `json:"imported"`
+	Skipped   int        `json:"skipped"`
+	Failed    int        `json:"failed"`
 	// Done is true once the job reached Succeeded, Failed, Stopped or Expired.
 	Done    bool   `json:"done"`
 	Message string `json:"message,omitempty"`

@@ -9,14 +9,17 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
@@ -99,6 +102,19 @@ func (s *Steps) verifyPart(ctx context.Context, p Plan, part csvbuild.Part) erro
 	return nil
 }
 
+// importBusyCodes are the exceptions StartUserImportJob may answer while another import job holds
+// the account's only slot. AWS documents the rule ("Only one import job can be active at a time
+// per account") but not the exception: PreconditionNotMetException is the likeliest (the
+// operation's documented code for an unmet precondition), LimitExceededException and
+// InvalidParameterException are plausible. The answer is trusted as "busy" only while the job is
+// still Created.
+var importBusyCodes = []string{"PreconditionNotMetException", "LimitExceededException", "InvalidParameterException"}
+
+// ImportSlotTimeout bounds how long StartImport keeps finding the slot busy (the state machine
+// waits a minute between tries): past it the part fails rather than wait forever behind a job
+// that never ends, or behind a refusal that is not about the slot at all.
+const ImportSlotTimeout = 4 * time.Hour
+
 // StartImport starts the part's job. Only one import job can be active per account: while
 // another holds the slot the job stays Created and the state machine waits and tries again.
 func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error) {
@@ -108,14 +124,22 @@ func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error
 	p := in.Plan
 	c := s.Cognito(p.Request.PrimaryRegion)
 	job := *in.Job
-	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
-	var busy *types.PreconditionNotMetException
-	if errors.As(err, &busy) {
-		// The same exception reports a job in the wrong status: only a job still Created is
-		// waiting for the account's slot.
+	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)},
+		func(o *cip.Options) { o.Retryer = busyNotRetried{o.Retryer} })
+	var api smithy.APIError
+	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
+		// The same exceptions report other refusals: only a job still Created may be waiting
+		// for the account's slot.
 		d, derr := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
 		if derr == nil && d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
-			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), aws.ToString(busy.Message)
+			now := s.now()
+			if job.BusySince == nil {
+				job.BusySince = &now
+			}
+			if now.Sub(*job.BusySince) > ImportSlotTimeout {
+				return Job{}, fmt.Errorf("start import job %s: still refused %s after the first try (is another import job stuck in the account, or is the refusal about something else?): %w", job.JobID, ImportSlotTimeout, err)
+			}
+			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), api.ErrorCode()+": "+api.ErrorMessage()
 			return job, nil
 		}
 	}
@@ -124,6 +148,18 @@ func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error
 	}
 	job.Started, job.Status, job.Message = true, string(out.UserImportJob.Status), ""
 	return job, nil
+}
+
+// busyNotRetried keeps the SDK from retrying a busy answer it takes for throttling
+// (LimitExceededException): the state machine waits a minute between tries instead.
+type busyNotRetried struct{ aws.Retryer }
+
+func (r busyNotRetried) IsErrorRetryable(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
+		return false
+	}
+	return r.Retryer.IsErrorRetryable(err)
 }
 
 // PollImport reads the job's status and counts.

@@ -41,10 +41,10 @@ const (
 	// PrimaryResultUnknown: the import job's log never gave this user's row a result, so
 	// whether the import created it is not known (the disable step looks it up itself).
 	PrimaryResultUnknown = "result-unknown"
-	PrimaryRejected     = "rejected"
-	PrimaryUpdated      = "updated"
-	PrimaryUpdateFailed = "update-failed"
-	PrimaryUnchanged    = "unchanged"
+	PrimaryRejected      = "rejected"
+	PrimaryUpdated       = "updated"
+	PrimaryUpdateFailed  = "update-failed"
+	PrimaryUnchanged     = "unchanged"
 )
 
 // WriteReport joins the plan, the import results and the ledgers into one line per DR user, writes
