@@ -73,6 +73,8 @@ type Emulator struct {
 
 	auth authState // app clients, sessions, tokens, outbox, triggers
 
+	emails emailQuota // the default sender's daily quota
+
 	stats stats
 }
 

@@ -204,6 +204,9 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if temp == "" {
 			temp = e.newTemporaryPassword(int(aws.ToInt32(p.policy.MinimumLength)))
 		}
+		if err := e.takeEmails(p, invitationEmails(u, in.DesiredDeliveryMediums)); err != nil {
+			return nil, err
+		}
 		u.setPassword(temp, true, p.tempValidity(), e.now())
 		e.invite(p, u, in.DesiredDeliveryMediums, temp)
 		return map[string]any{"User": toJSON(u, nil)}, nil
@@ -255,6 +258,11 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if v, ok := vals[d.name]; ok {
 			name, v := p.intern(d.name, v)
 			u.attrs = append(u.attrs, attr{name, v})
+		}
+	}
+	if in.MessageAction != types.MessageActionTypeSuppress {
+		if err := e.takeEmails(p, invitationEmails(u, in.DesiredDeliveryMediums)); err != nil {
+			return nil, err
 		}
 	}
 	if err := p.claimAliases(u, in.ForceAliasCreation, now); err != nil {
@@ -338,6 +346,9 @@ func (e *Emulator) adminUpdateUserAttributes(region string, body []byte) (any, e
 				vals[flag] = "false"
 			}
 		}
+	}
+	if err := e.verifyChangedContacts(p, u, vals); err != nil {
+		return nil, err
 	}
 	now := millis(e.now())
 	// Apply to a copy so a refused alias leaves the user untouched.
