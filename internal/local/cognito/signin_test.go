@@ -428,7 +428,7 @@ func TestUpdateUserPool(t *testing.T) {
 	_, err := env.c.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{
 		UserPoolId:             &env.poolID,
 		LambdaConfig:           &types.LambdaConfigType{PostConfirmation: aws.String(postConfirmationARN)},
-		MfaConfiguration:       types.UserPoolMfaTypeOn,
+		MfaConfiguration:       types.UserPoolMfaTypeOff,
 		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypePhoneNumber},
 	})
 	if err != nil {
@@ -439,7 +439,7 @@ func TestUpdateUserPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []string{aws.ToString(d.UserPool.LambdaConfig.PostConfirmation), string(d.UserPool.MfaConfiguration), string(d.UserPool.AutoVerifiedAttributes[0])}
-	if diff := cmp.Diff([]string{postConfirmationARN, "ON", "phone_number"}, got); diff != "" {
+	if diff := cmp.Diff([]string{postConfirmationARN, "OFF", "phone_number"}, got); diff != "" {
 		t.Errorf("after UpdateUserPool (-want +got):\n%s", diff)
 	}
 	// As on AWS, what an update leaves out goes back to its default.

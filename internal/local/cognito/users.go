@@ -425,7 +425,9 @@ func (e *Emulator) setEnabled(region string, body []byte, enabled bool) (any, er
 	defer p.mu.Unlock()
 	if u.enabled != enabled {
 		u.enabled = enabled
-		u.modified = millis(e.now())
+		if !e.enabledKeepsModified.Load() {
+			u.modified = millis(e.now())
+		}
 	}
 	if !enabled {
 		// "Deactivates a user and revokes all access tokens for the user."
