@@ -222,7 +222,8 @@ func (e *Emulator) setUserPoolMfaConfig(region string, body []byte) (any, error)
 		mfa = p.cfg.MfaConfiguration
 	}
 	if mfa != types.UserPoolMfaTypeOff && !next.any() {
-		return nil, errInvalidParameter("Invalid MFA configuration given, can't turn off all MFAs and set MFA configuration to %s", mfa)
+		// As reported (aws-sdk-js #4186, sst #5177).
+		return nil, errInvalidParameter("Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration.")
 	}
 	p.mfa = next
 	p.cfg.MfaConfiguration = mfa

@@ -451,8 +451,8 @@ func TestUpdateUserPool(t *testing.T) {
 		t.Errorf("after an empty UpdateUserPool: LambdaConfig %v, MFA %s; want none, OFF", d.UserPool.LambdaConfig, d.UserPool.MfaConfiguration)
 	}
 	_, err = env.c.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: &env.poolID, MfaConfiguration: types.UserPoolMfaTypeOn})
-	if apiCode(err) != "InvalidParameterException" {
-		t.Errorf("MFA ON with no factor: %v, want InvalidParameterException", err)
+	if apiCode(err) != "InvalidParameterException" || apiMessage(err) != "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration." {
+		t.Errorf("MFA ON with no factor: %v, want InvalidParameterException as reported", err)
 	}
 }
 
