@@ -331,3 +331,19 @@ func TestCheckAcceptsGoodRowAndReportsAllProblems(t *testing.T) {
 		t.Errorf("Check reasons (-want +got):\n%s", diff)
 	}
 }
+
+// TestBooleansAnyCase: AWS's sample import file writes TRUE/FALSE and its prose true/false; the
+// validator accepts the flags in any case and nothing else.
+func TestBooleansAnyCase(t *testing.T) {
+	tg := mustTarget(t, classicHeader, classicPool())
+	for _, v := range []string{"TRUE", "True", "true", "tRUE"} {
+		if ps := tg.Check(tg.Row(classicUser("uma", "email_verified", v))); ps != nil {
+			t.Errorf("email_verified=%s: %v, want accepted", v, ps)
+		}
+	}
+	for _, v := range []string{"yes", "1", "T"} {
+		if ps := tg.Check(tg.Row(classicUser("uma", "email_verified", v))); ps == nil {
+			t.Errorf("email_verified=%s accepted, want refused", v)
+		}
+	}
+}

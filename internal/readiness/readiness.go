@@ -168,6 +168,7 @@ func (c *Checker) Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r := Report{CheckedAt: now().UTC(), Config: cfg, MaxBackupAge: cfg.MaxBackupAge.String()}
 	r.Checks = append(r.Checks, c.pools(ctx, cfg)...)
+	r.Checks = append(r.Checks, c.email(ctx, cfg))
 	b := c.newestBackup(ctx, cfg)
 	r.Checks = append(r.Checks, freshness(b, cfg.MaxBackupAge, r.CheckedAt))
 	r.Checks = append(r.Checks, c.restoreDrill(ctx, cfg, b))

@@ -133,7 +133,7 @@ func statuses(r readiness.Report) map[string]readiness.Status {
 func allChecks(s readiness.Status) map[string]readiness.Status {
 	m := map[string]readiness.Status{}
 	for _, n := range []string{readiness.CheckSignIn, readiness.CheckMFA, readiness.CheckPasswordPolicy, readiness.CheckSchema,
-		readiness.CheckGroups, readiness.CheckBackup, readiness.CheckRestore} {
+		readiness.CheckGroups, readiness.CheckEmail, readiness.CheckBackup, readiness.CheckRestore} {
 		m[n] = s
 	}
 	return m

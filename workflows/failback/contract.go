@@ -137,6 +137,8 @@ type ImportPartInput struct {
 	Number int `json:"number"`
 	// Job is set once the job exists.
 	Job *Job `json:"job,omitempty"`
+	// Results is the previous read of the job's row results, while they are incomplete.
+	Results *ImportResults `json:"results,omitempty"`
 }
 
 // Job is an import job's state as the workflow tracks it.
@@ -145,10 +147,12 @@ type Job struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Started is false while another import job holds the account's only slot.
-	Started  bool `json:"started"`
-	Imported int  `json:"imported"`
-	Skipped  int  `json:"skipped"`
-	Failed   int  `json:"failed"`
+	Started bool `json:"started"`
+	// BusySince is when StartImport first found the slot busy (bounded by ImportSlotTimeout).
+	BusySince *time.Time `json:"busySince,omitempty"`
+	Imported  int        `json:"imported"`
+	Skipped   int        `json:"skipped"`
+	Failed    int        `json:"failed"`
 	// Done is true once the job reached Succeeded, Failed, Stopped or Expired.
 	Done    bool   `json:"done"`
 	Message string `json:"message,omitempty"`
@@ -160,6 +164,12 @@ type ImportResults struct {
 	Imported int    `json:"imported"`
 	Skipped  int    `json:"skipped"`
 	Failed   int    `json:"failed"`
+	// Unknown counts rows with no result in the job's log (yet): reported as result-unknown.
+	Unknown int `json:"unknown"`
+	// Attempt is how many times the log has been read; Final is false while rows lack a result
+	// and the state machine should wait and read again.
+	Attempt int  `json:"attempt"`
+	Final   bool `json:"final"`
 }
 
 // Progress is the cursor of a step that works through a list in several invocations (each

@@ -9,14 +9,17 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
@@ -99,6 +102,19 @@ func (s *Steps) verifyPart(ctx context.Context, p Plan, part csvbuild.Part) erro
 	return nil
 }
 
+// importBusyCodes are the exceptions StartUserImportJob may answer while another import job holds
+// the account's only slot. AWS documents the rule ("Only one import job can be active at a time
+// per account") but not the exception: PreconditionNotMetException is the likeliest (the
+// operation's documented code for an unmet precondition), LimitExceededException and
+// InvalidParameterException are plausible. The answer is trusted as "busy" only while the job is
+// still Created.
+var importBusyCodes = []string{"PreconditionNotMetException", "LimitExceededException", "InvalidParameterException"}
+
+// ImportSlotTimeout bounds how long StartImport keeps finding the slot busy (the state machine
+// waits a minute between tries): past it the part fails rather than wait forever behind a job
+// that never ends, or behind a refusal that is not about the slot at all.
+const ImportSlotTimeout = 4 * time.Hour
+
 // StartImport starts the part's job. Only one import job can be active per account: while
 // another holds the slot the job stays Created and the state machine waits and tries again.
 func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error) {
@@ -108,14 +124,22 @@ func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error
 	p := in.Plan
 	c := s.Cognito(p.Request.PrimaryRegion)
 	job := *in.Job
-	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
-	var busy *types.PreconditionNotMetException
-	if errors.As(err, &busy) {
-		// The same exception reports a job in the wrong status: only a job still Created is
-		// waiting for the account's slot.
+	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)},
+		func(o *cip.Options) { o.Retryer = busyNotRetried{o.Retryer} })
+	var api smithy.APIError
+	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
+		// The same exceptions report other refusals: only a job still Created may be waiting
+		// for the account's slot.
 		d, derr := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
 		if derr == nil && d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
-			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), aws.ToString(busy.Message)
+			now := s.now()
+			if job.BusySince == nil {
+				job.BusySince = &now
+			}
+			if now.Sub(*job.BusySince) > ImportSlotTimeout {
+				return Job{}, fmt.Errorf("start import job %s: still refused %s after the first try (is another import job stuck in the account, or is the refusal about something else?): %w", job.JobID, ImportSlotTimeout, err)
+			}
+			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), api.ErrorCode()+": "+api.ErrorMessage()
 			return job, nil
 		}
 	}
@@ -124,6 +148,18 @@ func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error
 	}
 	job.Started, job.Status, job.Message = true, string(out.UserImportJob.Status), ""
 	return job, nil
+}
+
+// busyNotRetried keeps the SDK from retrying a busy answer it takes for throttling
+// (LimitExceededException): the state machine waits a minute between tries instead.
+type busyNotRetried struct{ aws.Retryer }
+
+func (r busyNotRetried) IsErrorRetryable(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
+		return false
+	}
+	return r.Retryer.IsErrorRetryable(err)
 }
 
 // PollImport reads the job's status and counts.
@@ -163,15 +199,34 @@ const (
 	RowSkipped      = "skipped"
 	RowFailed       = "failed"
 	RowNotProcessed = "not-processed"
+	// RowResultUnknown is a row the job's log has no line for after every read: Cognito may have
+	// imported it or not, so it is neither counted imported nor failed.
+	RowResultUnknown = "result-unknown"
 )
+
+// ImportResultReads is how many times CollectImportResults reads a job's log before it reports
+// the rows still without a line as result-unknown; the state machine waits between reads
+// (WaitForImportResults), about ten minutes in all. Cognito documents no moment at which every
+// row's line is in CloudWatch Logs.
+const ImportResultReads = 20
 
 var resultLine = regexp.MustCompile(`^\[(SUCCEEDED|SKIPPED|FAILED)\] Line Number (\d+) - ?(.*)$`)
 
 // CollectImportResults reads the job's per-row lines from CloudWatch Logs (the only place Cognito
-// reports them, without user data) and maps their line numbers back to the part's users.
+// reports them, without user data) and maps their line numbers back to the part's users. The
+// lines may arrive after the job ends: while some row has none, it answers Final=false and the
+// state machine waits and calls again (in.Results carries the count); after ImportResultReads
+// reads the rows still without a line are result-unknown. A job that ended without processing
+// every row (Failed, Stopped, Expired) is complete once its log has as many lines as the job's
+// counts; its other rows are not-processed. Results are read whatever the job's final status:
+// a Failed job may have imported some users.
 func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (ImportResults, error) {
 	if in.Job == nil {
 		return ImportResults{}, stateerr.Invalid("collect import results: job is required")
+	}
+	attempt := 1
+	if in.Results != nil {
+		attempt = in.Results.Attempt + 1
 	}
 	p := in.Plan
 	byLine, err := s.readJobLog(ctx, p, *in.Job)
@@ -183,61 +238,81 @@ func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (I
 		return ImportResults{}, err
 	}
 	store := s.S3(p.Region)
-	src, err := s3stream.Open(ctx, store, p.Bucket, in.Part.Key)
+	rows, err := s.partRows(ctx, p, in.Part, target)
 	if err != nil {
 		return ImportResults{}, err
 	}
-	defer src.Close()
-	rd, err := importcsv.NewReader(target, src)
-	if err != nil {
-		return ImportResults{}, fmt.Errorf("read import part %s: %w", in.Part.Key, err)
+	logged := 0
+	for _, r := range rows {
+		if _, ok := byLine[r.Line]; ok {
+			logged++
+		}
 	}
-	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number)}
+	processed := in.Job.Imported + in.Job.Skipped + in.Job.Failed
+	complete := logged == len(rows) || (in.Job.Status != string(types.UserImportJobStatusTypeSucceeded) && logged >= processed)
+	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number), Attempt: attempt, Final: complete || attempt >= ImportResultReads}
 	w := s3stream.Create(ctx, store, p.Bucket, res.Key)
 	lw := snapshot.NewLineWriter(w)
-	fail := func(err error) (ImportResults, error) {
-		w.Abort(err)
-		return ImportResults{}, err
-	}
-	for {
-		row, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		var rowErr *importcsv.RowError
-		if errors.As(err, &rowErr) {
-			row = importcsv.Row{Line: rowErr.Line}
-		} else if err != nil {
-			return fail(fmt.Errorf("read import part %s: %w", in.Part.Key, err))
-		}
-		r := RowResult{Line: row.Line, Outcome: RowNotProcessed, Message: "no result in the job's log (" + in.Job.Status + ")"}
-		if rowErr != nil {
-			r.Username = rowErr.Username
-		} else {
-			r.Username = target.Username(row)
-		}
-		if lr, ok := byLine[row.Line]; ok {
+	for _, r := range rows {
+		if lr, ok := byLine[r.Line]; ok {
 			r.Outcome, r.Message = lr.Outcome, lr.Message
+		} else if complete {
+			r.Outcome, r.Message = RowNotProcessed, "the job ended "+in.Job.Status+" before this row"
+		} else {
+			r.Outcome, r.Message = RowResultUnknown, fmt.Sprintf("no result in the job's log after %d reads (job %s)", attempt, in.Job.Status)
 		}
 		switch r.Outcome {
 		case RowImported:
 			res.Imported++
 		case RowSkipped:
 			res.Skipped++
+		case RowResultUnknown:
+			res.Unknown++
 		default:
 			res.Failed++
 		}
 		if err := lw.Write(r); err != nil {
-			return fail(err)
+			w.Abort(err)
+			return ImportResults{}, err
 		}
 	}
 	if err := lw.Close(); err != nil {
-		return fail(err)
+		w.Abort(err)
+		return ImportResults{}, err
 	}
 	if _, err := w.Close(); err != nil {
 		return ImportResults{}, err
 	}
 	return res, nil
+}
+
+// partRows lists the rows of an import part by line and username, without their data.
+func (s *Steps) partRows(ctx context.Context, p Plan, part csvbuild.Part, target *importcsv.Target) ([]RowResult, error) {
+	src, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, part.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	rd, err := importcsv.NewReader(target, src)
+	if err != nil {
+		return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+	}
+	var rows []RowResult
+	for {
+		row, err := rd.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		var rowErr *importcsv.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			rows = append(rows, RowResult{Line: rowErr.Line, Username: rowErr.Username})
+		case err != nil:
+			return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+		default:
+			rows = append(rows, RowResult{Line: row.Line, Username: target.Username(row)})
+		}
+	}
 }
 
 func (s *Steps) readJobLog(ctx context.Context, p Plan, job Job) (map[int]RowResult, error) {

@@ -24,7 +24,7 @@ type UserReport struct {
 	Key        string `json:"key"`
 	DRUsername string `json:"drUsername"`
 	// Primary is the user's fate in the primary pool: imported, skipped-existing, created-by-api,
-	// import-failed, rejected, updated, update-failed, unchanged.
+	// import-failed, result-unknown, rejected, updated, update-failed, unchanged.
 	Primary string   `json:"primary"`
 	Reason  string   `json:"reason,omitempty"`
 	Groups  []string `json:"groupsAdded,omitempty"`
@@ -38,10 +38,13 @@ const (
 	PrimarySkipped      = "skipped-existing"
 	PrimaryCreatedByAPI = "created-by-api"
 	PrimaryImportFailed = "import-failed"
-	PrimaryRejected     = "rejected"
-	PrimaryUpdated      = "updated"
-	PrimaryUpdateFailed = "update-failed"
-	PrimaryUnchanged    = "unchanged"
+	// PrimaryResultUnknown: the import job's log never gave this user's row a result, so
+	// whether the import created it is not known (the disable step looks it up itself).
+	PrimaryResultUnknown = "result-unknown"
+	PrimaryRejected      = "rejected"
+	PrimaryUpdated       = "updated"
+	PrimaryUpdateFailed  = "update-failed"
+	PrimaryUnchanged     = "unchanged"
 )
 
 // WriteReport joins the plan, the import results and the ledgers into one line per DR user, writes
@@ -79,6 +82,8 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 				u.Primary = PrimaryImported
 			case RowSkipped:
 				u.Primary, u.Reason = PrimarySkipped, r.Message
+			case RowResultUnknown:
+				u.Primary, u.Reason = PrimaryResultUnknown, r.Message
 			default:
 				u.Primary, u.Reason = PrimaryImportFailed, r.Message
 			}

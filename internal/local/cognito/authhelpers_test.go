@@ -78,11 +78,7 @@ func newAuthEnv(t *testing.T, in *cip.CreateUserPoolInput, client *cip.CreateUse
 		HTTPClient: loopback.HTTPClient(),
 	})
 	env := &authEnv{e: e, c: c, url: srv.URL, clock: clock}
-	out, err := c.CreateUserPool(context.Background(), in)
-	if err != nil {
-		t.Fatalf("CreateUserPool: %v", err)
-	}
-	env.poolID = aws.ToString(out.UserPool.Id)
+	env.poolID = createTOTPPool(t, c, in)
 	if client == nil {
 		client = &cip.CreateUserPoolClientInput{}
 	}
@@ -276,4 +272,28 @@ func errString(err error) string {
 		return ""
 	}
 	return fmt.Sprintf("%s: %s", apiCode(err), apiMessage(err))
+}
+
+// createTOTPPool creates a pool the way AWS allows TOTP-only MFA: CreateUserPool with MFA OFF
+// (it refuses ON or OPTIONAL without SMS), then SetUserPoolMfaConfig with the software token.
+func createTOTPPool(t *testing.T, c *cip.Client, in *cip.CreateUserPoolInput) string {
+	t.Helper()
+	ctx := context.Background()
+	mfa := in.MfaConfiguration
+	create := *in
+	if in.SmsConfiguration == nil {
+		create.MfaConfiguration = types.UserPoolMfaTypeOff
+	}
+	out, err := c.CreateUserPool(ctx, &create)
+	if err != nil {
+		t.Fatalf("CreateUserPool: %v", err)
+	}
+	id := aws.ToString(out.UserPool.Id)
+	if create.MfaConfiguration != mfa {
+		if _, err := c.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: &id, MfaConfiguration: mfa,
+			SoftwareTokenMfaConfiguration: &types.SoftwareTokenMfaConfigType{Enabled: true}}); err != nil {
+			t.Fatalf("SetUserPoolMfaConfig: %v", err)
+		}
+	}
+	return id
 }

@@ -74,6 +74,11 @@ type Emulator struct {
 
 	auth authState // app clients, sessions, tokens, outbox, triggers
 
+	emails emailQuota // the default sender's daily quota
+
+	strictMfaUpdate      atomic.Bool // see SetStrictMfaUpdate
+	enabledKeepsModified atomic.Bool // see SetEnableKeepsModified
+
 	stats stats
 }
 
@@ -121,6 +126,10 @@ func (e *Emulator) SetQuotas(on bool) { e.quotasOn.Store(on) }
 
 // SetRate changes the quota of one category (requests per second); buckets restart full.
 func (e *Emulator) SetRate(c Category, rps float64) { e.quotas.setRate(c, rps) }
+
+// SetEnableKeepsModified makes AdminDisableUser and AdminEnableUser leave UserLastModifiedDate
+// as it was. AWS does not document whether they move it; by default the emulator moves it.
+func (e *Emulator) SetEnableKeepsModified(keep bool) { e.enabledKeepsModified.Store(keep) }
 
 // SetLatency sets the delay added before every answer.
 func (e *Emulator) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }

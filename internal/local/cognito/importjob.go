@@ -49,7 +49,7 @@ const (
 // Completion messages. AWS documents only the whole-job failure wording; the others are the
 // emulator's own.
 const (
-	msgTooManyFailed = "Too many users have failed or been skipped"
+	msgTooManyFailed = "Too many users have failed or been skipped during the import."
 	msgSucceeded     = "Import Job Completed Successfully."
 	msgStopped       = "Import Job Stopped."
 	msgNoFile        = "The CSV file was not uploaded or could not be read."
@@ -73,6 +73,10 @@ type imports struct {
 	publicURL string
 	seq       uint64
 	jobs      map[string]*importJob
+	// busyCode is the exception StartUserImportJob answers while another job is active
+	// (SetImportBusyError); failLimit ends a job Failed once more rows failed (SetImportFailLimit).
+	busyCode  string
+	failLimit int
 }
 
 func (im *imports) init(opts Options) {
@@ -267,7 +271,8 @@ func (e *Emulator) listUserImportJobs(region string, body []byte) (any, error) {
 			jobs = append(jobs, j)
 		}
 	}
-	slices.SortFunc(jobs, func(a, b *importJob) int { return cmp.Compare(a.seq, b.seq) })
+	// Newest first, as every AWS example lists them (the order is not documented).
+	slices.SortFunc(jobs, func(a, b *importJob) int { return cmp.Compare(b.seq, a.seq) })
 	start := 0
 	if t := aws.ToString(in.PaginationToken); t != "" {
 		// The token is the last job id returned; a token naming no job of this pool is refused.
@@ -320,7 +325,11 @@ func (e *Emulator) startUserImportJob(region string, body []byte) (any, error) {
 	for _, other := range e.imports.jobs {
 		switch other.status {
 		case jobPending, jobInProgress, jobStopping:
-			return nil, newError("PreconditionNotMetException", "Only one import job can be active at a time in an account: %s is %s.", other.id, other.status)
+			code := e.imports.busyCode
+			if code == "" {
+				code = "PreconditionNotMetException"
+			}
+			return nil, newError(code, "Only one import job can be active at a time in an account: %s is %s.", other.id, other.status)
 		}
 	}
 	if !autoVerified {
@@ -436,6 +445,15 @@ func (e *Emulator) runImport(p *pool, j *importJob) {
 		if im.sink != nil {
 			im.sink.PutLogEvent(j.region, group, stream, e.now(), logLine(outcome, row.line, reason))
 		}
+		im.mu.Lock()
+		over := im.failLimit > 0 && j.failed >= int64(im.failLimit)
+		im.mu.Unlock()
+		if over {
+			// As reported on AWS: the job ends Failed, the users it imported stay imported and
+			// the rows after this one are not processed (no log line).
+			e.finishImport(j, jobFailed, msgTooManyFailed)
+			return
+		}
 		if !wait(im.rowDelay, j.stop) {
 			e.finishImport(j, jobStopped, msgStopped)
 			return
@@ -453,6 +471,26 @@ func (e *Emulator) runImport(p *pool, j *importJob) {
 		return
 	}
 	e.finishImport(j, jobSucceeded, msgSucceeded)
+}
+
+// SetImportBusyError sets the exception code StartUserImportJob answers while another import job
+// is active in the account. AWS documents the rule but not the exception; the default is
+// PreconditionNotMetException, the documented code for "a precondition is not met". Empty
+// restores the default.
+func (e *Emulator) SetImportBusyError(code string) {
+	e.imports.mu.Lock()
+	defer e.imports.mu.Unlock()
+	e.imports.busyCode = code
+}
+
+// SetImportFailLimit makes an import job end Failed ("Too many users have failed or been
+// skipped during the import.") as soon as n rows have failed, keeping the users it imported
+// before and leaving later rows unprocessed, as public reports show AWS doing; AWS publishes no
+// threshold. 0 turns it off.
+func (e *Emulator) SetImportFailLimit(n int) {
+	e.imports.mu.Lock()
+	defer e.imports.mu.Unlock()
+	e.imports.failLimit = max(n, 0)
 }
 
 func (e *Emulator) finishImport(j *importJob, status, message string) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -570,6 +571,7 @@ func TestListUserImportJobsPaging(t *testing.T) {
 	for _, n := range []string{"j1", "j2", "j3", "j4", "j5"} {
 		want = append(want, aws.ToString(env.createJob(t, n).JobId))
 	}
+	slices.Reverse(want) // newest first, as AWS's examples list them
 	var got []string
 	var pages []int
 	in := &cip.ListUserImportJobsInput{UserPoolId: &env.poolID, MaxResults: aws.Int32(2)}

@@ -159,6 +159,13 @@ func (e *Emulator) importRow(p *pool, row importRow) (int, string) {
 		return rowFailed, row.err
 	}
 	v := row.values
+	// AWS's sample import file writes TRUE and FALSE, its prose true and false: the flags are
+	// read in any case and stored as Cognito shows them, lower case.
+	for _, col := range []string{"cognito:mfa_enabled", "email_verified", "phone_number_verified"} {
+		if b := strings.ToLower(v[col]); b == "true" || b == "false" {
+			v[col] = b
+		}
+	}
 	name := v["cognito:username"]
 	if name == "" {
 		return rowFailed, reasonNoUsername

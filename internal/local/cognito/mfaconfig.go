@@ -41,6 +41,46 @@ func (f *mfaFactors) offered() []string {
 	return out
 }
 
+// errMfaNeedsSMS is how CreateUserPool (and, reportedly, UpdateUserPool) refuse MFA ON or
+// OPTIONAL without an SMS configuration, even for a pool whose only factor will be TOTP
+// (aws-cli #3876, aws-cdk #12075, cloudformation-coverage-roadmap #769 and #2221): TOTP-only MFA
+// is turned on with SetUserPoolMfaConfig.
+func errMfaNeedsSMS() error {
+	return errInvalidParameter("SMS configuration and Auto verification for phone_number are required when MFA is required/optional")
+}
+
+// checkCreateMfa refuses what CreateUserPool refuses: MFA ON or OPTIONAL without SMS.
+func checkCreateMfa(mfa types.UserPoolMfaType, smsConfigured bool) error {
+	if mfa != "" && mfa != types.UserPoolMfaTypeOff && !smsConfigured {
+		return errMfaNeedsSMS()
+	}
+	return nil
+}
+
+// checkMfaUpdate refuses the MFA changes UpdateUserPool is reported to refuse. Turning MFA ON on
+// an existing pool is refused (cloudformation-coverage-roadmap #1176, aws-cdk #21284); turning it
+// on from OFF without SMS is refused like CreateUserPool; keeping a pool's ON or OPTIONAL is
+// accepted (reported for pools whose TOTP MFA was set with SetUserPoolMfaConfig). With
+// SetStrictMfaUpdate the emulator also refuses that last case, the reading of the reports under
+// which no UpdateUserPool of a TOTP-only pool succeeds.
+func (e *Emulator) checkMfaUpdate(current, next types.UserPoolMfaType, smsConfigured bool) error {
+	if next == "" || next == types.UserPoolMfaTypeOff {
+		return nil
+	}
+	if next == types.UserPoolMfaTypeOn && current != types.UserPoolMfaTypeOn {
+		return errInvalidParameter("Cannot turn MFA functionality ON, once the user pool has been created.")
+	}
+	if !smsConfigured && (current == types.UserPoolMfaTypeOff || e.strictMfaUpdate.Load()) {
+		return errMfaNeedsSMS()
+	}
+	return nil
+}
+
+// SetStrictMfaUpdate makes UpdateUserPool refuse MFA ON or OPTIONAL without an SMS configuration
+// even when the pool already has that MFA setting, so tests can show what a procedure does if
+// AWS refuses it.
+func (e *Emulator) SetStrictMfaUpdate(on bool) { e.strictMfaUpdate.Store(on) }
+
 func checkMfaType(m types.UserPoolMfaType) error {
 	switch m {
 	case "", types.UserPoolMfaTypeOff, types.UserPoolMfaTypeOn, types.UserPoolMfaTypeOptional:
@@ -61,6 +101,12 @@ func (e *Emulator) updateUserPool(region string, body []byte) (any, error) {
 		return nil, err
 	}
 	if err := checkMfaType(in.MfaConfiguration); err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	current := p.cfg.MfaConfiguration
+	p.mu.RUnlock()
+	if err := e.checkMfaUpdate(current, in.MfaConfiguration, in.SmsConfiguration != nil); err != nil {
 		return nil, err
 	}
 	for _, a := range in.AutoVerifiedAttributes {
@@ -176,7 +222,8 @@ func (e *Emulator) setUserPoolMfaConfig(region string, body []byte) (any, error)
 		mfa = p.cfg.MfaConfiguration
 	}
 	if mfa != types.UserPoolMfaTypeOff && !next.any() {
-		return nil, errInvalidParameter("Invalid MFA configuration given, can't turn off all MFAs and set MFA configuration to %s", mfa)
+		// As reported (aws-sdk-js #4186, sst #5177).
+		return nil, errInvalidParameter("Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration.")
 	}
 	p.mfa = next
 	p.cfg.MfaConfiguration = mfa

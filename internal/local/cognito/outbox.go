@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
 
 // DefaultTriggerTimeout is how long Cognito waits for a Lambda trigger before it fails the call.
@@ -143,4 +147,133 @@ func (e *Emulator) SetTriggerTimeout(d time.Duration) {
 	e.auth.mu.Lock()
 	defer e.auth.mu.Unlock()
 	e.auth.triggerTimeout = d
+}
+
+// KindVerifyAttribute carries the code that verifies a changed email or phone number
+// (AdminUpdateUserAttributes without the matching *_verified=true).
+const KindVerifyAttribute MessageKind = "VERIFY_ATTRIBUTE"
+
+// DefaultDailyEmails is how many emails Cognito's default sender (EmailSendingAccount
+// COGNITO_DEFAULT, also when a pool has no EmailConfiguration) sends a day per account; the
+// count resets at 09:00 UTC. Pools that send with SES (DEVELOPER) are not limited by it.
+const DefaultDailyEmails = 50
+
+// emailQuota counts the account's emails sent by Cognito's default sender in the current day.
+type emailQuota struct {
+	mu     sync.Mutex
+	limit  int       // 0 means DefaultDailyEmails, negative means unlimited
+	window time.Time // start of the day being counted (09:00 UTC)
+	sent   int
+}
+
+// SetDailyEmailLimit changes the account's daily quota of emails sent by Cognito's default
+// sender; 0 restores DefaultDailyEmails, a negative n lifts it.
+func (e *Emulator) SetDailyEmailLimit(n int) {
+	e.emails.mu.Lock()
+	defer e.emails.mu.Unlock()
+	e.emails.limit = n
+}
+
+// cognitoSendsEmail reports whether the pool's email goes through Cognito's default sender.
+func (p *pool) cognitoSendsEmail() bool {
+	c := p.cfg.EmailConfiguration
+	return c == nil || c.EmailSendingAccount == "" || c.EmailSendingAccount == types.EmailSendingAccountTypeCognitoDefault
+}
+
+// takeEmails counts n emails the pool is about to send against the daily quota, or refuses them
+// all as Cognito does once the day's quota is spent. Callers check before they change anything.
+func (e *Emulator) takeEmails(p *pool, n int) error {
+	if n == 0 || !p.cognitoSendsEmail() {
+		return nil
+	}
+	q := &e.emails
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	limit := q.limit
+	if limit == 0 {
+		limit = DefaultDailyEmails
+	}
+	if limit < 0 {
+		return nil
+	}
+	now := e.now().UTC()
+	w := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.UTC)
+	if now.Before(w) {
+		w = w.AddDate(0, 0, -1)
+	}
+	if !w.Equal(q.window) {
+		q.window, q.sent = w, 0
+	}
+	if q.sent+n > limit {
+		return newError("LimitExceededException", "Exceeded daily email limit for the operation or the account. If a higher limit is required, please configure your user pool to use your own Amazon SES configuration for sending email.")
+	}
+	q.sent += n
+	return nil
+}
+
+// takeEmailFor is takeEmails for one message sent by medium m.
+func (e *Emulator) takeEmailFor(p *pool, m Medium) error {
+	if m != MediumEmail {
+		return nil
+	}
+	return e.takeEmails(p, 1)
+}
+
+// invitationEmails is how many emails invite would send u.
+func invitationEmails(u *user, mediums []types.DeliveryMediumType) int {
+	if v, ok := u.get("email"); ok && strings.TrimSpace(v) != "" && slices.Contains(mediums, types.DeliveryMediumTypeEmail) {
+		return 1
+	}
+	return 0
+}
+
+// verifyChangedContacts handles an email or phone number that AdminUpdateUserAttributes changes
+// without setting its *_verified flag to true in the same call: if the pool auto-verifies the
+// attribute Cognito sends a code to the new value, and if the pool keeps the original value
+// until it is verified (AttributesRequireVerificationBeforeUpdate) the update leaves the old,
+// still verified value in place. vals is the update, edited in place; the caller holds p.mu
+// and has not changed u yet.
+func (e *Emulator) verifyChangedContacts(p *pool, u *user, vals map[string]string) error {
+	type send struct {
+		m          Medium
+		dest, attr string
+	}
+	var sends []send
+	keep := map[string]bool{}
+	if s := p.cfg.UserAttributeUpdateSettings; s != nil {
+		for _, a := range s.AttributesRequireVerificationBeforeUpdate {
+			keep[string(a)] = true
+		}
+	}
+	for _, c := range []struct {
+		field, flag string
+		m           Medium
+	}{{"email", "email_verified", MediumEmail}, {"phone_number", "phone_number_verified", MediumSMS}} {
+		v, changed := vals[c.field]
+		old, had := u.get(c.field)
+		if !changed || (had && old == v) || strings.EqualFold(vals[c.flag], "true") {
+			continue
+		}
+		if !slices.Contains(p.cfg.AutoVerifiedAttributes, types.VerifiedAttributeType(c.field)) {
+			continue
+		}
+		sends = append(sends, send{c.m, v, c.field})
+		if keep[c.field] && had {
+			delete(vals, c.field)
+			delete(vals, c.flag)
+		}
+	}
+	n := 0
+	for _, s := range sends {
+		if s.m == MediumEmail {
+			n++
+		}
+	}
+	if err := e.takeEmails(p, n); err != nil {
+		return err
+	}
+	for _, s := range sends {
+		e.sendCode(p, u, KindVerifyAttribute, s.m, s.dest, s.attr, 24*time.Hour)
+	}
+	return nil
 }

@@ -124,7 +124,10 @@ func newPool(id, region, arn string, in *cip.CreateUserPoolInput, now time.Time)
 	return p, nil
 }
 
-// CreatePool creates a pool directly, without HTTP or quotas, and returns its id.
+// CreatePool creates a pool directly, without HTTP or quotas, and returns its id. It is a
+// fixture: a pool created with MFA ON or OPTIONAL and no SMS configuration gets TOTP MFA, the
+// state an operator reaches with CreateUserPool (MFA OFF) then SetUserPoolMfaConfig, which AWS
+// requires for TOTP-only MFA (the CreateUserPool operation refuses it).
 func (e *Emulator) CreatePool(region string, in *cip.CreateUserPoolInput) (string, error) {
 	if in == nil {
 		in = &cip.CreateUserPoolInput{}
@@ -168,6 +171,9 @@ func (e *Emulator) pool(region string, id *string) (*pool, error) {
 func (e *Emulator) createUserPool(region string, body []byte) (any, error) {
 	var in cip.CreateUserPoolInput
 	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := checkCreateMfa(in.MfaConfiguration, in.SmsConfiguration != nil); err != nil {
 		return nil, err
 	}
 	id, err := e.CreatePool(region, &in)

@@ -20,11 +20,7 @@ func TestCreateAndDescribeUserPool(t *testing.T) {
 	e := newTestEmulator()
 	c := newTestClient(t, e, testRegion)
 
-	created, err := c.CreateUserPool(ctx, emailPoolInput())
-	if err != nil {
-		t.Fatalf("CreateUserPool: %v", err)
-	}
-	id := aws.ToString(created.UserPool.Id)
+	id := createTOTPPool(t, c, emailPoolInput())
 	if !strings.HasPrefix(id, testRegion+"_") || len(id) != len(testRegion)+10 {
 		t.Errorf("pool id %q, want %s_ and 9 alphanumerics", id, testRegion)
 	}

@@ -430,7 +430,7 @@ func TestUpdateUserPool(t *testing.T) {
 	_, err := env.c.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{
 		UserPoolId:             &env.poolID,
 		LambdaConfig:           &types.LambdaConfigType{PostConfirmation: aws.String(postConfirmationARN)},
-		MfaConfiguration:       types.UserPoolMfaTypeOn,
+		MfaConfiguration:       types.UserPoolMfaTypeOff,
 		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypePhoneNumber},
 	})
 	if err != nil {
@@ -441,7 +441,7 @@ func TestUpdateUserPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []string{aws.ToString(d.UserPool.LambdaConfig.PostConfirmation), string(d.UserPool.MfaConfiguration), string(d.UserPool.AutoVerifiedAttributes[0])}
-	if diff := cmp.Diff([]string{postConfirmationARN, "ON", "phone_number"}, got); diff != "" {
+	if diff := cmp.Diff([]string{postConfirmationARN, "OFF", "phone_number"}, got); diff != "" {
 		t.Errorf("after UpdateUserPool (-want +got):\n%s", diff)
 	}
 	// As on AWS, what an update leaves out goes back to its default.
@@ -453,8 +453,8 @@ func TestUpdateUserPool(t *testing.T) {
 		t.Errorf("after an empty UpdateUserPool: LambdaConfig %v, MFA %s; want none, OFF", d.UserPool.LambdaConfig, d.UserPool.MfaConfiguration)
 	}
 	_, err = env.c.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: &env.poolID, MfaConfiguration: types.UserPoolMfaTypeOn})
-	if apiCode(err) != "InvalidParameterException" {
-		t.Errorf("MFA ON with no factor: %v, want InvalidParameterException", err)
+	if apiCode(err) != "InvalidParameterException" || apiMessage(err) != "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration." {
+		t.Errorf("MFA ON with no factor: %v, want InvalidParameterException as reported", err)
 	}
 }
 

@@ -132,6 +132,11 @@ func (e *Emulator) signUp(region string, body []byte) (any, error) {
 			u.attrs = append(u.attrs, attr{n, v})
 		}
 	}
+	if m, _, _, ok := p.signUpDelivery(u); ok {
+		if err := e.takeEmailFor(p, m); err != nil {
+			return nil, err
+		}
+	}
 	if err := p.claimAliases(u, false, millis(now)); err != nil {
 		return nil, err
 	}
@@ -268,6 +273,9 @@ func (e *Emulator) resendConfirmationCode(region string, body []byte) (any, erro
 	if !ok {
 		return nil, errInvalidParameter("Auto verification not turned on.")
 	}
+	if err := e.takeEmailFor(p, m); err != nil {
+		return nil, err
+	}
 	e.sendCode(p, u, KindSignUp, m, dest, attrName, signUpCodeTTL)
 	return map[string]any{"CodeDeliveryDetails": deliveryOf(m, dest)}, nil
 }
@@ -314,6 +322,9 @@ func (e *Emulator) forgotPassword(region string, body []byte) (any, error) {
 	m, dest, attrName, ok := p.recoveryDelivery(u)
 	if !ok {
 		return nil, errInvalidParameter("Cannot reset password for the user as there is no registered/verified email or phone_number")
+	}
+	if err := e.takeEmailFor(p, m); err != nil {
+		return nil, err
 	}
 	e.sendCode(p, u, KindForgotPassword, m, dest, attrName, forgotPasswordCodeTTL)
 	return map[string]any{"CodeDeliveryDetails": deliveryOf(m, dest)}, nil

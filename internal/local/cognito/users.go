@@ -204,6 +204,9 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if temp == "" {
 			temp = e.newTemporaryPassword(int(aws.ToInt32(p.policy.MinimumLength)))
 		}
+		if err := e.takeEmails(p, invitationEmails(u, in.DesiredDeliveryMediums)); err != nil {
+			return nil, err
+		}
 		u.setPassword(temp, true, p.tempValidity(), e.now())
 		e.invite(p, u, in.DesiredDeliveryMediums, temp)
 		return map[string]any{"User": toJSON(u, nil)}, nil
@@ -255,6 +258,11 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if v, ok := vals[d.name]; ok {
 			name, v := p.intern(d.name, v)
 			u.attrs = append(u.attrs, attr{name, v})
+		}
+	}
+	if in.MessageAction != types.MessageActionTypeSuppress {
+		if err := e.takeEmails(p, invitationEmails(u, in.DesiredDeliveryMediums)); err != nil {
+			return nil, err
 		}
 	}
 	if err := p.claimAliases(u, in.ForceAliasCreation, now); err != nil {
@@ -339,6 +347,9 @@ func (e *Emulator) adminUpdateUserAttributes(region string, body []byte) (any, e
 			}
 		}
 	}
+	if err := e.verifyChangedContacts(p, u, vals); err != nil {
+		return nil, err
+	}
 	now := millis(e.now())
 	// Apply to a copy so a refused alias leaves the user untouched.
 	next := *u
@@ -414,7 +425,9 @@ func (e *Emulator) setEnabled(region string, body []byte, enabled bool) (any, er
 	defer p.mu.Unlock()
 	if u.enabled != enabled {
 		u.enabled = enabled
-		u.modified = millis(e.now())
+		if !e.enabledKeepsModified.Load() {
+			u.modified = millis(e.now())
+		}
 	}
 	if !enabled {
 		// "Deactivates a user and revokes all access tokens for the user."

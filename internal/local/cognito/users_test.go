@@ -241,11 +241,7 @@ func TestInjectedFailures(t *testing.T) {
 func TestUpdateOtherAttributeOfEmailUser(t *testing.T) {
 	ctx := context.Background()
 	c := newTestClient(t, newTestEmulator(), "ap-northeast-1")
-	pool, err := c.CreateUserPool(ctx, emailPoolInput())
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := pool.UserPool.Id
+	id := aws.String(createTOTPPool(t, c, emailPoolInput()))
 	if _, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: id, Username: aws.String("amy@example.com"),
 		MessageAction: types.MessageActionTypeSuppress, UserAttributes: attrs("email", "amy@example.com", "email_verified", "true")}); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 )
 
 // PoolSpec is the user pool the demo, tests and benchmarks seed: what the original Tokyo
@@ -59,6 +60,10 @@ func (p PoolSpec) CreatePoolInput() *cip.CreateUserPoolInput {
 		MfaConfiguration:       types.UserPoolMfaTypeOn,
 		UsernameAttributes:     []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
 		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+		// Recovery emails every user (password resets, invitations): more than Cognito's default
+		// sender's 50 a day, so the pools send with SES, as readiness requires.
+		EmailConfiguration: &types.EmailConfigurationType{EmailSendingAccount: types.EmailSendingAccountTypeDeveloper,
+			SourceArn: aws.String("arn:aws:ses:" + p.Region + ":" + localaws.DefaultAccountID + ":identity/example.jp"), From: aws.String("no-reply@example.jp")},
 		Schema: []types.SchemaAttributeType{
 			{Name: aws.String("email"), AttributeDataType: types.AttributeDataTypeString, Required: aws.Bool(true), Mutable: aws.Bool(true)},
 			{Name: aws.String("tenant"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true),

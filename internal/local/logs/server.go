@@ -417,6 +417,9 @@ func (s *Store) getLogEvents(region string, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.NextToken == nil {
+		s.read(region, name, in.LogStreamName)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	g, err := s.group(region, name)

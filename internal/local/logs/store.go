@@ -28,6 +28,7 @@ type Store struct {
 
 	mu     sync.RWMutex
 	groups map[string]*group // by region + "\x00" + name
+	lag    int               // reads an event waits before GetLogEvents shows it; see SetDeliveryLag
 }
 
 type group struct {
@@ -42,6 +43,12 @@ type stream struct {
 	lastIngestion int64
 	events        []Event // ordered by Timestamp, then arrival
 	bytes         int64
+	pending       []pendingEvent // written, not delivered yet (SetDeliveryLag)
+}
+
+type pendingEvent struct {
+	ev    Event
+	reads int // fresh reads of the stream left before it is delivered
 }
 
 // Options configure a Store.
@@ -82,7 +89,42 @@ func (s *Store) PutLogEvent(region, groupName, streamName string, t time.Time, m
 		st = &stream{name: streamName, created: now}
 		g.streams[streamName] = st
 	}
-	st.add(Event{Timestamp: t.UnixMilli(), IngestionTime: now, Message: message})
+	ev := Event{Timestamp: t.UnixMilli(), IngestionTime: now, Message: message}
+	if s.lag > 0 {
+		st.pending = append(st.pending, pendingEvent{ev: ev, reads: s.lag})
+		return
+	}
+	st.add(ev)
+}
+
+// SetDeliveryLag makes events written by PutLogEvent from now on invisible until their stream has
+// been read from the start (GetLogEvents without a NextToken) reads more times: CloudWatch Logs
+// does not promise when a writer's events become readable, and Cognito documents no moment at
+// which an import job's row results are all in its log. 0 delivers at once.
+func (s *Store) SetDeliveryLag(reads int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lag = max(reads, 0)
+}
+
+// read counts one fresh read of a stream and delivers the events whose lag it ends.
+func (s *Store) read(region, groupName, streamName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[key(region, groupName)]
+	if g == nil || g.streams[streamName] == nil {
+		return
+	}
+	st := g.streams[streamName]
+	kept := st.pending[:0]
+	for _, p := range st.pending {
+		if p.reads--; p.reads <= 0 {
+			st.add(p.ev)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	st.pending = kept
 }
 
 // Events returns a copy of a stream's events in order; nil if the stream does not exist.

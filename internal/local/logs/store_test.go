@@ -314,3 +314,29 @@ func TestDescribeLogGroupsPagingAndRegions(t *testing.T) {
 		t.Errorf("groups in %s (-want +got):\n%s", region, diff)
 	}
 }
+
+// An event written under a delivery lag shows only after that many fresh reads of its stream;
+// pages of one read (NextToken) do not count.
+func TestDeliveryLagHoldsEventsBackForReads(t *testing.T) {
+	s := newStore()
+	c := newClient(t, s, region)
+	ctx := context.Background()
+	seed(s, "g", "st", 1)
+	s.SetDeliveryLag(2)
+	s.PutLogEvent(region, "g", "st", t0.Add(time.Minute), "late")
+	read := func() []string {
+		out, err := c.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("st"), StartFromHead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return messages(out.Events)
+	}
+	for i, want := range [][]string{{"event 0"}, {"event 0", "late"}, {"event 0", "late"}} {
+		if diff := cmp.Diff(want, read()); diff != "" {
+			t.Errorf("read %d (-want +got):\n%s", i+1, diff)
+		}
+	}
+	if got := s.Messages(region, "g", "st"); len(got) != 2 {
+		t.Errorf("Messages after delivery = %q", got)
+	}
+}

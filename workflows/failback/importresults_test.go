@@ -1,0 +1,210 @@
+package failback_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+)
+
+// collectPath is the import Map's states from the job's end to its results.
+func collectPath(x *asl.Execution) []string {
+	p := x.PathIn("ImportParts[0]")
+	if i := slices.Index(p, "StartCollectingResults"); i >= 0 {
+		return p[i:]
+	}
+	return p
+}
+
+// TestFailbackWaitsForLateImportResults: CloudWatch Logs shows the job's row lines only after the
+// job ended (two more reads of the stream). The state machine waits and reads again until every
+// row has its line, and the report is the same as with prompt logs.
+func TestFailbackWaitsForLateImportResults(t *testing.T) {
+	f := newFixture(t)
+	f.stack.Logs.SetDeliveryLag(3)
+	x := f.start("failback-late-logs", nil)
+	f.decide(f.approvalLink(x), "approve")
+	f.wait(x)
+	out := f.checkFailedBack(x)
+	want := []string{"StartCollectingResults", "CollectImportResults", "ImportResultsComplete", "WaitForImportResults",
+		"CollectImportResults", "ImportResultsComplete", "WaitForImportResults", "CollectImportResults", "ImportResultsComplete", "ImportPartDone"}
+	if diff := cmp.Diff(want, collectPath(x)); diff != "" {
+		t.Errorf("import results path (-want +got):\n%s", diff)
+	}
+	if out.Outcomes["primary:imported"] != len(f.outage.New) || out.Outcomes["primary:result-unknown"] != 0 {
+		t.Errorf("outcomes %v: want %d imported, none result-unknown", out.Outcomes, len(f.outage.New))
+	}
+}
+
+// TestFailbackReportsResultUnknown: the job's row lines never show up. After the last read the
+// users are result-unknown, neither imported nor failed; the disable step looks each one up in
+// the primary, so the users the job did import are disabled in DR and nobody is counted lost.
+func TestFailbackReportsResultUnknown(t *testing.T) {
+	f := newFixture(t)
+	f.stack.Logs.SetDeliveryLag(1 << 30)
+	x := f.start("failback-no-logs", nil)
+	f.decide(f.approvalLink(x), "approve")
+	f.wait(x)
+	out := f.checkFailedBack(x)
+	reads := 0
+	for _, s := range collectPath(x) {
+		if s == "CollectImportResults" {
+			reads++
+		}
+	}
+	if reads != failback.ImportResultReads {
+		t.Errorf("read the log %d times, want %d", reads, failback.ImportResultReads)
+	}
+	if out.Outcomes["primary:result-unknown"] != len(f.outage.New) || out.Outcomes["primary:imported"] != 0 || out.Outcomes["primary:import-failed"] != 0 {
+		t.Errorf("outcomes %v: want %d result-unknown, none imported or failed", out.Outcomes, len(f.outage.New))
+	}
+	var imports struct {
+		Imports []failback.ImportResults `json:"imports"`
+	}
+	for _, ev := range x.History() {
+		if ev.State == "ImportParts" && len(ev.Output) > 0 {
+			_ = json.Unmarshal(ev.Output, &imports)
+		}
+	}
+	if len(imports.Imports) != 1 || imports.Imports[0].Unknown != len(f.outage.New) || !imports.Imports[0].Final {
+		t.Errorf("import results %+v: want one final part with %d unknown", imports.Imports, len(f.outage.New))
+	}
+}
+
+// TestFailbackSlotBusyWhateverTheCode: AWS does not document which exception StartUserImportJob
+// answers while another job holds the account's slot; the failback waits for the slot whichever
+// plausible code comes back, and goes on once the other job ends.
+func TestFailbackSlotBusyWhateverTheCode(t *testing.T) {
+	for _, code := range []string{"LimitExceededException", "InvalidParameterException"} {
+		t.Run(code, func(t *testing.T) {
+			f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 20 * time.Millisecond})
+			f.stack.Cognito.SetImportBusyError(code)
+			x := f.start("failback-busy-"+strings.ToLower(code), nil)
+			link := f.approvalLink(x)
+			ctx := context.Background()
+			c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
+			other := f.occupyImportSlotFor(ctx, 5000)
+			f.decide(link, "approve")
+			waitForState(t, x, "ImportParts[0]", "WaitForImportSlot")
+			if _, err := c.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)}); err != nil {
+				t.Fatal(err)
+			}
+			f.wait(x)
+			d, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.before += int(d.UserImportJob.ImportedUsers)
+			f.checkFailedBack(x)
+		})
+	}
+}
+
+// waitForState waits until the execution has entered state in scope, or fails after 20 s.
+func waitForState(t *testing.T, x *asl.Execution, scope, state string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !slices.Contains(x.PathIn(scope), state) {
+		if time.Now().After(deadline) || x.Status() != asl.StatusRunning {
+			t.Fatalf("%s never entered %s/%s (status %s %s)", x.Name, scope, state, x.Status(), x.Cause())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// occupyImportSlotFor starts an import job of n rows of its own, which holds the account's
+// import slot until stopped.
+func (f *fixture) occupyImportSlotFor(ctx context.Context, n int) string {
+	f.t.Helper()
+	c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
+	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobName: aws.String("someone-elses-import"), CloudWatchLogsRoleArn: aws.String(devstack.ImportLogsRoleArn)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	h, err := c.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: aws.String(f.sc.TokyoID)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var body strings.Builder
+	body.WriteString(strings.Join(h.CSVHeader, ",") + "\n")
+	for i := range n {
+		row := make([]string, len(h.CSVHeader))
+		for j, col := range h.CSVHeader {
+			switch col {
+			case "cognito:username", "email":
+				row[j] = fmt.Sprintf("busy%d@example.jp", i)
+			case "email_verified", "cognito:mfa_enabled":
+				row[j] = "true"
+			case "phone_number_verified":
+				row[j] = "false"
+			}
+		}
+		body.WriteString(strings.Join(row, ",") + "\n")
+	}
+	req, _ := http.NewRequest(http.MethodPut, aws.ToString(job.UserImportJob.PreSignedUrl), strings.NewReader(body.String()))
+	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: job.UserImportJob.JobId}); err != nil {
+		f.t.Fatal(err)
+	}
+	return aws.ToString(job.UserImportJob.JobId)
+}
+
+// TestFailbackReadsResultsOfAFailedJob: the job ends Failed ("Too many users have failed…")
+// after importing some users, as reported on AWS. The failback still reads every row's result:
+// the users imported before the failure are reported imported (and disabled in DR), the failed
+// row import-failed, the rows the job never reached import-failed (not processed) and kept
+// enabled in DR.
+func TestFailbackReadsResultsOfAFailedJob(t *testing.T) {
+	f := newFixture(t)
+	f.stack.Cognito.SetImportFailLimit(1)
+	victim := f.outage.New[1]
+	f.run.Steps.HTTP = &http.Client{Transport: rewriteRow{victim: victim, next: http.DefaultTransport}}
+	x := f.start("failback-job-failed", nil)
+	f.decide(f.approvalLink(x), "approve")
+	f.wait(x)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	var out failback.ReportOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	imported, failed := out.Outcomes["primary:imported"], out.Outcomes["primary:import-failed"]
+	if imported+failed != len(f.outage.New) || failed < 1 || out.Outcomes["primary:result-unknown"] != 0 {
+		t.Fatalf("outcomes %v: want the %d imported rows split into imported and import-failed, at least the victim failed", out.Outcomes, len(f.outage.New))
+	}
+	inPrimary := 0
+	for _, email := range f.outage.New {
+		_, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, email)
+		if err == nil {
+			inPrimary++
+		}
+		u, derr := f.user(f.sc.Osaka.Region, f.sc.OsakaID, email)
+		if derr != nil || u.Enabled != (err != nil) {
+			t.Errorf("%s: in the primary %v, enabled in DR %v (err %v); want disabled in DR exactly when in the primary", email, err == nil, u != nil && u.Enabled, derr)
+		}
+	}
+	if inPrimary != imported {
+		t.Errorf("%d users in the primary, report says %d imported", inPrimary, imported)
+	}
+	if out.Lost != failed {
+		t.Errorf("lost %d, want the %d users that did not reach the primary", out.Lost, failed)
+	}
+}
