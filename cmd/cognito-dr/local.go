@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/statemachines"
 )
 
 // localReady is printed as one JSON line by `local -json` once the stack serves, for programs
@@ -21,6 +22,8 @@ type localReady struct {
 	Bucket       string `json:"bucket"`
 	BucketRegion string `json:"bucketRegion"`
 	TopicArn     string `json:"topicArn"`
+	// StateMachines are the Step Functions API's state machines: name (backup, …) → ARN.
+	StateMachines map[string]string `json:"stateMachines"`
 }
 
 func runLocal(ctx context.Context, args []string) error {
@@ -44,16 +47,23 @@ func runLocal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sm, err := st.ServeStateMachines(sc)
+	if err != nil {
+		return err
+	}
+	defer sm.API.Close()
 	ready := localReady{
 		Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, OsakaPoolID: sc.OsakaID,
 		OsakaRegion: sc.Osaka.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn,
+		StateMachines: sm.ARNs,
 	}
 	if *asJSON {
 		if err := json.NewEncoder(os.Stdout).Encode(ready); err != nil {
 			return err
 		}
 	} else {
-		fmt.Printf(`Cognito DR local AWS (Cognito, S3, SNS) is serving.
+		input, _ := json.Marshal(sc.BackupRequest())
+		fmt.Printf(`Cognito DR local AWS (Cognito, S3, SNS, CloudWatch Logs, Step Functions) is serving.
 
 endpoint      %[1]s
 tokyo pool    %[2]s (%[3]s), %[9]d users seeded in %.1[10]fs
@@ -61,16 +71,23 @@ osaka pool    %[4]s (%[5]s)
 bucket        %[6]s (%[7]s)
 topic         %[8]s
 quotas        %[11]v   latency %[12]v
+state machines (Step Functions, %[7]s)
+  %[13]s
+  %[14]s
+  %[15]s
 
 Try the AWS CLI (any credentials will do):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   aws --endpoint-url %[1]s --region %[3]s cognito-idp list-users --user-pool-id %[2]s --limit 5
   aws --endpoint-url %[1]s --region %[3]s cognito-idp get-csv-header --user-pool-id %[2]s
+  aws --endpoint-url %[1]s --region %[7]s stepfunctions start-execution --state-machine-arn %[13]s --input '%[16]s'
+  aws --endpoint-url %[1]s --region %[7]s stepfunctions describe-execution --execution-arn <executionArn>
   aws --endpoint-url %[1]s --region %[7]s s3 ls s3://%[6]s --recursive
 
 Press Ctrl-C to stop.
 `, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
-			*users, time.Since(seedStart).Seconds(), *quotas, *latency)
+			*users, time.Since(seedStart).Seconds(), *quotas, *latency,
+			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input)
 	}
 	<-ctx.Done()
 	return nil

@@ -6,7 +6,6 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
-	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
 
@@ -41,6 +40,6 @@ func Executor(name string, functions map[string]boundary.Func, opts ...asl.Optio
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", name, err)
 	}
-	arn := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:cognito-dr-%s", ControlRegion, localaws.DefaultAccountID, name)
+	arn := StateMachineARN(name)
 	return asl.NewExecutor(m, tasks, append([]asl.Option{asl.WithStateMachineARN(arn)}, opts...)...)
 }

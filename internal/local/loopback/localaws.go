@@ -4,7 +4,7 @@
 //
 // Every service shares the endpoint, so a client only needs BaseEndpoint set to
 // [Stack.URL], just like `aws --endpoint-url URL <service> ...`. Requests are
-// routed by the X-Amz-Target header (Cognito, Logs), then by the service name in the
+// routed by the X-Amz-Target header (Cognito, Logs, Step Functions), then by the service name in the
 // SigV4 credential scope, then by the shape of unsigned awsquery requests
 // (SNS); everything else goes to S3. Paths under /_local/ are reserved for
 // local-only pages mounted with [Stack.Handle].
@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,10 @@ type Config struct {
 	// credential scope service "logs"). Nil answers them with
 	// UnknownOperationException.
 	Logs http.Handler
+	// StepFunctions serves Step Functions requests (X-Amz-Target AWSStepFunctions.*, or
+	// credential scope service "states"); [Stack.ServeStepFunctions] can set it later. Nil
+	// answers them with UnknownOperationException.
+	StepFunctions http.Handler
 	// AccountID appears in SNS ARNs; empty means DefaultAccountID.
 	AccountID string
 	// MailboxFile, if set, receives every published SNS message as one JSON
@@ -65,6 +70,7 @@ type Stack struct {
 	sns     *SNS
 	cognito http.Handler
 	logs    http.Handler
+	states  atomic.Pointer[http.Handler]
 	local   *http.ServeMux
 }
 
@@ -104,6 +110,9 @@ func Start(cfg Config) (*Stack, error) {
 		logs:    cfg.Logs,
 		local:   http.NewServeMux(),
 	}
+	if cfg.StepFunctions != nil {
+		s.ServeStepFunctions(cfg.StepFunctions)
+	}
 	s.handler = http.HandlerFunc(s.route)
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed after Close
@@ -127,6 +136,10 @@ func (s *Stack) Close() error {
 	}
 	return errors.Join(err, s.sns.close())
 }
+
+// ServeStepFunctions makes h serve the Step Functions API from now on, for a caller that
+// builds its state machines once the stack listens (their tasks call the stack).
+func (s *Stack) ServeStepFunctions(h http.Handler) { s.states.Store(&h) }
 
 // Handle mounts h for pattern, which must lie under [LocalPrefix]
 // ("/_local/import/" or "GET /_local/approve/{id}"). Like [http.ServeMux.Handle]
@@ -206,6 +219,12 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 		s.serveCognito(w, r)
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328."), service == "logs":
 		serveJSON(w, r, s.logs, "CloudWatch Logs")
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."), service == "states":
+		var h http.Handler
+		if p := s.states.Load(); p != nil {
+			h = *p
+		}
+		serveJSON(w, r, h, "Step Functions")
 	case service == "sns", service == "" && isQueryRequest(r):
 		s.sns.serveHTTP(w, r, region)
 	default:
