@@ -90,13 +90,22 @@ type Decision struct {
 	UserAgent string `json:"userAgent,omitempty"`
 }
 
-// Outcome records what resuming the execution gave, in approvals/<id>/outcome.json.
+// same reports whether d and o are one decision: the same request's write, seen again.
+func (d Decision) same(o Decision) bool {
+	return d.Decision == o.Decision && d.Approver == o.Approver && d.DecidedAt.Equal(o.DecidedAt) &&
+		d.SourceIP == o.SourceIP && d.UserAgent == o.UserAgent
+}
+
+// Outcome records what resuming the execution gave, in approvals/<id>/outcome.json. The last
+// delivery attempt writes it.
 type Outcome struct {
 	// Delivered is true when Step Functions accepted the decision.
 	Delivered bool `json:"delivered"`
 	// ExecutionEnded is true when the task had already timed out or ended.
 	ExecutionEnded bool   `json:"executionEnded,omitempty"`
 	Error          string `json:"error,omitempty"`
+	// Resent is true when this attempt sent a stored, undelivered decision again.
+	Resent bool `json:"resent,omitempty"`
 }
 
 // Service creates approvals and serves their pages. Every field but Now and Log is required.

@@ -18,6 +18,8 @@ type view struct {
 	Decision  *Decision
 	FormToken string
 	ExpiresIn string
+	// Resend shows a form that sends a stored, undelivered decision again.
+	Resend bool
 }
 
 func (s *Service) render(w http.ResponseWriter, v view) {
@@ -63,7 +65,7 @@ code,.names li{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem
 form{margin-top:1.5rem;display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}
 input[type=text]{font:inherit;padding:.45rem .6rem;border:1px solid #aab;border-radius:4px;flex:1 1 14rem}
 button{font:inherit;font-weight:600;padding:.55rem 1.4rem;border:0;border-radius:4px;cursor:pointer;color:#fff}
-#approve{background:#1e6b34}#reject{background:#b3261e}
+#approve{background:#1e6b34}#reject{background:#b3261e}#resend{background:#1d2430}
 </style>
 </head>
 <body>
@@ -90,6 +92,12 @@ Link expires {{utc .ExpiresAt}}{{with $.ExpiresIn}} (in {{.}}){{end}}</p>{{end}}
 <input type="text" id="approver" name="approver" maxlength="80" placeholder="Your name (recorded with the decision)" autocomplete="name">
 <button id="approve" type="submit" name="decision" value="approve">Approve</button>
 <button id="reject" type="submit" name="decision" value="reject">Reject</button>
+</form>
+{{end}}
+{{if .Resend}}
+<form method="post">
+<input type="hidden" name="token" value="{{.FormToken}}">
+<button id="resend" type="submit" name="decision" value="resend">Send the recorded decision again</button>
 </form>
 {{end}}
 </main>
