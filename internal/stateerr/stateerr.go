@@ -34,17 +34,23 @@ type SnapshotInvalid struct{ Msg string }
 // auto-verified attribute), so no CSV row could ever succeed.
 type PoolNotImportable struct{ Msg string }
 
+// PlanTampered means a file the approver approved (a failback plan file or import CSV) changed
+// after the approval was requested: the step refused it and changed nothing.
+type PlanTampered struct{ Msg string }
+
 func (e *InvalidInput) Error() string      { return e.Msg }
 func (e *PoolNotFound) Error() string      { return e.Msg }
 func (e *BucketNotFound) Error() string    { return e.Msg }
 func (e *SnapshotInvalid) Error() string   { return e.Msg }
 func (e *PoolNotImportable) Error() string { return e.Msg }
+func (e *PlanTampered) Error() string      { return e.Msg }
 
 func (e *InvalidInput) rename(m string) Error      { return &InvalidInput{m} }
 func (e *PoolNotFound) rename(m string) Error      { return &PoolNotFound{m} }
 func (e *BucketNotFound) rename(m string) Error    { return &BucketNotFound{m} }
 func (e *SnapshotInvalid) rename(m string) Error   { return &SnapshotInvalid{m} }
 func (e *PoolNotImportable) rename(m string) Error { return &PoolNotImportable{m} }
+func (e *PlanTampered) rename(m string) Error      { return &PlanTampered{m} }
 
 // Invalid returns an InvalidInput error with a formatted message.
 func Invalid(format string, args ...any) error { return &InvalidInput{fmt.Sprintf(format, args...)} }
@@ -62,7 +68,7 @@ func Named(err error) error {
 
 // Names lists the type names of every Error, as Step Functions sees them.
 func Names() []string {
-	all := []Error{&InvalidInput{}, &PoolNotFound{}, &BucketNotFound{}, &SnapshotInvalid{}, &PoolNotImportable{}}
+	all := []Error{&InvalidInput{}, &PoolNotFound{}, &BucketNotFound{}, &SnapshotInvalid{}, &PoolNotImportable{}, &PlanTampered{}}
 	names := make([]string, len(all))
 	for i, e := range all {
 		names[i] = reflect.TypeOf(e).Elem().Name()

@@ -32,7 +32,7 @@ func TestNamedLeavesOtherErrorsAlone(t *testing.T) {
 }
 
 func TestNamesAreTheTypeNames(t *testing.T) {
-	want := []string{"InvalidInput", "PoolNotFound", "BucketNotFound", "SnapshotInvalid", "PoolNotImportable"}
+	want := []string{"InvalidInput", "PoolNotFound", "BucketNotFound", "SnapshotInvalid", "PoolNotImportable", "PlanTampered"}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}

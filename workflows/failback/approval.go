@@ -22,6 +22,9 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 		return struct{}{}, stateerr.Invalid("taskToken is required: RequestApproval must run as .waitForTaskToken")
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "RequestApproval", in.CSV.files()...); err != nil {
+		return struct{}{}, err
+	}
 	samples, err := s.readSamples(ctx, p)
 	if err != nil {
 		return struct{}{}, err

@@ -2,8 +2,6 @@ package failback
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +39,9 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, errors.New("IMPORT_LOGS_ROLE_ARN is not configured: Cognito needs a role to write import results to CloudWatch Logs")
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "UploadImport", in.Part.Object); err != nil {
+		return Job{}, err
+	}
 	c := s.Cognito(p.Request.PrimaryRegion)
 	name := jobName(p, in.Number)
 	out, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{
@@ -52,10 +53,6 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, fmt.Errorf("create import job %s: %w", name, err)
 	}
 	job := out.UserImportJob
-	// The approver approved these exact files: refuse one changed since it was validated.
-	if err := s.verifyPart(ctx, p, in.Part); err != nil {
-		return Job{}, err
-	}
 	body, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, in.Part.Key)
 	if err != nil {
 		return Job{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
@@ -79,24 +76,6 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, fmt.Errorf("upload %s to import job %s: HTTP %d: %s", in.Part.Key, aws.ToString(job.JobId), resp.StatusCode, msg)
 	}
 	return Job{JobID: aws.ToString(job.JobId), Name: name, Status: string(job.Status)}, nil
-}
-
-// verifyPart checks that a CSV part still has the size and SHA-256 it had when validated.
-func (s *Steps) verifyPart(ctx context.Context, p Plan, part csvbuild.Part) error {
-	r, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, part.Key)
-	if err != nil {
-		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return fmt.Errorf("read import part %s: %w", part.Key, err)
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != part.Bytes || sum != part.SHA256 {
-		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part %s changed after it was validated and approved (%d bytes, sha256 %s; validated: %d bytes, sha256 %s)", part.Key, n, sum, part.Bytes, part.SHA256)}
-	}
-	return nil
 }
 
 // StartImport starts the part's job. Only one import job can be active per account: while
@@ -174,6 +153,9 @@ func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (I
 		return ImportResults{}, stateerr.Invalid("collect import results: job is required")
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "CollectImportResults", in.Part.Object); err != nil {
+		return ImportResults{}, err
+	}
 	byLine, err := s.readJobLog(ctx, p, *in.Job)
 	if err != nil {
 		return ImportResults{}, err
