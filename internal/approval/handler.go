@@ -90,8 +90,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.decide(w, r, req, exp)
 		return
 	}
-	s.render(w, view{Status: http.StatusOK, Kind: "pending", Heading: req.Summary.Title, Req: &req,
-		FormToken: s.Signer.FormToken(id, exp), ExpiresIn: until(req.ExpiresAt, now)})
+	v := view{Status: http.StatusOK, Kind: "pending", Heading: req.Summary.Title, Req: &req,
+		FormToken: s.Signer.FormToken(id, exp), ExpiresIn: until(req.ExpiresAt, now)}
+	if cf := req.Summary.Changes; cf != nil {
+		v.Changes = s.listChanges(ctx, r, id, cf)
+	}
+	s.render(w, v)
 }
 
 // verifyLink checks the id's shape and the signature over id and exp, before anything is read.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -71,4 +73,15 @@ func (s *Steps) verifyBound(ctx context.Context, p Plan, step string, files ...s
 		}
 	}
 	return nil
+}
+
+// priorValues are the values in prim, the primary's attributes, of those a changes.
+func priorValues(prim map[string]string, a Action) map[string]string {
+	was := map[string]string{}
+	for _, name := range append(slices.Collect(maps.Keys(a.Set)), a.Unset...) {
+		if v, ok := prim[name]; ok {
+			was[name] = v
+		}
+	}
+	return was
 }

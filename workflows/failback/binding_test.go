@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
@@ -179,4 +182,86 @@ func (f *fixture) pools() map[string]string {
 		}
 	}
 	return out
+}
+
+// TestApprovalPageListsEveryChangedUser: the page the approver opens lists every existing primary
+// user the failback updates, with the attribute that changes, its value in the primary now and
+// after; the email names none of them.
+func TestApprovalPageListsEveryChangedUser(t *testing.T) {
+	f := newFixture(t)
+	x := f.start("failback-page", nil)
+	link := f.approvalLink(x)
+	resp, err := http.Get(link)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %v %v", resp, err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rows := map[string]string{}
+	for _, row := range strings.Split(string(page), `<tr class="change">`)[1:] {
+		user, _, _ := strings.Cut(strings.TrimPrefix(row, `<td class="user">`), "<")
+		rows[user] += row
+	}
+	for _, email := range f.outage.Changed {
+		u, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("<code>given_name</code></td><td class=\"was\">%s</td><td class=\"now\">→ Changed in Osaka", attr(u, "given_name"))
+		if !strings.Contains(rows[email], want) {
+			t.Errorf("%s: the page's row lacks %q:\n%s", email, want, rows[email])
+		}
+	}
+	for _, email := range f.outage.Grouped {
+		if !strings.Contains(rows[email], "add-to-group <code>outage</code>") {
+			t.Errorf("%s: the page does not list the group it joins:\n%s", email, rows[email])
+		}
+	}
+	if len(rows) != len(f.outage.Changed)+len(f.outage.Grouped)-countIn(f.outage.Grouped, f.outage.Changed) {
+		t.Errorf("page lists %d users: %v", len(rows), slices.Collect(maps.Keys(rows)))
+	}
+	for _, m := range f.stack.AWS.SNS().Messages() {
+		for _, email := range append(f.outage.Changed, f.outage.Grouped...) {
+			if strings.Contains(m.Message, email) {
+				t.Errorf("the approval email names %s", email)
+			}
+		}
+		if strings.Contains(m.Message, "Changed in Osaka") || strings.Contains(m.Message, "given_name") {
+			t.Errorf("the approval email holds attribute data:\n%s", m.Message)
+		}
+	}
+}
+
+func countIn(xs, in []string) int {
+	n := 0
+	for _, x := range xs {
+		if slices.Contains(in, x) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestActionsAreWhatTheApprovalPageReads: the page decodes failback's actions file as
+// approval.Change; nothing an action changes may be lost on the way.
+func TestActionsAreWhatTheApprovalPageReads(t *testing.T) {
+	for _, a := range []failback.Action{
+		{Kind: failback.ActionUpdate, Key: "a@example.jp", DRUsername: "u1", Set: map[string]string{"email": "b@example.jp", "email_verified": "true"},
+			Unset: []string{"nickname"}, Was: map[string]string{"email": "a@example.jp", "nickname": "aa"}},
+		{Kind: failback.ActionAddToGroup, Key: "a@example.jp", DRUsername: "u1", Group: "admins"},
+		{Kind: failback.ActionDisablePrimary, Key: "a@example.jp", DRUsername: "u1"},
+	} {
+		raw, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c approval.Change
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		want := approval.Change{Kind: a.Kind, Key: a.Key, Set: a.Set, Unset: a.Unset, Was: a.Was, Group: a.Group}
+		if diff := cmp.Diff(want, c); diff != "" {
+			t.Errorf("%s as the page reads it (-want +got):\n%s", a.Kind, diff)
+		}
+	}
 }
