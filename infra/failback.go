@@ -71,7 +71,8 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		Task: "validate-import", MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, cognitoCSVTarget, s.Config.PoolArn(s.Config.Primary))
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(failback.ImportUsersFile))
+			// The users to import, and the plan files whose digests bind the approval.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"), s.FileArn(failback.DRDir+"*"))
 			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(failback.ImportDir+"*"))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
@@ -79,7 +80,8 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 	"RequestApprovalFunctionArn": {
 		Task: "request-approval", MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(failback.PlanSummaryFile))
+			// The summary, and every file the approval binds, verified before it is requested.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"), s.FileArn(failback.ImportDir+"*"), s.FileArn(failback.DRDir+"*"))
 			s.allowObjects(role, []string{"s3:PutObject"}, s.ApprovalsArn())
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			s.grantSigningKey(role)
@@ -383,6 +385,8 @@ func (s *FailbackStack) buildApprovalPage(code CodeSource, env map[string]*strin
 	})
 	role := s.ApprovalPage.Role
 	s.allowObjects(role, []string{"s3:GetObject", "s3:PutObject"}, s.ApprovalsArn())
+	// The page lists every change of the plan from its actions file.
+	s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(failback.ActionsFile))
 	s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 	s.grantSigningKey(role)
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

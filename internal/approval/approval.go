@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
 // LocalPath is where the local stack serves approval pages (see localaws.Stack.Handle).
@@ -59,6 +61,34 @@ type Summary struct {
 	Samples []Sample `json:"samples,omitempty"`
 	// PlanKey is the S3 key of the full plan, for whoever wants the detail.
 	PlanKey string `json:"planKey,omitempty"`
+	// Changes, if set, is the file of every change the plan makes to users by API, which the
+	// page lists in full, page by page, from S3.
+	Changes *ChangesFile `json:"changes,omitempty"`
+	// Bound are the files this approval binds, as they were when it was requested: the
+	// workflow refuses to act on any that changed since.
+	Bound []s3stream.Object `json:"bound,omitempty"`
+}
+
+// ChangesFile locates a gzip JSON-lines file of Change records, with its size and SHA-256.
+type ChangesFile struct {
+	Bucket string `json:"bucket"`
+	s3stream.Object
+}
+
+// Change is one line of a ChangesFile: one change to one user, as the page lists it. Names,
+// attribute values and groups are user data: they are shown on the signed page only, never
+// logged or mailed.
+type Change struct {
+	Kind string `json:"kind"`
+	// Key names the user.
+	Key string `json:"key"`
+	// Set are attributes and their new values; Unset attributes are removed; Was are the values
+	// before the change of the attributes Set and Unset name (absent: the user has none).
+	Set   map[string]string `json:"set,omitempty"`
+	Unset []string          `json:"unset,omitempty"`
+	Was   map[string]string `json:"was,omitempty"`
+	// Group is the group an add-to-group change adds the user to.
+	Group string `json:"group,omitempty"`
 }
 
 // Request is a pending approval as stored in approvals/<id>/request.json.
@@ -90,13 +120,22 @@ type Decision struct {
 	UserAgent string `json:"userAgent,omitempty"`
 }
 
-// Outcome records what resuming the execution gave, in approvals/<id>/outcome.json.
+// same reports whether d and o are one decision: the same request's write, seen again.
+func (d Decision) same(o Decision) bool {
+	return d.Decision == o.Decision && d.Approver == o.Approver && d.DecidedAt.Equal(o.DecidedAt) &&
+		d.SourceIP == o.SourceIP && d.UserAgent == o.UserAgent
+}
+
+// Outcome records what resuming the execution gave, in approvals/<id>/outcome.json. The last
+// delivery attempt writes it.
 type Outcome struct {
 	// Delivered is true when Step Functions accepted the decision.
 	Delivered bool `json:"delivered"`
 	// ExecutionEnded is true when the task had already timed out or ended.
 	ExecutionEnded bool   `json:"executionEnded,omitempty"`
 	Error          string `json:"error,omitempty"`
+	// Resent is true when this attempt sent a stored, undelivered decision again.
+	Resent bool `json:"resent,omitempty"`
 }
 
 // Service creates approvals and serves their pages. Every field but Now and Log is required.
@@ -110,6 +149,8 @@ type Service struct {
 	Now func() time.Time
 	// Log receives one line per decision; nil discards. Tokens and links are never logged.
 	Log *slog.Logger
+	// Files reads a summary's changes file; nil means the client of Store when it is an S3Store.
+	Files s3stream.GetObjectAPI
 }
 
 func (s *Service) now() time.Time {

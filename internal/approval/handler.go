@@ -69,6 +69,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch d, err := s.Store.GetDecision(ctx, id); {
+	case err == nil && r.Method == http.MethodPost:
+		s.resend(w, r, req, exp, d)
+		return
 	case err == nil:
 		s.decided(w, r, req, d)
 		return
@@ -87,8 +90,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.decide(w, r, req, exp)
 		return
 	}
-	s.render(w, view{Status: http.StatusOK, Kind: "pending", Heading: req.Summary.Title, Req: &req,
-		FormToken: s.Signer.FormToken(id, exp), ExpiresIn: until(req.ExpiresAt, now)})
+	v := view{Status: http.StatusOK, Kind: "pending", Heading: req.Summary.Title, Req: &req,
+		FormToken: s.Signer.FormToken(id, exp), ExpiresIn: until(req.ExpiresAt, now)}
+	if cf := req.Summary.Changes; cf != nil {
+		v.Changes = s.listChanges(ctx, r, id, cf)
+	}
+	s.render(w, v)
 }
 
 // verifyLink checks the id's shape and the signature over id and exp, before anything is read.
@@ -106,15 +113,24 @@ func (s *Service) verifyLink(r *http.Request) (id string, exp time.Time, ok bool
 	return id, exp, s.Signer.Verify(id, exp, q.Get("sig"))
 }
 
-func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, exp time.Time) {
+// readForm parses a POST's form and checks its form token; it answers the request itself and
+// returns false when either fails.
+func (s *Service) readForm(w http.ResponseWriter, r *http.Request, req Request, exp time.Time) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		s.render(w, view{Status: http.StatusBadRequest, Kind: "refused", Heading: "Bad request", Message: "The form could not be read."})
-		return
+		return false
 	}
 	if !s.Signer.VerifyFormToken(req.ID, exp, r.PostForm.Get("token")) {
 		s.render(w, view{Status: http.StatusForbidden, Kind: "refused", Heading: "Decision refused",
 			Message: "A decision can only be sent from the approval page itself. Reload the link and use its buttons."})
+		return false
+	}
+	return true
+}
+
+func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, exp time.Time) {
+	if !s.readForm(w, r, req, exp) {
 		return
 	}
 	d := Decision{Approver: cleanName(r.PostForm.Get("approver")), DecidedAt: s.now().UTC().Truncate(time.Second),
@@ -136,23 +152,65 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, ex
 			s.fail(w, r, req.ID, "read decision", err)
 			return
 		}
-		s.decided(w, r, req, first)
-		return
+		if !first.same(d) {
+			s.decided(w, r, req, first)
+			return
+		}
+		// Our own write: S3 applied it but its answer was lost, and the SDK's retry of the
+		// conditional write got 412. This request is still the one that decided: deliver it.
 	case err != nil:
 		s.fail(w, r, req.ID, "record decision", err)
 		return
 	}
+	s.deliverAndShow(w, r, req, d, false)
+}
 
+// resend answers a POST to a decided approval. A decision that was stored but never delivered
+// (Step Functions refused or did not answer the callback, or the page died between the two) is
+// sent again as stored, whatever this POST asks: the first decision stands, and the execution
+// must not wait for a decision it will never get. A delivered one, or one whose delivery may
+// still be under way, is only shown.
+func (s *Service) resend(w http.ResponseWriter, r *http.Request, req Request, exp time.Time, d Decision) {
+	if !s.readForm(w, r, req, exp) {
+		return
+	}
+	if !s.undelivered(r.Context(), req.ID, d) {
+		s.decided(w, r, req, d)
+		return
+	}
+	s.deliverAndShow(w, r, req, d, true)
+}
+
+// undelivered reports whether decision d of approval id is known not to have reached Step
+// Functions: its outcome says so, or no outcome was recorded although the delivery that follows
+// the decision has had all of its time (deliverTimeout bounds both the callback and the write of
+// the outcome).
+func (s *Service) undelivered(ctx context.Context, id string, d Decision) bool {
+	o, err := s.Store.GetOutcome(ctx, id)
+	switch {
+	case err == nil:
+		return !o.Delivered && !o.ExecutionEnded
+	case errors.Is(err, ErrNotFound):
+		return s.now().Sub(d.DecidedAt) > deliverTimeout+time.Second
+	}
+	return false
+}
+
+// deliverAndShow resumes the execution with decision d, records the outcome and renders it.
+// again marks a re-delivery: Step Functions answers one whose first delivery did arrive as it
+// answers a late one (TaskTimedOut: "expired or already closed"), so the page says both.
+func (s *Service) deliverAndShow(w http.ResponseWriter, r *http.Request, req Request, d Decision, again bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deliverTimeout)
 	defer cancel()
 	err := s.deliver(ctx, req, d)
-	out := Outcome{Delivered: err == nil, ExecutionEnded: errors.Is(err, ErrTaskEnded)}
+	out := Outcome{Delivered: err == nil, ExecutionEnded: errors.Is(err, ErrTaskEnded), Resent: again}
 	if err != nil {
 		out.Error = redact(err.Error(), req.TaskToken)
 	}
 	putErr := s.Store.PutOutcome(ctx, req.ID, out)
 	attrs := []any{slog.String("approval", req.ID), slog.String("execution", req.ExecutionName),
-		slog.String("decision", d.Decision), slog.Bool("delivered", out.Delivered), slog.Bool("execution_ended", out.ExecutionEnded)}
+		slog.String("decision", d.Decision), slog.Bool("delivered", out.Delivered), slog.Bool("execution_ended", out.ExecutionEnded),
+		slog.Bool("resent", again)}
 	if out.Error != "" {
 		attrs = append(attrs, slog.String("error", out.Error))
 	}
@@ -163,6 +221,10 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, ex
 
 	v := view{Req: &req, Decision: &d}
 	switch {
+	case out.ExecutionEnded && again:
+		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "The execution no longer waits for this decision"
+		v.Message = "The decision below was sent again. Step Functions answered that execution " + req.ExecutionName +
+			" is no longer waiting for it: an earlier delivery resumed it, or it ended first. Its history says which."
 	case out.ExecutionEnded:
 		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "This approval expired; the execution ended"
 		v.Message = "Your decision was recorded but had no effect: execution " + req.ExecutionName + " is no longer waiting for it."
@@ -170,6 +232,9 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, ex
 		v.Status, v.Kind, v.Heading = http.StatusBadGateway, "error", "Decision recorded, but the execution was not resumed"
 		v.Message = "Step Functions did not accept the decision. The execution keeps waiting until it times out; an operator can " +
 			"resume it with the task token in approvals/" + req.ID + "/request.json of the plan bucket."
+	case again:
+		v.Status, v.Kind, v.Heading = http.StatusOK, "done", "Decision delivered"
+		v.Message = "The decision below had been recorded but had not reached execution " + req.ExecutionName + "; it was sent again now."
 	case d.Decision == Approved:
 		v.Status, v.Kind, v.Heading = http.StatusOK, "done", "Approved"
 		v.Message = "Execution " + req.ExecutionName + " continues with the failback."
@@ -204,12 +269,20 @@ func (s *Service) decided(w http.ResponseWriter, r *http.Request, req Request, d
 	switch o, err := s.Store.GetOutcome(r.Context(), req.ID); {
 	case err != nil:
 		// No outcome yet: the decision is being delivered, or its delivery was cut short.
+	case o.ExecutionEnded && o.Resent:
+		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "The execution no longer waits for this decision"
+		v.Message = "When the decision below was sent again, execution " + req.ExecutionName + " was no longer waiting for it: an earlier delivery resumed it, or it ended first."
 	case o.ExecutionEnded:
 		v.Status, v.Kind, v.Heading = http.StatusGone, "gone", "This approval expired; the execution ended"
 		v.Message = "The decision below came after execution " + req.ExecutionName + " stopped waiting, so it had no effect."
 	case !o.Delivered:
 		v.Message += " Step Functions did not accept the decision below; execution " + req.ExecutionName +
-			" waits until it times out unless an operator resumes it."
+			" waits until it times out unless it is sent again."
+	}
+	if s.undelivered(r.Context(), req.ID, d) {
+		// The form resends the stored decision; what it posts as "decision" is ignored.
+		v.Resend = true
+		v.FormToken = s.Signer.FormToken(req.ID, req.ExpiresAt)
 	}
 	s.render(w, v)
 }

@@ -18,7 +18,14 @@ type view struct {
 	Decision  *Decision
 	FormToken string
 	ExpiresIn string
+	// Resend shows a form that sends a stored, undelivered decision again.
+	Resend bool
+	// Changes is the page of the plan's changes to show, if the plan has a changes file.
+	Changes *changeList
 }
+
+// CanApprove is false when the page could not show the approver what approving changes.
+func (v view) CanApprove() bool { return v.Changes == nil || !v.Changes.Tampered && !v.Changes.Failed }
 
 func (s *Service) render(w http.ResponseWriter, v view) {
 	var buf bytes.Buffer
@@ -60,10 +67,13 @@ td.num{font-weight:600;font-variant-numeric:tabular-nums}
 code,.names li{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
 .names{margin:.25rem 0 .75rem;padding-left:1.25rem;word-break:break-all}
 .meta{color:#555;font-size:.9rem}
+h2{font-size:1.15rem;margin:1.25rem 0 .25rem}
+table.attrs{margin:.25rem 0;width:auto}table.attrs td{border:0;padding:.1rem .5rem .1rem 0;word-break:break-all}
+td.user{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;word-break:break-all;width:35%}
 form{margin-top:1.5rem;display:flex;flex-wrap:wrap;gap:.75rem;align-items:center}
 input[type=text]{font:inherit;padding:.45rem .6rem;border:1px solid #aab;border-radius:4px;flex:1 1 14rem}
 button{font:inherit;font-weight:600;padding:.55rem 1.4rem;border:0;border-radius:4px;cursor:pointer;color:#fff}
-#approve{background:#1e6b34}#reject{background:#b3261e}
+#approve{background:#1e6b34}#reject{background:#b3261e}#resend{background:#1d2430}
 </style>
 </head>
 <body>
@@ -81,6 +91,19 @@ button{font:inherit;font-weight:600;padding:.55rem 1.4rem;border:0;border-radius
 </ul></div>
 {{end}}
 {{end}}{{end}}
+{{if eq .Kind "pending"}}{{with .Changes}}<section id="changes">
+<h2>Changes to users by API{{if not .Failed}}{{if not .Tampered}} ({{.Total}}){{end}}{{end}}</h2>
+{{if .Tampered}}<p class="effect" id="changes-tampered">The plan's list of changes is no longer the one this approval was requested for: it changed in S3 since. Approving would fail (the failback refuses changed files). Reject this approval and start a new failback.</p>
+{{else if .Failed}}<p class="effect" id="changes-failed">The plan's list of changes could not be read. Reload this page in a minute; approve only after you have seen it.</p>
+{{else}}<p class="meta" id="changes-page">Page {{.Page}} of {{.Pages}}: every user the failback changes by API, with each attribute's value now and after.</p>
+<table id="change-list">
+{{range .Rows}}<tr class="change"><td class="user">{{.Key}}</td><td>{{.Kind}}{{with .Group}} <code>{{.}}</code>{{end}}{{if .Attrs}}<table class="attrs">
+{{range .Attrs}}<tr><td><code>{{.Name}}</code></td><td class="was">{{.Was}}</td><td class="now">→ {{.Now}}</td></tr>
+{{end}}</table>{{end}}</td></tr>
+{{else}}<tr><td>No changes on this page.</td></tr>
+{{end}}</table>
+<p class="pages">{{with .Prev}}<a id="prev" href="{{.}}">← Previous page</a>{{end}} {{with .Next}}<a id="next" href="{{.}}">Next page →</a>{{end}}</p>
+{{end}}</section>{{end}}{{end}}
 {{with .Req}}<p class="meta">Execution <code id="execution">{{.ExecutionName}}</code>{{with .Summary.PlanKey}} · plan <code>{{.}}</code>{{end}}<br>
 Link expires {{utc .ExpiresAt}}{{with $.ExpiresIn}} (in {{.}}){{end}}</p>{{end}}
 {{if eq .Kind "pending"}}
@@ -88,8 +111,14 @@ Link expires {{utc .ExpiresAt}}{{with $.ExpiresIn}} (in {{.}}){{end}}</p>{{end}}
 <input type="hidden" name="token" value="{{.FormToken}}">
 <button type="submit" disabled hidden aria-hidden="true"></button>{{/* the default button: Enter in the name field decides nothing */}}
 <input type="text" id="approver" name="approver" maxlength="80" placeholder="Your name (recorded with the decision)" autocomplete="name">
-<button id="approve" type="submit" name="decision" value="approve">Approve</button>
+{{if .CanApprove}}<button id="approve" type="submit" name="decision" value="approve">Approve</button>{{end}}
 <button id="reject" type="submit" name="decision" value="reject">Reject</button>
+</form>
+{{end}}
+{{if .Resend}}
+<form method="post">
+<input type="hidden" name="token" value="{{.FormToken}}">
+<button id="resend" type="submit" name="decision" value="resend">Send the recorded decision again</button>
 </form>
 {{end}}
 </main>

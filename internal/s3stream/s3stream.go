@@ -27,19 +27,40 @@ type Object struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Writer is an io.WriteCloser that uploads what is written to one S3 object.
-type Writer struct {
-	key   string
-	pw    *io.PipeWriter
+// Hasher counts and hashes what is written to it: how Writer describes what it uploaded and
+// Digest (or a reader that tees into one) what it read, so that the descriptions always agree.
+type Hasher struct {
 	hash  hash.Hash
 	bytes int64
-	done  chan error
+}
+
+// NewHasher returns an empty Hasher.
+func NewHasher() *Hasher { return &Hasher{hash: sha256.New()} }
+
+// Write adds p; it never fails.
+func (d *Hasher) Write(p []byte) (int, error) {
+	d.hash.Write(p)
+	d.bytes += int64(len(p))
+	return len(p), nil
+}
+
+// Object describes what was written so far as the object key.
+func (d *Hasher) Object(key string) Object {
+	return Object{Key: key, Bytes: d.bytes, SHA256: hex.EncodeToString(d.hash.Sum(nil))}
+}
+
+// Writer is an io.WriteCloser that uploads what is written to one S3 object.
+type Writer struct {
+	key  string
+	pw   *io.PipeWriter
+	sum  *Hasher
+	done chan error
 }
 
 // Create starts streaming an upload to bucket/key. Close completes it; Abort discards it.
 func Create(ctx context.Context, client transfermanager.S3APIClient, bucket, key string) *Writer {
 	pr, pw := io.Pipe()
-	w := &Writer{key: key, pw: pw, hash: sha256.New(), done: make(chan error, 1)}
+	w := &Writer{key: key, pw: pw, sum: NewHasher(), done: make(chan error, 1)}
 	tm := transfermanager.New(client, func(o *transfermanager.Options) {
 		o.PartSizeBytes = partSize
 		o.MultipartUploadThreshold = partSize
@@ -64,8 +85,7 @@ func errUploadEnded(err error) error {
 // Write sends p to the upload.
 func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.pw.Write(p)
-	w.hash.Write(p[:n])
-	w.bytes += int64(n)
+	w.sum.Write(p[:n])
 	if err != nil {
 		return n, fmt.Errorf("upload %s: %w", w.key, err)
 	}
@@ -78,7 +98,7 @@ func (w *Writer) Close() (Object, error) {
 	if err := <-w.done; err != nil {
 		return Object{}, fmt.Errorf("upload %s: %w", w.key, err)
 	}
-	return Object{Key: w.key, Bytes: w.bytes, SHA256: hex.EncodeToString(w.hash.Sum(nil))}, nil
+	return w.sum.Object(w.key), nil
 }
 
 // Abort stops the upload; the transfer manager aborts any multipart upload so no part is left behind.
@@ -102,6 +122,21 @@ func Open(ctx context.Context, client GetObjectAPI, bucket, key string) (io.Read
 		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
 	return out.Body, nil
+}
+
+// Digest streams bucket/key to its end and describes it as Writer.Close describes what it wrote:
+// size and SHA-256, holding none of it in memory.
+func Digest(ctx context.Context, client GetObjectAPI, bucket, key string) (Object, error) {
+	r, err := Open(ctx, client, bucket, key)
+	if err != nil {
+		return Object{}, err
+	}
+	defer r.Close()
+	h := NewHasher()
+	if _, err := io.Copy(h, r); err != nil {
+		return Object{}, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	return h.Object(key), nil
 }
 
 // Put writes a small object in one call (manifests, reports).

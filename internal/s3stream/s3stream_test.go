@@ -65,6 +65,16 @@ func TestStreamedUploadRoundTrip(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Errorf("read back %d bytes that differ from the %d written", len(got), len(data))
 	}
+	// Digest describes the stored object exactly as the writer described what it wrote.
+	if d, err := s3stream.Digest(ctx, c, "bkt", "big"); err != nil || d != obj {
+		t.Errorf("Digest = %+v, %v; want %+v", d, err, obj)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), Body: bytes.NewReader(data[1:])}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s3stream.Digest(ctx, c, "bkt", "big"); err != nil || d == obj || d.Bytes != obj.Bytes-1 {
+		t.Errorf("Digest of a changed object = %+v, %v", d, err)
+	}
 }
 
 func TestAbortLeavesNoObject(t *testing.T) {

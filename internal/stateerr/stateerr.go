@@ -47,6 +47,10 @@ type Transient struct{ Msg string }
 // Retrying is not expected to help; the message says what happened.
 type TaskFailed struct{ Msg string }
 
+// PlanTampered means a file the approver approved (a failback plan file or import CSV) changed
+// after the approval was requested: the step refused it and changed nothing.
+type PlanTampered struct{ Msg string }
+
 func (e *InvalidInput) Error() string      { return e.Msg }
 func (e *PoolNotFound) Error() string      { return e.Msg }
 func (e *BucketNotFound) Error() string    { return e.Msg }
@@ -54,6 +58,7 @@ func (e *SnapshotInvalid) Error() string   { return e.Msg }
 func (e *PoolNotImportable) Error() string { return e.Msg }
 func (e *Transient) Error() string         { return e.Msg }
 func (e *TaskFailed) Error() string        { return e.Msg }
+func (e *PlanTampered) Error() string      { return e.Msg }
 
 func (e *InvalidInput) rename(m string) Error      { return &InvalidInput{m} }
 func (e *PoolNotFound) rename(m string) Error      { return &PoolNotFound{m} }
@@ -62,10 +67,11 @@ func (e *SnapshotInvalid) rename(m string) Error   { return &SnapshotInvalid{m} 
 func (e *PoolNotImportable) rename(m string) Error { return &PoolNotImportable{m} }
 func (e *Transient) rename(m string) Error         { return &Transient{m} }
 func (e *TaskFailed) rename(m string) Error        { return &TaskFailed{m} }
+func (e *PlanTampered) rename(m string) Error      { return &PlanTampered{m} }
 
 // all is the closed set, in the order Names lists it.
 var all = []Error{&InvalidInput{}, &PoolNotFound{}, &BucketNotFound{}, &SnapshotInvalid{}, &PoolNotImportable{},
-	&Transient{}, &TaskFailed{}}
+	&Transient{}, &TaskFailed{}, &PlanTampered{}}
 
 // Invalid returns an InvalidInput error with a formatted message.
 func Invalid(format string, args ...any) error { return &InvalidInput{fmt.Sprintf(format, args...)} }

@@ -87,7 +87,7 @@ func TestNamedMapsEverythingIntoTheClosedSet(t *testing.T) {
 }
 
 func TestNamesAreTheTypeNames(t *testing.T) {
-	want := []string{"InvalidInput", "PoolNotFound", "BucketNotFound", "SnapshotInvalid", "PoolNotImportable", "Transient", "TaskFailed"}
+	want := []string{"InvalidInput", "PoolNotFound", "BucketNotFound", "SnapshotInvalid", "PoolNotImportable", "Transient", "TaskFailed", "PlanTampered"}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}

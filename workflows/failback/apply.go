@@ -40,6 +40,9 @@ type ApplyResult struct {
 // cursor moves, so a retry or a re-run redoes at most one chunk, and every change is idempotent.
 func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, error) {
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "ApplyChanges", in.CSV.PlanFiles.Actions, in.CSV.PlanFiles.ImportUsers, in.CSV.Rejects); err != nil {
+		return in.Progress, err
+	}
 	items, err := s.applyItems(ctx, p, in.CSV)
 	if err != nil {
 		return Progress{}, err

@@ -22,11 +22,16 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 		return struct{}{}, stateerr.Invalid("taskToken is required: RequestApproval must run as .waitForTaskToken")
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "RequestApproval", in.CSV.files()...); err != nil {
+		return struct{}{}, err
+	}
 	samples, err := s.readSamples(ctx, p)
 	if err != nil {
 		return struct{}{}, err
 	}
 	sum := summary(p, in.CSV, samples)
+	sum.Changes = &approval.ChangesFile{Bucket: p.Bucket, Object: in.CSV.PlanFiles.Actions}
+	sum.Bound = in.CSV.files()
 	ttl := time.Duration(p.ApprovalTimeoutSeconds) * time.Second
 	link, err := s.Approvals.Create(ctx, in.TaskToken, executionName(p), sum, ttl)
 	if err != nil {
@@ -41,9 +46,8 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 	for _, f := range sum.Facts {
 		fmt.Fprintf(&b, "  %-34s %s\n", f.Label+":", f.Value)
 	}
-	for _, smp := range sum.Samples {
-		fmt.Fprintf(&b, "  %-34s %s\n", smp.Label+":", strings.Join(smp.Names, ", "))
-	}
+	// Users and their attributes are shown on the signed page only, never in the email.
+	fmt.Fprintf(&b, "\nThe approval page lists every user changed by API, with each attribute's value now and after.\n")
 	fmt.Fprintf(&b, "\nReview and decide (the link works once and expires %s):\n%s\n\nNothing changes in the primary pool until someone approves. Opening the link does not decide.\n",
 		s.now().Add(ttl).UTC().Format("2006-01-02 15:04 MST"), link)
 	_, err = s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(b.String())})
@@ -97,10 +101,16 @@ func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summar
 	}
 	sort.Strings(labels)
 	for _, l := range labels {
+		if listed[l] {
+			continue
+		}
 		sum.Samples = append(sum.Samples, approval.Sample{Label: "Sample: " + l, Names: samples[l]})
 	}
 	return sum
 }
+
+// listed are the kinds of change the page lists in full from the actions file: no samples.
+var listed = map[string]bool{"update": true, "group add": true}
 
 func disabledText(p Plan) string {
 	if p.Request.ApplyDisables {

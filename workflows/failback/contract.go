@@ -110,9 +110,23 @@ type PlanRef struct {
 	Plan Plan `json:"plan"`
 }
 
-// CSVOutput describes the import CSVs for the primary pool.
+// CSVOutput describes the import CSVs for the primary pool and binds the approval to the plan:
+// with the parts and the rejects report, which carry their own digests, PlanFiles are every file
+// a step reads after the approval, and each step refuses one that changed (see binding.go).
 type CSVOutput struct {
 	csvbuild.Built
+	PlanFiles PlanFiles `json:"planFiles"`
+}
+
+// PlanFiles are the plan files read after the approval, with their size and SHA-256 when the
+// import was validated.
+type PlanFiles struct {
+	// Actions are the API changes (ApplyChanges; the approval page lists them).
+	Actions s3stream.Object `json:"actions"`
+	// ImportUsers are the users to import; ApplyChanges creates some of them by API.
+	ImportUsers s3stream.Object `json:"importUsers"`
+	// DRUsers is the DR export: the users DisableDrUsers disables and WriteReport reports.
+	DRUsers s3stream.Object `json:"drUsers"`
 }
 
 // ApprovalInput is the payload of the RequestApproval state (lambda:invoke.waitForTaskToken).
@@ -190,8 +204,9 @@ type ApplyInput struct {
 
 // DisableInput is what the DisableDrUsers state passes.
 type DisableInput struct {
-	Plan     Plan     `json:"plan"`
-	Progress Progress `json:"progress"`
+	Plan     Plan      `json:"plan"`
+	CSV      CSVOutput `json:"csv"`
+	Progress Progress  `json:"progress"`
 }
 
 // ReportInput is what the WriteReport state passes.

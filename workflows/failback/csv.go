@@ -19,5 +19,6 @@ func (s *Steps) ValidateImport(ctx context.Context, in PlanRef) (CSVOutput, erro
 	if err != nil {
 		return CSVOutput{}, fmt.Errorf("validate import for %s: %w", p.Request.PrimaryUserPoolID, err)
 	}
-	return CSVOutput{Built: b}, nil
+	files, err := s.bindPlan(ctx, p)
+	return CSVOutput{Built: b, PlanFiles: files}, err
 }

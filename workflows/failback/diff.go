@@ -25,6 +25,10 @@ type Action struct {
 	Set        map[string]string `json:"set,omitempty"`
 	Unset      []string          `json:"unset,omitempty"`
 	Group      string            `json:"group,omitempty"`
+
+	// Was are the primary's values before the change of the attributes Set and Unset name, for
+	// the approval page (approval.Change).
+	Was map[string]string `json:"was,omitempty"`
 }
 
 // primarySubAttribute is where replication records a DR copy's primary sub (see workflows/replication).
@@ -161,6 +165,7 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 			}
 		}
 		slices.Sort(a.Unset)
+		a.Was = priorValues(prim, a)
 		actions = append(actions, a)
 		p.counts.Update++
 		p.sample("update", k)

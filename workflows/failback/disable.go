@@ -40,6 +40,9 @@ type DisableResult struct {
 // anything that matters.
 func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "DisableDrUsers", in.CSV.PlanFiles.DRUsers); err != nil {
+		return in.Progress, err
+	}
 	var users []snapshot.User
 	if err := snapshot.GetLines(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
 		// Keep only what disabling needs: the DR file may be large.

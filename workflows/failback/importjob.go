@@ -2,8 +2,6 @@ package failback
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +42,9 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, errors.New("IMPORT_LOGS_ROLE_ARN is not configured: Cognito needs a role to write import results to CloudWatch Logs")
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "UploadImport", in.Part.Object); err != nil {
+		return Job{}, err
+	}
 	c := s.Cognito(p.Request.PrimaryRegion)
 	name := jobName(p, in.Number)
 	out, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{
@@ -55,10 +56,6 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, fmt.Errorf("create import job %s: %w", name, err)
 	}
 	job := out.UserImportJob
-	// The approver approved these exact files: refuse one changed since it was validated.
-	if err := s.verifyPart(ctx, p, in.Part); err != nil {
-		return Job{}, err
-	}
 	body, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, in.Part.Key)
 	if err != nil {
 		return Job{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
@@ -82,24 +79,6 @@ func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, erro
 		return Job{}, fmt.Errorf("upload %s to import job %s: HTTP %d: %s", in.Part.Key, aws.ToString(job.JobId), resp.StatusCode, msg)
 	}
 	return Job{JobID: aws.ToString(job.JobId), Name: name, Status: string(job.Status)}, nil
-}
-
-// verifyPart checks that a CSV part still has the size and SHA-256 it had when validated.
-func (s *Steps) verifyPart(ctx context.Context, p Plan, part csvbuild.Part) error {
-	r, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, part.Key)
-	if err != nil {
-		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return fmt.Errorf("read import part %s: %w", part.Key, err)
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != part.Bytes || sum != part.SHA256 {
-		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part %s changed after it was validated and approved (%d bytes, sha256 %s; validated: %d bytes, sha256 %s)", part.Key, n, sum, part.Bytes, part.SHA256)}
-	}
-	return nil
 }
 
 // importBusyCodes are the exceptions StartUserImportJob may answer while another import job holds
@@ -229,6 +208,9 @@ func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (I
 		attempt = in.Results.Attempt + 1
 	}
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "CollectImportResults", in.Part.Object); err != nil {
+		return ImportResults{}, err
+	}
 	byLine, err := s.readJobLog(ctx, p, *in.Job)
 	if err != nil {
 		return ImportResults{}, err

@@ -51,6 +51,9 @@ const (
 // the report and its summary, and tells the operators.
 func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
 	p := in.Plan
+	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, in.CSV.Rejects); err != nil {
+		return ReportOutput{}, err
+	}
 	store := s.S3(p.Region)
 	users := map[string]*UserReport{}
 	byDR := map[string]*UserReport{} // by DR username: a key may differ (an email changed in DR)
