@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -40,7 +41,15 @@ func Handler[In, Out any](task string, step func(context.Context, In) (Out, erro
 	}
 }
 
-func invoke[In, Out any](ctx context.Context, step func(context.Context, In) (Out, error), payload json.RawMessage) (json.RawMessage, error) {
+func invoke[In, Out any](ctx context.Context, step func(context.Context, In) (Out, error), payload json.RawMessage) (_ json.RawMessage, err error) {
+	// A panic would reach Step Functions under the panic value's type name (runtime.Error's
+	// "boundsError", a string's "string"): outside the closed set. It fails the task as
+	// TaskFailed instead; the step holds no state between invocations worth the container.
+	defer func() {
+		if p := recover(); p != nil {
+			err = &stateerr.TaskFailed{Msg: fmt.Sprintf("panic: %v", p)}
+		}
+	}()
 	var in In
 	if err := DecodeStrict(payload, &in); err != nil {
 		return nil, err

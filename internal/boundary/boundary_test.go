@@ -27,6 +27,9 @@ func echo(_ context.Context, in echoIn) (echoOut, error) {
 		return echoOut{}, fmt.Errorf("describe %s: %w", in.Pool, &stateerr.PoolNotFound{Msg: "no such pool"})
 	case "plain":
 		return echoOut{}, errors.New("boom")
+	case "crash":
+		var m map[string]int
+		m["x"]++ // a nil map write panics
 	case "late":
 		return echoOut{}, fmt.Errorf("list users in %s: %w", in.Pool, context.DeadlineExceeded)
 	}
@@ -49,6 +52,7 @@ func TestHandler(t *testing.T) {
 		{name: "named error keeps context", payload: `{"pool":"missing"}`, wantType: "PoolNotFound", wantInMsg: "describe missing: no such pool"},
 		{name: "plain error is TaskFailed, not errorString", payload: `{"pool":"plain"}`, wantType: "TaskFailed", wantInMsg: "boom"},
 		{name: "deadline is Transient, not wrapError", payload: `{"pool":"late"}`, wantType: "Transient", wantInMsg: "list users in late"},
+		{name: "panic is TaskFailed", payload: `{"pool":"crash"}`, wantType: "TaskFailed", wantInMsg: "panic: assignment to entry in nil map"},
 		{name: "key in another case", payload: `{"Pool":"tokyo"}`, wantType: "InvalidInput", wantInMsg: `unknown field "Pool"`},
 	}
 	for _, tt := range tests {
