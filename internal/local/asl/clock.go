@@ -47,6 +47,10 @@ func (RealClock) AfterFunc(d time.Duration, f func()) func() bool {
 // past their deadline. Retry backoff and Wait loops therefore run instantly
 // while Now, Sleeps and the execution history show the time they would take.
 // Concurrent sleeps (Map iterations, Parallel branches) add up.
+//
+// It is for executions whose tasks talk to real loopback servers (the workflow
+// tests on the local stack), which a testing/synctest bubble cannot hold; a
+// test whose tasks stay in process can run RealClock in a bubble instead.
 type FakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -140,12 +144,4 @@ func (c *FakeClock) Advance(d time.Duration) {
 	for _, t := range due {
 		t.f()
 	}
-}
-
-// Timers returns how many timers are pending, so a test can wait until the
-// executor has armed a timeout before advancing the clock.
-func (c *FakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
 }
