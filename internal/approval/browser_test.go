@@ -3,6 +3,7 @@ package approval_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
 // skipBrowserEnv lets people without Chromium run the other tests: COGNITO_DR_SKIP_BROWSER=1.
@@ -141,6 +144,20 @@ func TestBrowserApproval(t *testing.T) {
 		Facts:   []approval.Fact{{Label: "Users to import", Value: "1,204"}, {Label: "Rejected rows", Value: "2"}},
 		Samples: []approval.Sample{{Label: "Users to disable", Names: []string{"alice@example.jp", hostile}}},
 	}
+	// More changes than a page lists: the approver pages through them.
+	s3c := s3.NewFromConfig(stack.AWSConfig("ap-northeast-3"), stack.S3Options)
+	w := s3stream.Create(context.Background(), s3c, bucket, "failback/plan/actions.jsonl.gz")
+	lw := snapshot.NewLineWriter(w)
+	for i := range 150 {
+		lw.Write(approval.Change{Kind: "update", Key: fmt.Sprintf("user%03d@example.jp", i),
+			Set: map[string]string{"given_name": fmt.Sprintf("New%03d", i)}, Was: map[string]string{"given_name": fmt.Sprintf("Old%03d", i)}})
+	}
+	lw.Close()
+	obj, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary.Changes = &approval.ChangesFile{Bucket: bucket, Object: obj}
 	const resource = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 	def := `{"Comment":"waits for a human","StartAt":"WaitForApproval","States":{
 		"WaitForApproval":{"Type":"Task","Resource":"` + resource + `",
@@ -189,11 +206,25 @@ func TestBrowserApproval(t *testing.T) {
 			t.Fatalf("GET link: %d\n%s", status, text)
 		}
 		for _, want := range []string{summary.Title, summary.Effect, "Users to import", "1,204", "Rejected rows",
-			"alice@example.jp", hostile, "failback-browser-test", "Approve", "Reject"} {
+			"alice@example.jp", hostile, "failback-browser-test", "Approve", "Reject",
+			"Changes to users by API (150)", "Page 1 of 2", "user000@example.jp", "Old000", "→ New000", "user099@example.jp"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("page lacks %q:\n%s", want, text)
 			}
 		}
+	}
+	// The next page lists the rest, and still offers the decision.
+	status, text := load(t, ctx, chromedp.Click(chromedp.CSS("#next")))
+	for _, want := range []string{"Page 2 of 2", "user100@example.jp", "user149@example.jp", "Old149", "→ New149", "Approve"} {
+		if status != http.StatusOK || !strings.Contains(text, want) {
+			t.Errorf("page 2: %d, lacks %q:\n%s", status, want, text)
+		}
+	}
+	if strings.Contains(text, "user099@example.jp") {
+		t.Error("page 2 repeats page 1")
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
 	}
 	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("pwned") !== null`))
 	if err != nil {
@@ -241,7 +272,7 @@ func TestBrowserApproval(t *testing.T) {
 	if !waiting() {
 		t.Fatalf("after Enter in the name field the approval task no longer waits (execution %s)", x.Status())
 	}
-	status, text := load(t, ctx, chromedp.Click(chromedp.CSS("#approve")))
+	status, text = load(t, ctx, chromedp.Click(chromedp.CSS("#approve")))
 	if status != http.StatusOK || !strings.Contains(text, "Approved") {
 		t.Fatalf("approve: %d\n%s", status, text)
 	}

@@ -3,11 +3,8 @@ package readiness
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
@@ -190,17 +187,8 @@ func (c *Checker) restoreDrill(ctx context.Context, cfg Config, n newest) Check 
 
 // hashObject streams an object and returns its size and SHA-256, holding none of it in memory.
 func hashObject(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (int64, string, error) {
-	r, err := s3stream.Open(ctx, store, bucket, key)
-	if err != nil {
-		return 0, "", err
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return n, "", fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	o, err := s3stream.Digest(ctx, store, bucket, key)
+	return o.Bytes, o.SHA256, err
 }
 
 func short(sum string) string {

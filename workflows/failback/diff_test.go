@@ -51,11 +51,13 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 	}{
 		{"unchanged", user("d-same", after, true, "sub", "x1", "email", "same@example.jp", "given_name", "Same", "custom:primary_sub", "s-same"), got{}},
 		{"changed after failover: set and unset", user("d-changed", after, true, "sub", "x2", "email", "changed@example.jp", "given_name", "New", "custom:primary_sub", "s-changed"),
-			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"}}}}},
+			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"},
+				Was: map[string]string{"given_name": "Old", "family_name": "Gone"}}}}},
 		{"different but not changed since failover: the primary is newer", user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "given_name", "DR"), got{}},
 		{"disabled in DR: reported, not applied", user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp"), got{}},
 		{"email changed in DR: matched by primary_sub, email updated", user("d-moved", after, true, "sub", "x5", "email", "new@example.jp", "email_verified", "true", "custom:primary_sub", "s-moved"),
-			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"}}}}},
+			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"},
+				Was: map[string]string{"email": "old@example.jp", "email_verified": "true"}}}}},
 		{"signed up in DR: import", user("d-new", after, true, "sub", "x6", "email", "New@Example.jp"), got{imports: true}},
 	}
 	for _, c := range cases {
