@@ -3,7 +3,8 @@
 //
 //	cognito-dr demo           seed a Tokyo-style pool and run the backup state machine locally
 //	cognito-dr demo-failback  fail back from Osaka to Tokyo with an approval, locally
-//	cognito-dr local    run the local AWS (Cognito, S3, SNS) until interrupted
+//	cognito-dr start    start a deployed workflow and follow it
+//	cognito-dr local    run the local AWS (Cognito, S3, SNS, Step Functions) until interrupted
 //	cognito-dr bench    export benchmarks with AWS default quotas and 100 ms latency
 package main
 
@@ -29,7 +30,9 @@ func commands() []command {
 		{"validate-csv", "check a (hand-edited) import CSV against a pool's own header and rules, with the backup's checks", runValidateCSV},
 		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},
-		{"local", "run the local AWS stack (Cognito, S3, SNS) on loopback until interrupted", runLocal},
+		{"start", "start a deployed workflow (backup, failback, reconcile) with an input file and follow it until it ends or waits for approval", runStart},
+		{"snapshots", "list a pool's backups (time, users, rejects, size) or show one manifest in full", runSnapshots},
+		{"local", "run the local AWS stack (Cognito, S3, SNS, CloudWatch Logs, Step Functions) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},
 		{"bench-export", "(used by bench) export one pool from a running local stack and report", runBenchExport},
 	}

@@ -141,7 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
-	handler, ok := s.operations()[op]
+	handler, ok := s.operations(requestRegion(r))[op]
 	if !ok {
 		writeError(w, errorf("UnknownOperationException", "operation %s is not served by the local Step Functions", op))
 		return
@@ -174,9 +174,24 @@ func writeError(w http.ResponseWriter, err error) {
 	w.Write(raw) //nolint:errcheck // the client went away
 }
 
-func (s *Server) operations() map[string]func([]byte) (any, error) {
+// requestRegion is the Region of the request's SigV4 credential scope
+// (Credential=AKID/20260101/ap-northeast-3/states/aws4_request), or "" when unsigned.
+func requestRegion(r *http.Request) string {
+	_, after, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ := strings.Cut(after, ",")
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[2]
+}
+
+func (s *Server) operations(region string) map[string]func([]byte) (any, error) {
 	return map[string]func([]byte) (any, error){
-		"ListStateMachines":    decoded(s.listStateMachines),
+		"ListStateMachines":    decoded(func(in listStateMachinesIn) (any, error) { return s.listStateMachines(in, region) }),
 		"DescribeStateMachine": decoded(s.describeStateMachine),
 		"StartExecution":       decoded(s.startExecution),
 		"DescribeExecution":    decoded(s.describeExecution),
@@ -289,7 +304,8 @@ type stateMachineItem struct {
 	CreationDate    epoch  `json:"creationDate"`
 }
 
-func (s *Server) listStateMachines(in listStateMachinesIn) (any, error) {
+// listStateMachines lists the machines of the caller's Region (all of them for an unsigned call).
+func (s *Server) listStateMachines(in listStateMachinesIn, reg string) (any, error) {
 	size, err := pageSize(in.MaxResults)
 	if err != nil {
 		return nil, err
@@ -308,6 +324,9 @@ func (s *Server) listStateMachines(in listStateMachinesIn) (any, error) {
 	}{StateMachines: []stateMachineItem{}}
 	for i := start; i < len(s.machines) && len(out.StateMachines) < size; i++ {
 		m := s.machines[i]
+		if reg != "" && region(m.ARN) != reg {
+			continue
+		}
 		out.StateMachines = append(out.StateMachines, stateMachineItem{StateMachineArn: m.ARN, Name: m.name, Type: "STANDARD", CreationDate: epoch(m.created)})
 		if len(out.StateMachines) == size && i+1 < len(s.machines) {
 			out.NextToken = encodeToken("ListStateMachines", i+1)

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/statemachines"
+)
+
+// localStateMachines starts the local stack with its state machines and points the standard AWS
+// settings at it, as `make local` and an operator's shell would.
+func localStateMachines(t *testing.T, users int) (*devstack.Stack, *devstack.Scenario, *devstack.StateMachines) {
+	t.Helper()
+	st, err := devstack.Start(devstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sc, err := st.SeedScenario(t.Context(), users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := st.ServeStateMachines(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sm.API.Close)
+	dir := t.TempDir()
+	t.Setenv("AWS_ENDPOINT_URL", st.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("S3_FORCE_PATH_STYLE", "true")
+	return st, sc, sm
+}
+
+func writeJSON(t *testing.T, v any) string {
+	t.Helper()
+	raw, _ := json.Marshal(v)
+	f := filepath.Join(t.TempDir(), "input.json")
+	if err := os.WriteFile(f, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestStartFollowsBackup: `start backup` finds cognito-dr-backup by name, shows each state on
+// stderr as the execution enters it, and prints the execution's output on stdout.
+func TestStartFollowsBackup(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 30)
+	var stdout, stderr strings.Builder
+	err := startCommand(t.Context(), []string{"backup", "--input", writeJSON(t, sc.BackupRequest()), "--region", devstack.ControlRegion,
+		"--name", "rehearsal", "--poll-interval", "20ms", "--output", "json"}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	var res struct {
+		ExecutionArn, Status string
+		Output               struct{ ManifestKey string }
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+	}
+	if res.Status != "SUCCEEDED" || !strings.HasSuffix(res.ExecutionArn, ":execution:cognito-dr-backup:rehearsal") || !strings.Contains(res.Output.ManifestKey, "rehearsal/manifest.json") {
+		t.Errorf("result %+v", res)
+	}
+	for _, state := range []string{"ExportUsers", "WriteManifest"} {
+		if !strings.Contains(stderr.String(), state) {
+			t.Errorf("progress on stderr does not show %s:\n%s", state, stderr.String())
+		}
+	}
+}
+
+// TestStartStopsAtApproval: a failback is followed until it waits for approval; the command then
+// ends, successfully, saying so, and the execution keeps waiting for the emailed link.
+func TestStartStopsAtApproval(t *testing.T) {
+	st, sc, sm := localStateMachines(t, 20)
+	failover := time.Now().Add(-24 * time.Hour)
+	if err := st.ReplicateToOsaka(sc, failover.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SimulateOutage(t.Context(), sc, 2, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	err := startCommand(t.Context(), []string{"failback", "--input", writeJSON(t, sc.FailbackRequest(failover)), "--region", devstack.ControlRegion,
+		"--state-machine-arn", sm.ARNs[statemachines.Failback], "--name", "fb", "--poll-interval", "20ms"}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if !strings.Contains(stdout.String(), "RUNNING (waiting for approval)") || !strings.Contains(stderr.String(), "RequestApproval") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	x, _ := sm.API.Execution(strings.Replace(sm.ARNs[statemachines.Failback], ":stateMachine:", ":execution:", 1) + ":fb")
+	if x == nil || x.Status() != "RUNNING" {
+		t.Errorf("the failback no longer waits: %v", x)
+	}
+}
+
+// TestStartErrors: a failed execution exits 1; an unknown workflow, a missing state machine or an
+// input that is not JSON exit 2 before anything starts.
+func TestStartErrors(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 0)
+	bad := sc.BackupRequest()
+	bad["userPoolId"] = "ap-northeast-1_missing"
+	notJSON := filepath.Join(t.TempDir(), "in.json")
+	os.WriteFile(notJSON, []byte("{"), 0o600)
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"failed", []string{"backup", "--input", writeJSON(t, bad)}, exitFindings, "FAILED: PoolNotFound"},
+		{"unknown workflow", []string{"restore", "--input", writeJSON(t, bad)}, exitUsage, "must be one of backup, failback, reconcile"},
+		{"not JSON", []string{"backup", "--input", notJSON}, exitUsage, "is not JSON"},
+		{"not deployed", []string{"backup", "--input", writeJSON(t, bad), "--region", "eu-west-1"}, exitUsage, "no state machine named cognito-dr-backup"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(tt.args, "--poll-interval", "20ms")
+			if !slices.Contains(args, "--region") {
+				args = append(args, "--region", devstack.ControlRegion)
+			}
+			var stdout, stderr strings.Builder
+			err := startCommand(t.Context(), args, &stdout, &stderr)
+			if code := exitCode(err); code != tt.code || err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("exit %d, %v; want exit %d and %q", code, err, tt.code, tt.msg)
+			}
+		})
+	}
+}
