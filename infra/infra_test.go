@@ -395,3 +395,19 @@ func TestTasksDoNotImportCDK(t *testing.T) {
 		}
 	}
 }
+
+// A function gets exactly its task's settings; a required one the stack cannot supply fails the
+// synth, naming it.
+func TestTaskEnvironment(t *testing.T) {
+	spec := boundary.Spec{Name: "t", Settings: []boundary.Setting{{Name: "A"}, {Name: "B", Optional: true}, {Name: "C", Optional: true}}}
+	env, err := taskEnvironment(spec, map[string]*string{"A": jsii.String("a"), "C": jsii.String("c"), "OTHER": jsii.String("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]*string{"A": jsii.String("a"), "C": jsii.String("c")}, env); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+	if _, err := taskEnvironment(spec, map[string]*string{"B": jsii.String("b")}); err == nil || !strings.Contains(err.Error(), "needs A") {
+		t.Errorf("error %v, want the missing required setting named", err)
+	}
+}
