@@ -41,7 +41,10 @@ var (
 			if err != nil {
 				return nil, err
 			}
-			s, _ := load(ctx, env, clients, log)
+			s, err := load(ctx, env, clients, log)
+			if err != nil {
+				return nil, err
+			}
 			s.Approvals = svc
 			return s, nil
 		},
