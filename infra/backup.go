@@ -16,15 +16,16 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
 // backupTasks deploys every placeholder of backup.asl.json; NewBackupStack refuses to synthesize
-// when it, the ASL's placeholders and backup.Steps.Functions disagree.
+// when it, the ASL's placeholders and backup.Tasks disagree.
 var backupTasks = map[string]taskSpec[*BackupStack]{
 	"ExportFunctionArn": {
-		Task: "export", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		// Two exports at once would each pace to the whole UserList quota and throttle each other.
 		ReservedConcurrency: 1,
 		grant: func(s *BackupStack, role awsiam.IRole) {
@@ -39,7 +40,7 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 		},
 	},
 	"BuildImportCsvFunctionArn": {
-		Task: "build-import-csv", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *BackupStack, role awsiam.IRole) {
 			cfg := s.Config
 			// CSVs for the DR pool (failover) or for the primary itself (restore in place).
@@ -50,14 +51,14 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 		},
 	},
 	"WriteManifestFunctionArn": {
-		Task: "write-manifest", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *BackupStack, role awsiam.IRole) {
 			s.allowObjects(role, []string{"s3:PutObject"}, s.ManifestArn())
 			s.grantBucketKey(role, "kms:GenerateDataKey")
 		},
 	},
 	"NotifyFunctionArn": {
-		Task: "notify", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *BackupStack, role awsiam.IRole) { s.Topic.GrantPublish(role) },
 	},
 }
@@ -150,8 +151,8 @@ func (s *BackupStack) grantBucketKey(role awsiam.IRole, actions ...string) {
 // NewBackupStack creates the backup stack in the DR Region.
 func NewBackupStack(scope constructs.Construct, id string, props BackupStackProps) (*BackupStack, error) {
 	cfg := props.Config
-	// Synth fails when the ASL's placeholders, the task table and the handlers the mains bind disagree.
-	def, placeholders, err := workflowPlaceholders(statemachines.Backup, backupTasks, (&backup.Steps{}).Functions(discardLog()))
+	// Synth fails when the ASL's placeholders, the task table and the typed tasks disagree.
+	def, tasks, err := workflowTasks(statemachines.Backup, backupTasks, boundary.Specs(backup.Tasks))
 	if err != nil {
 		return nil, err
 	}
@@ -162,24 +163,22 @@ func NewBackupStack(scope constructs.Construct, id string, props BackupStackProp
 	s.Topic = NewOperatorTopic(stack, "Operators", OperatorTopicName, cfg.OperatorEmails)
 	s.buildBucket()
 
-	s.Functions = newTaskFunctions(stack, s, backupTasks, taskFunctionsProps{
+	settings := map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}
+	if cfg.Backup.UserListRPS > 0 {
+		settings["USER_LIST_RPS"] = jsii.String(fmt.Sprint(cfg.Backup.UserListRPS))
+	}
+	if cfg.Backup.UserReadRPS > 0 {
+		settings["USER_READ_RPS"] = jsii.String(fmt.Sprint(cfg.Backup.UserReadRPS))
+	}
+	if s.Functions, err = newTaskFunctions(stack, s, backupTasks, taskFunctionsProps{
 		Workflow:     "backup",
-		Placeholders: placeholders,
+		Tasks:        tasks,
 		Code:         props.Code,
 		LogRetention: logRetention,
-		Environment: func(task string) map[string]*string {
-			env := map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}
-			if task == "export" {
-				if cfg.Backup.UserListRPS > 0 {
-					env["USER_LIST_RPS"] = jsii.String(fmt.Sprint(cfg.Backup.UserListRPS))
-				}
-				if cfg.Backup.UserReadRPS > 0 {
-					env["USER_READ_RPS"] = jsii.String(fmt.Sprint(cfg.Backup.UserReadRPS))
-				}
-			}
-			return env
-		},
-	})
+		Settings:     settings,
+	}); err != nil {
+		return nil, err
+	}
 
 	s.StateMachine, s.ExecutionLogs = newWorkflowStateMachine(stack, "Backup", workflowStateMachineProps{
 		Name:         BackupStateMachineName,

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
@@ -53,10 +54,10 @@ var (
 )
 
 // failbackTasks deploys every placeholder of failback.asl.json; NewFailbackStack refuses to
-// synthesize when it, the ASL's placeholders and failback.Steps.Functions disagree.
+// synthesize when it, the ASL's placeholders and failback.Tasks disagree.
 var failbackTasks = map[string]taskSpec[*FailbackStack]{
 	"PlanFailbackFunctionArn": {
-		Task: "plan-failback", MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, cognitoExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
@@ -68,7 +69,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"ValidateImportFunctionArn": {
-		Task: "validate-import", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, cognitoCSVTarget, s.Config.PoolArn(s.Config.Primary))
 			// The users to import, and the plan files whose digests bind the approval.
@@ -78,7 +79,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"RequestApprovalFunctionArn": {
-		Task: "request-approval", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			// The summary, and every file the approval binds, verified before it is requested.
 			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"), s.FileArn(failback.ImportDir+"*"), s.FileArn(failback.DRDir+"*"))
@@ -89,7 +90,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"UploadImportFunctionArn": {
-		Task: "upload-import", MemoryMiB: 512, TimeoutSeconds: 900,
+		MemoryMiB: 512, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, []string{"cognito-idp:CreateUserImportJob"}, s.Config.PoolArn(s.Config.Primary))
 			// CreateUserImportJob passes the logs role to Cognito.
@@ -103,20 +104,20 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"StartImportFunctionArn": {
-		Task: "start-import", MemoryMiB: 256, TimeoutSeconds: 900,
+		MemoryMiB: 256, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			// DescribeUserImportJob tells a busy account slot from a job in the wrong status.
 			allow(role, []string{"cognito-idp:StartUserImportJob", "cognito-idp:DescribeUserImportJob"}, s.Config.PoolArn(s.Config.Primary))
 		},
 	},
 	"PollImportFunctionArn": {
-		Task: "poll-import", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, []string{"cognito-idp:DescribeUserImportJob"}, s.Config.PoolArn(s.Config.Primary))
 		},
 	},
 	"CollectImportResultsFunctionArn": {
-		Task: "collect-import-results", MemoryMiB: 512, TimeoutSeconds: 900,
+		MemoryMiB: 512, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, cognitoCSVTarget, s.Config.PoolArn(s.Config.Primary))
 			allow(role, []string{"logs:GetLogEvents"}, s.ImportLogGroupsArn())
@@ -127,7 +128,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"ApplyChangesFunctionArn": {
-		Task: "apply-changes", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, cognitoApply, s.Config.PoolArn(s.Config.Primary))
 			// The rejects (import/), the users to import and the actions (plan/).
@@ -137,7 +138,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"DisableUsersFunctionArn": {
-		Task: "disable-users", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, []string{"cognito-idp:AdminGetUser"}, cfg.PoolArn(cfg.Primary))
@@ -148,7 +149,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"WriteReportFunctionArn": {
-		Task: "write-report", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			// The ledgers are listed under the failback's own prefix.
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -163,7 +164,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"NotifyFailbackFunctionArn": {
-		Task: "notify-failback", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *FailbackStack, role awsiam.IRole) { s.Topic.GrantPublish(role) },
 	},
 }
@@ -266,8 +267,8 @@ func (s *FailbackStack) grantSigningKey(role awsiam.IRole) {
 // NewFailbackStack creates the failback stack in the DR Region.
 func NewFailbackStack(scope constructs.Construct, id string, props FailbackStackProps) (*FailbackStack, error) {
 	cfg := props.Config
-	// Synth fails when the ASL's placeholders, the task table and the handlers the mains bind disagree.
-	def, placeholders, err := workflowPlaceholders(statemachines.Failback, failbackTasks, (&failback.Steps{}).Functions(discardLog()))
+	// Synth fails when the ASL's placeholders, the task table and the typed tasks disagree.
+	def, tasks, err := workflowTasks(statemachines.Failback, failbackTasks, boundary.Specs(failback.Tasks))
 	if err != nil {
 		return nil, err
 	}
@@ -293,22 +294,18 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		return env
 	}
 
-	s.Functions = newTaskFunctions(stack, s, failbackTasks, taskFunctionsProps{
+	if s.Functions, err = newTaskFunctions(stack, s, failbackTasks, taskFunctionsProps{
 		Workflow:     "failback",
-		Placeholders: placeholders,
+		Tasks:        tasks,
 		Code:         props.Code,
 		LogRetention: logRetention,
-		Environment: func(task string) map[string]*string {
-			env := map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}
-			switch task {
-			case "upload-import":
-				env["IMPORT_LOGS_ROLE_ARN"] = s.ImportLogsRole.RoleArn()
-			case "request-approval":
-				env = approvalEnv(env)
-			}
-			return env
-		},
-	})
+		Settings: approvalEnv(map[string]*string{
+			"TOPIC_ARN":            s.Topic.Topic.TopicArn(),
+			"IMPORT_LOGS_ROLE_ARN": s.ImportLogsRole.RoleArn(),
+		}),
+	}); err != nil {
+		return nil, err
+	}
 	// Task states name the functions by unqualified ARN, RequestApproval through
 	// lambda:invoke.waitForTaskToken's FunctionName: lambda:InvokeFunction on exactly these.
 	s.StateMachine, s.ExecutionLogs = newWorkflowStateMachine(stack, "Failback", workflowStateMachineProps{

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
@@ -171,26 +172,28 @@ func TestFailbackFunctions(t *testing.T) {
 	}
 	check := func(t *testing.T, fn *GoFunction, timeout float64, wantEnv map[string]any) {
 		got := checkFunctionBasics(t, fbResources, fn)
-		want := map[string]any{
-			"Timeout":     timeout,
-			"Environment": map[string]any{"Variables": wantEnv},
+		if diff := cmp.Diff(timeout, got["Timeout"]); diff != "" {
+			t.Errorf("Timeout (-want +got):\n%s", diff)
 		}
-		for k, v := range want {
-			if diff := cmp.Diff(v, got[k]); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", k, diff)
-			}
+		if diff := cmp.Diff(wantEnv, envOf(t, fbResources, fn), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("environment (-want +got):\n%s", diff)
 		}
 	}
-	for p, fn := range f.Functions {
+	for _, spec := range boundary.Specs(failback.Tasks) {
+		p := spec.Placeholder
 		t.Run(p, func(t *testing.T) {
-			env := map[string]any{"TOPIC_ARN": topic}
-			switch failbackTasks[p].Task {
-			case "upload-import":
+			env := map[string]any{}
+			switch p {
+			case failback.UploadImportTask.Placeholder:
 				env["IMPORT_LOGS_ROLE_ARN"] = getAtt(logicalID(t, f.ImportLogsRole), "Arn")
-			case "request-approval":
+			case failback.RequestApprovalTask.Placeholder:
+				env["TOPIC_ARN"] = topic
 				maps.Copy(env, approvalEnv)
+			case failback.WriteReportTask.Placeholder, failback.NotifyFailbackTask.Placeholder:
+				env["TOPIC_ARN"] = topic
 			}
-			check(t, fn, timeouts[p], env)
+			check(t, f.Functions[p], timeouts[p], env)
+			checkSettings(t, spec, envOf(t, fbResources, f.Functions[p]))
 		})
 	}
 	t.Run("ApprovalPage", func(t *testing.T) { check(t, f.ApprovalPage, 60, approvalEnv) })

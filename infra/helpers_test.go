@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
@@ -235,6 +236,24 @@ func asGetenv(env map[string]any) func(string) string {
 			return s
 		}
 		return "arn:aws:sns:ap-northeast-3:123456789012:resolved"
+	}
+}
+
+// checkSettings: a function's environment holds only settings its task declares, and every
+// required one, so the task's Lambda starts on it.
+func checkSettings(t *testing.T, spec boundary.Spec, env map[string]any) {
+	t.Helper()
+	declared := map[string]bool{}
+	for _, st := range spec.Settings {
+		declared[st.Name] = true
+	}
+	for k := range env {
+		if !declared[k] {
+			t.Errorf("task %s gets %s, which it does not read", spec.Name, k)
+		}
+	}
+	if missing := boundary.Missing(asGetenv(env), spec.Settings); len(missing) > 0 {
+		t.Errorf("task %s lacks %v", spec.Name, missing)
 	}
 }
 

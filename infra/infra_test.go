@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
@@ -191,39 +192,31 @@ func TestFunctions(t *testing.T) {
 	def, _ := statemachines.Definition(statemachines.Backup)
 	timeouts := aslTimeouts(t, def)
 	topic := ref(logicalID(t, stacks.Backup.Topic.Topic))
-	for p, fn := range stacks.Backup.Functions {
+	// Only notify publishes; the example configuration leaves the export at AWS's quotas.
+	wantEnv := map[string]map[string]any{backup.NotifyTask.Placeholder: {"TOPIC_ARN": topic}}
+	for _, spec := range boundary.Specs(backup.Tasks) {
+		p := spec.Placeholder
 		t.Run(p, func(t *testing.T) {
+			fn := stacks.Backup.Functions[p]
 			got := checkFunctionBasics(t, resources, fn)
 			if diff := cmp.Diff(timeouts[p], got["Timeout"]); diff != "" {
 				t.Errorf("Timeout (-want +got):\n%s", diff)
 			}
-			env := got["Environment"].(map[string]any)["Variables"].(map[string]any)
-			if diff := cmp.Diff(topic, env["TOPIC_ARN"]); diff != "" {
-				t.Errorf("TOPIC_ARN (-want +got):\n%s", diff)
+			env := envOf(t, resources, fn)
+			if diff := cmp.Diff(wantEnv[p], env, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
 			}
+			checkSettings(t, spec, env)
 		})
 	}
 }
 
-// Each tasks/<dir> main starts the handler of the placeholder its function is deployed for.
-func TestTasksBindTheirPlaceholders(t *testing.T) {
-	tasks := map[string]string{}
-	for p, spec := range backupTasks {
-		tasks[p] = spec.Task
-	}
-	for p, spec := range failbackTasks {
-		tasks[p] = spec.Task
-	}
-	for p, spec := range reconcileTasks {
-		tasks[p] = spec.Task
-	}
-	for p, task := range tasks {
-		src, err := os.ReadFile(filepath.Join("..", "tasks", task, "main.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(src), fmt.Sprintf("lambdamain.Start(%q,", p)) {
-			t.Errorf("tasks/%s/main.go does not start %s", task, p)
+// Every deployed task has its Lambda main: tasks/<name>/main.go (tasks.TestMainsStartTheirTask
+// checks which task each main starts).
+func TestEveryTaskHasAMain(t *testing.T) {
+	for _, task := range Tasks() {
+		if _, err := os.Stat(filepath.Join("..", "tasks", task, "main.go")); err != nil {
+			t.Errorf("task %s: %v", task, err)
 		}
 	}
 }
@@ -400,5 +393,21 @@ func TestTasksDoNotImportCDK(t *testing.T) {
 		if strings.Contains(line, "aws-cdk") || strings.Contains(line, "jsii") || strings.Contains(line, "constructs-go") || strings.Contains(line, "cdk-nag") {
 			t.Errorf("tasks depend on %s", line)
 		}
+	}
+}
+
+// A function gets exactly its task's settings; a required one the stack cannot supply fails the
+// synth, naming it.
+func TestTaskEnvironment(t *testing.T) {
+	spec := boundary.Spec{Name: "t", Settings: []boundary.Setting{{Name: "A"}, {Name: "B", Optional: true}, {Name: "C", Optional: true}}}
+	env, err := taskEnvironment(spec, map[string]*string{"A": jsii.String("a"), "C": jsii.String("c"), "OTHER": jsii.String("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]*string{"A": jsii.String("a"), "C": jsii.String("c")}, env); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+	if _, err := taskEnvironment(spec, map[string]*string{"B": jsii.String("b")}); err == nil || !strings.Contains(err.Error(), "needs A") {
+		t.Errorf("error %v, want the missing required setting named", err)
 	}
 }

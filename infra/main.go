@@ -15,6 +15,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // ConfigContextKey names the configuration file: `cdk synth -c config=path/to/cognito-dr.json`.
@@ -109,14 +114,10 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 // Tasks lists every tasks/<dir> the stacks deploy.
 func Tasks() []string {
 	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true}
-	for _, t := range backupTasks {
-		set[t.Task] = true
-	}
-	for _, t := range failbackTasks {
-		set[t.Task] = true
-	}
-	for _, t := range reconcileTasks {
-		set[t.Task] = true
+	for _, specs := range [][]boundary.Spec{boundary.Specs(backup.Tasks), boundary.Specs(failback.Tasks), boundary.Specs(replication.Tasks)} {
+		for _, t := range specs {
+			set[t.Name] = true
+		}
 	}
 	return slices.Sorted(maps.Keys(set))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -37,10 +38,10 @@ var (
 )
 
 // reconcileTasks deploys every placeholder of reconcile.asl.json; NewReconcileStack refuses to
-// synthesize when it, the ASL's placeholders and replication.Steps.Functions disagree.
+// synthesize when it, the ASL's placeholders and replication.Tasks disagree.
 var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 	"PlanReconcileFunctionArn": {
-		Task: "plan-reconcile", MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
@@ -57,7 +58,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 		},
 	},
 	"RepairDriftFunctionArn": {
-		Task: "repair-drift", MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			// Steps.pools describes both pools before repairing.
@@ -72,7 +73,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 		},
 	},
 	"ReportDriftFunctionArn": {
-		Task: "report-drift", MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
@@ -83,7 +84,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 		},
 	},
 	"NotifyReconcileFunctionArn": {
-		Task: "notify-reconcile", MemoryMiB: 256, TimeoutSeconds: 60,
+		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *ReconcileStack, role awsiam.IRole) { s.Backup.Topic.GrantPublish(role) },
 	},
 }
@@ -139,8 +140,8 @@ func (s *ReconcileStack) allowObjects(role awsiam.IRole, actions []string, arns 
 // NewReconcileStack creates the reconcile stack in the DR Region.
 func NewReconcileStack(scope constructs.Construct, id string, props ReconcileStackProps) (*ReconcileStack, error) {
 	cfg := props.Config
-	// Synth fails when the ASL's placeholders, the task table and the handlers the mains bind disagree.
-	def, placeholders, err := workflowPlaceholders(statemachines.Reconcile, reconcileTasks, (&replication.Steps{}).Functions(discardLog()))
+	// Synth fails when the ASL's placeholders, the task table and the typed tasks disagree.
+	def, tasks, err := workflowTasks(statemachines.Reconcile, reconcileTasks, boundary.Specs(replication.Tasks))
 	if err != nil {
 		return nil, err
 	}
@@ -153,17 +154,18 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 	s := &ReconcileStack{Stack: stack, Config: cfg, Backup: props.Backup}
 	logRetention := cfg.LogRetention()
 
-	s.Functions = newTaskFunctions(stack, s, reconcileTasks, taskFunctionsProps{
+	if s.Functions, err = newTaskFunctions(stack, s, reconcileTasks, taskFunctionsProps{
 		Workflow:     "reconcile",
-		Placeholders: placeholders,
+		Tasks:        tasks,
 		Code:         props.Code,
 		LogRetention: logRetention,
-		// replication.LoadFunctions needs all four settings in every task.
-		Environment: func(string) map[string]*string {
-			return cfg.retryEnv(map[string]*string{"TOPIC_ARN": s.Backup.Topic.Topic.TopicArn()})
-		},
-	})
-	s.buildPreToken(props.Code, logRetention)
+		Settings:     cfg.retryEnv(map[string]*string{"TOPIC_ARN": s.Backup.Topic.Topic.TopicArn()}),
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.buildPreToken(props.Code, logRetention); err != nil {
+		return nil, err
+	}
 	s.StateMachine, s.ExecutionLogs = newWorkflowStateMachine(stack, "Reconcile", workflowStateMachineProps{
 		Name:         ReconcileStateMachineName,
 		Definition:   def,
@@ -181,15 +183,19 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 
 // buildPreToken deploys the DR pool's pre-token-generation trigger: no settings, no AWS calls, so
 // its role holds only its log permissions.
-func (s *ReconcileStack) buildPreToken(code CodeSource, logRetention awslogs.RetentionDays) {
+func (s *ReconcileStack) buildPreToken(code CodeSource, logRetention awslogs.RetentionDays) error {
 	cfg := s.Config
+	env, err := taskEnvironment(replication.PreTokenGenerationTrigger.Spec(), nil)
+	if err != nil {
+		return err
+	}
 	s.PreToken = NewGoFunction(s.Stack, "PreTokenTrigger", GoFunctionProps{
 		Task:         PreTokenTask,
 		FunctionName: PreTokenFunctionName,
 		Code:         code,
 		MemoryMiB:    256,
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(TriggerTimeoutSeconds)),
-		Environment:  map[string]*string{},
+		Environment:  env,
 		LogRetention: logRetention,
 	})
 	s.PreToken.Function.AddPermission(jsii.String("DRPoolInvoke"), &awslambda.Permission{
@@ -198,6 +204,7 @@ func (s *ReconcileStack) buildPreToken(code CodeSource, logRetention awslogs.Ret
 		SourceArn:     jsii.String(cfg.PoolArn(cfg.DR)),
 		SourceAccount: jsii.String(cfg.Account),
 	})
+	return nil
 }
 
 func (s *ReconcileStack) buildSchedule() error {

@@ -18,8 +18,6 @@ import (
 
 // Names of the replication resources operators look for.
 const (
-	ReplicateTask         = "replicate"
-	PreTokenTask          = "pre-token"
 	ReplicateFunctionName = "cognito-dr-replicate"
 	PreTokenFunctionName  = "cognito-dr-pre-token"
 	// TriggerTimeoutSeconds is Cognito's limit for a Lambda trigger: a longer timeout only lets
@@ -29,6 +27,12 @@ const (
 	MetricNamespace = "CognitoDR"
 	// CognitoPrincipal invokes the triggers.
 	CognitoPrincipal = "cognito-idp.amazonaws.com"
+)
+
+// The triggers' tasks/ directories, from their typed definitions.
+var (
+	ReplicateTask = replication.PostConfirmationTrigger.Name
+	PreTokenTask  = replication.PreTokenGenerationTrigger.Name
 )
 
 // replicateDRActions are the DR pool calls of replication.Steps.copyUser (the replication.DR
@@ -99,6 +103,13 @@ func NewReplicationStack(scope constructs.Construct, id string, props Replicatio
 	s.buildRetryBucket()
 
 	r := cfg.Replication
+	env, err := taskEnvironment(replication.PostConfirmationTrigger.Spec(), cfg.retryEnv(map[string]*string{
+		"DR_USER_POOL_ID": jsii.String(cfg.DR.UserPoolID),
+		"DR_REGION":       jsii.String(cfg.DR.Region),
+	}))
+	if err != nil {
+		return nil, err
+	}
 	s.Replicate = NewGoFunction(stack, "ReplicateTrigger", GoFunctionProps{
 		Task:         ReplicateTask,
 		FunctionName: ReplicateFunctionName,
@@ -108,11 +119,8 @@ func NewReplicationStack(scope constructs.Construct, id string, props Replicatio
 		// Unreserved by default: a reservation is also a cap, and a throttled trigger fails the
 		// user's sign-up (config replication.replicateReservedConcurrency).
 		ReservedConcurrency: r.ReplicateReservedConcurrency,
-		Environment: cfg.retryEnv(map[string]*string{
-			"DR_USER_POOL_ID": jsii.String(cfg.DR.UserPoolID),
-			"DR_REGION":       jsii.String(cfg.DR.Region),
-		}),
-		LogRetention: cfg.LogRetention(),
+		Environment:         env,
+		LogRetention:        cfg.LogRetention(),
 	})
 	role := s.Replicate.Role
 	allow(role, replicateDRActions, cfg.PoolArn(cfg.DR))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -23,7 +22,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/statemachines"
@@ -149,11 +147,7 @@ func TestTriggerFunctions(t *testing.T) {
 		if diff := cmp.Diff(want, env); diff != "" {
 			t.Errorf("environment (-want +got):\n%s", diff)
 		}
-		clients := awsclients.New(aws.Config{Region: "ap-northeast-1"}, awsclients.Options{})
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		if _, err := replication.LoadReplicateTrigger(asGetenv(env), clients, log); err != nil {
-			t.Errorf("the deployed settings do not satisfy LoadReplicateTrigger: %v", err)
-		}
+		checkSettings(t, replication.PostConfirmationTrigger.Spec(), env)
 	})
 	t.Run("pre-token", func(t *testing.T) {
 		got := checkFunctionBasics(t, rcResources, stacks.Reconcile.PreToken)
@@ -166,7 +160,7 @@ func TestTriggerFunctions(t *testing.T) {
 	})
 }
 
-// Every reconcile Lambda: a timeout equal to its ASL state's, and the settings LoadFunctions reads.
+// Every reconcile Lambda: a timeout equal to its ASL state's, and the settings its task reads.
 func TestReconcileFunctions(t *testing.T) {
 	rc := stacks.Reconcile
 	def, _ := statemachines.Definition(statemachines.Reconcile)
@@ -174,47 +168,26 @@ func TestReconcileFunctions(t *testing.T) {
 	if len(timeouts) != len(reconcileTasks) {
 		t.Errorf("timeouts found for %v", slices.Sorted(maps.Keys(timeouts)))
 	}
-	clients := awsclients.New(aws.Config{Region: "ap-northeast-3"}, awsclients.Options{})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for p, fn := range rc.Functions {
+	retry := map[string]any{"RETRY_BUCKET": retryBucket, "RETRY_REGION": "ap-northeast-1", "RETRY_PREFIX": replication.DefaultRetryPrefix}
+	topic := map[string]any{"TOPIC_ARN": imported(t, stacks.Backup.Topic.Topic, "")}
+	wantEnv := map[string]map[string]any{
+		replication.PlanReconcileTask.Placeholder: retry, replication.RepairDriftTask.Placeholder: retry,
+		replication.ReportDriftTask.Placeholder: topic, replication.NotifyReconcileTask.Placeholder: topic,
+	}
+	for _, spec := range boundary.Specs(replication.Tasks) {
+		p := spec.Placeholder
 		t.Run(p, func(t *testing.T) {
+			fn := rc.Functions[p]
 			got := resIn(t, rcResources, logicalID(t, fn.Function)).Properties
-			if got["Timeout"] != timeouts[p] || got["Runtime"] != "provided.al2023" || got["FunctionName"] != "cognito-dr-reconcile-"+reconcileTasks[p].Task {
+			if got["Timeout"] != timeouts[p] || got["Runtime"] != "provided.al2023" || got["FunctionName"] != "cognito-dr-reconcile-"+spec.Name {
 				t.Errorf("timeout %v (ASL %v), runtime %v, name %v", got["Timeout"], timeouts[p], got["Runtime"], got["FunctionName"])
 			}
 			env := envOf(t, rcResources, fn)
-			want := map[string]any{
-				"TOPIC_ARN":    imported(t, stacks.Backup.Topic.Topic, ""),
-				"RETRY_BUCKET": retryBucket, "RETRY_REGION": "ap-northeast-1", "RETRY_PREFIX": replication.DefaultRetryPrefix,
-			}
-			if diff := cmp.Diff(want, env); diff != "" {
+			if diff := cmp.Diff(wantEnv[p], env); diff != "" {
 				t.Errorf("environment (-want +got):\n%s", diff)
 			}
-			fns, err := replication.LoadFunctions(asGetenv(env), clients, log)
-			if err != nil {
-				t.Fatalf("the deployed settings do not satisfy LoadFunctions: %v", err)
-			}
-			if _, ok := fns[p]; !ok {
-				t.Errorf("LoadFunctions has no %s", p)
-			}
+			checkSettings(t, spec, env)
 		})
-	}
-}
-
-// The trigger mains start the triggers the stacks deploy them for.
-func TestTriggersBindTheirNames(t *testing.T) {
-	triggers := (&replication.Steps{}).Triggers(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if diff := cmp.Diff([]string{replication.PreTokenTriggerName, replication.ReplicateTriggerName}, slices.Sorted(maps.Keys(triggers))); diff != "" {
-		t.Errorf("triggers (-want +got):\n%s", diff)
-	}
-	for task, name := range map[string]string{ReplicateTask: "replication.ReplicateTriggerName", PreTokenTask: "replication.PreTokenTriggerName"} {
-		src, err := os.ReadFile(filepath.Join("..", "tasks", task, "main.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(src), "lambdamain.Start("+name+",") {
-			t.Errorf("tasks/%s/main.go does not start %s", task, name)
-		}
 	}
 }
 
@@ -222,9 +195,12 @@ func TestReconcileStateMachine(t *testing.T) {
 	rc := stacks.Reconcile
 	checkWorkflowStateMachine(t, rcResources, rc.StateMachine, rc.ExecutionLogs, rc.Functions, statemachines.Reconcile, ReconcileStateMachineName)
 	def, _ := statemachines.Definition(statemachines.Reconcile)
-	bound := slices.Sorted(maps.Keys((&replication.Steps{}).Functions(slog.New(slog.NewTextHandler(io.Discard, nil)))))
-	if diff := cmp.Diff(asl.Placeholders(def), bound); diff != "" {
-		t.Errorf("placeholders vs replication.Steps.Functions (-asl +functions):\n%s", diff)
+	var bound []string
+	for _, spec := range boundary.Specs(replication.Tasks) {
+		bound = append(bound, spec.Placeholder)
+	}
+	if diff := cmp.Diff(asl.Placeholders(def), slices.Sorted(slices.Values(bound))); diff != "" {
+		t.Errorf("placeholders vs replication.Tasks (-asl +tasks):\n%s", diff)
 	}
 	checkStateMachineRole(t, rcResources, rc.StateMachine, rc.Functions)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
@@ -39,9 +38,9 @@ func newStack(scope constructs.Construct, id, account, region, description strin
 }
 
 // taskSpec is how one task of a workflow's state machine is deployed; S is the workflow's stack.
+// What the task is (its tasks/ directory, input, settings) is its typed definition in the
+// workflow's package (boundary.Spec); this is only how big, how long and what it may call.
 type taskSpec[S any] struct {
-	// Task is the directory under tasks/ whose main binds the placeholder.
-	Task      string
 	MemoryMiB float64
 	// TimeoutSeconds matches the ASL state's TimeoutSeconds: a longer Lambda would only be cut off.
 	TimeoutSeconds float64
@@ -51,57 +50,86 @@ type taskSpec[S any] struct {
 	grant func(s S, role awsiam.IRole)
 }
 
-// workflowPlaceholders reads the embedded ASL of workflow and checks its placeholders against the
-// deployed task table and the handler table (placeholder -> handler) the Lambda mains and the local
-// executor bind: a stack refuses to synthesize when the three disagree.
-func workflowPlaceholders[S any, H any](workflow string, tasks map[string]taskSpec[S], handlers map[string]H) ([]byte, []string, error) {
+// workflowTasks reads the embedded ASL of workflow and checks its placeholders against the
+// deployed task table and the workflow's typed tasks (what the Lambda mains start and the local
+// executor binds): a stack refuses to synthesize when the three disagree. It returns the
+// definition and the typed tasks by placeholder.
+func workflowTasks[S any](workflow string, tasks map[string]taskSpec[S], specs []boundary.Spec) ([]byte, map[string]boundary.Spec, error) {
 	def, err := statemachines.Definition(workflow)
 	if err != nil {
 		return nil, nil, err
 	}
 	used := asl.Placeholders(def)
-	bound := slices.Sorted(maps.Keys(handlers))
-	deployed := slices.Sorted(maps.Keys(tasks))
-	if !slices.Equal(used, bound) || !slices.Equal(used, deployed) {
-		return nil, nil, fmt.Errorf("%s state machine: placeholders %v, handlers %v and deployed tasks %v differ", workflow, used, bound, deployed)
+	bound := map[string]boundary.Spec{}
+	for _, sp := range specs {
+		bound[sp.Placeholder] = sp
 	}
-	return def, used, nil
+	typed := slices.Sorted(maps.Keys(bound))
+	deployed := slices.Sorted(maps.Keys(tasks))
+	if !slices.Equal(used, typed) || !slices.Equal(used, deployed) || len(specs) != len(bound) {
+		return nil, nil, fmt.Errorf("%s state machine: placeholders %v, typed tasks %v and deployed tasks %v differ", workflow, used, typed, deployed)
+	}
+	return def, bound, nil
 }
 
-// discardLog is the logger handed to a handler table that is only read for its keys.
-func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// taskEnvironment is the environment of a function: exactly the settings its task declares,
+// with the values the stack knows. A required setting the stack cannot supply fails the synth;
+// an optional one it has no value for is left unset.
+func taskEnvironment(spec boundary.Spec, values map[string]*string) (map[string]*string, error) {
+	env := map[string]*string{}
+	var missing []string
+	for _, st := range spec.Settings {
+		v, ok := values[st.Name]
+		switch {
+		case ok:
+			env[st.Name] = v
+		case !st.Optional:
+			missing = append(missing, st.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("task %s needs %s, which the stack does not supply", spec.Name, strings.Join(missing, ", "))
+	}
+	return env, nil
+}
 
 // taskFunctionsProps configure newTaskFunctions.
 type taskFunctionsProps struct {
 	// Workflow names the functions: cognito-dr-<workflow>-<task>.
-	Workflow     string
-	Placeholders []string
+	Workflow string
+	// Tasks are the workflow's typed tasks by placeholder (workflowTasks).
+	Tasks        map[string]boundary.Spec
 	Code         CodeSource
 	LogRetention awslogs.RetentionDays
-	// Environment gives a task's settings.
-	Environment func(task string) map[string]*string
+	// Settings are the values the stack has for the workflow's settings; each function gets
+	// those its task declares (taskEnvironment).
+	Settings map[string]*string
 }
 
 // newTaskFunctions deploys the Lambda of every placeholder, in placeholder order, each granted
 // exactly what its task calls; the result is keyed by placeholder.
-func newTaskFunctions[S any](stack awscdk.Stack, s S, tasks map[string]taskSpec[S], p taskFunctionsProps) map[string]*GoFunction {
+func newTaskFunctions[S any](stack awscdk.Stack, s S, tasks map[string]taskSpec[S], p taskFunctionsProps) (map[string]*GoFunction, error) {
 	functions := map[string]*GoFunction{}
-	for _, placeholder := range p.Placeholders {
-		spec := tasks[placeholder]
-		fn := NewGoFunction(stack, taskConstructID(spec.Task), GoFunctionProps{
-			Task:                spec.Task,
-			FunctionName:        "cognito-dr-" + p.Workflow + "-" + spec.Task,
+	for _, placeholder := range slices.Sorted(maps.Keys(p.Tasks)) {
+		spec, task := tasks[placeholder], p.Tasks[placeholder]
+		env, err := taskEnvironment(task, p.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("%s state machine: %w", p.Workflow, err)
+		}
+		fn := NewGoFunction(stack, taskConstructID(task.Name), GoFunctionProps{
+			Task:                task.Name,
+			FunctionName:        "cognito-dr-" + p.Workflow + "-" + task.Name,
 			Code:                p.Code,
 			MemoryMiB:           spec.MemoryMiB,
 			Timeout:             awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
 			ReservedConcurrency: spec.ReservedConcurrency,
-			Environment:         p.Environment(spec.Task),
+			Environment:         env,
 			LogRetention:        p.LogRetention,
 		})
 		spec.grant(s, fn.Role)
 		functions[placeholder] = fn
 	}
-	return functions
+	return functions, nil
 }
 
 // taskConstructID is the construct id of a task's function: export-users -> ExportUsersTask.

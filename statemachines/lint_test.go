@@ -2,8 +2,6 @@ package statemachines_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -22,56 +20,21 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-// machine is what the lint knows of one state machine: the handlers bound to its placeholders
-// (what the CDK stack and the local executor supply) and the Go input type of each.
-type machine struct {
-	functions map[string]boundary.Func
-	inputs    map[string]any
-	// writers are the top-level states from the first write to a user pool on: a failure there
-	// must end in FailureDirty, anywhere else in FailureClean.
-	writers []string
+// machines are the typed task definitions of each state machine: the placeholders the CDK stack
+// and the local executor bind, and the Go input type of each.
+func machines() map[string][]boundary.Spec {
+	return map[string][]boundary.Spec{
+		statemachines.Backup:    boundary.Specs(backup.Tasks),
+		statemachines.Failback:  boundary.Specs(failback.Tasks),
+		statemachines.Reconcile: boundary.Specs(replication.Tasks),
+	}
 }
 
-func machines() map[string]machine {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return map[string]machine{
-		statemachines.Backup: {
-			functions: (&backup.Steps{}).Functions(log),
-			inputs: map[string]any{
-				"ExportFunctionArn":         backup.ExportInput{},
-				"BuildImportCsvFunctionArn": backup.CSVInput{},
-				"WriteManifestFunctionArn":  backup.ManifestInput{},
-				"NotifyFunctionArn":         backup.NotifyInput{},
-			},
-		},
-		statemachines.Failback: {
-			functions: (&failback.Steps{}).Functions(log),
-			inputs: map[string]any{
-				"PlanFailbackFunctionArn":         failback.PlanInput{},
-				"ValidateImportFunctionArn":       failback.PlanRef{},
-				"RequestApprovalFunctionArn":      failback.ApprovalInput{},
-				"UploadImportFunctionArn":         failback.ImportPartInput{},
-				"StartImportFunctionArn":          failback.ImportPartInput{},
-				"PollImportFunctionArn":           failback.ImportPartInput{},
-				"CollectImportResultsFunctionArn": failback.ImportPartInput{},
-				"ApplyChangesFunctionArn":         failback.ApplyInput{},
-				"DisableUsersFunctionArn":         failback.DisableInput{},
-				"WriteReportFunctionArn":          failback.ReportInput{},
-				"NotifyFailbackFunctionArn":       failback.NotifyInput{},
-			},
-			writers: []string{"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
-		},
-		statemachines.Reconcile: {
-			functions: (&replication.Steps{}).Functions(log),
-			inputs: map[string]any{
-				"PlanReconcileFunctionArn":   replication.PlanInput{},
-				"RepairDriftFunctionArn":     replication.RepairInput{},
-				"ReportDriftFunctionArn":     replication.RepairInput{},
-				"NotifyReconcileFunctionArn": replication.NotifyInput{},
-			},
-			writers: []string{"RepairDrift", "ReportDrift"},
-		},
-	}
+// poolWriters are, per machine, the top-level states from its first write to a user pool on: a
+// failure there must end in FailureDirty, anywhere else in FailureClean.
+var poolWriters = map[string][]string{
+	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
+	statemachines.Reconcile: {"RepairDrift", "ReportDrift"},
 }
 
 // transientRetry is the one retry policy of every Task state: the Lambda service's own transient
@@ -103,87 +66,104 @@ func TestEveryMachineIsLinted(t *testing.T) {
 }
 
 func TestLint(t *testing.T) {
-	for name, m := range machines() {
+	for name, specs := range machines() {
 		t.Run(name, func(t *testing.T) {
 			def, err := statemachines.Definition(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var top struct {
-				Comment string `json:"Comment"`
-			}
-			if err := json.Unmarshal(def, &top); err != nil || top.Comment == "" {
-				t.Errorf("definition must be JSON with a top-level Comment (err %v)", err)
-			}
-
-			placeholders := asl.Placeholders(def)
-			if diff := cmp.Diff(slices.Sorted(maps.Keys(m.functions)), slices.Sorted(slices.Values(placeholders))); diff != "" {
-				t.Errorf("placeholders vs bound functions (-functions +placeholders):\n%s", diff)
-			}
-			if diff := cmp.Diff(slices.Sorted(maps.Keys(m.functions)), slices.Sorted(maps.Keys(m.inputs))); diff != "" {
-				t.Errorf("the lint's input table is out of date (-functions +inputs):\n%s", diff)
-			}
-
-			vars := map[string]string{}
-			for _, p := range placeholders {
-				vars[p] = "arn:aws:lambda:ap-northeast-3:000000000000:function:" + p
-			}
-			sub, err := asl.Substitute(def, vars)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Parse checks that every Next, Default and Catch target exists and every state is reachable.
-			parsed, err := asl.Parse(sub)
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-
-			known := map[string]bool{}
-			for _, n := range append(stateerr.Names(), approval.RejectedError) {
-				known[n] = true
-			}
-			parsed.Walk(func(s *asl.State) {
-				for _, c := range s.Catch {
-					checkErrorNames(t, s.Name, c.ErrorEquals, known)
-				}
-				for _, r := range s.Retry {
-					checkErrorNames(t, s.Name, r.ErrorEquals, known)
-				}
-				if s.Type != asl.TypeTask {
-					return
-				}
-				const functionPrefix = "arn:aws:lambda:ap-northeast-3:000000000000:function:"
-				params := s.Parameters
-				resource := s.Resource
-				if strings.HasPrefix(s.Resource, asl.LambdaInvokeResource) {
-					// The lambda:invoke integration names the function in Parameters and
-					// passes Payload to it.
-					var invoke struct {
-						FunctionName string
-						Payload      json.RawMessage
-					}
-					if err := json.Unmarshal(s.Parameters, &invoke); err != nil {
-						t.Errorf("state %s: lambda:invoke Parameters: %v", s.Name, err)
-						return
-					}
-					resource, params = invoke.FunctionName, invoke.Payload
-				}
-				in, ok := m.inputs[strings.TrimPrefix(resource, functionPrefix)]
-				if !ok {
-					t.Errorf("state %s: resource %s is not a bound function", s.Name, resource)
-					return
-				}
-				checkParameters(t, s.Name, params, reflect.TypeOf(in))
-				if diff := cmp.Diff([]asl.Retrier{transientRetry}, s.Retry); diff != "" {
-					t.Errorf("state %s: Retry must be exactly the transient policy (-want +got):\n%s", s.Name, diff)
-				}
-				// Tasks inside a Map rely on the Map's Catch.
-				if _, top := parsed.States[s.Name]; top && len(s.Catch) == 0 {
-					t.Errorf("state %s: a task without Catch fails the execution without telling anyone", s.Name)
-				}
-			})
+			lint(t, def, specs)
 		})
 	}
+}
+
+// reporter is what lint reports to: a *testing.T, or a recorder in the test of the lint itself.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// lint checks one state machine's ASL against its typed tasks.
+func lint(t reporter, def []byte, specs []boundary.Spec) {
+	t.Helper()
+	inputs := map[string]reflect.Type{}
+	for _, sp := range specs {
+		if _, dup := inputs[sp.Placeholder]; dup || sp.Placeholder == "" {
+			t.Errorf("task %s: placeholder %q is empty or bound twice", sp.Name, sp.Placeholder)
+		}
+		inputs[sp.Placeholder] = sp.Input
+	}
+	var top struct {
+		Comment string `json:"Comment"`
+	}
+	if err := json.Unmarshal(def, &top); err != nil || top.Comment == "" {
+		t.Errorf("definition must be JSON with a top-level Comment (err %v)", err)
+	}
+
+	placeholders := asl.Placeholders(def)
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(inputs)), slices.Sorted(slices.Values(placeholders))); diff != "" {
+		t.Errorf("placeholders vs the workflow's Tasks (-tasks +placeholders):\n%s", diff)
+	}
+
+	vars := map[string]string{}
+	for _, p := range placeholders {
+		vars[p] = "arn:aws:lambda:ap-northeast-3:000000000000:function:" + p
+	}
+	sub, err := asl.Substitute(def, vars)
+	if err != nil {
+		t.Fatalf("substitute: %v", err)
+	}
+	// Parse checks that every Next, Default and Catch target exists and every state is reachable.
+	parsed, err := asl.Parse(sub)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+
+	known := map[string]bool{}
+	for _, n := range append(stateerr.Names(), approval.RejectedError) {
+		known[n] = true
+	}
+	parsed.Walk(func(s *asl.State) {
+		for _, c := range s.Catch {
+			checkErrorNames(t, s.Name, c.ErrorEquals, known)
+		}
+		for _, r := range s.Retry {
+			checkErrorNames(t, s.Name, r.ErrorEquals, known)
+		}
+		if s.Type != asl.TypeTask {
+			return
+		}
+		const functionPrefix = "arn:aws:lambda:ap-northeast-3:000000000000:function:"
+		params := s.Parameters
+		resource := s.Resource
+		if strings.HasPrefix(s.Resource, asl.LambdaInvokeResource) {
+			// The lambda:invoke integration names the function in Parameters and
+			// passes Payload to it.
+			var invoke struct {
+				FunctionName string
+				Payload      json.RawMessage
+			}
+			if err := json.Unmarshal(s.Parameters, &invoke); err != nil {
+				t.Errorf("state %s: lambda:invoke Parameters: %v", s.Name, err)
+				return
+			}
+			resource, params = invoke.FunctionName, invoke.Payload
+		}
+		in, ok := inputs[strings.TrimPrefix(resource, functionPrefix)]
+		if !ok {
+			t.Errorf("state %s: resource %s is not a bound function", s.Name, resource)
+			return
+		}
+		checkParameters(t, s.Name, params, in)
+		if diff := cmp.Diff([]asl.Retrier{transientRetry}, s.Retry); diff != "" {
+			t.Errorf("state %s: Retry must be exactly the transient policy (-want +got):\n%s", s.Name, diff)
+		}
+		// Tasks inside a Map rely on the Map's Catch.
+		if _, top := parsed.States[s.Name]; top && len(s.Catch) == 0 {
+			t.Errorf("state %s: a task without Catch fails the execution without telling anyone", s.Name)
+		}
+	})
 }
 
 // TestFailuresSayWhatTheyLeftBehind: every caught failure ends, through a notification, in
@@ -191,7 +171,7 @@ func TestLint(t *testing.T) {
 // FailureDirty from then on (coinbase/step's FailureClean / FailureDirty), so the history and the
 // notification tell an operator whether anything was changed.
 func TestFailuresSayWhatTheyLeftBehind(t *testing.T) {
-	for name, m := range machines() {
+	for name := range machines() {
 		t.Run(name, func(t *testing.T) {
 			def, err := statemachines.Definition(name)
 			if err != nil {
@@ -221,7 +201,7 @@ func TestFailuresSayWhatTheyLeftBehind(t *testing.T) {
 				return from
 			}
 			writers := map[string]bool{}
-			for _, w := range m.writers {
+			for _, w := range poolWriters[name] {
 				writers[w] = true
 			}
 			ends := map[string]bool{}
@@ -247,14 +227,14 @@ func TestFailuresSayWhatTheyLeftBehind(t *testing.T) {
 			if !ends["FailureClean"] {
 				t.Errorf("no failure ends in FailureClean")
 			}
-			if len(m.writers) > 0 && !ends["FailureDirty"] {
+			if len(poolWriters[name]) > 0 && !ends["FailureDirty"] {
 				t.Errorf("no failure ends in FailureDirty")
 			}
 		})
 	}
 }
 
-func checkErrorNames(t *testing.T, state string, names []string, known map[string]bool) {
+func checkErrorNames(t reporter, state string, names []string, known map[string]bool) {
 	t.Helper()
 	for _, n := range names {
 		if strings.HasPrefix(n, "States.") || strings.HasPrefix(n, "Lambda.") {
@@ -268,7 +248,7 @@ func checkErrorNames(t *testing.T, state string, names []string, known map[strin
 
 // checkParameters compares the task's Parameters keys with the json fields of its Go input:
 // every key must be a field, and every field without omitempty must be passed.
-func checkParameters(t *testing.T, state string, raw json.RawMessage, typ reflect.Type) {
+func checkParameters(t reporter, state string, raw json.RawMessage, typ reflect.Type) {
 	t.Helper()
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &params); err != nil {

@@ -6,4 +6,4 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
-func main() { lambdamain.Start("DisableUsersFunctionArn", failback.LoadFunctions) }
+func main() { lambdamain.Start(failback.DisableUsersTask) }

@@ -6,4 +6,4 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
-func main() { lambdamain.Start("ExportFunctionArn", backup.LoadFunctions) }
+func main() { lambdamain.Start(backup.ExportTask) }

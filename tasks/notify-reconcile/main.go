@@ -6,4 +6,4 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-func main() { lambdamain.Start("NotifyReconcileFunctionArn", replication.LoadFunctions) }
+func main() { lambdamain.Start(replication.NotifyReconcileTask) }

@@ -6,4 +6,4 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-func main() { lambdamain.Start(replication.PreTokenTriggerName, replication.LoadPreTokenTrigger) }
+func main() { lambdamain.StartTrigger(replication.PreTokenGenerationTrigger) }

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,18 +13,44 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/export"
 )
 
-// Functions maps each task placeholder of backup.asl.json to the handler that runs it. The Lambda
-// mains and the local executor both bind this table.
-func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
-	return map[string]boundary.Func{
-		"ExportFunctionArn":         boundary.Handler("export", s.Export, log),
-		"BuildImportCsvFunctionArn": boundary.Handler("build-import-csv", s.BuildImportCsv, log),
-		"WriteManifestFunctionArn":  boundary.Handler("write-manifest", s.WriteManifest, log),
-		"NotifyFunctionArn":         boundary.Handler("notify", s.Notify, log),
+// The tasks of backup.asl.json: each Lambda main starts one, the local executor binds them all
+// (Steps.Functions), the ASL lint checks them against the states and the CDK stack deploys them.
+var (
+	ExportTask = boundary.Task[*Steps, ExportInput, ExportOutput]{
+		Name: "export", Placeholder: "ExportFunctionArn",
+		Settings: []boundary.Setting{{Name: "USER_LIST_RPS", Optional: true}, {Name: "USER_READ_RPS", Optional: true}},
+		Load:     load(readRates),
+		Step:     (*Steps).Export,
 	}
+	BuildImportCsvTask = boundary.Task[*Steps, CSVInput, CSVOutput]{
+		Name: "build-import-csv", Placeholder: "BuildImportCsvFunctionArn",
+		Load: load(readNothing),
+		Step: (*Steps).BuildImportCsv,
+	}
+	WriteManifestTask = boundary.Task[*Steps, ManifestInput, ManifestOutput]{
+		Name: "write-manifest", Placeholder: "WriteManifestFunctionArn",
+		Load: load(readNothing),
+		Step: (*Steps).WriteManifest,
+	}
+	NotifyTask = boundary.Task[*Steps, NotifyInput, NotifyOutput]{
+		Name: "notify", Placeholder: "NotifyFunctionArn",
+		Settings: []boundary.Setting{{Name: "TOPIC_ARN"}},
+		Load:     load(readTopic),
+		Step:     (*Steps).Notify,
+	}
+)
+
+// Tasks are the tasks of backup.asl.json.
+var Tasks = []boundary.Def[*Steps]{ExportTask, BuildImportCsvTask, WriteManifestTask, NotifyTask}
+
+// Functions maps each task placeholder of backup.asl.json to its handler on s: the local
+// executor's binding.
+func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
+	return boundary.Bind(Tasks, s, log)
 }
 
-// Config is the deployment's configuration of the backup tasks, from the environment.
+// Config is the deployment's configuration of the backup tasks, from the environment; each
+// task reads only its own settings.
 type Config struct {
 	// TopicArn (TOPIC_ARN) receives notifications.
 	TopicArn string
@@ -32,15 +59,12 @@ type Config struct {
 	ListRPS, ReadRPS float64
 }
 
-// LoadConfig reads Config, naming every missing or malformed variable in one error.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// readRates reads the export's pacing, naming every malformed variable in one error.
+func readRates(env *boundary.Env) (Config, error) {
 	var c Config
 	var problems []string
-	if c.TopicArn = getenv("TOPIC_ARN"); c.TopicArn == "" {
-		problems = append(problems, "TOPIC_ARN is not set")
-	}
 	rps := func(name string, def float64) float64 {
-		v := getenv(name)
+		v := env.Get(name)
 		if v == "" {
 			return def
 		}
@@ -53,9 +77,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ListRPS = rps("USER_LIST_RPS", export.DefaultListRPS)
 	c.ReadRPS = rps("USER_READ_RPS", export.DefaultReadRPS)
 	if len(problems) > 0 {
-		return c, errors.New("backup configuration: " + strings.Join(problems, "; "))
+		return c, errors.New(strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// readTopic reads where notifications go.
+func readTopic(env *boundary.Env) (Config, error) { return Config{TopicArn: env.Get("TOPIC_ARN")}, nil }
+
+// readNothing is the configuration of a task without settings.
+func readNothing(*boundary.Env) (Config, error) { return Config{}, nil }
+
+// load is a backup task's Load: the steps on clients, configured by read.
+func load(read func(*boundary.Env) (Config, error)) func(context.Context, *boundary.Env, *awsclients.Clients, *slog.Logger) (*Steps, error) {
+	return func(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *slog.Logger) (*Steps, error) {
+		cfg, err := read(env)
+		if err != nil {
+			return nil, err
+		}
+		return NewSteps(clients, cfg), nil
+	}
 }
 
 // NewSteps builds the steps on AWS clients.
@@ -67,13 +108,4 @@ func NewSteps(clients *awsclients.Clients, cfg Config) *Steps {
 		TopicArn: cfg.TopicArn,
 		Rates:    export.Options{ListRPS: cfg.ListRPS, ReadRPS: cfg.ReadRPS},
 	}
-}
-
-// LoadFunctions is the lambdamain.Loader of the backup tasks.
-func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return NewSteps(clients, cfg).Functions(log), nil
 }

@@ -2,45 +2,114 @@ package failback
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 )
 
-// Functions maps each task placeholder of failback.asl.json to the handler that runs it. The
-// Lambda mains and the local executor both bind this table.
-func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
-	return map[string]boundary.Func{
-		"PlanFailbackFunctionArn":         boundary.Handler("plan-failback", s.PlanFailback, log),
-		"ValidateImportFunctionArn":       boundary.Handler("validate-import", s.ValidateImport, log),
-		"RequestApprovalFunctionArn":      boundary.Handler("request-approval", s.RequestApproval, log),
-		"UploadImportFunctionArn":         boundary.Handler("upload-import", s.UploadImport, log),
-		"StartImportFunctionArn":          boundary.Handler("start-import", s.StartImport, log),
-		"PollImportFunctionArn":           boundary.Handler("poll-import", s.PollImport, log),
-		"CollectImportResultsFunctionArn": boundary.Handler("collect-import-results", s.CollectImportResults, log),
-		"ApplyChangesFunctionArn":         boundary.Handler("apply-changes", s.ApplyChanges, log),
-		"DisableUsersFunctionArn":         boundary.Handler("disable-users", s.DisableDrUsers, log),
-		"WriteReportFunctionArn":          boundary.Handler("write-report", s.WriteReport, log),
-		"NotifyFailbackFunctionArn":       boundary.Handler("notify-failback", s.NotifyFailback, log),
+// Settings of the failback tasks.
+var (
+	topicSetting = boundary.Setting{Name: "TOPIC_ARN"}
+	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
+	// the three key sources), so they are optional here.
+	approvalSettings = []boundary.Setting{
+		{Name: "APPROVAL_BUCKET", Optional: true}, {Name: "BASE_URL", Optional: true},
+		{Name: "APPROVAL_SIGNING_KEY_PARAM", Optional: true}, {Name: "APPROVAL_SIGNING_KEY_SECRET", Optional: true}, {Name: "APPROVAL_SIGNING_KEY", Optional: true},
 	}
+)
+
+// The tasks of failback.asl.json: each Lambda main starts one, the local executor binds them all
+// (Steps.Functions), the ASL lint checks them against the states and the CDK stack deploys them.
+var (
+	PlanFailbackTask = boundary.Task[*Steps, PlanInput, Plan]{
+		Name: "plan-failback", Placeholder: "PlanFailbackFunctionArn",
+		Load: load, Step: (*Steps).PlanFailback,
+	}
+	ValidateImportTask = boundary.Task[*Steps, PlanRef, CSVOutput]{
+		Name: "validate-import", Placeholder: "ValidateImportFunctionArn",
+		Load: load, Step: (*Steps).ValidateImport,
+	}
+	// RequestApprovalTask reads the approval signing key at start-up: a task that cannot sign
+	// links fails before the execution waits for an approval nobody can give.
+	RequestApprovalTask = boundary.Task[*Steps, ApprovalInput, struct{}]{
+		Name: "request-approval", Placeholder: "RequestApprovalFunctionArn",
+		Settings: append([]boundary.Setting{topicSetting}, approvalSettings...),
+		Load: func(ctx context.Context, env *boundary.Env, clients *awsclients.Clients, log *slog.Logger) (*Steps, error) {
+			svc, err := approval.FromEnv(ctx, env.Get, log)
+			if err != nil {
+				return nil, err
+			}
+			s, err := load(ctx, env, clients, log)
+			if err != nil {
+				return nil, err
+			}
+			s.Approvals = svc
+			return s, nil
+		},
+		Step: (*Steps).RequestApproval,
+	}
+	UploadImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
+		Name: "upload-import", Placeholder: "UploadImportFunctionArn",
+		Settings: []boundary.Setting{{Name: "IMPORT_LOGS_ROLE_ARN"}},
+		Load:     load, Step: (*Steps).UploadImport,
+	}
+	StartImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
+		Name: "start-import", Placeholder: "StartImportFunctionArn",
+		Load: load, Step: (*Steps).StartImport,
+	}
+	PollImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
+		Name: "poll-import", Placeholder: "PollImportFunctionArn",
+		Load: load, Step: (*Steps).PollImport,
+	}
+	CollectImportResultsTask = boundary.Task[*Steps, ImportPartInput, ImportResults]{
+		Name: "collect-import-results", Placeholder: "CollectImportResultsFunctionArn",
+		Load: load, Step: (*Steps).CollectImportResults,
+	}
+	ApplyChangesTask = boundary.Task[*Steps, ApplyInput, Progress]{
+		Name: "apply-changes", Placeholder: "ApplyChangesFunctionArn",
+		Load: load, Step: (*Steps).ApplyChanges,
+	}
+	DisableUsersTask = boundary.Task[*Steps, DisableInput, Progress]{
+		Name: "disable-users", Placeholder: "DisableUsersFunctionArn",
+		Load: load, Step: (*Steps).DisableDrUsers,
+	}
+	WriteReportTask = boundary.Task[*Steps, ReportInput, ReportOutput]{
+		Name: "write-report", Placeholder: "WriteReportFunctionArn",
+		Settings: []boundary.Setting{topicSetting},
+		Load:     load, Step: (*Steps).WriteReport,
+	}
+	NotifyFailbackTask = boundary.Task[*Steps, NotifyInput, struct{}]{
+		Name: "notify-failback", Placeholder: "NotifyFailbackFunctionArn",
+		Settings: []boundary.Setting{topicSetting},
+		Load:     load, Step: (*Steps).NotifyFailback,
+	}
+)
+
+// Tasks are the tasks of failback.asl.json.
+var Tasks = []boundary.Def[*Steps]{
+	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, UploadImportTask, StartImportTask, PollImportTask,
+	CollectImportResultsTask, ApplyChangesTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
 }
 
-// LoadFunctions is the lambdamain.Loader of the failback tasks. Environment: TOPIC_ARN (all),
-// IMPORT_LOGS_ROLE_ARN (upload-import), and the approval settings of approval.LoadConfig
-// (request-approval only: they are read at its first invocation).
-func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
-	topic := getenv("TOPIC_ARN")
-	if topic == "" {
-		return nil, errors.New("failback configuration: TOPIC_ARN is not set")
+// Functions maps each task placeholder of failback.asl.json to its handler on s: the local
+// executor's binding.
+func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
+	return boundary.Bind(Tasks, s, log)
+}
+
+// load is a failback task's Load: the steps on clients with whichever of TOPIC_ARN and
+// IMPORT_LOGS_ROLE_ARN the task declares (an undeclared one reads as unset, and is reported).
+func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *slog.Logger) (*Steps, error) {
+	s := NewSteps(clients, "", "")
+	if env.Declares(topicSetting.Name) {
+		s.TopicArn = env.Get(topicSetting.Name)
 	}
-	s := NewSteps(clients, topic, getenv("IMPORT_LOGS_ROLE_ARN"))
-	s.Approvals = &lazyApprovals{build: func(ctx context.Context) (Approvals, error) { return approval.FromEnv(ctx, getenv, log) }}
-	return s.Functions(log), nil
+	if env.Declares("IMPORT_LOGS_ROLE_ARN") {
+		s.ImportLogsRoleArn = env.Get("IMPORT_LOGS_ROLE_ARN")
+	}
+	return s, nil
 }
 
 // NewSteps builds the steps on AWS clients.
@@ -53,21 +122,4 @@ func NewSteps(clients *awsclients.Clients, topicArn, importLogsRoleArn string) *
 		TopicArn:          topicArn,
 		ImportLogsRoleArn: importLogsRoleArn,
 	}
-}
-
-// lazyApprovals builds the approval service at first use, so only the task that creates
-// approvals needs their configuration.
-type lazyApprovals struct {
-	build func(context.Context) (Approvals, error)
-	once  sync.Once
-	svc   Approvals
-	err   error
-}
-
-func (l *lazyApprovals) Create(ctx context.Context, token, execution string, sum approval.Summary, ttl time.Duration) (string, error) {
-	l.once.Do(func() { l.svc, l.err = l.build(ctx) })
-	if l.err != nil {
-		return "", l.err
-	}
-	return l.svc.Create(ctx, token, execution, sum, ttl)
 }

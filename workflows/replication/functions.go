@@ -1,41 +1,80 @@
 package replication
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 )
 
-// Functions maps each task placeholder of reconcile.asl.json to the handler that runs it. The
-// Lambda mains and the local executor both bind this table.
-func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
-	return map[string]boundary.Func{
-		"PlanReconcileFunctionArn":   boundary.Handler("plan-reconcile", s.PlanReconcile, log),
-		"RepairDriftFunctionArn":     boundary.Handler("repair-drift", s.RepairDrift, log),
-		"ReportDriftFunctionArn":     boundary.Handler("report-drift", s.ReportDrift, log),
-		"NotifyReconcileFunctionArn": boundary.Handler("notify-reconcile", s.NotifyFailed, log),
-	}
-}
-
-// Trigger names: the keys of Triggers, which are Cognito Lambda triggers rather than tasks of a
-// state machine.
-const (
-	// ReplicateTriggerName is the primary pool's PostConfirmation trigger.
-	ReplicateTriggerName = "ReplicateFunctionArn"
-	// PreTokenTriggerName is the DR pool's PreTokenGeneration trigger.
-	PreTokenTriggerName = "PreTokenFunctionArn"
+// Settings of the reconcile tasks and the triggers.
+var (
+	topicSetting = boundary.Setting{Name: "TOPIC_ARN"}
+	// retrySettings name the replicate trigger's retry store, in the primary Region.
+	retrySettings = []boundary.Setting{{Name: "RETRY_BUCKET"}, {Name: "RETRY_REGION"}, {Name: "RETRY_PREFIX", Optional: true}}
+	// replicateSettings add the DR pool the trigger copies users to.
+	replicateSettings = append([]boundary.Setting{{Name: "DR_USER_POOL_ID"}, {Name: "DR_REGION"}}, retrySettings...)
 )
 
-// Triggers are the Cognito triggers, keyed like Functions so lambdamain starts them the same way.
-func (s *Steps) Triggers(log *slog.Logger) map[string]boundary.Func {
-	return map[string]boundary.Func{
-		ReplicateTriggerName: ReplicateTrigger(s, log),
-		PreTokenTriggerName:  PreTokenTrigger(s, log),
+// The tasks of reconcile.asl.json: each Lambda main starts one, the local executor binds them all
+// (Steps.Functions), the ASL lint checks them against the states and the CDK stack deploys them.
+var (
+	PlanReconcileTask = boundary.Task[*Steps, PlanInput, Plan]{
+		Name: "plan-reconcile", Placeholder: "PlanReconcileFunctionArn",
+		Settings: retrySettings,
+		Load:     load, Step: (*Steps).PlanReconcile,
 	}
+	RepairDriftTask = boundary.Task[*Steps, RepairInput, Progress]{
+		Name: "repair-drift", Placeholder: "RepairDriftFunctionArn",
+		Settings: retrySettings,
+		Load:     load, Step: (*Steps).RepairDrift,
+	}
+	ReportDriftTask = boundary.Task[*Steps, RepairInput, Output]{
+		Name: "report-drift", Placeholder: "ReportDriftFunctionArn",
+		Settings: []boundary.Setting{topicSetting},
+		Load:     load, Step: (*Steps).ReportDrift,
+	}
+	NotifyReconcileTask = boundary.Task[*Steps, NotifyInput, struct{}]{
+		Name: "notify-reconcile", Placeholder: "NotifyReconcileFunctionArn",
+		Settings: []boundary.Setting{topicSetting},
+		Load:     load, Step: (*Steps).NotifyFailed,
+	}
+)
+
+// Tasks are the tasks of reconcile.asl.json.
+var Tasks = []boundary.Def[*Steps]{PlanReconcileTask, RepairDriftTask, ReportDriftTask, NotifyReconcileTask}
+
+// Functions maps each task placeholder of reconcile.asl.json to its handler on s: the local
+// executor's binding.
+func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
+	return boundary.Bind(Tasks, s, log)
 }
+
+// The Cognito triggers: Lambdas that Cognito, not a state machine, invokes.
+var (
+	// PostConfirmationTrigger is the primary pool's PostConfirmation trigger (ReplicateTrigger).
+	// It starts whatever its settings: see replicateHandler.
+	PostConfirmationTrigger = boundary.Trigger{
+		Name:     "replicate",
+		Settings: replicateSettings,
+		Handler:  replicateHandler,
+	}
+	// PreTokenGenerationTrigger is the DR pool's PreTokenGeneration trigger (PreTokenTrigger); it
+	// needs no settings and calls no AWS service.
+	PreTokenGenerationTrigger = boundary.Trigger{
+		Name: "pre-token",
+		Handler: func(_ func(string) string, _ func(context.Context) (*awsclients.Clients, error), log *slog.Logger) boundary.Func {
+			return PreTokenTrigger(&Steps{}, log)
+		},
+	}
+)
 
 // NewSteps builds the steps on AWS clients.
 func NewSteps(clients *awsclients.Clients) *Steps {
@@ -46,54 +85,86 @@ func NewSteps(clients *awsclients.Clients) *Steps {
 	}
 }
 
-// retryStore builds the S3 retry store from RETRY_BUCKET, RETRY_REGION (the primary Region) and
-// RETRY_PREFIX (optional).
-func retryStore(getenv func(string) string, clients *awsclients.Clients, missing *[]string) RetryStore {
-	bucket, region := getenv("RETRY_BUCKET"), getenv("RETRY_REGION")
-	if bucket == "" {
-		*missing = append(*missing, "RETRY_BUCKET")
-	}
-	if region == "" {
-		*missing = append(*missing, "RETRY_REGION")
-	}
-	return &S3RetryStore{Client: clients.S3(region), Bucket: bucket, Prefix: getenv("RETRY_PREFIX")}
-}
-
-// LoadFunctions is the lambdamain.Loader of the reconcile tasks. Environment: TOPIC_ARN,
-// RETRY_BUCKET, RETRY_REGION and optionally RETRY_PREFIX (the replicate trigger's retry store).
-func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
-	var missing []string
+// load is a reconcile task's Load: the steps on clients with whichever of the topic and the
+// retry store the task declares.
+func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *slog.Logger) (*Steps, error) {
 	s := NewSteps(clients)
-	if s.TopicArn = getenv("TOPIC_ARN"); s.TopicArn == "" {
-		missing = append(missing, "TOPIC_ARN")
+	if env.Declares(topicSetting.Name) {
+		s.TopicArn = env.Get(topicSetting.Name)
 	}
-	s.Retry = retryStore(getenv, clients, &missing)
-	if len(missing) > 0 {
-		return nil, errors.New("reconcile configuration: not set: " + strings.Join(missing, ", "))
+	if env.Declares("RETRY_BUCKET") {
+		s.Retry = retryStore(env.Get, clients)
 	}
-	return s.Functions(log), nil
+	return s, nil
 }
 
-// LoadReplicateTrigger is the lambdamain.Loader of the replicate trigger. Environment:
-// DR_USER_POOL_ID, DR_REGION, RETRY_BUCKET, RETRY_REGION and optionally RETRY_PREFIX.
-func LoadReplicateTrigger(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
-	s := NewSteps(clients)
-	var missing []string
-	if s.DRUserPoolID = getenv("DR_USER_POOL_ID"); s.DRUserPoolID == "" {
-		missing = append(missing, "DR_USER_POOL_ID")
-	}
-	if s.DRRegion = getenv("DR_REGION"); s.DRRegion == "" {
-		missing = append(missing, "DR_REGION")
-	}
-	s.Retry = retryStore(getenv, clients, &missing)
-	if len(missing) > 0 {
-		return nil, errors.New("replicate trigger configuration: not set: " + strings.Join(missing, ", "))
-	}
-	return map[string]boundary.Func{ReplicateTriggerName: ReplicateTrigger(s, log)}, nil
+// retryStore is the S3 retry store RETRY_BUCKET, RETRY_REGION (the primary Region) and
+// RETRY_PREFIX (optional) name.
+func retryStore(getenv func(string) string, clients *awsclients.Clients) RetryStore {
+	region := getenv("RETRY_REGION")
+	return &S3RetryStore{Client: clients.S3(region), Bucket: getenv("RETRY_BUCKET"), Prefix: getenv("RETRY_PREFIX")}
 }
 
-// LoadPreTokenTrigger is the lambdamain.Loader of the pre-token trigger; it needs no settings
-// and calls no AWS service.
-func LoadPreTokenTrigger(_ func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
-	return map[string]boundary.Func{PreTokenTriggerName: PreTokenTrigger(NewSteps(clients), log)}, nil
+// replicateHandler is the replicate trigger as its Lambda starts it. It fails open: with a
+// setting missing or the AWS clients failing to load it still answers Cognito with the event
+// unchanged, so the sign-up goes on, and takes the path of any failed copy (ReplicateTrigger):
+// the user goes to the retry store when the store's own settings allow, and the log line says
+// why, naming settings, never the user. A failed start-up is tried again at the next
+// invocation; only a complete one is kept.
+func replicateHandler(getenv func(string) string, clients func(context.Context) (*awsclients.Clients, error), log *slog.Logger) boundary.Func {
+	steps := boundary.NewRetrying(func(ctx context.Context) (*Steps, error) { return loadReplicate(ctx, getenv, clients) })
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		s, err := steps.Get(ctx)
+		if err != nil {
+			// The DR side cannot be reached as configured: every DR call answers the start-up
+			// error, so the copy fails the ordinary way.
+			s.Cognito = func(string) Cognito { return unconfiguredDR{err: err} }
+		}
+		return ReplicateTrigger(s, log)(ctx, payload)
+	}
+}
+
+// loadReplicate builds the trigger's steps from its settings. On error it returns the part it
+// could build: a retry store, when the clients loaded and the store is configured.
+func loadReplicate(ctx context.Context, getenv func(string) string, clients func(context.Context) (*awsclients.Clients, error)) (*Steps, error) {
+	missing := boundary.Missing(getenv, replicateSettings)
+	c, err := clients(ctx)
+	if err != nil {
+		return &Steps{}, fmt.Errorf("replicate trigger cannot start: load AWS clients: %w", err)
+	}
+	s := NewSteps(c)
+	s.DRUserPoolID, s.DRRegion = getenv("DR_USER_POOL_ID"), getenv("DR_REGION")
+	if getenv("RETRY_BUCKET") != "" && getenv("RETRY_REGION") != "" {
+		s.Retry = retryStore(getenv, c)
+	}
+	if len(missing) > 0 {
+		return s, errors.New("replicate trigger cannot start: not set: " + strings.Join(missing, ", "))
+	}
+	return s, nil
+}
+
+// unconfiguredDR is the DR pool of a trigger that could not start: every call fails with why.
+type unconfiguredDR struct {
+	Cognito
+	err error
+}
+
+func (u unconfiguredDR) DescribeUserPool(context.Context, *cip.DescribeUserPoolInput, ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error) {
+	return nil, u.err
+}
+
+func (u unconfiguredDR) AdminCreateUser(context.Context, *cip.AdminCreateUserInput, ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
+	return nil, u.err
+}
+
+func (u unconfiguredDR) AdminUpdateUserAttributes(context.Context, *cip.AdminUpdateUserAttributesInput, ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error) {
+	return nil, u.err
+}
+
+func (u unconfiguredDR) AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
+	return nil, u.err
+}
+
+func (u unconfiguredDR) AdminSetUserPassword(context.Context, *cip.AdminSetUserPasswordInput, ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error) {
+	return nil, u.err
 }
