@@ -48,12 +48,12 @@ func TestFailbackTaskPolicies(t *testing.T) {
 		},
 		"ValidateImportFunctionArn": {
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:GetCSVHeader"}, primary),
-			allowAll([]string{"s3:GetObject"}, files+"*/plan/import-users.jsonl.gz"),
+			allowAll([]string{"s3:GetObject"}, files+"*/plan/*", files+"*/dr/*"),
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/import/*"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		},
 		"RequestApprovalFunctionArn": append([]any{
-			allowAll([]string{"s3:GetObject"}, files+"*/plan/summary.json"),
+			allowAll([]string{"s3:GetObject"}, files+"*/plan/*", files+"*/import/*", files+"*/dr/*"),
 			allowAll([]string{"s3:PutObject"}, approvals),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		}, append(slices.Clone(signingKey), publish...)...),
@@ -106,6 +106,7 @@ func TestFailbackTaskPolicies(t *testing.T) {
 	t.Run("ApprovalPage", func(t *testing.T) {
 		checkTaskRole(t, fbResources, f.ApprovalPage, append([]any{
 			allowAll([]string{"s3:GetObject", "s3:PutObject"}, approvals),
+			allowAll([]string{"s3:GetObject"}, files+"*/plan/actions.jsonl.gz"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 			allowAll([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, ref(logicalID(t, f.StateMachine))),
 		}, signingKey...))

@@ -13,6 +13,11 @@
 //     Sec-Fetch-Site/Origin headers ([http.CrossOriginProtection]).
 //   - Only the first decision counts: decision.json is written with If-None-Match: *, so of two
 //     concurrent POSTs exactly one resumes the execution; the other sees "already decided".
+//   - A stored decision reaches the execution: a write whose answer was lost (the SDK's retry gets
+//     412) delivers its own decision, and one stored but not delivered is sent again, as stored,
+//     by a POST from the page once its first delivery failed or ran out of time.
+//   - A summary's changes file is listed in full, page by page (?page=N on the signed link), and
+//     checked against the SHA-256 the approval binds: a changed file offers no Approve button.
 //
 // Statuses: 403 forged, tampered or cross-site; 404 unknown id (with a valid signature: deleted);
 // 405 other methods; 409 already decided; 410 link expired or the execution already ended.

@@ -159,26 +159,26 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, req Request, ex
 		// Our own write: S3 applied it but its answer was lost, and the SDK's retry of the
 		// conditional write got 412. This request is still the one that decided: deliver it.
 		// (A double click in the same second looks the same; its second delivery is a repeat.)
-		s.deliverAndShow(w, r, req, d, repeatable)
+		s.deliverAndShow(w, r, req, d, deliverMaybeRepeat)
 		return
 	case err != nil:
 		s.fail(w, r, req.ID, "record decision", err)
 		return
 	}
-	s.deliverAndShow(w, r, req, d, first)
+	s.deliverAndShow(w, r, req, d, deliverFirst)
 }
 
 // delivery says how a decision comes to be delivered.
 type delivery int
 
 const (
-	// first is the delivery by the request that stored the decision.
-	first delivery = iota
-	// repeatable is a delivery that may repeat an earlier one: the stored decision equals this
-	// request's, which may have been written by an identical request.
-	repeatable
-	// resent sends a stored decision that was not delivered again.
-	resent
+	// deliverFirst is the delivery by the request that stored the decision.
+	deliverFirst delivery = iota
+	// deliverMaybeRepeat is a delivery that may repeat an earlier one: the stored decision
+	// equals this request's, which may have been written by an identical request.
+	deliverMaybeRepeat
+	// deliverAgain sends a stored decision that was not delivered again.
+	deliverAgain
 )
 
 // resend answers a POST to a decided approval. A decision that was stored but never delivered
@@ -194,7 +194,7 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request, req Request, ex
 		s.decided(w, r, req, d)
 		return
 	}
-	s.deliverAndShow(w, r, req, d, resent)
+	s.deliverAndShow(w, r, req, d, deliverAgain)
 }
 
 // undelivered reports whether decision d of approval id is known not to have reached Step
@@ -212,6 +212,12 @@ func (s *Service) undelivered(ctx context.Context, id string, d Decision) bool {
 	return false
 }
 
+// delivered reports whether approval id's outcome says its decision reached Step Functions.
+func (s *Service) delivered(ctx context.Context, id string) bool {
+	o, err := s.Store.GetOutcome(ctx, id)
+	return err == nil && o.Delivered
+}
+
 // deliverAndShow resumes the execution with decision d, records the outcome and renders it.
 // Step Functions answers a delivery that repeats one which did arrive as it answers a late one
 // (TaskTimedOut: "expired or already closed"): for a delivery that may repeat another, the page
@@ -220,13 +226,13 @@ func (s *Service) deliverAndShow(w http.ResponseWriter, r *http.Request, req Req
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deliverTimeout)
 	defer cancel()
 	err := s.deliver(ctx, req, d)
-	again := how == resent || how == repeatable && errors.Is(err, ErrTaskEnded)
+	again := how == deliverAgain || how == deliverMaybeRepeat && errors.Is(err, ErrTaskEnded)
 	out := Outcome{Delivered: err == nil, ExecutionEnded: errors.Is(err, ErrTaskEnded), Resent: again}
 	if err != nil {
 		out.Error = redact(err.Error(), req.TaskToken)
 	}
 	var putErr error
-	if prev, gerr := s.Store.GetOutcome(ctx, req.ID); !(again && out.ExecutionEnded && gerr == nil && prev.Delivered) {
+	if !again || !out.ExecutionEnded || !s.delivered(ctx, req.ID) {
 		putErr = s.Store.PutOutcome(ctx, req.ID, out)
 	}
 	attrs := []any{slog.String("approval", req.ID), slog.String("execution", req.ExecutionName),
@@ -253,7 +259,7 @@ func (s *Service) deliverAndShow(w http.ResponseWriter, r *http.Request, req Req
 		v.Status, v.Kind, v.Heading = http.StatusBadGateway, "error", "Decision recorded, but the execution was not resumed"
 		v.Message = "Step Functions did not accept the decision. The execution keeps waiting until it times out; an operator can " +
 			"resume it with the task token in approvals/" + req.ID + "/request.json of the plan bucket."
-	case how == resent:
+	case how == deliverAgain:
 		v.Status, v.Kind, v.Heading = http.StatusOK, "done", "Decision delivered"
 		v.Message = "The decision below had been recorded but had not reached execution " + req.ExecutionName + "; it was sent again now."
 	case d.Decision == Approved:
