@@ -13,6 +13,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -193,6 +194,12 @@ func reportText(p Plan, out ReportOutput) string {
 		fmt.Fprintf(&b, "  %-28s %d\n", k, out.Outcomes[k])
 	}
 	fmt.Fprintf(&b, "\nUsers still only in the DR pool: %d\n", out.Lost)
+	if n := out.Outcomes["primary:"+poolpair.UnverifiedDRUser]; n > 0 {
+		fmt.Fprintf(&b, "DR users held back (UNCONFIRMED or unverified, with a primary user's sign-in value; nothing of theirs was applied): %d\n", n)
+	}
+	if p.MatchNote != "" {
+		fmt.Fprintf(&b, "custom:primary_sub was not used to match users: %s.\n", p.MatchNote)
+	}
 	fmt.Fprintf(&b, "Per-user report: s3://%s/%s\n\n", p.Bucket, out.Report.Key)
 	b.WriteString("Imported and API-created users must reset their password (imports carry no password) and set up MFA again at their next sign-in: TOTP secrets cannot be exported.\n")
 	return b.String()
