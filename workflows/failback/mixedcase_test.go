@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,6 +127,14 @@ func TestMixedCaseEmailsEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			if !sensitive {
+				// A DR app client created without WriteAttributes can write custom:primary_sub:
+				// the plan stops trusting it, says why, and matches by verified email alone.
+				if _, err := osaka.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: aws.String(sc.OsakaID), ClientName: aws.String("legacy-web")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
 			run, err := st.Failback(sc, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -161,6 +170,18 @@ func TestMixedCaseEmailsEndToEnd(t *testing.T) {
 				if err != nil || u.Enabled {
 					t.Errorf("%s in Osaka after failback: enabled=%v %v; want disabled", email, u != nil && u.Enabled, err)
 				}
+			}
+
+			var plan failback.Plan
+			for _, ev := range x.History() {
+				if ev.State == "PlanFailback" && ev.Type == asl.EventTaskSucceeded {
+					if err := json.Unmarshal(ev.Output, &plan); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if note := plan.MatchNote; sensitive != (note == "") || !sensitive && !strings.Contains(note, "legacy-web") {
+				t.Errorf("plan's match note %q; want one naming legacy-web only when that client exists", note)
 			}
 
 			var out failback.ReportOutput
