@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 )
 
 // Columns with a meaning of their own in an import file.
@@ -114,9 +116,7 @@ func NewTarget(header []string, pool *types.UserPoolType) (*Target, error) {
 	for _, a := range pool.UsernameAttributes {
 		t.UsernameAttributes = append(t.UsernameAttributes, string(a))
 	}
-	// "true … This is the default value" (UsernameConfigurationType.CaseSensitive).
-	t.CaseSensitive = pool.UsernameConfiguration == nil || pool.UsernameConfiguration.CaseSensitive == nil ||
-		*pool.UsernameConfiguration.CaseSensitive
+	t.CaseSensitive = poolpair.CaseSensitive(pool)
 
 	required := map[string]bool{}
 	for _, s := range pool.SchemaAttributes {

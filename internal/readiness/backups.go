@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
-	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
 // manifestReads bounds concurrent manifest reads: a year of daily snapshots is 365 small GETs.
@@ -25,7 +25,7 @@ const manifestReads = 8
 // newest is the newest readable backup manifest, or why there is none.
 type newest struct {
 	key      string
-	manifest *backup.Manifest
+	manifest *manifest.Manifest
 	// unreadable lists manifests that could not be read or parsed.
 	unreadable []string
 	// err is why the bucket could not be listed.
@@ -49,7 +49,7 @@ func (c *Checker) newestBackup(ctx context.Context, cfg Config) newest {
 			return n
 		}
 		for _, o := range out.Contents {
-			if k := aws.ToString(o.Key); path.Base(k) == backup.ManifestFile {
+			if k := aws.ToString(o.Key); path.Base(k) == manifest.File {
 				keys = append(keys, k)
 			}
 		}
@@ -77,13 +77,13 @@ func (c *Checker) newestBackup(ctx context.Context, cfg Config) newest {
 	return n
 }
 
-func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*backup.Manifest, error) {
+func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*manifest.Manifest, error) {
 	r, err := s3stream.Open(ctx, store, bucket, key)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	var m backup.Manifest
+	var m manifest.Manifest
 	if err := json.NewDecoder(r).Decode(&m); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -103,7 +103,7 @@ func freshness(n newest, maxAge time.Duration, now time.Time) Check {
 	case n.manifest == nil && len(n.unreadable) > 0:
 		return Check{Name: CheckBackup, Status: Fail, Reason: fmt.Sprintf("no readable manifest under %s (%d unreadable)", n.where, len(n.unreadable)), Findings: n.unreadable}
 	case n.manifest == nil:
-		return Check{Name: CheckBackup, Status: Fail, Reason: fmt.Sprintf("no backup: no %s under %s", backup.ManifestFile, n.where)}
+		return Check{Name: CheckBackup, Status: Fail, Reason: fmt.Sprintf("no backup: no %s under %s", manifest.File, n.where)}
 	}
 	m := n.manifest
 	age := now.Sub(m.SnapshotAt)

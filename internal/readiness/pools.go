@@ -12,12 +12,12 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
-	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // poolChecks are the checks that compare the two pools, in report order.
-var poolChecks = []string{CheckSignIn, CheckMFA, CheckPasswordPolicy, CheckSchema, CheckGroups}
+var poolChecks = []string{CheckSignIn, CheckMFA, CheckPasswordPolicy, CheckSchema, CheckPrimarySub, CheckGroups}
 
 // pools compares the DR pool's configuration with the primary's.
 func (c *Checker) pools(ctx context.Context, cfg Config) []Check {
@@ -31,6 +31,7 @@ func (c *Checker) pools(ctx context.Context, cfg Config) []Check {
 				mfa(ctx, pc, dc, p, d),
 				passwordPolicy(p, d),
 				schema(p, d),
+				primarySub(ctx, dc, cfg),
 				groups(ctx, pc, dc, cfg),
 			}
 		}
@@ -55,16 +56,11 @@ func signIn(p, d *types.UserPoolType) Check {
 	if a, b := sortedStrings(p.AutoVerifiedAttributes), sortedStrings(d.AutoVerifiedAttributes); !slices.Equal(a, b) {
 		f.warnf("auto-verified attributes differ: primary %s, DR %s (imports require a verified auto-verified attribute)", list(a), list(b))
 	}
-	if a, b := caseSensitive(p), caseSensitive(d); a != b {
-		f.warnf("username case sensitivity differs: primary %v, DR %v", a, b)
+	if a, b := poolpair.CaseSensitive(p), poolpair.CaseSensitive(d); a != b {
+		f.warnf("username case sensitivity differs: primary %v, DR %v (users are then matched only in their exact case)", a, b)
 	}
 	return f.check(CheckSignIn, fmt.Sprintf("username %s, aliases %s, auto-verified %s in both",
 		list(sortedStrings(p.UsernameAttributes)), list(sortedStrings(p.AliasAttributes)), list(sortedStrings(p.AutoVerifiedAttributes))))
-}
-
-func caseSensitive(p *types.UserPoolType) bool {
-	// Cognito's default for a pool created without UsernameConfiguration is case sensitive.
-	return p.UsernameConfiguration == nil || aws.ToBool(p.UsernameConfiguration.CaseSensitive)
 }
 
 // factors is which MFA factors a pool offers.
@@ -188,7 +184,7 @@ func schema(p, d *types.UserPoolType) Check {
 			f.failf("%s is %s in the primary but %s in DR", name, a.AttributeDataType, b.AttributeDataType)
 			continue
 		}
-		switch pm, dm := aws.ToBool(a.Mutable), aws.ToBool(b.Mutable); {
+		switch pm, dm := poolpair.Mutable(a), poolpair.Mutable(b); {
 		case pm && !dm:
 			f.failf("%s is immutable in DR but mutable in the primary: replication cannot update it", name)
 		case !pm && dm:
@@ -208,14 +204,29 @@ func schema(p, d *types.UserPoolType) Check {
 			f.failf("DR requires %s, which the primary does not define: no user can be copied or imported", name)
 		}
 	}
-	ps, ok := dr[replication.PrimarySubAttribute]
+	ps, ok := dr[poolpair.PrimarySubAttribute]
 	switch {
 	case !ok:
-		f.warnf("DR has no %s: replicated users lose the link to their primary sub (and reconcile refuses the pool)", replication.PrimarySubAttribute)
-	case ps.AttributeDataType != types.AttributeDataTypeString || !aws.ToBool(ps.Mutable):
-		f.warnf("DR's %s is %s, mutable=%v: replication needs a mutable String", replication.PrimarySubAttribute, ps.AttributeDataType, aws.ToBool(ps.Mutable))
+		f.warnf("DR has no %s: replicated users lose the link to their primary sub (and reconcile refuses the pool)", poolpair.PrimarySubAttribute)
+	case ps.AttributeDataType != types.AttributeDataTypeString || !poolpair.Mutable(ps):
+		f.warnf("DR's %s is %s, mutable=%v: replication needs a mutable String", poolpair.PrimarySubAttribute, ps.AttributeDataType, poolpair.Mutable(ps))
 	}
-	return f.check(CheckSchema, fmt.Sprintf("all %d primary attributes match in DR, %s present", len(p.SchemaAttributes), replication.PrimarySubAttribute))
+	return f.check(CheckSchema, fmt.Sprintf("all %d primary attributes match in DR, %s present", len(p.SchemaAttributes), poolpair.PrimarySubAttribute))
+}
+
+// primarySub fails when a DR app client can write custom:primary_sub: a user could then claim
+// any primary user's sub, so failback and reconcile stop trusting it (they match by a confirmed
+// user's verified sign-in value alone) and apps keyed by the primary_sub claim would be misled.
+func primarySub(ctx context.Context, dc Cognito, cfg Config) Check {
+	trust, err := poolpair.PrimarySubTrust(ctx, dc, cfg.DRPool)
+	if err != nil {
+		return failed(CheckPrimarySub, err)
+	}
+	var f findings
+	if !trust.Trusted {
+		f.failf("%s", trust.Reason())
+	}
+	return f.check(CheckPrimarySub, fmt.Sprintf("no DR app client can write %s", poolpair.PrimarySubAttribute))
 }
 
 // constraints compares length or value bounds: a stricter DR bound refuses values the primary

@@ -13,9 +13,10 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
-	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
 // Status is the outcome of one check.
@@ -44,6 +45,7 @@ const (
 	CheckMFA            = "mfa"
 	CheckPasswordPolicy = "password-policy"
 	CheckSchema         = "schema"
+	CheckPrimarySub     = "primary-sub"
 	CheckGroups         = "groups"
 	CheckBackup         = "backup-freshness"
 	CheckRestore        = "restore-drill"
@@ -100,7 +102,7 @@ type Config struct {
 	DRRegion      string `json:"drRegion"`
 	Bucket        string `json:"bucket"`
 	BucketRegion  string `json:"bucketRegion"`
-	// Prefix is the backups' key prefix; empty means backup.DefaultPrefix.
+	// Prefix is the backups' key prefix; empty means manifest.DefaultPrefix.
 	Prefix string `json:"prefix"`
 	// MaxBackupAge is how old the newest backup may be; zero means DefaultMaxBackupAge.
 	MaxBackupAge time.Duration `json:"-"`
@@ -130,6 +132,7 @@ func (c Config) Validate() error {
 // Cognito is what the checks call on each pool; all of it is read-only.
 type Cognito interface {
 	preflight.DescribePoolAPI
+	poolpair.ClientsAPI
 	cip.ListGroupsAPIClient
 	GetUserPoolMfaConfig(ctx context.Context, in *cip.GetUserPoolMfaConfigInput, optFns ...func(*cip.Options)) (*cip.GetUserPoolMfaConfigOutput, error)
 }
@@ -153,7 +156,7 @@ type Checker struct {
 // returns an error only for settings that name nothing checkable.
 func (c *Checker) Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Prefix == "" {
-		cfg.Prefix = backup.DefaultPrefix
+		cfg.Prefix = manifest.DefaultPrefix
 	}
 	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
 	if cfg.MaxBackupAge == 0 {

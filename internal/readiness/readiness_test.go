@@ -3,6 +3,7 @@ package readiness_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -133,7 +134,7 @@ func statuses(r readiness.Report) map[string]readiness.Status {
 func allChecks(s readiness.Status) map[string]readiness.Status {
 	m := map[string]readiness.Status{}
 	for _, n := range []string{readiness.CheckSignIn, readiness.CheckMFA, readiness.CheckPasswordPolicy, readiness.CheckSchema,
-		readiness.CheckGroups, readiness.CheckEmail, readiness.CheckBackup, readiness.CheckRestore} {
+		readiness.CheckPrimarySub, readiness.CheckGroups, readiness.CheckEmail, readiness.CheckBackup, readiness.CheckRestore} {
 		m[n] = s
 	}
 	return m
@@ -227,6 +228,52 @@ func TestPoolDrift(t *testing.T) {
 			}
 			if tt.status == readiness.Fail && r.Failed() == 0 {
 				t.Errorf("report counts no failure: %+v", r.Checks)
+			}
+		})
+	}
+}
+
+// TestPrimarySubWritableByAnAppClient: readiness FAILs when any DR app client can write
+// custom:primary_sub — one created without WriteAttributes (treated as all writable) or one that
+// lists it — and passes when every client lists its attributes without it.
+func TestPrimarySubWritableByAnAppClient(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	osaka := f.stack.Clients.Cognito(f.Osaka.Region)
+	for _, tt := range []struct {
+		name   string
+		writes [][]string
+		status readiness.Status
+		reason []string
+	}{
+		{"no app client", nil, readiness.OK, []string{"no DR app client can write custom:primary_sub"}},
+		{"explicit attributes without it", [][]string{{"email", "given_name"}}, readiness.OK, []string{"no DR app client can write"}},
+		{"a client without WriteAttributes", [][]string{{"email"}, nil}, readiness.Fail, []string{"app-1 (", "can write custom:primary_sub"}},
+		{"a client that lists it", [][]string{{"email", "custom:primary_sub"}}, readiness.Fail, []string{"app-0 (", "WriteAttributes without custom:primary_sub"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := devstack.OsakaPool().CreatePoolInput()
+			dr, err := f.stack.Cognito.CreatePool(f.Osaka.Region, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range tt.writes {
+				if _, err := osaka.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: aws.String(dr), ClientName: aws.String(fmt.Sprintf("app-%d", i)), WriteAttributes: w}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := f.check(t, f.config(dr))
+			c := get(t, r, readiness.CheckPrimarySub)
+			if c.Status != tt.status {
+				t.Errorf("%s %q, want %s", c.Status, c.Reason, tt.status)
+			}
+			for _, s := range tt.reason {
+				if !strings.Contains(c.Reason, s) {
+					t.Errorf("reason %q does not say %q", c.Reason, s)
+				}
+			}
+			if tt.status == readiness.Fail && r.Status != readiness.Fail {
+				t.Errorf("report status %s, want FAIL", r.Status)
 			}
 		})
 	}

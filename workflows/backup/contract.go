@@ -7,8 +7,8 @@ package backup
 import (
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -36,7 +36,7 @@ type Request struct {
 }
 
 // DefaultPrefix is where snapshots go when the request names no prefix.
-const DefaultPrefix = "cognito-dr/backups"
+const DefaultPrefix = manifest.DefaultPrefix
 
 // ExportInput is what the ExportUsers state passes: the execution input untouched, so unknown
 // fields are refused, plus the execution's identity, which names the snapshot.
@@ -47,18 +47,10 @@ type ExportInput struct {
 }
 
 // Location is where one snapshot lives.
-type Location struct {
-	Bucket string `json:"bucket"`
-	Region string `json:"region"`
-	// Prefix ends in "/"; every file of the snapshot is under it.
-	Prefix string `json:"prefix"`
-}
+type Location = manifest.Location
 
 // PoolRef names a pool in a Region.
-type PoolRef struct {
-	UserPoolID string `json:"userPoolId"`
-	Region     string `json:"region"`
-}
+type PoolRef = manifest.PoolRef
 
 // ExportOutput describes the exported snapshot: keys and counts, never users (state payloads are
 // capped at 256 KiB and visible to operators).
@@ -83,7 +75,7 @@ const (
 	UsersFile       = export.UsersFile
 	GroupsFile      = export.GroupsFile
 	MembershipsFile = export.MembershipsFile
-	ManifestFile    = "manifest.json"
+	ManifestFile    = manifest.File
 )
 
 // CSVInput is what the BuildImportCsv state passes.
@@ -93,11 +85,7 @@ type CSVInput struct {
 }
 
 // CSVOutput describes the import-ready CSVs and the rejects report.
-type CSVOutput struct {
-	Target PoolRef `json:"target"`
-	csvbuild.Built
-	Seconds float64 `json:"seconds"`
-}
+type CSVOutput = manifest.CSV
 
 // ManifestInput is what the WriteManifest state passes.
 type ManifestInput struct {
@@ -110,31 +98,11 @@ type ManifestOutput struct {
 	Manifest s3stream.Object `json:"manifest"`
 }
 
-// Manifest is the record of one snapshot: what was backed up, when, and a checksum of every file,
-// so a restore can prove it reads exactly what was written.
-type Manifest struct {
-	Version     int            `json:"version"`
-	Source      PoolRef        `json:"source"`
-	PoolName    string         `json:"poolName"`
-	SnapshotAt  time.Time      `json:"snapshotAt"`
-	Snapshot    Location       `json:"snapshot"`
-	Users       int            `json:"users"`
-	Disabled    int            `json:"disabled"`
-	ByStatus    map[string]int `json:"byStatus"`
-	WithMFA     *int           `json:"withMfa,omitempty"`
-	Groups      int            `json:"groups"`
-	Memberships int            `json:"memberships"`
-	Import      CSVOutput      `json:"import"`
-	// Files lists every file of the snapshot with its size and SHA-256, keys relative to the bucket.
-	Files []ManifestFileEntry `json:"files"`
-}
+// Manifest is the record of one snapshot (see internal/manifest).
+type Manifest = manifest.Manifest
 
 // ManifestFileEntry is one file of a snapshot.
-type ManifestFileEntry struct {
-	Kind string `json:"kind"`
-	s3stream.Object
-	Rows int `json:"rows,omitempty"`
-}
+type ManifestFileEntry = manifest.FileEntry
 
 // NotifyInput is what the NotifySuccess and NotifyFailure states pass.
 type NotifyInput struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -104,12 +104,12 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 		}
 	}
 	var items []applyItem
-	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
+	m := p.matcher()
 	if len(creatable) > 0 {
 		err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
-			k := pl.key(u)
-			if creatable[k] || creatable[u.Attributes[p.UsernameAttribute]] {
-				items = append(items, applyItem{Action: Action{Kind: ActionCreate, Key: k, DRUsername: u.Username}, user: &u})
+			// A reject names the user as the CSV did: exactly as the DR pool holds it.
+			if name := m.Name(u); creatable[name] {
+				items = append(items, applyItem{Action: Action{Kind: ActionCreate, Key: m.Key(u), Username: name, DRUsername: u.Username}, user: &u})
 			}
 			return nil
 		})
@@ -130,9 +130,9 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 	var err error
 	switch it.Kind {
 	case ActionCreate:
-		in := &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(it.Key)}
+		in := &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())}
 		for _, k := range slices.Sorted(maps.Keys(it.user.Attributes)) {
-			if !notCarried[k] {
+			if poolpair.Copied(k) {
 				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.user.Attributes[k])})
 			}
 		}
@@ -146,18 +146,18 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 		}
 	case ActionUpdate:
 		if len(it.Set) > 0 {
-			in := &cip.AdminUpdateUserAttributesInput{UserPoolId: pool, Username: aws.String(it.Key)}
+			in := &cip.AdminUpdateUserAttributesInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())}
 			for _, k := range slices.Sorted(maps.Keys(it.Set)) {
 				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.Set[k])})
 			}
 			_, err = c.AdminUpdateUserAttributes(ctx, in)
 		}
 		if err == nil && len(it.Unset) > 0 {
-			_, err = c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(it.Key), UserAttributeNames: it.Unset})
+			_, err = c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), UserAttributeNames: it.Unset})
 		}
 	case ActionAddToGroup:
 		add := func() error {
-			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.Key), GroupName: aws.String(it.Group)})
+			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), GroupName: aws.String(it.Group)})
 			return err
 		}
 		err = add()
@@ -171,7 +171,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 			}
 		}
 	case ActionDisablePrimary:
-		_, err = c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.Key)})
+		_, err = c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())})
 	default:
 		return r, fmt.Errorf("unknown action kind %q", it.Kind)
 	}

@@ -92,8 +92,12 @@ func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summar
 			{Label: "Group memberships to add", Value: fmt.Sprint(c.GroupAdds)},
 			{Label: "Disabled in DR after failover", Value: disabledText(p)},
 			{Label: "Only in the primary (left alone)", Value: fmt.Sprint(c.PrimaryOnly)},
+			{Label: "Held: UNCONFIRMED or unverified DR users with a primary user's sign-in value (nothing applied)", Value: fmt.Sprint(c.UnverifiedDR)},
 			{Label: "Failover time", Value: p.Request.FailoverTime},
 		},
+	}
+	if p.MatchNote != "" {
+		sum.Facts = append(sum.Facts, approval.Fact{Label: "custom:primary_sub not used to match users", Value: p.MatchNote})
 	}
 	labels := make([]string, 0, len(samples))
 	for l := range samples {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -67,6 +68,11 @@ type Plan struct {
 	// UsernameAttribute is "email" or "phone_number" when the pools sign in by it (users are
 	// matched across pools by it), else "" (matched by username).
 	UsernameAttribute string `json:"usernameAttribute"`
+	// Match is how users are matched across the pools: by sign-in attribute or username,
+	// lowercased only when both pools are case insensitive.
+	Match poolpair.Matcher `json:"match"`
+	// MatchNote says why custom:primary_sub was not used to match users, when it was not.
+	MatchNote string `json:"matchNote,omitempty"`
 	// ApprovalTimeoutSeconds is the request's value with its default applied.
 	ApprovalTimeoutSeconds int    `json:"approvalTimeoutSeconds"`
 	Counts                 Counts `json:"counts"`
@@ -88,6 +94,9 @@ type Counts struct {
 	PrimaryOnly int `json:"primaryOnly"`
 	// Unchanged are users in both pools with nothing to carry back.
 	Unchanged int `json:"unchanged"`
+	// UnverifiedDR are DR users held back: UNCONFIRMED or with an unverified address that a
+	// primary user has. Nothing of theirs reaches the primary.
+	UnverifiedDR int `json:"unverifiedDr"`
 }
 
 // Files of a failback under Plan.Prefix.

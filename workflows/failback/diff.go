@@ -1,10 +1,11 @@
 package failback
 
 import (
+	"cmp"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -18,9 +19,12 @@ const (
 // Action is one API change to make on the primary pool.
 type Action struct {
 	Kind string `json:"kind"`
-	// Key identifies the user in both pools (email, phone number or username); admin calls on
-	// the primary accept it as the username.
-	Key        string            `json:"key"`
+	// Key is the user's canonical key (poolpair.Matcher.Key): what the report joins on.
+	Key string `json:"key"`
+	// Username names the user in the primary exactly as the primary holds it (its username, or
+	// the exact-case sign-in value a user about to be imported will have): the name every call
+	// on the primary uses. Never the key, which may be lowercased.
+	Username   string            `json:"username"`
 	DRUsername string            `json:"drUsername"`
 	Set        map[string]string `json:"set,omitempty"`
 	Unset      []string          `json:"unset,omitempty"`
@@ -31,16 +35,38 @@ type Action struct {
 	Was map[string]string `json:"was,omitempty"`
 }
 
-// primarySubAttribute is where replication records a DR copy's primary sub (see workflows/replication).
-const primarySubAttribute = "custom:primary_sub"
+// PrimaryName is the name calls on the primary use (plans written before Username existed
+// carry only the key).
+func (a Action) PrimaryName() string { return cmp.Or(a.Username, a.Key) }
 
-// notCarried are attributes that never go back: Cognito assigns them.
-var notCarried = map[string]bool{"sub": true, "identities": true}
+// Held is a DR user the plan refused to match to the primary user that has its key, one line of
+// HeldFile. Nothing of it is applied to the primary.
+type Held struct {
+	Key        string `json:"key"`
+	DRUsername string `json:"drUsername"`
+	Kind       string `json:"kind"`
+	Reason     string `json:"reason"`
+}
+
+// HeldFile lists the held DR users, under Plan.Prefix.
+const HeldFile = "plan/held.jsonl.gz"
+
+// matcher is how this plan matches users (plans written before Match existed carry only the
+// sign-in attribute, matched in its exact case).
+func (p Plan) matcher() poolpair.Matcher {
+	if p.Match.Attribute == "" && p.UsernameAttribute != "" {
+		return poolpair.Matcher{Attribute: p.UsernameAttribute}
+	}
+	return p.Match
+}
 
 // planner decides, user by user, what the primary needs. It holds one compact entry per primary
 // user (its key, attributes as one string, groups), not the users themselves.
 type planner struct {
-	keyAttr       string
+	match poolpair.Matcher
+	// trustSub is whether custom:primary_sub identifies a DR user's primary user: only when no DR
+	// app client can write it (poolpair.Trust).
+	trustSub      bool
 	failover      time.Time
 	applyDisables bool
 	// writable are the primary's mutable attributes: only those can be carried back.
@@ -52,7 +78,8 @@ type planner struct {
 	// email changed in the DR pool (the email would not match any more).
 	primaryBySub map[string]string
 	drByName     map[string]string
-	importing    map[string]bool
+	// importing maps the key of each user to import to the name it is imported under.
+	importing map[string]string
 	// disabledByUs are DR usernames an earlier failback disabled.
 	disabledByUs map[string]bool
 	counts       Counts
@@ -60,49 +87,35 @@ type planner struct {
 }
 
 type primaryEntry struct {
-	attrs   string // canonical "k=v\x00…" of carried attributes
-	enabled bool
-	groups  []string
-	inDR    bool
+	username string
+	attrs    string // canonical "k=v\x00…" of carried attributes
+	enabled  bool
+	groups   []string
+	inDR     bool
 }
 
-func newPlanner(keyAttr string, failover time.Time, applyDisables bool, writable map[string]bool) *planner {
+func newPlanner(match poolpair.Matcher, trustSub bool, failover time.Time, applyDisables bool, writable map[string]bool) *planner {
 	return &planner{
-		keyAttr: keyAttr, failover: failover, applyDisables: applyDisables, writable: writable,
+		match: match, trustSub: trustSub, failover: failover, applyDisables: applyDisables, writable: writable,
 		primary: map[string]*primaryEntry{}, primaryByName: map[string]string{}, primaryBySub: map[string]string{}, drByName: map[string]string{},
-		importing: map[string]bool{}, samples: map[string][]string{}, disabledByUs: map[string]bool{},
+		importing: map[string]string{}, samples: map[string][]string{}, disabledByUs: map[string]bool{},
 	}
 }
 
-// key is how a user is matched across pools: its sign-in attribute when the pools sign in by one
-// (usernames are generated per pool then), else its username.
-func (p *planner) key(u snapshot.User) string {
-	if p.keyAttr == "" {
-		return u.Username
-	}
-	v := u.Attributes[p.keyAttr]
-	if p.keyAttr == "email" {
-		v = strings.ToLower(v)
-	}
-	if v == "" {
-		return "username:" + u.Username
-	}
-	return v
-}
-
+// carried are the attributes that can go back, verified flags in one form.
 func (p *planner) carried(attrs map[string]string) map[string]string {
 	out := make(map[string]string, len(attrs))
 	for k, v := range attrs {
-		if !notCarried[k] && p.writable[k] {
+		if poolpair.Copied(k) && p.writable[k] {
 			out[k] = v
 		}
 	}
-	return out
+	return poolpair.NormalizeVerified(out)
 }
 
 func (p *planner) addPrimary(u snapshot.User) {
-	k := p.key(u)
-	p.primary[k] = &primaryEntry{attrs: snapshot.PackAttributes(p.carried(u.Attributes)), enabled: u.Enabled}
+	k := p.match.Key(u)
+	p.primary[k] = &primaryEntry{username: u.Username, attrs: snapshot.PackAttributes(p.carried(u.Attributes)), enabled: u.Enabled}
 	p.primaryByName[u.Username] = k
 	if sub := u.Attributes["sub"]; sub != "" {
 		p.primaryBySub[sub] = k
@@ -122,28 +135,41 @@ func (p *planner) sample(kind, key string) {
 	}
 }
 
-// addDR classifies one DR user: import it, update the primary, or nothing. It returns the
-// actions to write and whether the user goes to the import file.
-func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
-	k := p.key(u)
-	if pk, ok := p.primaryBySub[u.Attributes[primarySubAttribute]]; ok {
-		// A replicated copy: its primary user, even if the copy's email changed during the outage.
-		k = pk
+// addDR classifies one DR user: import it, update the primary, hold it, or nothing. It returns
+// the actions to write, whether the user goes to the import file, and the hold when held.
+func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held *Held) {
+	k := p.match.Key(u)
+	bySub := false
+	if sub := u.Attributes[poolpair.PrimarySubAttribute]; p.trustSub && sub != "" {
+		if pk, ok := p.primaryBySub[sub]; ok {
+			// A replicated copy: its primary user, even if the copy's email changed during the outage.
+			k, bySub = pk, true
+		}
 	}
-	p.drByName[u.Username] = k
 	p.counts.DRUsers++
 	e, ok := p.primary[k]
 	if !ok {
-		p.importing[k] = true
+		p.drByName[u.Username] = k
+		p.importing[k] = p.match.Name(u)
 		p.counts.Import++
 		p.sample("import", k)
-		return nil, true
+		return nil, true, nil
 	}
+	if !bySub {
+		// Anybody could have signed up in the DR pool with this address: only a confirmed user
+		// whose address is verified may speak for the primary user that has it.
+		if eligible, why := p.match.Eligible(u); !eligible {
+			p.counts.UnverifiedDR++
+			p.sample(poolpair.UnverifiedDRUser, k)
+			return nil, false, &Held{Key: k, DRUsername: u.Username, Kind: poolpair.UnverifiedDRUser, Reason: why}
+		}
+	}
+	p.drByName[u.Username] = k
 	e.inDR = true
 	changedInDR := u.Modified.After(p.failover)
 	dr := p.carried(u.Attributes)
 	if changedInDR && snapshot.PackAttributes(dr) != e.attrs {
-		a := Action{Kind: ActionUpdate, Key: k, DRUsername: u.Username, Set: map[string]string{}}
+		a := Action{Kind: ActionUpdate, Key: k, Username: e.username, DRUsername: u.Username, Set: map[string]string{}}
 		prim := snapshot.UnpackAttributes(e.attrs)
 		for name, v := range dr {
 			if prim[name] != v {
@@ -157,7 +183,7 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 		}
 		// Cognito marks a changed email or phone number unverified unless the same call sets the
 		// flag: always send the DR pool's flag with the address.
-		for addr, flag := range map[string]string{"email": "email_verified", "phone_number": "phone_number_verified"} {
+		for addr, flag := range poolpair.Contacts {
 			if _, changed := a.Set[addr]; changed {
 				if v, ok := dr[flag]; ok {
 					a.Set[flag] = v
@@ -174,30 +200,33 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool) {
 		p.counts.DisabledInDR++
 		p.sample("disabled in DR", k)
 		if p.applyDisables {
-			actions = append(actions, Action{Kind: ActionDisablePrimary, Key: k, DRUsername: u.Username})
+			actions = append(actions, Action{Kind: ActionDisablePrimary, Key: k, Username: e.username, DRUsername: u.Username})
 		}
 	}
 	if len(actions) == 0 {
 		p.counts.Unchanged++
 	}
-	return actions, false
+	return actions, false, nil
 }
 
 // addDRMembership returns the group add the primary needs for one DR membership, if any.
 func (p *planner) addDRMembership(m snapshot.Membership) (Action, bool) {
 	k, ok := p.drByName[m.Username]
 	if !ok {
-		return Action{}, false // the user left the DR pool while it was exported
+		return Action{}, false // held, or the user left the DR pool while it was exported
 	}
-	if e := p.primary[k]; e != nil && slices.Contains(e.groups, m.Group) {
+	a := Action{Kind: ActionAddToGroup, Key: k, DRUsername: m.Username, Group: m.Group}
+	switch e := p.primary[k]; {
+	case e != nil && slices.Contains(e.groups, m.Group):
 		return Action{}, false
-	}
-	if p.primary[k] == nil && !p.importing[k] {
-		return Action{}, false
+	case e != nil:
+		a.Username = e.username
+	default:
+		a.Username = p.importing[k]
 	}
 	p.counts.GroupAdds++
 	p.sample("group add", k)
-	return Action{Kind: ActionAddToGroup, Key: k, DRUsername: m.Username, Group: m.Group}, true
+	return a, true
 }
 
 // finish counts the primary users the DR pool does not have.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -17,7 +18,7 @@ var (
 )
 
 func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.User {
-	u := snapshot.User{Username: name, Attributes: map[string]string{}, Enabled: enabled, Modified: modified}
+	u := snapshot.User{Username: name, Attributes: map[string]string{}, Enabled: enabled, Modified: modified, Status: "CONFIRMED"}
 	for i := 0; i < len(kv); i += 2 {
 		u.Attributes[kv[i]] = kv[i+1]
 	}
@@ -26,12 +27,12 @@ func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.
 
 // TestPlannerDecidesUserByUser covers each kind of change a DR user can carry back.
 func TestPlannerDecidesUserByUser(t *testing.T) {
-	pl := newPlanner("email", failover, false, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failover, false, testWritable)
 	for _, u := range []snapshot.User{
 		user("p-same", before, true, "sub", "s-same", "email", "same@example.jp", "given_name", "Same"),
 		user("p-changed", before, true, "sub", "s-changed", "email", "changed@example.jp", "given_name", "Old", "family_name", "Gone"),
 		user("p-stale", before, true, "sub", "s-stale", "email", "stale@example.jp", "given_name", "Primary"),
-		user("p-disabled", before, true, "sub", "s-disabled", "email", "disabled@example.jp"),
+		user("p-disabled", before, true, "sub", "s-disabled", "email", "disabled@example.jp", "email_verified", "true"),
 		user("p-moved", before, true, "sub", "s-moved", "email", "old@example.jp", "email_verified", "true"),
 		user("p-only", before, true, "sub", "s-only", "email", "only@example.jp"),
 	} {
@@ -43,7 +44,7 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 		actions []Action
 		imports bool
 	}
-	run := func(u snapshot.User) got { a, i := pl.addDR(u); return got{a, i} }
+	run := func(u snapshot.User) got { a, i, _ := pl.addDR(u); return got{a, i} }
 	cases := []struct {
 		name string
 		dr   snapshot.User
@@ -51,12 +52,12 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 	}{
 		{"unchanged", user("d-same", after, true, "sub", "x1", "email", "same@example.jp", "given_name", "Same", "custom:primary_sub", "s-same"), got{}},
 		{"changed after failover: set and unset", user("d-changed", after, true, "sub", "x2", "email", "changed@example.jp", "given_name", "New", "custom:primary_sub", "s-changed"),
-			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"},
+			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", Username: "p-changed", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"},
 				Was: map[string]string{"given_name": "Old", "family_name": "Gone"}}}}},
-		{"different but not changed since failover: the primary is newer", user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "given_name", "DR"), got{}},
-		{"disabled in DR: reported, not applied", user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp"), got{}},
+		{"different but not changed since failover: the primary is newer", user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "email_verified", "true", "given_name", "DR"), got{}},
+		{"disabled in DR: reported, not applied", user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp", "email_verified", "true"), got{}},
 		{"email changed in DR: matched by primary_sub, email updated", user("d-moved", after, true, "sub", "x5", "email", "new@example.jp", "email_verified", "true", "custom:primary_sub", "s-moved"),
-			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"},
+			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", Username: "p-moved", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"},
 				Was: map[string]string{"email": "old@example.jp", "email_verified": "true"}}}}},
 		{"signed up in DR: import", user("d-new", after, true, "sub", "x6", "email", "New@Example.jp"), got{imports: true}},
 	}
@@ -71,7 +72,7 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "staff", Username: "d-same"}); ok {
 		t.Errorf("membership the primary has: %+v, want nothing", a)
 	}
-	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "outage", Username: "d-new"}); !ok || a.Key != "new@example.jp" || a.Group != "outage" {
+	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "outage", Username: "d-new"}); !ok || a.Key != "new@example.jp" || a.Username != "New@Example.jp" || a.Group != "outage" {
 		t.Errorf("membership of an imported user: %+v %v", a, ok)
 	}
 	if _, ok := pl.addDRMembership(snapshot.Membership{Group: "x", Username: "unknown"}); ok {
@@ -87,15 +88,68 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 // TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn: with applyDisables a DR disable is carried
 // back, except for users an earlier failback disabled itself.
 func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
-	pl := newPlanner("email", failover, true, testWritable)
-	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "a@example.jp"))
-	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "b@example.jp"))
+	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failover, true, testWritable)
+	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "a@example.jp", "email_verified", "true"))
+	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "b@example.jp", "email_verified", "true"))
 	pl.disabledByUs["d2"] = true
-	acts, _ := pl.addDR(user("d1", after, false, "email", "a@example.jp"))
-	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "a@example.jp", DRUsername: "d1"}}, acts); diff != "" {
+	acts, _, _ := pl.addDR(user("d1", after, false, "email", "a@example.jp", "email_verified", "true"))
+	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "a@example.jp", Username: "p1", DRUsername: "d1"}}, acts); diff != "" {
 		t.Errorf("disabled in DR (-want +got):\n%s", diff)
 	}
-	if acts, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp")); len(acts) != 0 {
+	if acts, _, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp", "email_verified", "true")); len(acts) != 0 {
 		t.Errorf("a user an earlier failback disabled: %+v, want nothing", acts)
+	}
+}
+
+// TestPlannerHoldsUnverifiedDRUsers: a DR sign-up that is UNCONFIRMED, or whose email is not
+// verified, never speaks for the primary user that has that email.
+func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, true, failover, true, testWritable)
+	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
+	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "other@example.jp", "email_verified", "true"))
+	for _, u := range []snapshot.User{
+		func() snapshot.User {
+			u := user("d1", after, true, "email", "victim@example.jp", "email_verified", "true", "given_name", "Attacker")
+			u.Status = "UNCONFIRMED"
+			return u
+		}(),
+		user("d2", after, false, "email", "other@example.jp", "email_verified", "false", "given_name", "Attacker"),
+	} {
+		acts, importIt, held := pl.addDR(u)
+		if len(acts) != 0 || importIt || held == nil || held.Kind != poolpair.UnverifiedDRUser || held.DRUsername != u.Username {
+			t.Errorf("%s: actions %+v import %v held %+v; want held as %s and nothing else", u.Username, acts, importIt, held, poolpair.UnverifiedDRUser)
+		}
+	}
+	if _, ok := pl.addDRMembership(snapshot.Membership{Group: "admins", Username: "d1"}); ok {
+		t.Error("a held user's membership reaches the primary")
+	}
+	if c := pl.finish(); c.UnverifiedDR != 2 || c.Update != 0 || c.DisabledInDR != 0 || c.PrimaryOnly != 2 {
+		t.Errorf("counts %+v", c)
+	}
+}
+
+// TestPlannerDistrustsAWritablePrimarySub: when a DR app client can write custom:primary_sub,
+// a DR user claiming someone's primary sub is matched by its own verified email only.
+func TestPlannerDistrustsAWritablePrimarySub(t *testing.T) {
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
+	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
+	acts, importIt, held := pl.addDR(user("d1", after, true, "email", "attacker@example.jp", "email_verified", "true", "custom:primary_sub", "s1", "given_name", "Attacker"))
+	if len(acts) != 0 || !importIt || held != nil {
+		t.Errorf("actions %+v import %v held %+v; want the attacker imported as the new user it is", acts, importIt, held)
+	}
+}
+
+// TestPlannerMatchesExactCaseInCaseSensitivePools: in a case-sensitive pair, Alice@Example.com is
+// matched to Alice@Example.com only, and the update names the primary user as the primary holds it.
+func TestPlannerMatchesExactCaseInCaseSensitivePools(t *testing.T) {
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
+	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
+	acts, _, _ := pl.addDR(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New"))
+	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}}}
+	if diff := cmp.Diff(want, acts); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, importIt, _ := pl.addDR(user("d2", after, true, "email", "alice@example.com", "email_verified", "true")); !importIt {
+		t.Error("alice@example.com matched Alice@Example.com in a case-sensitive pair; want a new user")
 	}
 }

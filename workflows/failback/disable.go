@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -54,11 +53,13 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
 	update := limiter(rateOr(s.Rates.UserUpdate, 25))
 	read := limiter(rateOr(s.Rates.ReadRPS, export.DefaultReadRPS))
-	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
+	m := p.matcher()
 	prog, err := checkpointed(ctx, s, p, in.Progress, len(users), DisableLedgerDir, func(ctx context.Context, i int) (DisableResult, outcome, error) {
 		u := users[i]
-		r := DisableResult{Index: i, DRUsername: u.Username, Key: pl.key(u)}
-		err := s.disableOne(ctx, primary, dr, p, &r, read, update)
+		r := DisableResult{Index: i, DRUsername: u.Username, Key: m.Key(u)}
+		// The primary is asked for the user as the DR pool holds it, exact case: the key may be
+		// lowercased, which a case-sensitive primary would not find.
+		err := s.disableOne(ctx, primary, dr, p, m.Name(u), &r, read, update)
 		switch r.Outcome {
 		case DRDisabled:
 			return r, applied, err
@@ -73,11 +74,11 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 	return prog, nil
 }
 
-func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, r *DisableResult, read, update interface{ Wait(context.Context) error }) error {
+func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, primaryName string, r *DisableResult, read, update interface{ Wait(context.Context) error }) error {
 	if err := read.Wait(ctx); err != nil {
 		return err
 	}
-	_, err := primary.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), Username: aws.String(r.Key)})
+	_, err := primary.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), Username: aws.String(primaryName)})
 	var notFound *types.UserNotFoundException
 	if errors.As(err, &notFound) {
 		r.Outcome = DRNotInPrimary

@@ -5,16 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -80,8 +79,16 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("DR pool: %w", err)
 	}
-	if !slices.Equal(primary.UsernameAttributes, dr.UsernameAttributes) {
-		return Plan{}, stateerr.Invalid("the pools sign in differently (UsernameAttributes %v vs %v): users cannot be matched", primary.UsernameAttributes, dr.UsernameAttributes)
+	primaryPool := poolpair.Describe(primary)
+	match, err := poolpair.NewMatcher(primaryPool, poolpair.Describe(dr))
+	if err != nil {
+		return Plan{}, stateerr.Invalid("%v", err)
+	}
+	// custom:primary_sub proves which primary user a DR user is only if no DR app client can
+	// write it; otherwise users are matched by a confirmed user's verified address alone.
+	trust, err := poolpair.PrimarySubTrust(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID)
+	if err != nil {
+		return Plan{}, fmt.Errorf("DR pool: %w", err)
 	}
 	store := s.S3(req.BucketRegion)
 	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {
@@ -95,9 +102,9 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 		Prefix:                 snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
 		PrimaryName:            aws.ToString(primary.Name),
 		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
-	}
-	if len(primary.UsernameAttributes) == 1 {
-		plan.UsernameAttribute = string(primary.UsernameAttributes[0])
+		UsernameAttribute:      match.Attribute,
+		Match:                  match,
+		MatchNote:              trust.Reason(),
 	}
 
 	// The pools are in different Regions, so their quotas are separate: export both at once.
@@ -114,7 +121,7 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 		return Plan{}, fmt.Errorf("export pools for failback: %w", err)
 	}
 
-	pl := newPlanner(plan.UsernameAttribute, failover, req.ApplyDisables, writable(primary))
+	pl := newPlanner(match, trust.Trusted, failover, req.ApplyDisables, primaryPool.Writable)
 	// DR users an earlier failback disabled look "disabled in DR after failover": they must not
 	// be mirrored to the primary.
 	if err := s.disabledByFailback(ctx, req, pl); err != nil {
@@ -133,35 +140,6 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	}
 	return plan, nil
 }
-
-// writable lists the attributes an admin can set on the primary pool.
-func writable(pool *types.UserPoolType) map[string]bool {
-	w := map[string]bool{}
-	for _, a := range pool.SchemaAttributes {
-		name := aws.ToString(a.Name)
-		if a.Mutable != nil && !*a.Mutable {
-			continue
-		}
-		if a.DeveloperOnlyAttribute != nil && *a.DeveloperOnlyAttribute {
-			continue
-		}
-		if !isStandard(name) && !strings.HasPrefix(name, "custom:") {
-			name = "custom:" + name
-		}
-		w[name] = true
-	}
-	return w
-}
-
-var standard = map[string]bool{
-	"name": true, "given_name": true, "family_name": true, "middle_name": true, "nickname": true,
-	"preferred_username": true, "profile": true, "picture": true, "website": true, "email": true,
-	"email_verified": true, "gender": true, "birthdate": true, "zoneinfo": true, "locale": true,
-	"phone_number": true, "phone_number_verified": true, "address": true, "updated_at": true,
-	"sub": true, "identities": true,
-}
-
-func isStandard(name string) bool { return standard[name] }
 
 // diff streams the two exports through the planner and writes the import users and actions.
 func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
@@ -188,13 +166,17 @@ func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 	imports := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ImportUsersFile)
 	actions := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ActionsFile)
 	iw, aw := snapshot.NewLineWriter(imports), snapshot.NewLineWriter(actions)
+	var held []Held
 	err := read(DRDir+export.UsersFile, func(r io.Reader) error {
 		return snapshot.ReadLines(r, func(u snapshot.User) error {
-			acts, importIt := pl.addDR(u)
+			acts, importIt, h := pl.addDR(u)
 			if importIt {
 				if err := iw.Write(u); err != nil {
 					return err
 				}
+			}
+			if h != nil {
+				held = append(held, *h)
 			}
 			for _, a := range acts {
 				if err := aw.Write(a); err != nil {
@@ -229,8 +211,10 @@ func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 		actions.Abort(err)
 		return err
 	}
-	_, err = actions.Close()
-	return err
+	if _, err := actions.Close(); err != nil {
+		return err
+	}
+	return snapshot.PutLines(ctx, store, plan.Bucket, plan.Prefix+HeldFile, held)
 }
 
 // disabledByFailback reads the disable ledgers of every earlier failback of this primary pool.

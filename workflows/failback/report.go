@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -24,7 +24,8 @@ type UserReport struct {
 	Key        string `json:"key"`
 	DRUsername string `json:"drUsername"`
 	// Primary is the user's fate in the primary pool: imported, skipped-existing, created-by-api,
-	// import-failed, result-unknown, rejected, updated, update-failed, unchanged.
+	// import-failed, result-unknown, rejected, updated, update-failed, unchanged, or unverified-dr-user
+	// (held: matched to no primary user, nothing of it applied).
 	Primary string   `json:"primary"`
 	Reason  string   `json:"reason,omitempty"`
 	Groups  []string `json:"groupsAdded,omitempty"`
@@ -55,31 +56,50 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		return ReportOutput{}, err
 	}
 	store := s.S3(p.Region)
-	users := map[string]*UserReport{}
-	byDR := map[string]*UserReport{} // by DR username: a key may differ (an email changed in DR)
-	var order []string
-	pl := newPlanner(p.UsernameAttribute, time.Time{}, false, nil)
+	// One line per DR user, joined on one canonical key (the matcher's): import results and
+	// rejects name a user as the CSV did (exactly as the DR pool holds it), ledgers by DR username
+	// and key. A name that no DR user has still gets one line, under its key.
+	m := p.matcher()
+	var lines []*UserReport
+	byDR := map[string]*UserReport{}
+	byKey := map[string]*UserReport{}
+	add := func(key, drUsername string) *UserReport {
+		u := &UserReport{Key: key, DRUsername: drUsername, Primary: PrimaryUnchanged, DR: "unknown"}
+		lines = append(lines, u)
+		if drUsername != "" {
+			byDR[drUsername] = u
+		}
+		if byKey[key] == nil {
+			byKey[key] = u
+		}
+		return u
+	}
 	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
-		k := pl.key(u)
-		users[k] = &UserReport{Key: k, DRUsername: u.Username, Primary: PrimaryUnchanged, DR: "unknown"}
-		byDR[u.Username] = users[k]
-		order = append(order, k)
+		add(m.Key(u), u.Username)
 		return nil
 	}); err != nil {
 		return ReportOutput{}, err
 	}
-	get := func(k string) *UserReport {
-		if r := users[k]; r != nil {
-			return r
+	find := func(drUsername, key string) *UserReport {
+		if u := byDR[drUsername]; u != nil {
+			return u
 		}
-		// A user absent from the DR export (its key changed) still gets a line.
-		users[k] = &UserReport{Key: k, Primary: PrimaryUnchanged, DR: "unknown"}
-		order = append(order, k)
-		return users[k]
+		if u := byKey[key]; u != nil {
+			return u
+		}
+		return add(key, drUsername)
+	}
+	byName := func(name string) *UserReport { return find("", m.KeyOf(name)) }
+	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+HeldFile, func(h Held) error {
+		u := find(h.DRUsername, h.Key)
+		u.Primary, u.Reason = h.Kind, h.Reason
+		return nil
+	}); err != nil {
+		return ReportOutput{}, err
 	}
 	for _, res := range in.Imports {
 		if err := snapshot.GetLines(ctx, store, p.Bucket, res.Key, func(r RowResult) error {
-			u := get(r.Username)
+			u := byName(r.Username)
 			switch r.Outcome {
 			case RowImported:
 				u.Primary = PrimaryImported
@@ -101,7 +121,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 			return ReportOutput{}, err
 		}
 		err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
-			u := get(rj.Username)
+			u := byName(rj.Username)
 			u.Primary, u.Reason = PrimaryRejected, rj.Reason
 			return nil
 		})
@@ -111,10 +131,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		}
 	}
 	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+ApplyLedgerDir, func(a ApplyResult) error {
-		u := byDR[a.DRUsername]
-		if u == nil {
-			u = get(a.Key)
-		}
+		u := find(a.DRUsername, a.Key)
 		switch {
 		case a.Kind == ActionCreate && a.OK:
 			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
@@ -130,11 +147,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		return ReportOutput{}, err
 	}
 	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+DisableLedgerDir, func(d DisableResult) error {
-		if u := byDR[d.DRUsername]; u != nil {
-			u.DR = d.Outcome
-		} else {
-			get(d.Key).DR = d.Outcome
-		}
+		find(d.DRUsername, d.Key).DR = d.Outcome
 		return nil
 	}); err != nil {
 		return ReportOutput{}, err
@@ -143,8 +156,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 	out := ReportOutput{Outcomes: map[string]int{}, SummaryKey: p.Prefix + ReportSummary}
 	w := s3stream.Create(ctx, store, p.Bucket, p.Prefix+ReportFile)
 	lw := snapshot.NewLineWriter(w)
-	for _, k := range order {
-		u := users[k]
+	for _, u := range lines {
 		out.Users++
 		out.Outcomes["primary:"+u.Primary]++
 		out.Outcomes["dr:"+u.DR]++
@@ -190,6 +202,12 @@ func reportText(p Plan, out ReportOutput) string {
 		fmt.Fprintf(&b, "  %-28s %d\n", k, out.Outcomes[k])
 	}
 	fmt.Fprintf(&b, "\nUsers still only in the DR pool: %d\n", out.Lost)
+	if n := out.Outcomes["primary:"+poolpair.UnverifiedDRUser]; n > 0 {
+		fmt.Fprintf(&b, "DR users held back (UNCONFIRMED or unverified, with a primary user's sign-in value; nothing of theirs was applied): %d\n", n)
+	}
+	if p.MatchNote != "" {
+		fmt.Fprintf(&b, "custom:primary_sub was not used to match users: %s.\n", p.MatchNote)
+	}
 	fmt.Fprintf(&b, "Per-user report: s3://%s/%s\n\n", p.Bucket, out.Report.Key)
 	b.WriteString("Imported and API-created users must reset their password (imports carry no password) and set up MFA again at their next sign-in: TOTP secrets cannot be exported.\n")
 	return b.String()

@@ -9,16 +9,15 @@ package replication
 import (
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
-// PrimarySubAttribute is the DR pool's custom attribute that holds the user's `sub` in the
-// primary pool. The DR pool must define it (String, mutable, max length ≥ 36), and app clients
-// must not be allowed to write it.
-const PrimarySubAttribute = "custom:primary_sub"
-
-// PrimarySubClaim is the ID token claim the DR pool's pre-token-generation trigger adds.
-const PrimarySubClaim = "primary_sub"
+// PrimarySubAttribute and PrimarySubClaim are the primary_sub contract (see internal/poolpair).
+const (
+	PrimarySubAttribute = poolpair.PrimarySubAttribute
+	PrimarySubClaim     = poolpair.PrimarySubClaim
+)
 
 // Request is the reconcile execution input (an EventBridge Scheduler schedule, or an operator).
 type Request struct {
@@ -68,6 +67,10 @@ const (
 	// KindDROnly: a DR user with no primary counterpart and no custom:primary_sub: it was
 	// created in the DR pool (during an outage, say). Reported, never changed: failback's job.
 	KindDROnly = "dr-only"
+	// KindUnverifiedDR: a DR user, UNCONFIRMED or with an unverified address, whose key a primary
+	// user has. Never matched to that user and never changed; the primary user is not copied
+	// over it (it shows as missing).
+	KindUnverifiedDR = poolpair.UnverifiedDRUser
 )
 
 // Drift is what one comparison of the two pools found.
@@ -101,7 +104,12 @@ type Plan struct {
 	// UsernameAttribute is "email" or "phone_number" when the pools sign in by it (users are
 	// matched and created by it), else "".
 	UsernameAttribute string `json:"usernameAttribute"`
-	Before            Drift  `json:"before"`
+	// Match is how users are matched: by UsernameAttribute or username, lowercased only when
+	// both pools are case insensitive.
+	Match poolpair.Matcher `json:"match"`
+	// MatchNote says why custom:primary_sub was not used to match users, when it was not.
+	MatchNote string `json:"matchNote,omitempty"`
+	Before    Drift  `json:"before"`
 	// Repairs is the number of users in the repair list; Pending of them came from the retry store.
 	Repairs int `json:"repairs"`
 	Pending int `json:"pending"`

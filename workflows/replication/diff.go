@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -42,6 +43,8 @@ type Repair struct {
 	Pending bool `json:"pending,omitempty"`
 	// Modified is the primary user's last modification: the drift is at most this old.
 	Modified *time.Time `json:"modified,omitempty"`
+	// Note says why a user with drift is left alone (a held DR user, a copy that cannot be made).
+	Note string `json:"note,omitempty"`
 }
 
 func (r *Repair) hasWork() bool {
@@ -59,12 +62,19 @@ type entry struct {
 	groups                         []string
 	match                          *entry
 	pending                        bool
+	// ineligible says why a DR user may not be matched by its key (poolpair.Matcher.Eligible);
+	// heldBy is the ineligible DR user holding a primary user's key.
+	ineligible string
+	heldBy     *entry
 }
 
 // differ compares a primary export with a DR export.
 type differ struct {
-	info          poolInfo
-	keyAttr       string
+	info  poolInfo
+	match poolpair.Matcher
+	// trustSub is whether custom:primary_sub identifies a DR user's primary user: only when no DR
+	// app client can write it (poolpair.Trust).
+	trustSub      bool
 	mirrorDeletes bool
 	pending       map[string]bool
 
@@ -79,47 +89,18 @@ type differ struct {
 	pendingOK map[string]bool // pending subs found in the primary
 }
 
-func newDiffer(info poolInfo, keyAttr string, mirrorDeletes bool, pending map[string]bool) *differ {
+func newDiffer(info poolInfo, match poolpair.Matcher, trustSub, mirrorDeletes bool, pending map[string]bool) *differ {
 	return &differ{
-		info: info, keyAttr: keyAttr, mirrorDeletes: mirrorDeletes, pending: pending,
+		info: info, match: match, trustSub: trustSub, mirrorDeletes: mirrorDeletes, pending: pending,
 		bySub: map[string]*entry{}, byKey: map[string]*entry{}, byName: map[string]*entry{}, drByName: map[string]*entry{},
 		pendingOK: map[string]bool{},
 	}
 }
 
-func (d *differ) key(u snapshot.User) string {
-	if d.keyAttr == "" {
-		return u.Username
-	}
-	v := u.Attributes[d.keyAttr]
-	if d.keyAttr == "email" {
-		v = strings.ToLower(v)
-	}
-	if v == "" {
-		return "username:" + u.Username
-	}
-	return v
-}
-
-// normalize makes a missing verified flag "false" when its address is present, and drops it
-// when its address is absent: Cognito reports both ways for the same state.
-func normalize(attrs map[string]string) map[string]string {
-	for _, base := range []string{"email", "phone_number"} {
-		flag := base + "_verified"
-		switch {
-		case attrs[base] == "":
-			delete(attrs, flag)
-		case attrs[flag] == "":
-			attrs[flag] = "false"
-		}
-	}
-	return attrs
-}
-
 func (d *differ) addPrimary(u snapshot.User) {
 	sub := u.Attributes["sub"]
 	attrs, _ := d.info.drAttributes(u.Attributes, sub, true)
-	e := &entry{username: u.Username, key: d.key(u), sub: sub, attrs: snapshot.PackAttributes(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
+	e := &entry{username: u.Username, key: d.match.Key(u), sub: sub, attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
 	d.primary = append(d.primary, e)
 	d.bySub[sub] = e
 	d.byKey[e.key] = e
@@ -131,7 +112,10 @@ func (d *differ) addPrimary(u snapshot.User) {
 
 func (d *differ) addDR(u snapshot.User) {
 	attrs, _ := d.info.drAttributes(u.Attributes, u.Attributes[PrimarySubAttribute], true)
-	e := &entry{username: u.Username, key: d.key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: snapshot.PackAttributes(normalize(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
+	e := &entry{username: u.Username, key: d.match.Key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
+	if ok, why := d.match.Eligible(u); !ok {
+		e.ineligible = why
+	}
 	d.dr = append(d.dr, e)
 	d.drByName[u.Username] = e
 }
@@ -182,18 +166,28 @@ func (d *differ) run(ctx context.Context, store S3, plan Plan, dir string, now t
 	return snapshot.PutLines(ctx, store, plan.Bucket, d.drift.Key, d.list)
 }
 
-// compare matches DR users to primary users — by primary sub first, then by key — and lists
-// every user's drift.
+// compare matches DR users to primary users — by primary sub first when it can be trusted, then
+// by key for eligible DR users — and lists every user's drift.
 func (d *differ) compare(now time.Time) {
-	for _, e := range d.dr {
-		if p := d.bySub[e.primarySub]; e.primarySub != "" && p != nil && p.match == nil {
-			p.match, e.match = e, p
+	if d.trustSub {
+		for _, e := range d.dr {
+			if p := d.bySub[e.primarySub]; e.primarySub != "" && p != nil && p.match == nil {
+				p.match, e.match = e, p
+			}
 		}
 	}
 	for _, e := range d.dr {
-		if p := d.byKey[e.key]; e.match == nil && p != nil && p.match == nil {
-			p.match, e.match = e, p
+		p := d.byKey[e.key]
+		if e.match != nil || p == nil || p.match != nil {
+			continue
 		}
+		if e.ineligible != "" {
+			// Anybody could have signed up in the DR pool with this address: the primary user's
+			// data is never copied onto it.
+			p.heldBy = e
+			continue
+		}
+		p.match, e.match = e, p
 	}
 	d.drift = Drift{PrimaryUsers: len(d.primary), DRUsers: len(d.dr), Kinds: map[string]int{}}
 	for _, p := range d.primary {
@@ -210,9 +204,13 @@ func (d *differ) compare(now time.Time) {
 			continue
 		}
 		r := Repair{Key: e.key, DRUsername: e.username, PrimarySub: e.primarySub}
-		if e.primarySub != "" {
+		switch {
+		case e.ineligible != "" && d.byKey[e.key] != nil:
+			r.Kinds, r.Note = []string{KindUnverifiedDR}, e.ineligible+", and a primary user has its "+cmp.Or(d.match.Attribute, "username")
+		case e.primarySub != "" && d.trustSub:
 			r.Kinds, r.Delete = []string{KindDeleted}, d.mirrorDeletes
-		} else {
+		default:
+			// Without a trusted primary sub, nothing proves the user was replicated: never deleted.
 			r.Kinds = []string{KindDROnly}
 		}
 		d.list = append(d.list, r)
@@ -228,7 +226,7 @@ func (d *differ) compare(now time.Time) {
 		for _, k := range r.Kinds {
 			d.drift.Kinds[k]++
 		}
-		if len(r.Kinds) > 0 && !slices.Equal(r.Kinds, []string{KindDROnly}) {
+		if len(r.Kinds) > 0 && !slices.Equal(r.Kinds, []string{KindDROnly}) && !slices.Equal(r.Kinds, []string{KindUnverifiedDR}) {
 			d.drift.Users++
 		}
 		if r.Modified != nil && (oldest.IsZero() || r.Modified.Before(oldest)) {
@@ -250,6 +248,11 @@ func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 			return r, true
 		}
 		r.Kinds, r.Modified = []string{KindMissing}, &modified
+		if p.heldBy != nil {
+			// Creating the copy would update the held DR user that has its key instead.
+			r.DRUsername, r.Note = p.heldBy.username, "not copied: the DR pool's user with this "+cmp.Or(d.match.Attribute, "username")+" is held ("+p.heldBy.ineligible+")"
+			return r, false
+		}
 		r.Create, r.CreateAs = want, d.info.username(want, p.username)
 		if !p.enabled {
 			r.Enabled = new(false)
@@ -274,9 +277,9 @@ func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 		}
 	}
 	// Changing an address un-verifies it unless the same call sets its verified flag.
-	for _, base := range []string{"email", "phone_number"} {
-		if v, ok := want[base+"_verified"]; ok && r.Set[base] != "" {
-			r.Set[base+"_verified"] = v
+	for addr, flag := range poolpair.Contacts {
+		if v, ok := want[flag]; ok && r.Set[addr] != "" {
+			r.Set[flag] = v
 		}
 	}
 	for k := range have {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -35,28 +35,25 @@ func (r Request) withDefaults() (Request, error) {
 	return r, p.Err("reconcile request")
 }
 
-// pools checks both pools and returns what the diff needs of the DR pool.
-func (s *Steps) pools(ctx context.Context, req Request) (poolInfo, string, error) {
+// pools checks both pools and returns what the diff needs of the DR pool and how users match.
+func (s *Steps) pools(ctx context.Context, req Request) (poolInfo, poolpair.Matcher, error) {
 	primary, err := preflight.DescribePool(ctx, s.Cognito(req.PrimaryRegion), req.PrimaryUserPoolID, req.PrimaryRegion)
 	if err != nil {
-		return poolInfo{}, "", fmt.Errorf("primary pool: %w", err)
+		return poolInfo{}, poolpair.Matcher{}, fmt.Errorf("primary pool: %w", err)
 	}
 	dr, err := preflight.DescribePool(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID, req.DRRegion)
 	if err != nil {
-		return poolInfo{}, "", fmt.Errorf("DR pool: %w", err)
+		return poolInfo{}, poolpair.Matcher{}, fmt.Errorf("DR pool: %w", err)
 	}
-	if !slices.Equal(primary.UsernameAttributes, dr.UsernameAttributes) {
-		return poolInfo{}, "", stateerr.Invalid("the pools sign in differently (UsernameAttributes %v vs %v): users cannot be matched", primary.UsernameAttributes, dr.UsernameAttributes)
+	match, err := poolpair.NewMatcher(poolpair.Describe(primary), poolpair.Describe(dr))
+	if err != nil {
+		return poolInfo{}, poolpair.Matcher{}, stateerr.Invalid("%v", err)
 	}
 	info := describePool(dr)
 	if !info.mutable[PrimarySubAttribute] {
-		return poolInfo{}, "", stateerr.Invalid("DR pool %s does not define a mutable %s: add the custom attribute (String, max length 36 or more) before reconciling", req.DRUserPoolID, PrimarySubAttribute)
+		return poolInfo{}, poolpair.Matcher{}, stateerr.Invalid("DR pool %s does not define a mutable %s: add the custom attribute (String, max length 36 or more) before reconciling", req.DRUserPoolID, PrimarySubAttribute)
 	}
-	var usernameAttr string
-	if len(info.usernameAttributes) == 1 {
-		usernameAttr = info.usernameAttributes[0]
-	}
-	return info, usernameAttr, nil
+	return info, match, nil
 }
 
 // PlanReconcile checks the request, reads the retry store, exports both pools and writes the
@@ -71,9 +68,15 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 	if err != nil || in.ExecutionName == "" {
 		return Plan{}, stateerr.Invalid("startTime (RFC 3339) and executionName are required")
 	}
-	info, usernameAttr, err := s.pools(ctx, req)
+	info, match, err := s.pools(ctx, req)
 	if err != nil {
 		return Plan{}, err
+	}
+	// custom:primary_sub proves which primary user a DR user is only if no DR app client can
+	// write it; otherwise users are matched by a confirmed user's verified address alone.
+	trust, err := poolpair.PrimarySubTrust(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID)
+	if err != nil {
+		return Plan{}, fmt.Errorf("DR pool: %w", err)
 	}
 	store := s.S3(req.BucketRegion)
 	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {
@@ -84,7 +87,9 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 		Bucket:            req.Bucket,
 		Region:            req.BucketRegion,
 		Prefix:            snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
-		UsernameAttribute: usernameAttr,
+		UsernameAttribute: match.Attribute,
+		Match:             match,
+		MatchNote:         trust.Reason(),
 	}
 	// The retry store is read before the export: every user in it was confirmed in the primary
 	// before the export began, so the export has it unless it was deleted since.
@@ -97,7 +102,7 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 	if err := s.exportBoth(ctx, plan, BeforeDir); err != nil {
 		return Plan{}, err
 	}
-	d := newDiffer(info, usernameAttr, req.MirrorDeletes, pending)
+	d := newDiffer(info, match, trust.Trusted, req.MirrorDeletes, pending)
 	if err := d.run(ctx, store, plan, BeforeDir, s.now()); err != nil {
 		return Plan{}, err
 	}

@@ -19,14 +19,15 @@ import (
 // the summary to the operators.
 func (s *Steps) ReportDrift(ctx context.Context, in RepairInput) (Output, error) {
 	p := in.Plan
-	info, _, err := s.pools(ctx, p.Request)
+	info, match, err := s.pools(ctx, p.Request)
 	if err != nil {
 		return Output{}, err
 	}
 	if err := s.exportBoth(ctx, p, AfterDir); err != nil {
 		return Output{}, err
 	}
-	d := newDiffer(info, p.UsernameAttribute, p.Request.MirrorDeletes, nil)
+	// Measured the way the plan matched: the same trust in custom:primary_sub.
+	d := newDiffer(info, match, p.MatchNote == "", p.Request.MirrorDeletes, nil)
 	if err := d.run(ctx, s.S3(p.Region), p, AfterDir, s.now()); err != nil {
 		return Output{}, err
 	}
@@ -82,6 +83,12 @@ func reportText(p Plan, out Output) string {
 	}
 	if n := out.After.Kinds[KindDROnly]; n > 0 {
 		fmt.Fprintf(&b, "%d users exist only in the DR pool (created there): failback carries them to the primary.\n", n)
+	}
+	if n := out.After.Kinds[KindUnverifiedDR]; n > 0 {
+		fmt.Fprintf(&b, "%d DR users are UNCONFIRMED or unverified and have a primary user's sign-in value: held, never matched to that user (see the drift list).\n", n)
+	}
+	if p.MatchNote != "" {
+		fmt.Fprintf(&b, "custom:primary_sub was not used to match users: %s.\n", p.MatchNote)
 	}
 	fmt.Fprintf(&b, "Report: s3://%s/%s\n", p.Bucket, out.ReportKey)
 	return b.String()

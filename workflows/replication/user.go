@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 )
 
 // poolInfo is what copying users needs to know of a pool.
@@ -23,43 +24,13 @@ type poolInfo struct {
 	usernameAttributes []string
 	// defined are the attributes the pool has, by the name the user APIs use ("custom:x").
 	defined map[string]bool
-	// mutable are the ones an admin can change after creation.
+	// mutable are the ones an admin can change after creation (poolpair.Mutable).
 	mutable map[string]bool
 }
 
 func describePool(p *types.UserPoolType) poolInfo {
-	info := poolInfo{defined: map[string]bool{}, mutable: map[string]bool{}}
-	for _, a := range p.UsernameAttributes {
-		info.usernameAttributes = append(info.usernameAttributes, string(a))
-	}
-	for _, a := range p.SchemaAttributes {
-		name := aws.ToString(a.Name)
-		if !standard[name] && !strings.HasPrefix(name, "custom:") {
-			name = "custom:" + name
-		}
-		if aws.ToBool(a.DeveloperOnlyAttribute) {
-			continue
-		}
-		info.defined[name] = true
-		if a.Mutable == nil || *a.Mutable {
-			info.mutable[name] = true
-		}
-	}
-	return info
-}
-
-var standard = map[string]bool{
-	"name": true, "given_name": true, "family_name": true, "middle_name": true, "nickname": true,
-	"preferred_username": true, "profile": true, "picture": true, "website": true, "email": true,
-	"email_verified": true, "gender": true, "birthdate": true, "zoneinfo": true, "locale": true,
-	"phone_number": true, "phone_number_verified": true, "address": true, "updated_at": true,
-	"sub": true, "identities": true,
-}
-
-// copied reports whether an attribute of a primary user travels to the DR copy: Cognito assigns
-// sub, identities and the cognito: pseudo-attributes (user status, alias flags) itself.
-func copied(name string) bool {
-	return name != "sub" && name != "identities" && !strings.HasPrefix(name, "cognito:") && !strings.HasPrefix(name, "dev:")
+	d := poolpair.Describe(p)
+	return poolInfo{usernameAttributes: d.UsernameAttributes, defined: d.Defined, mutable: d.Writable}
 }
 
 // drAttributes are the attributes the DR copy of a primary user should have: every copied
@@ -69,7 +40,7 @@ func (info poolInfo) drAttributes(src map[string]string, primarySub string, crea
 	attrs = map[string]string{}
 	for k, v := range src {
 		switch {
-		case !copied(k) || k == PrimarySubAttribute:
+		case !poolpair.Copied(k):
 		case !info.defined[k]:
 			dropped = append(dropped, k)
 		case creating || info.mutable[k]:

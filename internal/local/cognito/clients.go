@@ -260,3 +260,58 @@ func SecretHash(clientSecret, username, clientID string) string {
 	m.Write([]byte(username + clientID))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
+
+// listUserPoolClients pages a pool's app clients in creation order. Like AWS, it returns only
+// their ids and names: WriteAttributes and the other settings come from DescribeUserPoolClient.
+func (e *Emulator) listUserPoolClients(region string, body []byte) (any, error) {
+	var in cip.ListUserPoolClientsInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	p, err := e.pool(region, in.UserPoolId)
+	if err != nil {
+		return nil, err
+	}
+	limit := int32(60)
+	if in.MaxResults != nil {
+		if apiErr := checkRange("maxResults", *in.MaxResults, 1, 60); apiErr != nil {
+			return nil, apiErr
+		}
+		limit = *in.MaxResults
+	}
+	scope := "ListUserPoolClients\x00" + p.id
+	from, err := e.cursor(scope, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	e.auth.mu.Lock()
+	var all []*appClient
+	for _, c := range e.auth.clients {
+		if c.poolID == p.id {
+			all = append(all, c)
+		}
+	}
+	e.auth.mu.Unlock()
+	slices.SortFunc(all, func(a, b *appClient) int {
+		if d := a.out.CreationDate - b.out.CreationDate; d != 0 {
+			if d < 0 {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	out := struct {
+		UserPoolClients []types.UserPoolClientDescription
+		NextToken       *string `json:",omitempty"`
+	}{UserPoolClients: []types.UserPoolClientDescription{}}
+	start := min(int(from), len(all))
+	end := min(start+int(limit), len(all))
+	for _, c := range all[start:end] {
+		out.UserPoolClients = append(out.UserPoolClients, types.UserPoolClientDescription{ClientId: aws.String(c.id), ClientName: c.out.ClientName, UserPoolId: aws.String(p.id)})
+	}
+	if end < len(all) {
+		out.NextToken = aws.String(e.token(scope, uint64(end)))
+	}
+	return out, nil
+}

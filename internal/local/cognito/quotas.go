@@ -115,6 +115,7 @@ var operationCategory = map[string]Category{
 	"CreateUserPoolClient":        UserPoolClientUpdate,
 	"DeleteUserPoolClient":        UserPoolClientUpdate,
 	"DescribeUserPoolClient":      UserPoolClientRead,
+	"ListUserPoolClients":         UserPoolClientRead,
 }
 
 // quotas holds the token buckets. Burst equals the rate so that a client paced at exactly the

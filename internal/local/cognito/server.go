@@ -51,6 +51,7 @@ var handlers = map[string]handler{
 	// App clients, pool settings and sign-in.
 	"CreateUserPoolClient":        (*Emulator).createUserPoolClient,
 	"DescribeUserPoolClient":      (*Emulator).describeUserPoolClient,
+	"ListUserPoolClients":         (*Emulator).listUserPoolClients,
 	"DeleteUserPoolClient":        (*Emulator).deleteUserPoolClient,
 	"UpdateUserPool":              (*Emulator).updateUserPool,
 	"SetUserPoolMfaConfig":        (*Emulator).setUserPoolMfaConfig,

@@ -134,7 +134,8 @@ type users struct {
 	byName  map[string]*user
 	bySub   map[[16]byte]*user
 	// sign-in names other than the username: email/phone for UsernameAttributes pools, verified
-	// email/phone and preferred_username for AliasAttributes pools. Keys are lowercased.
+	// email/phone and preferred_username for AliasAttributes pools. Email and preferred_username
+	// keys are lowercased only in a case-insensitive pool (nameKey).
 	byAlias map[string]*user
 	count   int
 	dead    int
@@ -147,6 +148,10 @@ func (s *users) init() {
 	s.byAlias = map[string]*user{}
 }
 
+// nameKey is how a username, email or preferred_username is indexed: as given in a
+// case-sensitive pool (AWS's default when UsernameConfiguration is omitted), lowercased in a
+// pool created with CaseSensitive false, which "also enables both preferred_username and email
+// alias to be case insensitive" (UsernameConfigurationType).
 func (p *pool) nameKey(n string) string {
 	if p.caseInsensitive {
 		return strings.ToLower(n)
@@ -158,13 +163,13 @@ func (p *pool) nameKey(n string) string {
 func (p *pool) aliasKeys(u *user) []string {
 	var keys []string
 	if v, ok := u.get("email"); ok && (p.usernameEmail || (p.aliasEmail && verified(u, "email_verified"))) {
-		keys = append(keys, "email:"+strings.ToLower(v))
+		keys = append(keys, "email:"+p.nameKey(v))
 	}
 	if v, ok := u.get("phone_number"); ok && (p.usernamePhone || (p.aliasPhone && verified(u, "phone_number_verified"))) {
 		keys = append(keys, "phone:"+v)
 	}
 	if v, ok := u.get("preferred_username"); ok && p.aliasPreferred {
-		keys = append(keys, "pref:"+strings.ToLower(v))
+		keys = append(keys, "pref:"+p.nameKey(v))
 	}
 	return keys
 }
@@ -241,8 +246,8 @@ func (p *pool) lookup(name string) *user {
 	if u := p.byName[p.nameKey(name)]; u != nil {
 		return u
 	}
-	l := strings.ToLower(name)
-	for _, k := range []string{"email:" + l, "phone:" + name, "pref:" + l} {
+	n := p.nameKey(name)
+	for _, k := range []string{"email:" + n, "phone:" + name, "pref:" + n} {
 		if u := p.byAlias[k]; u != nil {
 			return u
 		}

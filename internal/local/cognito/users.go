@@ -232,7 +232,7 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		default:
 			return nil, errInvalidParameter("Username should be a phone number.")
 		}
-		if v, ok := vals[field]; ok && !strings.EqualFold(v, name) {
+		if v, ok := vals[field]; ok && p.nameKey(v) != p.nameKey(name) {
 			return nil, errInvalidParameter("Username and %s attribute must be the same value.", field)
 		}
 		vals[field] = name

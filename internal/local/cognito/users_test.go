@@ -57,7 +57,7 @@ func TestAdminCreateUser(t *testing.T) {
 		{"unknown attribute", "bob@example.com", attrs("custom:nope", "x"), "InvalidParameterException", "Attributes did not conform to the schema: Type for attribute {custom:nope} could not be determined"},
 		{"too long", "bob@example.com", attrs("custom:tenant", "0123456789012345678901234567890123"), "InvalidParameterException", "Attributes did not conform to the schema: custom:tenant: String must be no longer than 32 characters"},
 		{"not an email", "bob", nil, "InvalidParameterException", "Username should be an email."},
-		{"duplicate email", "Alice@Example.com", nil, "UsernameExistsException", "An account with the given email already exists."},
+		{"duplicate email", "alice@example.com", nil, "UsernameExistsException", "An account with the given email already exists."},
 		{"set sub", "carol@example.com", attrs("sub", "x"), "InvalidParameterException", "Attributes did not conform to the schema: sub: Attribute cannot be updated. (changing an immutable attribute)"},
 	}
 	for _, tt := range tests {

@@ -18,7 +18,12 @@ type Scenario struct {
 
 // SeedScenario creates the scenario with users in the Tokyo pool.
 func (s *Stack) SeedScenario(ctx context.Context, users int) (*Scenario, error) {
-	sc := &Scenario{Tokyo: TokyoPool(users), Osaka: OsakaPool(), Bucket: "cognito-dr-backups-osaka", BucketRegion: ControlRegion}
+	return s.SeedScenarioWith(ctx, TokyoPool(users), OsakaPool())
+}
+
+// SeedScenarioWith creates the scenario from the given pool specs (a case-insensitive pair, say).
+func (s *Stack) SeedScenarioWith(ctx context.Context, tokyo, osaka PoolSpec) (*Scenario, error) {
+	sc := &Scenario{Tokyo: tokyo, Osaka: osaka, Bucket: "cognito-dr-backups-osaka", BucketRegion: ControlRegion}
 	var err error
 	if sc.TokyoID, err = s.SeedPool(sc.Tokyo); err != nil {
 		return nil, err

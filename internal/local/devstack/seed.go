@@ -34,6 +34,22 @@ type PoolSpec struct {
 	Groups map[string]int
 	// DR pools define custom:primary_sub, where replication records each user's primary sub.
 	DR bool
+	// CaseSensitive, when set, is the pool's UsernameConfiguration.CaseSensitive; nil creates
+	// the pool without UsernameConfiguration, which AWS makes case sensitive.
+	CaseSensitive *bool
+}
+
+// CaseSensitivities are the two kinds of pool a workflow test runs against: AWS's default
+// (case sensitive, no UsernameConfiguration) and CaseSensitive false.
+var CaseSensitivities = []struct {
+	Name  string
+	Value *bool
+}{{"case-sensitive", nil}, {"case-insensitive", aws.Bool(false)}}
+
+// WithCaseSensitive returns the spec with UsernameConfiguration.CaseSensitive set to v.
+func (p PoolSpec) WithCaseSensitive(v *bool) PoolSpec {
+	p.CaseSensitive = v
+	return p
 }
 
 // TokyoPool is the demo's primary pool.
@@ -69,6 +85,9 @@ func (p PoolSpec) CreatePoolInput() *cip.CreateUserPoolInput {
 			{Name: aws.String("tenant"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true),
 				StringAttributeConstraints: &types.StringAttributeConstraintsType{MinLength: aws.String("1"), MaxLength: aws.String("64")}},
 		},
+	}
+	if p.CaseSensitive != nil {
+		in.UsernameConfiguration = &types.UsernameConfigurationType{CaseSensitive: p.CaseSensitive}
 	}
 	if p.DR {
 		in.Schema = append(in.Schema, types.SchemaAttributeType{Name: aws.String("primary_sub"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true),

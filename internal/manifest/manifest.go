@@ -1,0 +1,64 @@
+// Package manifest is the layout of a backup: where snapshots go, and the manifest that records
+// one snapshot and checksums every file of it. The backup workflow writes it; readiness and
+// restore read it, without depending on the workflow.
+package manifest
+
+import (
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+// DefaultPrefix is where snapshots go when a backup names no prefix.
+const DefaultPrefix = "cognito-dr/backups"
+
+// File is the manifest's name under a snapshot's prefix.
+const File = "manifest.json"
+
+// PoolRef names a pool in a Region.
+type PoolRef struct {
+	UserPoolID string `json:"userPoolId"`
+	Region     string `json:"region"`
+}
+
+// Location is where one snapshot lives.
+type Location struct {
+	Bucket string `json:"bucket"`
+	Region string `json:"region"`
+	// Prefix ends in "/"; every file of the snapshot is under it.
+	Prefix string `json:"prefix"`
+}
+
+// CSV describes the import-ready CSVs built for a target pool and the rejects report.
+type CSV struct {
+	Target PoolRef `json:"target"`
+	csvbuild.Built
+	Seconds float64 `json:"seconds"`
+}
+
+// Manifest is the record of one snapshot: what was backed up, when, and a checksum of every file,
+// so a restore can prove it reads exactly what was written.
+type Manifest struct {
+	Version     int            `json:"version"`
+	Source      PoolRef        `json:"source"`
+	PoolName    string         `json:"poolName"`
+	SnapshotAt  time.Time      `json:"snapshotAt"`
+	Snapshot    Location       `json:"snapshot"`
+	Users       int            `json:"users"`
+	Disabled    int            `json:"disabled"`
+	ByStatus    map[string]int `json:"byStatus"`
+	WithMFA     *int           `json:"withMfa,omitempty"`
+	Groups      int            `json:"groups"`
+	Memberships int            `json:"memberships"`
+	Import      CSV            `json:"import"`
+	// Files lists every file of the snapshot with its size and SHA-256, keys relative to the bucket.
+	Files []FileEntry `json:"files"`
+}
+
+// FileEntry is one file of a snapshot.
+type FileEntry struct {
+	Kind string `json:"kind"`
+	s3stream.Object
+	Rows int `json:"rows,omitempty"`
+}
