@@ -2,14 +2,12 @@ package backup
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
-	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Functions maps each task placeholder of backup.asl.json to the handler that runs it. The Lambda
@@ -27,9 +25,9 @@ func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
 type Config struct {
 	// TopicArn (TOPIC_ARN) receives notifications.
 	TopicArn string
-	// ListRPS (USER_LIST_RPS) and ReadRPS (USER_READ_RPS) pace the export; default AWS's quotas.
-	// Lower them when other tools share the account's quota.
-	ListRPS, ReadRPS float64
+	// Rates (USER_LIST_RPS, USER_READ_RPS, … one per quota category; see quota.FromEnv) pace the
+	// export below AWS's default quotas. Lower them when other tools share the account's quota.
+	Rates quota.Rates
 }
 
 // LoadConfig reads Config, naming every missing or malformed variable in one error.
@@ -39,19 +37,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.TopicArn = getenv("TOPIC_ARN"); c.TopicArn == "" {
 		problems = append(problems, "TOPIC_ARN is not set")
 	}
-	rps := func(name string, def float64) float64 {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q is not a positive number", name, v))
-		}
-		return f
+	var err error
+	if c.Rates, err = quota.FromEnv(getenv); err != nil {
+		problems = append(problems, err.Error())
 	}
-	c.ListRPS = rps("USER_LIST_RPS", export.DefaultListRPS)
-	c.ReadRPS = rps("USER_READ_RPS", export.DefaultReadRPS)
 	if len(problems) > 0 {
 		return c, errors.New("backup configuration: " + strings.Join(problems, "; "))
 	}
@@ -65,7 +54,7 @@ func NewSteps(clients *awsclients.Clients, cfg Config) *Steps {
 		S3:       func(region string) S3 { return clients.S3(region) },
 		SNS:      func(region string) SNS { return clients.SNS(region) },
 		TopicArn: cfg.TopicArn,
-		Rates:    export.Options{ListRPS: cfg.ListRPS, ReadRPS: cfg.ReadRPS},
+		Quota:    quota.NewRegistry(cfg.Rates),
 	}
 }
 

@@ -108,6 +108,8 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 			u = get(a.Key)
 		}
 		switch {
+		case a.Kind == ActionCreate && a.Existed:
+			u.Primary, u.Reason = PrimarySkipped, a.Message
 		case a.Kind == ActionCreate && a.OK:
 			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
 		case a.Kind == ActionUpdate && a.OK:
