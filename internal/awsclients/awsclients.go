@@ -7,10 +7,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -142,4 +144,14 @@ func (c *Clients) Logs(region string) *cloudwatchlogs.Client {
 	cl := cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
 	c.logs[region] = cl
 	return cl
+}
+
+// TopicRegion is the Region of an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>),
+// the Region its SNS client must call. Anything else is an error naming the ARN.
+func TopicRegion(topicArn string) (string, error) {
+	a, err := arn.Parse(topicArn)
+	if err != nil || a.Service != "sns" || a.Region == "" || a.AccountID == "" || a.Resource == "" || strings.Contains(a.Resource, ":") {
+		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", topicArn)
+	}
+	return a.Region, nil
 }

@@ -3,6 +3,7 @@ package failback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Functions maps each task placeholder of failback.asl.json to the handler that runs it. The
@@ -31,14 +33,19 @@ func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
 }
 
 // LoadFunctions is the lambdamain.Loader of the failback tasks. Environment: TOPIC_ARN (all),
-// IMPORT_LOGS_ROLE_ARN (upload-import), and the approval settings of approval.LoadConfig
+// IMPORT_LOGS_ROLE_ARN (upload-import), the quota overrides of quota.FromEnv, and the approval settings of approval.LoadConfig
 // (request-approval only: they are read at its first invocation).
 func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
 	topic := getenv("TOPIC_ARN")
 	if topic == "" {
 		return nil, errors.New("failback configuration: TOPIC_ARN is not set")
 	}
+	rates, err := quota.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("failback configuration: %w", err)
+	}
 	s := NewSteps(clients, topic, getenv("IMPORT_LOGS_ROLE_ARN"))
+	s.Quota = quota.NewRegistry(rates)
 	s.Approvals = &lazyApprovals{build: func(ctx context.Context) (Approvals, error) { return approval.FromEnv(ctx, getenv, log) }}
 	return s.Functions(log), nil
 }

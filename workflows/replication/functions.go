@@ -2,11 +2,13 @@ package replication
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Functions maps each task placeholder of reconcile.asl.json to the handler that runs it. The
@@ -60,7 +62,8 @@ func retryStore(getenv func(string) string, clients *awsclients.Clients, missing
 }
 
 // LoadFunctions is the lambdamain.Loader of the reconcile tasks. Environment: TOPIC_ARN,
-// RETRY_BUCKET, RETRY_REGION and optionally RETRY_PREFIX (the replicate trigger's retry store).
+// RETRY_BUCKET, RETRY_REGION and optionally RETRY_PREFIX (the replicate trigger's retry store), and
+// the quota overrides of quota.FromEnv.
 func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log *slog.Logger) (map[string]boundary.Func, error) {
 	var missing []string
 	s := NewSteps(clients)
@@ -71,6 +74,11 @@ func LoadFunctions(getenv func(string) string, clients *awsclients.Clients, log 
 	if len(missing) > 0 {
 		return nil, errors.New("reconcile configuration: not set: " + strings.Join(missing, ", "))
 	}
+	rates, err := quota.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile configuration: %w", err)
+	}
+	s.Quota = quota.NewRegistry(rates)
 	return s.Functions(log), nil
 }
 
