@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
@@ -80,7 +80,7 @@ func runBench(ctx context.Context, args []string) error {
 func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string, listRPS float64) (benchResult, error) {
 	switch impl {
 	case "ours":
-		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, ListRPS: listRPS})
+		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, Rates: quota.Rates{quota.UserList: listRPS}})
 		begin := time.Now()
 		out, err := steps.Export(ctx, backup.ExportInput{
 			Request: backup.Request{
@@ -163,7 +163,7 @@ func runBenchExport(ctx context.Context, args []string) error {
 	fs := newFlags("bench-export", "bench-export [flags]")
 	impl := fs.String("impl", "ours", "ours or baseline")
 	readyJSON := fs.String("ready", "", "the JSON line printed by `local -json`")
-	listRPS := fs.Float64("list-rps", export.DefaultListRPS, "pace of ListUsers calls")
+	listRPS := fs.Float64("list-rps", quota.Limits[quota.UserList].RPS, "pace of ListUsers calls")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func benchExportThroughput(ctx context.Context, users int, latency time.Duration
 	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
 	for _, impl := range []string{"ours", "baseline"} {
 		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
-		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), export.DefaultListRPS)
+		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), quota.Limits[quota.UserList].RPS)
 		if err != nil {
 			return fmt.Errorf("%s export: %w", impl, err)
 		}
@@ -232,7 +232,7 @@ func benchExportThroughput(ctx context.Context, users int, latency time.Duration
 		stats := st.Cognito.Stats()
 		fmt.Fprintf(os.Stderr, "  %s: calls %v throttled %v\n", impl, stats.Calls, stats.Throttled)
 		st.Cognito.ResetStats()
-		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%d ratio=%.2f\n",
+		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%.0f ratio=%.2f\n",
 			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
 	}
 	return nil

@@ -11,15 +11,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
 // quotaBound is the most users per second a full export can reach: UserList quota × page size.
-const quotaBound = export.DefaultListRPS * 60
+var quotaBound = quota.Limits[quota.UserList].RPS * 60
 
 func runDemo(ctx context.Context, args []string) error {
 	fs := newFlags("demo", "demo [flags]")
@@ -111,7 +111,7 @@ func printBackupSummary(st *devstack.Stack, sc *devstack.Scenario, x *asl.Execut
 	for _, msg := range st.AWS.SNS().Messages() {
 		fmt.Printf("SNS notification %q\n", msg.Subject)
 	}
-	fmt.Printf("export           %.1f s, %.0f users/s against the UserList quota bound of %d users/s (ratio %.2f)\n", exportSeconds, rate, quotaBound, rate/quotaBound)
+	fmt.Printf("export           %.1f s, %.0f users/s against the UserList quota bound of %.0f users/s (ratio %.2f)\n", exportSeconds, rate, quotaBound, rate/quotaBound)
 	fmt.Printf("elapsed          %.1f s in all\n", elapsed.Seconds())
 	return nil
 }

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/totpreset"
 )
 
@@ -23,6 +23,9 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// resetOps are the calls reset-totp makes.
+var resetOps = quota.MustOps("AdminDeleteSoftwareToken")
+
 // runResetTOTP deletes users' TOTP authenticators so their next sign-in asks them to set up a new
 // one (MFA_SETUP): after a failback or restore, or for a user who lost their device.
 func runResetTOTP(ctx context.Context, args []string) error {
@@ -30,7 +33,7 @@ func runResetTOTP(ctx context.Context, args []string) error {
 	pool := fs.String("pool", "", "user pool id (required)")
 	region := fs.String("region", "", "the pool's Region (required)")
 	file := fs.String("users-file", "", "file with one username (or email, for email-as-username pools) per line")
-	rps := fs.Float64("rps", 25, "calls per second: AdminDeleteSoftwareToken shares the UserUpdate quota (25/s by default)")
+	rps := fs.Float64("rps", 0, "calls per second, at most the UserResourceUpdate quota that AdminDeleteSoftwareToken counts against (25/s, not adjustable); 0 means that quota, or USER_RESOURCE_UPDATE_RPS when set")
 	var users listFlag
 	fs.Var(&users, "user", "a username (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -56,19 +59,29 @@ func runResetTOTP(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("-pool, -region and at least one -user or -users-file are required")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	rates, err := quota.FromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	c := totpreset.New(cfg, *region)
-	limit := rate.NewLimiter(rate.Limit(*rps), 1)
+	if *rps != 0 {
+		if l := quota.Limits[quota.UserResourceUpdate]; *rps < 0 || *rps > l.RPS {
+			return fmt.Errorf("-rps %v: must be above 0 and at most the UserResourceUpdate quota of %v/s", *rps, l.RPS)
+		}
+		rates[quota.UserResourceUpdate] = *rps
+	}
+	clients, err := awsclients.Load(ctx, os.Getenv)
+	if err != nil {
+		return err
+	}
+	c := clients.TOTPReset(*region)
+	pace := quota.NewRegistry(rates).Pacer(*region, resetOps)
 	var mu sync.Mutex
 	counts := map[string]int{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, u := range users {
 		g.Go(func() error {
-			if err := limit.Wait(gctx); err != nil {
+			if err := pace.Wait(gctx, "AdminDeleteSoftwareToken"); err != nil {
 				return err
 			}
 			err := c.AdminDeleteSoftwareToken(gctx, *pool, u)

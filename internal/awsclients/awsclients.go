@@ -7,10 +7,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -18,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/cognito-dr/cognito-dr/internal/totpreset"
 )
 
 // Options tune the clients beyond aws.Config.
@@ -82,14 +86,25 @@ func (c *Clients) Cognito(region string) *cognitoidentityprovider.Client {
 	}
 	cl := cognitoidentityprovider.NewFromConfig(c.cfg, func(o *cognitoidentityprovider.Options) {
 		o.Region = region
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = c.opts.CognitoMaxAttempts
-			so.MaxBackoff = 10 * time.Second
-			so.RateLimiter = ratelimit.None
-		})
+		o.Retryer = c.CognitoRetryer()
 	})
 	c.cognito[region] = cl
 	return cl
+}
+
+// CognitoRetryer is the retryer of every Cognito call: the SDK's standard retryer with
+// CognitoMaxAttempts attempts, a 10 s backoff cap and no client-side retry quota.
+func (c *Clients) CognitoRetryer() aws.RetryerV2 {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = c.opts.CognitoMaxAttempts
+		so.MaxBackoff = 10 * time.Second
+		so.RateLimiter = ratelimit.None
+	})
+}
+
+// TOTPReset returns the AdminDeleteSoftwareToken client for region, retried like the Cognito client.
+func (c *Clients) TOTPReset(region string) *totpreset.Client {
+	return totpreset.New(c.cfg, region, c.CognitoRetryer())
 }
 
 // S3 returns the S3 client for region.
@@ -129,4 +144,14 @@ func (c *Clients) Logs(region string) *cloudwatchlogs.Client {
 	cl := cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
 	c.logs[region] = cl
 	return cl
+}
+
+// TopicRegion is the Region of an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>),
+// the Region its SNS client must call. Anything else is an error naming the ARN.
+func TopicRegion(topicArn string) (string, error) {
+	a, err := arn.Parse(topicArn)
+	if err != nil || a.Service != "sns" || a.Region == "" || a.AccountID == "" || a.Resource == "" || strings.Contains(a.Resource, ":") {
+		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", topicArn)
+	}
+	return a.Region, nil
 }

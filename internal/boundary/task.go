@@ -208,3 +208,21 @@ func (r *Retrying[T]) Get(ctx context.Context) (T, error) {
 	r.v, r.ok = v, true
 	return v, nil
 }
+
+// Optional declares settings a task may read and does not need.
+func Optional(names ...string) []Setting {
+	s := make([]Setting, len(names))
+	for i, n := range names {
+		s[i] = Setting{Name: n, Optional: true}
+	}
+	return s
+}
+
+// Declared is Get for a task that may or may not declare a group of settings (the quota
+// overrides, say): an undeclared setting reads as unset and is not reported.
+func (e *Env) Declared(name string) string {
+	if !e.declared[name] {
+		return ""
+	}
+	return e.getenv(name)
+}

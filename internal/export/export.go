@@ -1,5 +1,5 @@
 // Package export reads a whole user pool at the speed Cognito's quotas allow: ListUsers sharded by
-// the first character of `sub` and run in parallel under one shared UserList pacer, groups through
+// the first character of `sub` and run in parallel under the Region's one UserList pacer, groups through
 // ListGroups + ListUsersInGroup rather than a call per user, and (when asked) each user's MFA
 // preferences through AdminGetUser under the UserRead pacer. Records are handed to the caller one
 // at a time so nothing holds the whole pool.
@@ -9,14 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -28,13 +27,8 @@ type Cognito interface {
 	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 }
 
-// Default request rates: the AWS default quotas per account and Region (UserList 30 RPS,
-// UserRead 120 RPS, UserPoolResourceRead 20 RPS). Other tools in the account share them.
-const (
-	DefaultListRPS     = 30
-	DefaultReadRPS     = 120
-	DefaultResourceRPS = 20
-)
+// Ops are the operations an export calls; get its pacer with quota.Registry.Pacer(region, Ops).
+var Ops = quota.MustOps("ListUsers", "ListUsersInGroup", "ListGroups", "AdminGetUser")
 
 // pageSize is the largest page ListUsers and ListUsersInGroup accept.
 const pageSize = 60
@@ -45,12 +39,6 @@ var HexShards = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", 
 
 // Options configure an Exporter.
 type Options struct {
-	// ListRPS paces ListUsers and ListUsersInGroup together (they share the UserList quota).
-	ListRPS float64
-	// ReadRPS paces AdminGetUser (UserRead quota).
-	ReadRPS float64
-	// ResourceRPS paces ListGroups.
-	ResourceRPS float64
 	// IncludeMFA fetches each user's MFA preferences with AdminGetUser: one UserRead call per user.
 	IncludeMFA bool
 	// Shards are `sub` prefixes that together cover every user; nil means HexShards.
@@ -61,40 +49,19 @@ type Options struct {
 
 // Exporter reads users and groups of pools.
 type Exporter struct {
-	c            Cognito
-	opts         Options
-	list, read   *rate.Limiter
-	resourceRead *rate.Limiter
+	c    Cognito
+	pace *quota.Pacer
+	opts Options
 }
 
-// New returns an Exporter pacing its calls by opts (zero rates mean the AWS defaults).
-func New(c Cognito, opts Options) *Exporter {
-	if opts.ListRPS == 0 {
-		opts.ListRPS = DefaultListRPS
-	}
-	if opts.ReadRPS == 0 {
-		opts.ReadRPS = DefaultReadRPS
-	}
-	if opts.ResourceRPS == 0 {
-		opts.ResourceRPS = DefaultResourceRPS
-	}
+// New returns an Exporter calling c, each call paced by pace (built for Ops in c's Region):
+// ListUsers and ListUsersInGroup share the UserList quota, AdminGetUser is UserRead, ListGroups
+// UserPoolResourceRead.
+func New(c Cognito, pace *quota.Pacer, opts Options) *Exporter {
 	if opts.Shards == nil {
 		opts.Shards = HexShards
 	}
-	return &Exporter{
-		c:            c,
-		opts:         opts,
-		list:         limiter(opts.ListRPS),
-		read:         limiter(opts.ReadRPS),
-		resourceRead: limiter(opts.ResourceRPS),
-	}
-}
-
-// limiter spaces calls evenly at rps with no burst. Cognito's quota is a token bucket that
-// starts full: by never spending its burst, the export leaves it as slack that absorbs the
-// jitter of calls arriving unevenly, so pacing at the full quota does not get throttled.
-func limiter(rps float64) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(rps), 1)
+	return &Exporter{c: c, pace: pace, opts: opts}
 }
 
 // Users exports every user of pool, calling sink once per user from a single goroutine (sink
@@ -104,19 +71,17 @@ func (e *Exporter) Users(ctx context.Context, pool string, sink func(snapshot.Us
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 
+	// The shards run in a group of their own inside g, so their errors reach g.Wait through it:
+	// nothing is added to g from outside while g.Wait runs.
 	pages := make(chan []types.UserType, 2*len(e.opts.Shards))
-	var shards sync.WaitGroup
-	for _, shard := range e.opts.Shards {
-		shards.Go(func() {
-			if err := e.listShard(gctx, pool, shard, pages); err != nil {
-				g.Go(func() error { return err })
-			}
-		})
-	}
-	go func() {
-		shards.Wait()
-		close(pages)
-	}()
+	g.Go(func() error {
+		defer close(pages)
+		shards, sctx := errgroup.WithContext(gctx)
+		for _, shard := range e.opts.Shards {
+			shards.Go(func() error { return e.listShard(sctx, pool, shard, pages) })
+		}
+		return shards.Wait()
+	})
 
 	users := make(chan snapshot.User, 256)
 	g.Go(func() error {
@@ -159,7 +124,7 @@ func (e *Exporter) listShard(ctx context.Context, pool, shard string, pages chan
 		Filter:     aws.String(fmt.Sprintf("sub ^= %q", shard)),
 	})
 	for p.HasMorePages() {
-		if err := e.list.Wait(ctx); err != nil {
+		if err := e.pace.Wait(ctx, "ListUsers"); err != nil {
 			return err
 		}
 		out, err := p.NextPage(ctx)
@@ -194,7 +159,7 @@ func (e *Exporter) records(ctx context.Context, pool string, pages <-chan []type
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(int(e.opts.ReadRPS/2) + 1)
+	g.SetLimit(int(e.pace.Rate("AdminGetUser")/2) + 1)
 	for page := range pages {
 		for _, u := range page {
 			g.Go(func() error {
@@ -217,7 +182,7 @@ func (e *Exporter) records(ctx context.Context, pool string, pages <-chan []type
 }
 
 func (e *Exporter) mfa(ctx context.Context, pool, username string) (*snapshot.MFA, error) {
-	if err := e.read.Wait(ctx); err != nil {
+	if err := e.pace.Wait(ctx, "AdminGetUser"); err != nil {
 		return nil, err
 	}
 	out, err := e.c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(pool), Username: aws.String(username)})
@@ -253,7 +218,7 @@ func (e *Exporter) Groups(ctx context.Context, pool string, group func(snapshot.
 	gp := cip.NewListGroupsPaginator(e.c, &cip.ListGroupsInput{UserPoolId: aws.String(pool), Limit: aws.Int32(pageSize)})
 	var names []string
 	for gp.HasMorePages() {
-		if err := e.resourceRead.Wait(ctx); err != nil {
+		if err := e.pace.Wait(ctx, "ListGroups"); err != nil {
 			return groups, memberships, err
 		}
 		out, err := gp.NextPage(ctx)
@@ -272,7 +237,7 @@ func (e *Exporter) Groups(ctx context.Context, pool string, group func(snapshot.
 	for _, name := range names {
 		up := cip.NewListUsersInGroupPaginator(e.c, &cip.ListUsersInGroupInput{UserPoolId: aws.String(pool), GroupName: aws.String(name), Limit: aws.Int32(pageSize)})
 		for up.HasMorePages() {
-			if err := e.list.Wait(ctx); err != nil {
+			if err := e.pace.Wait(ctx, "ListUsersInGroup"); err != nil {
 				return groups, memberships, err
 			}
 			out, err := up.NextPage(ctx)

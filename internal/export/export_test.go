@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -117,13 +118,16 @@ func (p *fakePool) AdminGetUser(_ context.Context, in *cip.AdminGetUserInput, _ 
 	return &cip.AdminGetUserOutput{Username: in.Username, UserMFASettingList: []string{"SOFTWARE_TOKEN_MFA"}, PreferredMfaSetting: aws.String("SOFTWARE_TOKEN_MFA")}, nil
 }
 
-var fast = Options{ListRPS: 1e6, ReadRPS: 1e6, ResourceRPS: 1e6}
+// fastPacer paces far above the defaults: these tests are about what is exported.
+var fastPacer = quota.NewRegistry(quota.Rates{quota.UserList: 1e6, quota.UserRead: 1e6, quota.UserPoolResourceRead: 1e6}).Pacer("local", Ops)
+
+var fast = Options{}
 
 func TestUsersExportsEveryUserOnce(t *testing.T) {
 	pool := newFakePool(1000)
 	var got []string
 	var disabled int
-	n, err := New(pool, fast).Users(context.Background(), "pool", func(u snapshot.User) error {
+	n, err := New(pool, fastPacer, fast).Users(context.Background(), "pool", func(u snapshot.User) error {
 		got = append(got, u.Username)
 		if !u.Enabled {
 			disabled++
@@ -157,7 +161,7 @@ func TestUsersWithMFA(t *testing.T) {
 	opts := fast
 	opts.IncludeMFA = true
 	withMFA := 0
-	n, err := New(pool, opts).Users(context.Background(), "pool", func(u snapshot.User) error {
+	n, err := New(pool, fastPacer, opts).Users(context.Background(), "pool", func(u snapshot.User) error {
 		if u.MFA != nil {
 			withMFA++
 			if u.MFA.Preferred != "SOFTWARE_TOKEN_MFA" {
@@ -179,7 +183,7 @@ func TestUsersStopsOnSinkError(t *testing.T) {
 	pool := newFakePool(5000)
 	boom := errors.New("disk full")
 	calls := 0
-	_, err := New(pool, fast).Users(context.Background(), "pool", func(snapshot.User) error {
+	_, err := New(pool, fastPacer, fast).Users(context.Background(), "pool", func(snapshot.User) error {
 		calls++
 		if calls == 10 {
 			return boom
@@ -198,7 +202,7 @@ func TestGroups(t *testing.T) {
 	pool := newFakePool(1000)
 	var groups []string
 	members := map[string]int{}
-	g, m, err := New(pool, fast).Groups(context.Background(), "pool",
+	g, m, err := New(pool, fastPacer, fast).Groups(context.Background(), "pool",
 		func(g snapshot.Group) error { groups = append(groups, g.Name); return nil },
 		func(m snapshot.Membership) error { members[m.Group]++; return nil })
 	if err != nil {
@@ -209,5 +213,30 @@ func TestGroups(t *testing.T) {
 	}
 	if g != 2 || m != 100 || members["admins"] != 100 {
 		t.Errorf("groups=%d memberships=%d admins=%d, want 2, 100, 100", g, m, members["admins"])
+	}
+}
+
+// shardFailing fails ListUsers for one shard, after the other shards have started paging.
+type shardFailing struct {
+	*fakePool
+	shard string
+	err   error
+}
+
+func (p *shardFailing) ListUsers(ctx context.Context, in *cip.ListUsersInput, opts ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
+	if aws.ToString(in.Filter) == fmt.Sprintf("sub ^= %q", p.shard) {
+		return nil, p.err
+	}
+	return p.fakePool.ListUsers(ctx, in, opts...)
+}
+
+// A shard's failure ends the export with that failure, whichever goroutine sees it first; run
+// with -race, this is the path that once added to the errgroup while Wait ran.
+func TestUsersReturnsAShardsError(t *testing.T) {
+	boom := errors.New("shard 7 failed")
+	pool := &shardFailing{fakePool: newFakePool(3000), shard: "7", err: boom}
+	_, err := New(pool, fastPacer, fast).Users(context.Background(), "pool", func(snapshot.User) error { return nil })
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the shard's error", err)
 	}
 }

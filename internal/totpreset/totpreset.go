@@ -18,12 +18,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Client calls AdminDeleteSoftwareToken in one Region.
@@ -32,27 +36,26 @@ type Client struct {
 	region  string
 	http    *http.Client
 	signer  *v4.Signer
-	retryer aws.RetryerV2
+	retryer aws.Retryer
 }
 
-// New returns a Client for region built from cfg (credentials, BaseEndpoint override).
-func New(cfg aws.Config, region string) *Client {
-	return &Client{cfg: cfg, region: region, http: &http.Client{Timeout: 30 * time.Second}, signer: v4.NewSigner(),
-		retryer: retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })}
+// New returns a Client for region built from cfg (credentials, BaseEndpoint override). Its calls
+// are retried by retryer, as an SDK client built from cfg retries (nil: cfg.Retryer, else the
+// SDK's standard retryer); awsclients.Clients.TOTPReset passes the one its Cognito clients use.
+func New(cfg aws.Config, region string, retryer aws.Retryer) *Client {
+	if retryer == nil && cfg.Retryer != nil {
+		retryer = cfg.Retryer()
+	}
+	if retryer == nil {
+		retryer = retry.NewStandard()
+	}
+	return &Client{cfg: cfg, region: region, http: &http.Client{Timeout: 30 * time.Second}, signer: v4.NewSigner(), retryer: retryer}
 }
-
-// APIError is an error Cognito answered with.
-type APIError struct {
-	Code    string
-	Message string
-}
-
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // IsUserNotFound reports whether err says the user does not exist.
 func IsUserNotFound(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Code == "UserNotFoundException"
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "UserNotFoundException"
 }
 
 func (c *Client) endpoint() string {
@@ -62,75 +65,88 @@ func (c *Client) endpoint() string {
 	return fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/", c.region)
 }
 
-// AdminDeleteSoftwareToken deletes the user's TOTP factor. Throttling and server errors are
-// retried with the SDK's standard backoff.
+// AdminDeleteSoftwareToken deletes the user's TOTP factor. The call runs through a smithy
+// middleware stack as an SDK operation does: serialize, the SDK's retry middleware, SigV4 signing
+// of every attempt, and a deserializer that turns Cognito's answer into a smithy.APIError inside an
+// HTTP response error, so the retryer classifies throttling and server faults as it does for the
+// SDK's own calls.
 func (c *Client) AdminDeleteSoftwareToken(ctx context.Context, pool, username string) error {
 	body, err := json.Marshal(map[string]string{"UserPoolId": pool, "Username": username})
 	if err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		err = c.call(ctx, body)
-		if err == nil || !c.retryer.IsErrorRetryable(err) || attempt >= c.retryer.MaxAttempts() {
-			if err != nil {
-				return fmt.Errorf("AdminDeleteSoftwareToken for a user of %s: %w", pool, err)
-			}
-			return nil
-		}
-		delay, derr := c.retryer.RetryDelay(attempt, err)
-		if derr != nil {
-			return err
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (c *Client) call(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(), bytes.NewReader(body))
+	endpoint, err := url.Parse(c.endpoint())
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminDeleteSoftwareToken")
-	creds, err := c.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cognito-idp", c.region, time.Now()); err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
+	stack := middleware.NewStack("AdminDeleteSoftwareToken", smithyhttp.NewStackRequest)
+	err = errors.Join(
+		stack.Serialize.Add(middleware.SerializeMiddlewareFunc("OperationSerializer", func(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+			req := in.Request.(*smithyhttp.Request)
+			req.Method, req.URL = http.MethodPost, endpoint
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminDeleteSoftwareToken")
+			req, err := req.SetStream(bytes.NewReader(body))
+			if err != nil {
+				return middleware.SerializeOutput{}, middleware.Metadata{}, err
+			}
+			in.Request = req
+			return next.HandleSerialize(ctx, in)
+		}), middleware.After),
+		stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("Signing", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			req := in.Request.(*smithyhttp.Request)
+			creds, err := c.cfg.Credentials.Retrieve(ctx)
+			if err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("credentials: %w", err)
+			}
+			if err := c.signer.SignHTTP(ctx, creds, req.Request, hex.EncodeToString(sum[:]), "cognito-idp", c.region, time.Now()); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After),
+		// The retry loop goes before Signing, so every attempt is signed afresh.
+		retry.AddRetryMiddlewares(stack, retry.AddRetryMiddlewaresOptions{Retryer: c.retryer}),
+		stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("OperationDeserializer", deserialize), middleware.After),
+	)
 	if err != nil {
 		return err
 	}
+	h := middleware.DecorateHandler(smithyhttp.NewClientHandler(c.http), stack)
+	if _, _, err := h.Handle(ctx, struct{}{}); err != nil {
+		return fmt.Errorf("AdminDeleteSoftwareToken for a user of %s: %w", pool, err)
+	}
+	return nil
+}
+
+// deserialize reads Cognito's AWS JSON 1.1 answer: nothing on success, else the error named by
+// __type, as a smithy.APIError wrapped in the HTTP response error the retryer reads.
+func deserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	out, md, err := next.HandleDeserialize(ctx, in)
+	if err != nil {
+		return out, md, err
+	}
+	resp, ok := out.RawResponse.(*smithyhttp.Response)
+	if !ok {
+		return out, md, fmt.Errorf("unexpected response type %T", out.RawResponse)
+	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode == http.StatusOK {
-		return nil
+		return out, md, nil
 	}
 	var e struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(out, &e)
+	_ = json.Unmarshal(raw, &e)
 	code := e.Type[strings.LastIndex(e.Type, "#")+1:]
 	if code == "" {
 		code = fmt.Sprintf("HTTP%d", resp.StatusCode)
 	}
-	ae := &APIError{Code: code, Message: e.Message}
-	if resp.StatusCode >= 500 || code == "TooManyRequestsException" {
-		return retryable{ae}
+	fault := smithy.FaultClient
+	if resp.StatusCode >= 500 {
+		fault = smithy.FaultServer
 	}
-	return ae
+	return out, md, &smithyhttp.ResponseError{Response: resp, Err: &smithy.GenericAPIError{Code: code, Message: e.Message, Fault: fault}}
 }
-
-// retryable marks an answer the SDK's retryer retries (throttling, server faults).
-type retryable struct{ *APIError }
-
-func (r retryable) RetryableError() bool { return true }
-func (r retryable) Unwrap() error        { return r.APIError }

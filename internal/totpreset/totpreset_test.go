@@ -21,14 +21,14 @@ func TestResetRetriesThrottlingAndNamesMissingUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two calls a second: the burst of six below is throttled and must be retried, not lost.
-	st.Cognito.SetRate(localcognito.UserUpdate, 2)
-	c := totpreset.New(st.AWS.AWSConfig(sc.Tokyo.Region), sc.Tokyo.Region)
+	st.Cognito.SetRate(localcognito.UserResourceUpdate, 2)
+	c := st.Clients.TOTPReset(sc.Tokyo.Region)
 	for i := range 6 {
 		if err := c.AdminDeleteSoftwareToken(ctx, sc.TokyoID, devstack.Email(i)); err != nil {
 			t.Fatalf("user %d: %v", i, err)
 		}
 	}
-	if st.Cognito.Stats().Throttled[localcognito.UserUpdate] == 0 {
+	if st.Cognito.Stats().Throttled[localcognito.UserResourceUpdate] == 0 {
 		t.Error("nothing was throttled: the test did not exercise the retries")
 	}
 	err = c.AdminDeleteSoftwareToken(ctx, sc.TokyoID, "nobody@example.jp")

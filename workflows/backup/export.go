@@ -49,15 +49,14 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 		Prefix: snapshot.RunPrefix(req.Prefix, req.UserPoolID, started, in.ExecutionName),
 	}
 	begin := s.now()
-	rates := s.Rates
-	rates.IncludeMFA = req.IncludeMFAPreferences
+	opts := export.Options{IncludeMFA: req.IncludeMFAPreferences}
 	if s.Progress != nil {
 		estimated := int(pool.EstimatedNumberOfUsers)
-		rates.Progress = func(n int) {
+		opts.Progress = func(n int) {
 			s.Progress(Progress{Users: n, Estimated: estimated, Elapsed: s.now().Sub(begin)})
 		}
 	}
-	w, err := export.New(cognito, rates).WriteSnapshot(ctx, store, loc.Bucket, loc.Prefix, req.UserPoolID)
+	w, err := export.New(cognito, s.Quota.Pacer(req.Region, export.Ops), opts).WriteSnapshot(ctx, store, loc.Bucket, loc.Prefix, req.UserPoolID)
 	if err != nil {
 		return ExportOutput{}, fmt.Errorf("export %s to s3://%s/%s: %w", req.UserPoolID, loc.Bucket, loc.Prefix, err)
 	}

@@ -2,15 +2,11 @@ package backup
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
-	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // The tasks of backup.asl.json: each Lambda main starts one, the local executor binds them all
@@ -18,7 +14,7 @@ import (
 var (
 	ExportTask = boundary.Task[*Steps, ExportInput, ExportOutput]{
 		Name: "export", Placeholder: "ExportFunctionArn",
-		Settings: []boundary.Setting{{Name: "USER_LIST_RPS", Optional: true}, {Name: "USER_READ_RPS", Optional: true}},
+		Settings: boundary.Optional(quota.EnvNames()...),
 		Load:     load(readRates),
 		Step:     (*Steps).Export,
 	}
@@ -54,32 +50,15 @@ func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
 type Config struct {
 	// TopicArn (TOPIC_ARN) receives notifications.
 	TopicArn string
-	// ListRPS (USER_LIST_RPS) and ReadRPS (USER_READ_RPS) pace the export; default AWS's quotas.
-	// Lower them when other tools share the account's quota.
-	ListRPS, ReadRPS float64
+	// Rates (USER_LIST_RPS, USER_READ_RPS, … one per quota category; see quota.FromEnv) pace the
+	// export below AWS's default quotas. Lower them when other tools share the account's quota.
+	Rates quota.Rates
 }
 
 // readRates reads the export's pacing, naming every malformed variable in one error.
 func readRates(env *boundary.Env) (Config, error) {
-	var c Config
-	var problems []string
-	rps := func(name string, def float64) float64 {
-		v := env.Get(name)
-		if v == "" {
-			return def
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q is not a positive number", name, v))
-		}
-		return f
-	}
-	c.ListRPS = rps("USER_LIST_RPS", export.DefaultListRPS)
-	c.ReadRPS = rps("USER_READ_RPS", export.DefaultReadRPS)
-	if len(problems) > 0 {
-		return c, errors.New(strings.Join(problems, "; "))
-	}
-	return c, nil
+	rates, err := quota.FromEnv(env.Declared)
+	return Config{Rates: rates}, err
 }
 
 // readTopic reads where notifications go.
@@ -106,6 +85,6 @@ func NewSteps(clients *awsclients.Clients, cfg Config) *Steps {
 		S3:       func(region string) S3 { return clients.S3(region) },
 		SNS:      func(region string) SNS { return clients.SNS(region) },
 		TopicArn: cfg.TopicArn,
-		Rates:    export.Options{ListRPS: cfg.ListRPS, ReadRPS: cfg.ReadRPS},
+		Quota:    quota.NewRegistry(cfg.Rates),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -18,7 +19,7 @@ func (s *Steps) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error
 	if err != nil {
 		return NotifyOutput{}, err
 	}
-	region, err := topicRegion(s.TopicArn)
+	region, err := awsclients.TopicRegion(s.TopicArn)
 	if err != nil {
 		return NotifyOutput{}, err
 	}
@@ -31,14 +32,6 @@ func (s *Steps) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error
 		return NotifyOutput{}, fmt.Errorf("publish backup %s notification to %s: %w", strings.ToLower(in.Status), s.TopicArn, err)
 	}
 	return NotifyOutput{MessageID: aws.ToString(out.MessageId)}, nil
-}
-
-func topicRegion(arn string) (string, error) {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[3] == "" {
-		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", arn)
-	}
-	return parts[3], nil
 }
 
 // message renders the notification. SNS email subjects are limited to 100 characters.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Cognito is what the backup steps call on a user pool.
@@ -46,8 +47,8 @@ type Steps struct {
 	SNS     func(region string) SNS
 	// TopicArn receives the success and failure summaries.
 	TopicArn string
-	// Rates paces the export; zero values mean AWS's default quotas.
-	Rates export.Options
+	// Quota paces the export; nil means quota.Default() (AWS's default quotas).
+	Quota *quota.Registry
 	// Progress, if set, is called while users are exported.
 	Progress func(Progress)
 	// Now is the clock; nil means time.Now.

@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"golang.org/x/time/rate"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -31,8 +33,22 @@ type ApplyResult struct {
 	DRUsername string `json:"drUsername,omitempty"`
 	Group      string `json:"group,omitempty"`
 	OK         bool   `json:"ok"`
-	Message    string `json:"message,omitempty"`
+	// Existed is true for a create whose user the primary already had before this failback's
+	// apply step began: nothing was created. A user this run created is never Existed, even when
+	// the answer to its create was lost and the retry was told the user exists.
+	Existed bool   `json:"existed,omitempty"`
+	Message string `json:"message,omitempty"`
 }
+
+// applyOps are the calls ApplyChanges makes on the primary pool, each paced to its quota.
+var applyOps = quota.MustOps("AdminCreateUser", "AdminGetUser", "AdminUpdateUserAttributes", "AdminDeleteUserAttributes",
+	"AdminAddUserToGroup", "CreateGroup", "AdminDisableUser")
+
+// ApplyStartedFile (under Plan.Prefix) records when the apply step first ran, written before its
+// first call. A create answered "user exists" is this run's own when the user was created after
+// that moment: its first answer was lost (a timeout, a reset, a 5xx after the write) and the
+// SDK's retry, or a re-run of the chunk, found the user it had made.
+const ApplyStartedFile = "ledger/apply-started.json"
 
 // ApplyChanges makes the API changes of the plan on the primary pool — users created by API,
 // attribute updates, group memberships, disables when asked — from Progress.Cursor until the
@@ -47,21 +63,19 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 	if err != nil {
 		return Progress{}, err
 	}
-	c := s.Cognito(p.Request.PrimaryRegion)
-	limits := map[string]*rate.Limiter{
-		ActionCreate:         limiter(rateOr(s.Rates.UserCreation, 50)),
-		ActionUpdate:         limiter(rateOr(s.Rates.UserUpdate, 25)),
-		ActionDisablePrimary: limiter(rateOr(s.Rates.UserUpdate, 25)),
-		ActionAddToGroup:     limiter(rateOr(s.Rates.UserResourceUpdate, 25)),
+	started, err := checkpoint.Started(ctx, s.S3(p.Region), p.Bucket, p.Prefix+ApplyStartedFile, s.now())
+	if err != nil {
+		return in.Progress, err
 	}
+	c := s.Cognito(p.Request.PrimaryRegion)
+	pace := s.Quota.Pacer(p.Request.PrimaryRegion, applyOps)
 	prog, err := checkpointed(ctx, s, p, in.Progress, len(items), ApplyLedgerDir, func(ctx context.Context, i int) (ApplyResult, outcome, error) {
-		it := items[i]
-		if err := limits[it.Kind].Wait(ctx); err != nil {
-			return ApplyResult{}, skipped, err
-		}
-		r, err := s.apply(ctx, c, p, it)
+		r, err := s.apply(ctx, c, pace, started, p, items[i])
 		r.Index = i
-		if r.OK {
+		switch {
+		case r.Existed:
+			return r, skipped, err
+		case r.OK:
 			return r, applied, err
 		}
 		return r, failed, err
@@ -71,8 +85,6 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 	}
 	return prog, nil
 }
-
-func limiter(rps float64) *rate.Limiter { return rate.NewLimiter(rate.Limit(rps), 1) }
 
 // applyItem is one change: an Action, or a user to create.
 type applyItem struct {
@@ -124,9 +136,15 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 	return items, err
 }
 
-func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (ApplyResult, error) {
+func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it applyItem) (ApplyResult, error) {
 	pool := aws.String(p.Request.PrimaryUserPoolID)
 	r := ApplyResult{Kind: it.Kind, Key: it.Key, DRUsername: it.DRUsername, Group: it.Group}
+	call := func(op string, fn func() error) error {
+		if err := pace.Wait(ctx, op); err != nil {
+			return err
+		}
+		return fn()
+	}
 	var err error
 	switch it.Kind {
 	case ActionCreate:
@@ -139,10 +157,17 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 		if it.user.Attributes["email"] != "" {
 			in.DesiredDeliveryMediums = []types.DeliveryMediumType{types.DeliveryMediumTypeEmail}
 		}
-		_, err = c.AdminCreateUser(ctx, in)
+		err = call("AdminCreateUser", func() error { _, err := c.AdminCreateUser(ctx, in); return err })
 		var exists *types.UsernameExistsException
 		if errors.As(err, &exists) {
-			err, r.Message = nil, "already exists in the primary"
+			var got *cip.AdminGetUserOutput
+			err = call("AdminGetUser", func() (err error) {
+				got, err = c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())})
+				return err
+			})
+			if err == nil && !checkpoint.CreatedSince(aws.ToTime(got.UserCreateDate), started) {
+				r.Existed, r.Message = true, "already existed in the primary before this failback"
+			}
 		}
 	case ActionUpdate:
 		if len(it.Set) > 0 {
@@ -150,28 +175,39 @@ func (s *Steps) apply(ctx context.Context, c Cognito, p Plan, it applyItem) (App
 			for _, k := range slices.Sorted(maps.Keys(it.Set)) {
 				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.Set[k])})
 			}
-			_, err = c.AdminUpdateUserAttributes(ctx, in)
+			err = call("AdminUpdateUserAttributes", func() error { _, err := c.AdminUpdateUserAttributes(ctx, in); return err })
 		}
 		if err == nil && len(it.Unset) > 0 {
-			_, err = c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), UserAttributeNames: it.Unset})
+			err = call("AdminDeleteUserAttributes", func() error {
+				_, err := c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), UserAttributeNames: it.Unset})
+				return err
+			})
 		}
 	case ActionAddToGroup:
 		add := func() error {
-			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), GroupName: aws.String(it.Group)})
-			return err
+			return call("AdminAddUserToGroup", func() error {
+				_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.PrimaryName()), GroupName: aws.String(it.Group)})
+				return err
+			})
 		}
 		err = add()
 		var noGroup *types.ResourceNotFoundException
 		if errors.As(err, &noGroup) {
 			// The group was created in the DR pool during the outage.
-			_, cerr := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(it.Group)})
+			cerr := call("CreateGroup", func() error {
+				_, err := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(it.Group)})
+				return err
+			})
 			var exists *types.GroupExistsException
 			if cerr == nil || errors.As(cerr, &exists) {
 				err = add()
 			}
 		}
 	case ActionDisablePrimary:
-		_, err = c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())})
+		err = call("AdminDisableUser", func() error {
+			_, err := c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())})
+			return err
+		})
 	default:
 		return r, fmt.Errorf("unknown action kind %q", it.Kind)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -50,7 +51,11 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 	fmt.Fprintf(&b, "\nThe approval page lists every user changed by API, with each attribute's value now and after.\n")
 	fmt.Fprintf(&b, "\nReview and decide (the link works once and expires %s):\n%s\n\nNothing changes in the primary pool until someone approves. Opening the link does not decide.\n",
 		s.now().Add(ttl).UTC().Format("2006-01-02 15:04 MST"), link)
-	_, err = s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(b.String())})
+	region, err := awsclients.TopicRegion(s.TopicArn)
+	if err != nil {
+		return struct{}{}, err
+	}
+	_, err = s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(b.String())})
 	if err != nil {
 		return struct{}{}, fmt.Errorf("publish approval request: %w", err)
 	}
@@ -137,12 +142,4 @@ func reasonList(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
-}
-
-func topicRegion(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 4 {
-		return ""
-	}
-	return parts[3]
 }

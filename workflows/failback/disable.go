@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -35,7 +36,7 @@ type DisableResult struct {
 // signing in to the DR copy. AdminDisableUser revokes the user's access tokens and a disabled
 // user cannot refresh; GlobalSignOut adds AdminUserGlobalSignOut. Users the primary does not have
 // stay enabled and are reported. It works from Progress.Cursor in checkpointed chunks paced to
-// the UserUpdate quota; disabling twice is harmless, so a retry or re-run never double-applies
+// the UserUpdate quota (AdminDisableUser and AdminUserGlobalSignOut share it); disabling twice is harmless, so a retry or re-run never double-applies
 // anything that matters.
 func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
 	p := in.Plan
@@ -51,8 +52,8 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 		return in.Progress, err
 	}
 	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
-	update := limiter(rateOr(s.Rates.UserUpdate, 25))
-	read := limiter(rateOr(s.Rates.ReadRPS, export.DefaultReadRPS))
+	read := s.Quota.Pacer(p.Request.PrimaryRegion, disablePrimaryOps)
+	update := s.Quota.Pacer(p.Request.DRRegion, disableDROps)
 	m := p.matcher()
 	prog, err := checkpointed(ctx, s, p, in.Progress, len(users), DisableLedgerDir, func(ctx context.Context, i int) (DisableResult, outcome, error) {
 		u := users[i]
@@ -74,8 +75,14 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 	return prog, nil
 }
 
-func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, primaryName string, r *DisableResult, read, update interface{ Wait(context.Context) error }) error {
-	if err := read.Wait(ctx); err != nil {
+// The calls DisableDrUsers makes: a look-up in the primary, the disable (and sign-out) in the DR pool.
+var (
+	disablePrimaryOps = quota.MustOps("AdminGetUser")
+	disableDROps      = quota.MustOps("AdminDisableUser", "AdminUserGlobalSignOut")
+)
+
+func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, primaryName string, r *DisableResult, read, update *quota.Pacer) error {
+	if err := read.Wait(ctx, "AdminGetUser"); err != nil {
 		return err
 	}
 	_, err := primary.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), Username: aws.String(primaryName)})
@@ -88,13 +95,13 @@ func (s *Steps) disableOne(ctx context.Context, primary, dr Cognito, p Plan, pri
 		// r.Key may be an email or phone number; errors reach logs and notifications.
 		return fmt.Errorf("look up DR user %s in the primary: %w", r.DRUsername, err)
 	}
-	if err := update.Wait(ctx); err != nil {
+	if err := update.Wait(ctx, "AdminDisableUser"); err != nil {
 		return err
 	}
 	pool := aws.String(p.Request.DRUserPoolID)
 	_, err = dr.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(r.DRUsername)})
 	if err == nil && p.Request.GlobalSignOut {
-		if err = update.Wait(ctx); err == nil {
+		if err = update.Wait(ctx, "AdminUserGlobalSignOut"); err == nil {
 			_, err = dr.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: pool, Username: aws.String(r.DRUsername)})
 			r.SignedOut = err == nil
 		}

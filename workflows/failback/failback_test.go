@@ -20,6 +20,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
@@ -95,7 +96,7 @@ func newFixtureWith(t *testing.T, opts devstack.Options) *fixture {
 		t.Fatal(err)
 	}
 	// Pace well above the defaults: these tests are about outcomes; the benchmark measures pace.
-	f.run.Steps.Rates.UserUpdate, f.run.Steps.Rates.UserCreation, f.run.Steps.Rates.UserResourceUpdate = 500, 500, 500
+	f.run.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserUpdate: 500, quota.UserCreation: 500, quota.UserRead: 500})
 	f.stack.Cognito.SetQuotas(false)
 	return f
 }

@@ -7,11 +7,14 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Settings of the failback tasks.
 var (
 	topicSetting = boundary.Setting{Name: "TOPIC_ARN"}
+	// quotaSettings are the request-rate overrides (quota.FromEnv) of the tasks that pace Cognito.
+	quotaSettings = boundary.Optional(quota.EnvNames()...)
 	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
 	// the three key sources), so they are optional here.
 	approvalSettings = []boundary.Setting{
@@ -25,7 +28,8 @@ var (
 var (
 	PlanFailbackTask = boundary.Task[*Steps, PlanInput, Plan]{
 		Name: "plan-failback", Placeholder: "PlanFailbackFunctionArn",
-		Load: load, Step: (*Steps).PlanFailback,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).PlanFailback,
 	}
 	ValidateImportTask = boundary.Task[*Steps, PlanRef, CSVOutput]{
 		Name: "validate-import", Placeholder: "ValidateImportFunctionArn",
@@ -69,11 +73,13 @@ var (
 	}
 	ApplyChangesTask = boundary.Task[*Steps, ApplyInput, Progress]{
 		Name: "apply-changes", Placeholder: "ApplyChangesFunctionArn",
-		Load: load, Step: (*Steps).ApplyChanges,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).ApplyChanges,
 	}
 	DisableUsersTask = boundary.Task[*Steps, DisableInput, Progress]{
 		Name: "disable-users", Placeholder: "DisableUsersFunctionArn",
-		Load: load, Step: (*Steps).DisableDrUsers,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).DisableDrUsers,
 	}
 	WriteReportTask = boundary.Task[*Steps, ReportInput, ReportOutput]{
 		Name: "write-report", Placeholder: "WriteReportFunctionArn",
@@ -109,6 +115,11 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	if env.Declares("IMPORT_LOGS_ROLE_ARN") {
 		s.ImportLogsRoleArn = env.Get("IMPORT_LOGS_ROLE_ARN")
 	}
+	rates, err := quota.FromEnv(env.Declared)
+	if err != nil {
+		return nil, err
+	}
+	s.Quota = quota.NewRegistry(rates)
 	return s, nil
 }
 

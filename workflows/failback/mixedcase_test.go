@@ -15,12 +15,12 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
-	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // TestMixedCaseEmailsEndToEnd takes users with mixed-case emails through backup, reconcile,
@@ -69,7 +69,7 @@ func TestMixedCaseEmailsEndToEnd(t *testing.T) {
 			}
 
 			// Reconcile copies them to Osaka (with custom:primary_sub), exactly as named.
-			if _, err := st.RunReconcile(ctx, sc, "reconcile-mixed-case", false, &replication.Rates{UserCreation: 500, UserUpdate: 500, UserResourceUpdate: 500, AccountRecovery: 500, UserRead: 500}); err != nil {
+			if _, err := st.RunReconcile(ctx, sc, "reconcile-mixed-case", false, quota.NewRegistry(quota.Rates{quota.UserCreation: 500, quota.UserUpdate: 500, quota.UserResourceUpdate: 500, quota.UserAccountRecovery: 500, quota.UserRead: 500})); err != nil {
 				t.Fatal(err)
 			}
 			for _, email := range primaryUsers {
@@ -139,7 +139,7 @@ func TestMixedCaseEmailsEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run.Steps.Rates.UserUpdate, run.Steps.Rates.UserCreation, run.Steps.Rates.UserResourceUpdate = 500, 500, 500
+			run.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserUpdate: 500, quota.UserCreation: 500, quota.UserResourceUpdate: 500})
 			f := &fixture{t: t, stack: st, sc: sc, run: run}
 			in := sc.FailbackRequest(failover)
 			raw, _ = json.Marshal(in)

@@ -110,11 +110,11 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	// The pools are in different Regions, so their quotas are separate: export both at once.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+PrimaryDir, req.PrimaryUserPoolID)
+		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Quota.Pacer(req.PrimaryRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+PrimaryDir, req.PrimaryUserPoolID)
 		return err
 	})
 	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.DRRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+DRDir, req.DRUserPoolID)
+		_, err := export.New(s.Cognito(req.DRRegion), s.Quota.Pacer(req.DRRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+DRDir, req.DRUserPoolID)
 		return err
 	})
 	if err := g.Wait(); err != nil {

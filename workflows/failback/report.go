@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
@@ -133,6 +134,8 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+ApplyLedgerDir, func(a ApplyResult) error {
 		u := find(a.DRUsername, a.Key)
 		switch {
+		case a.Kind == ActionCreate && a.Existed:
+			u.Primary, u.Reason = PrimarySkipped, a.Message
 		case a.Kind == ActionCreate && a.OK:
 			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
 		case a.Kind == ActionUpdate && a.OK:
@@ -217,7 +220,11 @@ func (s *Steps) publish(ctx context.Context, subject, body string) (string, erro
 	if len(subject) > 100 {
 		subject = subject[:97] + "..."
 	}
-	out, err := s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
+	region, err := awsclients.TopicRegion(s.TopicArn)
+	if err != nil {
+		return "", err
+	}
+	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
 	if err != nil {
 		return "", fmt.Errorf("publish to %s: %w", s.TopicArn, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Cognito is what the failback steps call on the two pools.
@@ -56,14 +57,6 @@ type Approvals interface {
 	Create(ctx context.Context, token, execution string, sum approval.Summary, ttl time.Duration) (string, error)
 }
 
-// Rates pace the calls of the failback; zero values mean AWS's default quotas.
-type Rates struct {
-	export.Options
-	// UserCreation paces AdminCreateUser (50/s), UserUpdate AdminUpdateUserAttributes,
-	// AdminDisableUser and AdminUserGlobalSignOut (25/s), UserResourceUpdate AdminAddUserToGroup (25/s).
-	UserCreation, UserUpdate, UserResourceUpdate float64
-}
-
 // Steps are the tasks of the failback state machine.
 type Steps struct {
 	Cognito   func(region string) Cognito
@@ -77,7 +70,8 @@ type Steps struct {
 	TopicArn string
 	// ImportLogsRoleArn is the role Cognito assumes to write import results to CloudWatch Logs.
 	ImportLogsRoleArn string
-	Rates             Rates
+	// Quota paces every Cognito call to its quota category; nil means quota.Default().
+	Quota *quota.Registry
 	// BatchTime bounds how long a looping step (apply, disable) works before it returns its
 	// cursor, well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration
@@ -103,11 +97,4 @@ func (s *Steps) batchTime() time.Duration {
 		return s.BatchTime
 	}
 	return 10 * time.Minute
-}
-
-func rateOr(v, def float64) float64 {
-	if v > 0 {
-		return v
-	}
-	return def
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Settings of the reconcile tasks and the triggers.
@@ -21,6 +23,8 @@ var (
 	retrySettings = []boundary.Setting{{Name: "RETRY_BUCKET"}, {Name: "RETRY_REGION"}, {Name: "RETRY_PREFIX", Optional: true}}
 	// replicateSettings add the DR pool the trigger copies users to.
 	replicateSettings = append([]boundary.Setting{{Name: "DR_USER_POOL_ID"}, {Name: "DR_REGION"}}, retrySettings...)
+	// quotaSettings are the request-rate overrides (quota.FromEnv) of the tasks that call Cognito.
+	quotaSettings = boundary.Optional(quota.EnvNames()...)
 )
 
 // The tasks of reconcile.asl.json: each Lambda main starts one, the local executor binds them all
@@ -28,17 +32,17 @@ var (
 var (
 	PlanReconcileTask = boundary.Task[*Steps, PlanInput, Plan]{
 		Name: "plan-reconcile", Placeholder: "PlanReconcileFunctionArn",
-		Settings: retrySettings,
+		Settings: append(slices.Clone(retrySettings), quotaSettings...),
 		Load:     load, Step: (*Steps).PlanReconcile,
 	}
 	RepairDriftTask = boundary.Task[*Steps, RepairInput, Progress]{
 		Name: "repair-drift", Placeholder: "RepairDriftFunctionArn",
-		Settings: retrySettings,
+		Settings: append(slices.Clone(retrySettings), quotaSettings...),
 		Load:     load, Step: (*Steps).RepairDrift,
 	}
 	ReportDriftTask = boundary.Task[*Steps, RepairInput, Output]{
 		Name: "report-drift", Placeholder: "ReportDriftFunctionArn",
-		Settings: []boundary.Setting{topicSetting},
+		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
 		Load:     load, Step: (*Steps).ReportDrift,
 	}
 	NotifyReconcileTask = boundary.Task[*Steps, NotifyInput, struct{}]{
@@ -95,6 +99,11 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	if env.Declares("RETRY_BUCKET") {
 		s.Retry = retryStore(env.Get, clients)
 	}
+	rates, err := quota.FromEnv(env.Declared)
+	if err != nil {
+		return nil, err
+	}
+	s.Quota = quota.NewRegistry(rates)
 	return s, nil
 }
 

@@ -122,11 +122,11 @@ func (s *Steps) exportBoth(ctx context.Context, plan Plan, dir string) error {
 	store := s.S3(plan.Region)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+dir+PrimaryDir, req.PrimaryUserPoolID)
+		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Quota.Pacer(req.PrimaryRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+dir+PrimaryDir, req.PrimaryUserPoolID)
 		return err
 	})
 	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.DRRegion), s.Rates.Options).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+dir+DRDir, req.DRUserPoolID)
+		_, err := export.New(s.Cognito(req.DRRegion), s.Quota.Pacer(req.DRRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+dir+DRDir, req.DRUserPoolID)
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -5,15 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"golang.org/x/time/rate"
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
-	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -29,8 +29,13 @@ type RepairResult struct {
 	Message  string `json:"message,omitempty"`
 }
 
-// groupCreateRPS paces CreateGroup (UserPoolResourceUpdate: 15/s per account, 5/s per pool).
-const groupCreateRPS = 4
+// repairOps are the calls RepairDrift makes on the DR pool, each paced to its quota category.
+var repairOps = quota.MustOps(append(copyOps, "AdminDeleteUser", "AdminDeleteUserAttributes", "AdminEnableUser", "AdminDisableUser",
+	"AdminAddUserToGroup", "AdminRemoveUserFromGroup", "CreateGroup")...)
+
+// RepairStartedFile (under Plan.Prefix) records when the repair step first ran, before its first
+// call: a user whose create was answered "exists" is this run's when created after it.
+const RepairStartedFile = "repair-started.json"
 
 // RepairDrift repairs the DR pool user by user from Progress.Cursor until the repair list ends or
 // BatchTime passes, each call paced to its quota category. Each chunk's results go to the ledger
@@ -53,12 +58,16 @@ func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, erro
 	if err != nil {
 		return prog, err
 	}
+	started, err := checkpoint.Started(ctx, store, p.Bucket, p.Prefix+RepairStartedFile, s.now())
+	if err != nil {
+		return prog, err
+	}
 	c := s.Cognito(p.Request.DRRegion)
-	pace := s.pacer()
+	pace := s.Quota.Pacer(p.Request.DRRegion, repairOps)
 	deadline := s.now().Add(s.batchTime())
 	cursor, err := checkpoint.Run(ctx, prog.Cursor, len(items), func() bool { return s.now().Before(deadline) },
 		func(ctx context.Context, i int) (RepairResult, error) {
-			return s.repair(ctx, c, p, info, i, items[i], pace)
+			return s.repair(ctx, c, p, info, i, items[i], pace, started)
 		},
 		func(from int, results []RepairResult) error {
 			if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, from), results); err != nil {
@@ -85,30 +94,9 @@ func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, erro
 	return prog, nil
 }
 
-// pacer returns one limiter per quota category, each spacing calls evenly with no burst.
-func (s *Steps) pacer() pacer {
-	r := s.Rates
-	limits := map[string]*rate.Limiter{
-		catCreation: limiter(r.UserCreation, 50),
-		catUpdate:   limiter(r.UserUpdate, 25),
-		catResource: limiter(r.UserResourceUpdate, 25),
-		catRecovery: limiter(r.AccountRecovery, 30),
-		catRead:     limiter(r.UserRead, export.DefaultReadRPS),
-		"group":     limiter(0, groupCreateRPS),
-	}
-	return func(ctx context.Context, category string) error { return limits[category].Wait(ctx) }
-}
-
-func limiter(rps, def float64) *rate.Limiter {
-	if rps <= 0 {
-		rps = def
-	}
-	return rate.NewLimiter(rate.Limit(rps), 1)
-}
-
-func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, index int, it Repair, pace pacer) (RepairResult, error) {
+func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, index int, it Repair, pace *quota.Pacer, started time.Time) (RepairResult, error) {
 	r := RepairResult{Index: index, Key: it.Key, Kinds: it.Kinds}
-	err := s.applyRepair(ctx, c, p, info, it, pace, &r)
+	err := s.applyRepair(ctx, c, p, info, it, pace, started, &r)
 	switch {
 	case err == nil:
 		r.OK = true
@@ -126,11 +114,11 @@ func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, in
 	return r, nil
 }
 
-func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInfo, it Repair, pace pacer, r *RepairResult) error {
+func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInfo, it Repair, pace *quota.Pacer, started time.Time, r *RepairResult) error {
 	pool := aws.String(p.Request.DRUserPoolID)
 	user := it.DRUsername
 	if it.Delete {
-		if err := pace(ctx, catUpdate); err != nil {
+		if err := pace.Wait(ctx, "AdminDeleteUser"); err != nil {
 			return err
 		}
 		_, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: pool, Username: aws.String(user)})
@@ -143,14 +131,14 @@ func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInf
 	if it.Create != nil {
 		update := maps.Clone(it.Create)
 		maps.DeleteFunc(update, func(k, _ string) bool { return !info.mutable[k] })
-		created, err := upsert(ctx, c, p.Request.DRUserPoolID, it.CreateAs, it.Create, update, pace)
+		created, err := upsert(ctx, c, p.Request.DRUserPoolID, it.CreateAs, it.Create, update, pace, started)
 		if err != nil {
 			return err
 		}
 		r.Created, user = created, it.CreateAs
 	}
 	if len(it.Set) > 0 {
-		if err := pace(ctx, catUpdate); err != nil {
+		if err := pace.Wait(ctx, "AdminUpdateUserAttributes"); err != nil {
 			return err
 		}
 		if _, err := c.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: pool, Username: aws.String(user), UserAttributes: attributeList(it.Set)}); err != nil {
@@ -158,7 +146,7 @@ func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInf
 		}
 	}
 	if len(it.Unset) > 0 {
-		if err := pace(ctx, catUpdate); err != nil {
+		if err := pace.Wait(ctx, "AdminDeleteUserAttributes"); err != nil {
 			return err
 		}
 		if _, err := c.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{UserPoolId: pool, Username: aws.String(user), UserAttributeNames: it.Unset}); err != nil {
@@ -166,7 +154,11 @@ func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInf
 		}
 	}
 	if it.Enabled != nil {
-		if err := pace(ctx, catUpdate); err != nil {
+		op := "AdminDisableUser"
+		if *it.Enabled {
+			op = "AdminEnableUser"
+		}
+		if err := pace.Wait(ctx, op); err != nil {
 			return err
 		}
 		var err error
@@ -185,7 +177,7 @@ func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInf
 		}
 	}
 	for _, g := range it.RemoveGroups {
-		if err := pace(ctx, catResource); err != nil {
+		if err := pace.Wait(ctx, "AdminRemoveUserFromGroup"); err != nil {
 			return err
 		}
 		_, err := c.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{UserPoolId: pool, Username: aws.String(user), GroupName: aws.String(g)})
@@ -200,9 +192,9 @@ func (s *Steps) applyRepair(ctx context.Context, c Cognito, p Plan, info poolInf
 	return nil
 }
 
-func (s *Steps) addToGroup(ctx context.Context, c Cognito, pool *string, user, group string, pace pacer) error {
+func (s *Steps) addToGroup(ctx context.Context, c Cognito, pool *string, user, group string, pace *quota.Pacer) error {
 	add := func() error {
-		if err := pace(ctx, catResource); err != nil {
+		if err := pace.Wait(ctx, "AdminAddUserToGroup"); err != nil {
 			return err
 		}
 		_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(user), GroupName: aws.String(group)})
@@ -212,7 +204,7 @@ func (s *Steps) addToGroup(ctx context.Context, c Cognito, pool *string, user, g
 	var noGroup *types.ResourceNotFoundException
 	if errors.As(err, &noGroup) {
 		// A group the primary has and the DR pool lacks: create it, then add.
-		if err := pace(ctx, "group"); err != nil {
+		if err := pace.Wait(ctx, "CreateGroup"); err != nil {
 			return err
 		}
 		_, cerr := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(group)})

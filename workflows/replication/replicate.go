@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Results of the replicate trigger.
@@ -30,6 +31,9 @@ type Outcome struct {
 	// Err is why the copy failed; it names no user.
 	Err error
 }
+
+// replicateOps are the calls the replicate trigger makes on the DR pool.
+var replicateOps = quota.MustOps(copyOps...)
 
 // DefaultDRBudget bounds the trigger's DR work: Cognito waits 5 s for a trigger, and the
 // cold start, the retry record and the response need the rest.
@@ -88,7 +92,10 @@ func (s *Steps) ReplicateUser(ctx context.Context, ev events.CognitoEventUserPoo
 
 func (s *Steps) copyUser(ctx context.Context, ev events.CognitoEventUserPoolsPostConfirmation, o *Outcome) (bool, error) {
 	dr := s.Cognito(s.DRRegion)
-	info, err := s.drPool.get(ctx, dr, s.DRUserPoolID)
+	// One warm container may copy many users in a row: they share the DR Region's pacers.
+	pace := s.Quota.Pacer(s.DRRegion, replicateOps)
+	since := s.now()
+	info, err := s.drPool.get(ctx, dr, s.DRUserPoolID, pace)
 	if err != nil {
 		return false, err
 	}
@@ -97,7 +104,7 @@ func (s *Steps) copyUser(ctx context.Context, ev events.CognitoEventUserPoolsPos
 	create, dropped := info.drAttributes(attrs, sub, true)
 	update, _ := info.drAttributes(attrs, sub, false)
 	o.Dropped = dropped
-	return upsert(ctx, dr, s.DRUserPoolID, info.username(attrs, ev.UserName), create, update, noPacing)
+	return upsert(ctx, dr, s.DRUserPoolID, info.username(attrs, ev.UserName), create, update, pace, since)
 }
 
 // ReplicateTrigger adapts Replicate to a Lambda invocation. Unlike the state machine tasks it

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -98,20 +99,15 @@ func (s *Steps) publish(ctx context.Context, subject, body string) (string, erro
 	if len(subject) > 100 {
 		subject = subject[:97] + "..."
 	}
-	out, err := s.SNS(topicRegion(s.TopicArn)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
+	region, err := awsclients.TopicRegion(s.TopicArn)
+	if err != nil {
+		return "", err
+	}
+	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
 	if err != nil {
 		return "", fmt.Errorf("publish to %s: %w", s.TopicArn, err)
 	}
 	return aws.ToString(out.MessageId), nil
-}
-
-// topicRegion is the Region of an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>).
-func topicRegion(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 4 {
-		return ""
-	}
-	return parts[3]
 }
 
 // NotifyFailed tells the operators that a reconcile failed and where.

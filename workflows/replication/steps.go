@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // DR is what copying one user calls on the DR pool: the replicate trigger and the repairs.
@@ -48,16 +49,6 @@ type SNS interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Rates pace the reconcile's calls on the DR pool; zero values mean AWS's default quotas.
-type Rates struct {
-	export.Options
-	// UserCreation paces AdminCreateUser (50/s); UserUpdate AdminUpdateUserAttributes,
-	// AdminDeleteUserAttributes, AdminEnableUser, AdminDisableUser and AdminDeleteUser (25/s);
-	// UserResourceUpdate AdminAddUserToGroup and AdminRemoveUserFromGroup (25/s);
-	// AccountRecovery AdminSetUserPassword (UserAccountRecovery, 30/s); UserRead AdminGetUser (120/s).
-	UserCreation, UserUpdate, UserResourceUpdate, AccountRecovery, UserRead float64
-}
-
 // Steps are the replicate and pre-token triggers and the tasks of the reconcile state machine.
 type Steps struct {
 	Cognito func(region string) Cognito
@@ -73,7 +64,8 @@ type Steps struct {
 	// DRBudget bounds the replicate trigger's work on the DR pool (Cognito gives a trigger 5 s
 	// in all); zero means 2.5 s. RetryBudget bounds recording a failure; zero means 1 s.
 	DRBudget, RetryBudget time.Duration
-	Rates                 Rates
+	// Quota paces every Cognito call to its quota category; nil means quota.Default().
+	Quota *quota.Registry
 	// BatchTime bounds how long one RepairDrift invocation works before it returns its cursor,
 	// well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration

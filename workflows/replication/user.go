@@ -9,12 +9,15 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // poolInfo is what copying users needs to know of a pool.
@@ -81,11 +84,14 @@ type poolCache struct {
 	info *poolInfo
 }
 
-func (c *poolCache) get(ctx context.Context, dr DR, id string) (poolInfo, error) {
+func (c *poolCache) get(ctx context.Context, dr DR, id string, pace *quota.Pacer) (poolInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.info != nil {
 		return *c.info, nil
+	}
+	if err := pace.Wait(ctx, "DescribeUserPool"); err != nil {
+		return poolInfo{}, err
 	}
 	out, err := dr.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(id)})
 	if err != nil {
@@ -96,19 +102,8 @@ func (c *poolCache) get(ctx context.Context, dr DR, id string) (poolInfo, error)
 	return info, nil
 }
 
-// Quota categories the copy waits on before each call.
-const (
-	catCreation = "UserCreation"
-	catUpdate   = "UserUpdate"
-	catResource = "UserResourceUpdate"
-	catRecovery = "UserAccountRecovery"
-	catRead     = "UserRead"
-)
-
-// pacer waits for the quota of a category; the trigger copies one user and does not wait.
-type pacer func(ctx context.Context, category string) error
-
-func noPacing(context.Context, string) error { return nil }
+// copyOps are the calls copying one user makes on the DR pool, each paced to its quota.
+var copyOps = []string{"DescribeUserPool", "AdminCreateUser", "AdminUpdateUserAttributes", "AdminGetUser", "AdminSetUserPassword"}
 
 // upsert is the idempotent copy of one user to the DR pool: create it, or update it when it
 // exists. A copy that is new, or still FORCE_CHANGE_PASSWORD from an earlier half-done copy,
@@ -116,8 +111,11 @@ func noPacing(context.Context, string) error { return nil }
 // CONFIRMED user can use ForgotPassword (a FORCE_CHANGE_PASSWORD user cannot), which is how the
 // user sets a password of their own in the DR pool. An existing CONFIRMED copy keeps its
 // password: the user may already have reset it there.
-func upsert(ctx context.Context, c DR, pool, username string, create, update map[string]string, pace pacer) (created bool, err error) {
-	if err := pace(ctx, catCreation); err != nil {
+//
+// created is true when the user was created at or after since, the moment this run began trying:
+// a create whose first answer was lost and whose retry was told "user exists" is still this run's.
+func upsert(ctx context.Context, c DR, pool, username string, create, update map[string]string, pace *quota.Pacer, since time.Time) (created bool, err error) {
+	if err := pace.Wait(ctx, "AdminCreateUser"); err != nil {
 		return false, err
 	}
 	_, err = c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
@@ -132,28 +130,29 @@ func upsert(ctx context.Context, c DR, pool, username string, create, update map
 		return false, fmt.Errorf("create user: %w", err)
 	}
 	if len(update) > 0 {
-		if err := pace(ctx, catUpdate); err != nil {
+		if err := pace.Wait(ctx, "AdminUpdateUserAttributes"); err != nil {
 			return false, err
 		}
 		if _, err := c.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: aws.String(pool), Username: aws.String(username), UserAttributes: attributeList(update)}); err != nil {
 			return false, fmt.Errorf("update existing user: %w", err)
 		}
 	}
-	if err := pace(ctx, catRead); err != nil {
+	if err := pace.Wait(ctx, "AdminGetUser"); err != nil {
 		return false, err
 	}
 	got, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(pool), Username: aws.String(username)})
 	if err != nil {
 		return false, fmt.Errorf("read existing user: %w", err)
 	}
+	created = checkpoint.CreatedSince(aws.ToTime(got.UserCreateDate), since)
 	if got.UserStatus == types.UserStatusTypeForceChangePassword {
-		return false, setUnusablePassword(ctx, c, pool, username, pace)
+		return created, setUnusablePassword(ctx, c, pool, username, pace)
 	}
-	return false, nil
+	return created, nil
 }
 
-func setUnusablePassword(ctx context.Context, c DR, pool, username string, pace pacer) error {
-	if err := pace(ctx, catRecovery); err != nil {
+func setUnusablePassword(ctx context.Context, c DR, pool, username string, pace *quota.Pacer) error {
+	if err := pace.Wait(ctx, "AdminSetUserPassword"); err != nil {
 		return err
 	}
 	pw, err := unusablePassword()

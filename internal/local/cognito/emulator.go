@@ -67,6 +67,9 @@ type Emulator struct {
 	randMu sync.Mutex
 	rnd    *rand.Rand // ids, subs and fault injection
 
+	loseMu sync.Mutex
+	lose   map[string]int // operation -> successful calls whose answer is still to be lost
+
 	mu    sync.RWMutex
 	pools map[string]*pool
 
@@ -136,6 +139,29 @@ func (e *Emulator) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }
 
 // SetFailureRate sets the fraction (0..1) of calls answered with InternalErrorException (HTTP 500).
 func (e *Emulator) SetFailureRate(f float64) { e.failureRate.Store(floatBits(f)) }
+
+// LoseResponses makes the next n calls of op that succeed take effect and then answer
+// InternalErrorException (HTTP 500), as when a response is lost on its way back after the write: a
+// test fault, not an AWS behaviour. The SDK retries such a call, and the retry meets the state the
+// lost call left (a create is answered UsernameExistsException).
+func (e *Emulator) LoseResponses(op string, n int) {
+	e.loseMu.Lock()
+	defer e.loseMu.Unlock()
+	if e.lose == nil {
+		e.lose = map[string]int{}
+	}
+	e.lose[op] = n
+}
+
+func (e *Emulator) loseResponse(op string) bool {
+	e.loseMu.Lock()
+	defer e.loseMu.Unlock()
+	if e.lose[op] <= 0 {
+		return false
+	}
+	e.lose[op]--
+	return true
+}
 
 func (e *Emulator) now() time.Time { return e.clock() }
 

@@ -28,8 +28,10 @@ const (
 	UserPoolClientUpdate   Category = "UserPoolClientUpdate"
 )
 
-// DefaultRates are AWS's default request-rate quotas (requests per second) per category
-// ("Amazon Cognito user pools API operation categories and request rate quotas").
+// DefaultRates are AWS's default request-rate quotas (requests per second) per category: the table
+// "Amazon Cognito user pools per-category request rate quotas" of
+// https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations.
+// This table is the emulator's own, kept apart from the product's pacing table on purpose.
 var DefaultRates = map[Category]float64{
 	UserAuthentication:     120,
 	UserCreation:           50,
@@ -54,45 +56,49 @@ const respondRateFactor = 3
 
 var respondOps = map[string]bool{"RespondToAuthChallenge": true, "AdminRespondToAuthChallenge": true}
 
-// perPoolOperationRate is AWS's footnote on the pool-resource categories: any one operation in them
-// cannot be called faster than 5 RPS for a single user pool, whatever the account quota.
+// perPoolOperationRate is AWS's footnote 3 on the pool-resource and pool-client categories: any one
+// operation in them cannot be called faster than 5 RPS for a single user pool, whatever the
+// account quota.
 const perPoolOperationRate = 5
 
-// operationCategory maps each served operation to its quota category.
+// perPoolCategories are the categories footnote 3 marks.
+var perPoolCategories = map[Category]bool{
+	UserPoolResourceRead: true, UserPoolResourceUpdate: true, UserPoolClientRead: true, UserPoolClientUpdate: true,
+}
+
+// operationCategory maps each served operation to its quota category, every one as the quotas
+// page lists it. A NEW_PASSWORD_REQUIRED challenge response is UserAccountRecovery instead of
+// UserAuthentication (footnote 1; see categoryOf).
 var operationCategory = map[string]Category{
-	"CreateUserPool":            UserPoolUpdate,
-	"DeleteUserPool":            UserPoolUpdate,
-	"DescribeUserPool":          UserPoolRead,
-	"ListUserPools":             UserPoolRead,
-	"AdminCreateUser":           UserCreation,
-	"AdminGetUser":              UserRead,
-	"AdminUpdateUserAttributes": UserUpdate,
-	"AdminDeleteUserAttributes": UserUpdate,
-	"AdminDisableUser":          UserUpdate,
-	"AdminEnableUser":           UserUpdate,
-	"AdminDeleteUser":           UserUpdate,
-	"AdminSetUserMFAPreference": UserUpdate,
-	"AdminUserGlobalSignOut":    UserUpdate,
-	"AdminSetUserPassword":      UserAccountRecovery,
-	"ListUsers":                 UserList,
-	"ListUsersInGroup":          UserList,
-	"AdminListGroupsForUser":    UserResourceRead,
-	"AdminAddUserToGroup":       UserResourceUpdate,
-	"AdminRemoveUserFromGroup":  UserResourceUpdate,
-	"CreateGroup":               UserPoolResourceUpdate,
-	"DeleteGroup":               UserPoolResourceUpdate,
-	"GetGroup":                  UserPoolResourceRead,
-	"ListGroups":                UserPoolResourceRead,
-	"GetCSVHeader":              UserPoolResourceRead,
-	// The import-job categories follow the quotas page as remembered, not re-read: reads are
-	// UserPoolResourceRead, the calls that change a job UserPoolResourceUpdate.
-	"DescribeUserImportJob": UserPoolResourceRead,
-	"ListUserImportJobs":    UserPoolResourceRead,
-	"CreateUserImportJob":   UserPoolResourceUpdate,
-	"StartUserImportJob":    UserPoolResourceUpdate,
-	"StopUserImportJob":     UserPoolResourceUpdate,
-	// Sign-in. UserAuthentication, UserCreation (SignUp, ConfirmSignUp, AdminConfirmSignUp) and
-	// the respond-to-challenge rule are from the quotas page; the rest follow it as remembered.
+	"CreateUserPool":              UserPoolUpdate,
+	"DeleteUserPool":              UserPoolUpdate,
+	"DescribeUserPool":            UserPoolRead,
+	"ListUserPools":               UserPoolRead,
+	"AdminCreateUser":             UserCreation,
+	"AdminGetUser":                UserRead,
+	"AdminUpdateUserAttributes":   UserUpdate,
+	"AdminDeleteUserAttributes":   UserUpdate,
+	"AdminDisableUser":            UserUpdate,
+	"AdminEnableUser":             UserUpdate,
+	"AdminDeleteUser":             UserUpdate,
+	"AdminSetUserMFAPreference":   UserResourceUpdate,
+	"AdminUserGlobalSignOut":      UserUpdate,
+	"AdminSetUserPassword":        UserAccountRecovery,
+	"ListUsers":                   UserList,
+	"ListUsersInGroup":            UserList,
+	"AdminListGroupsForUser":      UserResourceRead,
+	"AdminAddUserToGroup":         UserUpdate,
+	"AdminRemoveUserFromGroup":    UserUpdate,
+	"CreateGroup":                 UserPoolResourceUpdate,
+	"DeleteGroup":                 UserPoolResourceUpdate,
+	"GetGroup":                    UserPoolResourceRead,
+	"ListGroups":                  UserPoolResourceRead,
+	"GetCSVHeader":                UserPoolResourceRead,
+	"DescribeUserImportJob":       UserPoolResourceRead,
+	"ListUserImportJobs":          UserPoolResourceRead,
+	"CreateUserImportJob":         UserPoolResourceUpdate,
+	"StartUserImportJob":          UserPoolResourceUpdate,
+	"StopUserImportJob":           UserPoolResourceUpdate,
 	"InitiateAuth":                UserAuthentication,
 	"AdminInitiateAuth":           UserAuthentication,
 	"RespondToAuthChallenge":      UserAuthentication,
@@ -100,22 +106,31 @@ var operationCategory = map[string]Category{
 	"SignUp":                      UserCreation,
 	"ConfirmSignUp":               UserCreation,
 	"AdminConfirmSignUp":          UserCreation,
-	"ResendConfirmationCode":      UserCreation,
+	"ResendConfirmationCode":      UserResourceRead,
 	"ForgotPassword":              UserAccountRecovery,
 	"ConfirmForgotPassword":       UserAccountRecovery,
 	"ChangePassword":              UserAccountRecovery,
 	"GetUser":                     UserRead,
-	"AssociateSoftwareToken":      UserUpdate,
-	"VerifySoftwareToken":         UserUpdate,
+	"AssociateSoftwareToken":      UserResourceUpdate,
+	"VerifySoftwareToken":         UserResourceUpdate,
 	"GlobalSignOut":               UserUpdate,
-	"AdminDeleteSoftwareToken":    UserUpdate,
+	"AdminDeleteSoftwareToken":    UserResourceUpdate,
 	"UpdateUserPool":              UserPoolUpdate,
-	"SetUserPoolMfaConfig":        UserPoolUpdate,
-	"GetUserPoolMfaConfig":        UserPoolRead,
+	"SetUserPoolMfaConfig":        UserPoolResourceUpdate,
+	"GetUserPoolMfaConfig":        UserPoolResourceRead,
 	"CreateUserPoolClient":        UserPoolClientUpdate,
 	"DeleteUserPoolClient":        UserPoolClientUpdate,
 	"DescribeUserPoolClient":      UserPoolClientRead,
 	"ListUserPoolClients":         UserPoolClientRead,
+}
+
+// categoryOf is the category a call counts against: its operation's, except that a challenge
+// response answering NEW_PASSWORD_REQUIRED counts as UserAccountRecovery (footnote 1).
+func categoryOf(op, challenge string) Category {
+	if respondOps[op] && challenge == "NEW_PASSWORD_REQUIRED" {
+		return UserAccountRecovery
+	}
+	return operationCategory[op]
 }
 
 // quotas holds the token buckets. Burst equals the rate so that a client paced at exactly the
@@ -162,7 +177,7 @@ func (q *quotas) allow(region string, c Category, op, poolID string) bool {
 		return true
 	}
 	key := region + "/" + string(c)
-	if respondOps[op] {
+	if respondOps[op] && c == UserAuthentication {
 		key += "/respond"
 		rps *= respondRateFactor
 	}
@@ -171,7 +186,7 @@ func (q *quotas) allow(region string, c Category, op, poolID string) bool {
 		l = limiterFor(rps)
 		q.account[key] = l
 	}
-	if (c == UserPoolResourceRead || c == UserPoolResourceUpdate) && q.perPool && poolID != "" {
+	if perPoolCategories[c] && q.perPool && poolID != "" {
 		pk := poolID + "/" + op
 		pl := q.poolOps[pk]
 		if pl == nil {

@@ -135,3 +135,66 @@ func testLatencyAndRateOverride(t *testing.T) {
 		t.Errorf("third DescribeUserPool at 2 RPS: %v, want TooManyRequestsException", err)
 	}
 }
+
+// TestQuotaCategoriesOfTheQuotasPage pins the category of every operation the DR workflows call,
+// as https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations lists it.
+func TestQuotaCategoriesOfTheQuotasPage(t *testing.T) {
+	for op, want := range map[string]Category{
+		"ListUsers": UserList, "ListUsersInGroup": UserList, "AdminGetUser": UserRead, "AdminCreateUser": UserCreation,
+		"AdminUpdateUserAttributes": UserUpdate, "AdminDeleteUserAttributes": UserUpdate, "AdminDisableUser": UserUpdate,
+		"AdminEnableUser": UserUpdate, "AdminDeleteUser": UserUpdate, "AdminUserGlobalSignOut": UserUpdate,
+		"AdminAddUserToGroup": UserUpdate, "AdminRemoveUserFromGroup": UserUpdate,
+		"AdminSetUserPassword": UserAccountRecovery, "AdminDeleteSoftwareToken": UserResourceUpdate,
+		"AdminSetUserMFAPreference": UserResourceUpdate, "AssociateSoftwareToken": UserResourceUpdate,
+		"VerifySoftwareToken": UserResourceUpdate, "ResendConfirmationCode": UserResourceRead,
+		"ListGroups": UserPoolResourceRead, "GetCSVHeader": UserPoolResourceRead, "DescribeUserImportJob": UserPoolResourceRead,
+		"ListUserImportJobs": UserPoolResourceRead, "GetUserPoolMfaConfig": UserPoolResourceRead,
+		"CreateGroup": UserPoolResourceUpdate, "CreateUserImportJob": UserPoolResourceUpdate, "StartUserImportJob": UserPoolResourceUpdate,
+		"SetUserPoolMfaConfig": UserPoolResourceUpdate, "DescribeUserPool": UserPoolRead, "UpdateUserPool": UserPoolUpdate,
+		"DescribeUserPoolClient": UserPoolClientRead, "CreateUserPoolClient": UserPoolClientUpdate,
+	} {
+		if got := categoryOf(op, ""); got != want {
+			t.Errorf("%s: %s, the quotas page says %s", op, got, want)
+		}
+	}
+	// Footnote 1: a NEW_PASSWORD_REQUIRED answer is account recovery, other answers authentication.
+	if got := categoryOf("RespondToAuthChallenge", "NEW_PASSWORD_REQUIRED"); got != UserAccountRecovery {
+		t.Errorf("NEW_PASSWORD_REQUIRED response: %s, want UserAccountRecovery", got)
+	}
+	if got := categoryOf("AdminRespondToAuthChallenge", "SOFTWARE_TOKEN_MFA"); got != UserAuthentication {
+		t.Errorf("SOFTWARE_TOKEN_MFA response: %s, want UserAuthentication", got)
+	}
+	for op := range handlers {
+		if _, ok := operationCategory[op]; !ok {
+			t.Errorf("%s is served but has no quota category", op)
+		}
+	}
+}
+
+// TestQuotaGroupAddsShareUserUpdate: adding users to groups spends the same bucket as disabling
+// them (both UserUpdate), so a failback doing both is throttled together.
+func TestQuotaGroupAddsShareUserUpdate(t *testing.T) {
+	q := newQuotas(map[Category]float64{UserUpdate: 1}, true)
+	if !q.allow(testRegion, categoryOf("AdminDisableUser", ""), "AdminDisableUser", "") {
+		t.Fatal("first UserUpdate call refused")
+	}
+	if q.allow(testRegion, categoryOf("AdminAddUserToGroup", ""), "AdminAddUserToGroup", "") {
+		t.Error("AdminAddUserToGroup passed on an empty UserUpdate bucket")
+	}
+}
+
+// TestQuotaPerPoolLimitOfClientCategories: footnote 3 covers UserPoolClientRead too.
+func TestQuotaPerPoolLimitOfClientCategories(t *testing.T) {
+	q := newQuotas(nil, true)
+	for i := range perPoolOperationRate {
+		if !q.allow(testRegion, UserPoolClientRead, "DescribeUserPoolClient", "pool-a") {
+			t.Fatalf("call %d within the per-pool limit refused", i+1)
+		}
+	}
+	if q.allow(testRegion, UserPoolClientRead, "DescribeUserPoolClient", "pool-a") {
+		t.Error("a sixth DescribeUserPoolClient on one pool passed the 5 RPS per-pool limit")
+	}
+	if !q.allow(testRegion, UserPoolClientRead, "DescribeUserPoolClient", "pool-b") {
+		t.Error("another pool's call refused: the limit is per pool")
+	}
+}

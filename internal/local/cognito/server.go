@@ -126,13 +126,12 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 		region = e.publicRegion(body)
 	}
 	if e.quotasOn.Load() {
-		c := operationCategory[op]
-		var poolID string
-		if c == UserPoolResourceRead || c == UserPoolResourceUpdate {
-			var in struct{ UserPoolId string }
+		var in struct{ UserPoolId, ChallengeName string }
+		if respondOps[op] || perPoolCategories[operationCategory[op]] {
 			_ = json.Unmarshal(body, &in)
-			poolID = in.UserPoolId
 		}
+		c := categoryOf(op, in.ChallengeName)
+		poolID := in.UserPoolId
 		if !e.quotas.allow(region, c, op, poolID) {
 			incr(&e.stats.throttled, c)
 			return nil, errTooManyRequests()
@@ -151,7 +150,12 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 		incr(&e.stats.failed, op)
 		return nil, errInternal()
 	}
-	return h(e, region, body)
+	out, err := h(e, region, body)
+	if err == nil && e.loseResponse(op) {
+		incr(&e.stats.failed, op)
+		return nil, errInternal()
+	}
+	return out, err
 }
 
 // signedRegion reads the Region from the SigV4 credential scope

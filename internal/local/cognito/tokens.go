@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // JWKSPath is where JWKSHandler expects to be mounted on the local stack; it serves
@@ -236,8 +238,8 @@ func (e *Emulator) issueTokens(region string, c *appClient, g *grant, u claimsFo
 	}
 	id := map[string]any{
 		"sub": sub, "iss": iss, "aud": c.id, "token_use": "id", "cognito:username": u.username,
-		"origin_jti": g.originJTI, "event_id": newUUID(), "auth_time": g.authTime,
-		"iat": now.Unix(), "exp": now.Add(c.idTTL).Unix(), "jti": newUUID(),
+		"origin_jti": g.originJTI, "event_id": uuid.NewString(), "auth_time": g.authTime,
+		"iat": now.Unix(), "exp": now.Add(c.idTTL).Unix(), "jti": uuid.NewString(),
 	}
 	for _, a := range u.attrs {
 		switch a.name {
@@ -263,7 +265,7 @@ func (e *Emulator) issueTokens(region string, c *appClient, g *grant, u claimsFo
 	access := map[string]any{
 		"sub": sub, "iss": iss, "client_id": c.id, "token_use": "access", "scope": scopeAdmin,
 		"origin_jti": g.originJTI, "event_id": id["event_id"], "auth_time": g.authTime,
-		"iat": now.Unix(), "exp": now.Add(c.accessTTL).Unix(), "jti": newUUID(), "username": u.username,
+		"iat": now.Unix(), "exp": now.Add(c.accessTTL).Unix(), "jti": uuid.NewString(), "username": u.username,
 	}
 	if len(groups) > 0 {
 		access["cognito:groups"] = groups
@@ -294,7 +296,7 @@ func (e *Emulator) issueTokens(region string, c *appClient, g *grant, u claimsFo
 func (e *Emulator) newGrant(c *appClient, sub [16]byte) *grant {
 	now := e.now()
 	g := &grant{
-		poolID: c.poolID, clientID: c.id, sub: sub, originJTI: newUUID(),
+		poolID: c.poolID, clientID: c.id, sub: sub, originJTI: uuid.NewString(),
 		refresh:        "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ." + newSecret(96),
 		refreshExpires: now.Add(c.refreshTTL), authTime: now.Unix(),
 	}
@@ -305,14 +307,6 @@ func (e *Emulator) newGrant(c *appClient, sub [16]byte) *grant {
 	k := userKey(c.poolID, sub)
 	e.auth.grants.byUser[k] = append(e.auth.grants.byUser[k], g)
 	return g
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return subString(b)
 }
 
 // accessUser resolves an access token to its pool and user, with Cognito's messages; the pool

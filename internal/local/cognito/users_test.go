@@ -258,3 +258,32 @@ func TestUpdateOtherAttributeOfEmailUser(t *testing.T) {
 		t.Errorf("attributes after update: %v", got)
 	}
 }
+
+// TestLostResponse: a call whose answer is lost has still taken effect; a retry of a create meets
+// the user the lost call made. A test fault, not an AWS behaviour.
+func TestLostResponse(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEmulator()
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	e.LoseResponses("AdminCreateUser", 1)
+	create := func() error {
+		_, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &id, Username: aws.String("lost@example.com"),
+			MessageAction: types.MessageActionTypeSuppress, UserAttributes: attrs("email", "lost@example.com", "email_verified", "true")})
+		return err
+	}
+	var ie *types.InternalErrorException
+	if err := create(); !errors.As(err, &ie) {
+		t.Fatalf("create whose answer is lost: %v, want InternalErrorException", err)
+	}
+	var exists *types.UsernameExistsException
+	if err := create(); !errors.As(err, &exists) {
+		t.Fatalf("its retry: %v, want UsernameExistsException", err)
+	}
+	if _, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &id, Username: aws.String("lost@example.com")}); err != nil {
+		t.Errorf("the lost call did not take effect: %v", err)
+	}
+	if got := e.Stats().Failed["AdminCreateUser"]; got != 1 {
+		t.Errorf("Failed[AdminCreateUser] = %d, want 1", got)
+	}
+}

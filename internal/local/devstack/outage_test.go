@@ -21,6 +21,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -244,8 +245,7 @@ func TestReconcileRidesOutACognitoOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Steps.Rates = replication.Rates{UserCreation: 1000, UserUpdate: 1000, UserResourceUpdate: 1000, AccountRecovery: 1000, UserRead: 1000}
-		r.Steps.Rates.ListRPS = 1000
+		r.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserCreation: 1000, quota.UserUpdate: 1000, quota.UserResourceUpdate: 1000, quota.UserAccountRecovery: 1000, quota.UserRead: 1000, quota.UserList: 1000})
 		var o *outage
 		if withOutage {
 			o = &outage{op: "AdminCreateUser", n: 40, clock: clock, length: outageLength}
@@ -328,7 +328,7 @@ func runFailback(t *testing.T, mode localcognito.OutageMode, o *outage) *failbac
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Steps.Rates.UserUpdate, r.Steps.Rates.UserCreation, r.Steps.Rates.UserResourceUpdate = 500, 500, 500
+	r.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserUpdate: 500, quota.UserCreation: 500, quota.UserResourceUpdate: 500})
 	if o != nil {
 		o.clock = clock
 		st.Cognito.SetOutage(mode, o.down)
@@ -493,8 +493,7 @@ func TestReconcileFailureAfterRepairsEndsDirty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Steps.Rates = replication.Rates{UserCreation: 1000, UserUpdate: 1000, UserResourceUpdate: 1000, AccountRecovery: 1000, UserRead: 1000}
-	r.Steps.Rates.ListRPS = 1000
+	r.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserCreation: 1000, quota.UserUpdate: 1000, quota.UserResourceUpdate: 1000, quota.UserAccountRecovery: 1000, quota.UserRead: 1000, quota.UserList: 1000})
 	st.Cognito.SetOutage(localcognito.OutageInternalError, (&outage{op: "AdminCreateUser", n: 40, clock: clock}).down)
 	raw, _ := json.Marshal(sc.ReconcileRequest(false))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -12,6 +12,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -128,14 +129,14 @@ type ReconcileRun struct {
 }
 
 // RunReconcile runs one reconcile of the scenario to its end and returns its counts and wall
-// time. rates, if not nil, replaces the default pacing (the AWS default quotas).
-func (s *Stack) RunReconcile(ctx context.Context, sc *Scenario, name string, mirrorDeletes bool, rates *replication.Rates) (ReconcileRun, error) {
+// time. reg, if not nil, replaces the default pacing (the AWS default quotas).
+func (s *Stack) RunReconcile(ctx context.Context, sc *Scenario, name string, mirrorDeletes bool, reg *quota.Registry) (ReconcileRun, error) {
 	r, err := s.Replication(sc, nil, nil)
 	if err != nil {
 		return ReconcileRun{}, err
 	}
-	if rates != nil {
-		r.Steps.Rates = *rates
+	if reg != nil {
+		r.Steps.Quota = reg
 	}
 	return r.Run(ctx, name, sc.ReconcileRequest(mirrorDeletes))
 }
