@@ -145,7 +145,7 @@ func TestPlannerMatchesExactCaseInCaseSensitivePools(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
 	acts, _, _ := pl.addDR(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New"))
-	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}}}
+	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}, Was: map[string]string{"given_name": "Old"}}}
 	if diff := cmp.Diff(want, acts); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

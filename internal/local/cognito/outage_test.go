@@ -41,11 +41,12 @@ func TestOutageRefusesEverythingUntilTheTestSaysSo(t *testing.T) {
 			e := newTestEmulator()
 			c := newTestClient(t, e, testRegion)
 			ctx := context.Background()
-			pool, err := c.CreateUserPool(ctx, emailPoolInput())
+			// The Go shortcut: CreateUserPool refuses MFA ON without SMS, as AWS does.
+			pool, err := e.CreatePool(testRegion, emailPoolInput())
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := pool.UserPool.Id
+			id := aws.String(pool)
 			var down atomic.Bool
 			down.Store(true)
 			var mu sync.Mutex
