@@ -42,6 +42,7 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 		{"users created by API", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportUsersFile }},
 		{"rejects report", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportDir + csvbuild.RejectsFile }},
 		{"disable list", "DisableUsersFunctionArn", "DisableDrUsers", func(p failback.Plan) string { return p.Prefix + failback.DRDir + export.UsersFile }},
+		{"held DR users", "WriteReportFunctionArn", "WriteReport", func(p failback.Plan) string { return p.Prefix + failback.HeldFile }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,8 +78,8 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 				t.Fatalf("status %s %s %s; want FAILED PlanTampered naming %s; last events:\n%s", x.Status(), x.ErrorName(), x.Cause(), tampered, lastEvents(x, 6))
 			}
 			path := x.Path()
-			if i := slices.Index(path, tt.state); i < 0 || !slices.Equal(path[i+1:], []string{"NotifyFailed", "FailbackFailed"}) {
-				t.Errorf("path %v, want %s then NotifyFailed, FailbackFailed", path, tt.state)
+			if i := slices.Index(path, tt.state); i < 0 || !slices.Equal(path[i+1:], []string{"NotifyFailed", "FailureClean"}) {
+				t.Errorf("path %v, want %s then NotifyFailed, FailureClean", path, tt.state)
 			}
 			if diff := cmp.Diff(before, f.pools()); diff != "" {
 				t.Errorf("the pools changed after the plan was tampered with (-before +after):\n%s", diff)

@@ -99,6 +99,13 @@ func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
 	if acts, _, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp", "email_verified", "true")); len(acts) != 0 {
 		t.Errorf("a user an earlier failback disabled: %+v, want nothing", acts)
 	}
+	// AWS does not document that disabling moves UserLastModifiedDate: a disable that left it
+	// before the failover is still a disable.
+	pl.addPrimary(user("p3", before, true, "sub", "s3", "email", "c@example.jp", "email_verified", "true"))
+	acts, _, _ = pl.addDR(user("d3", before, false, "email", "c@example.jp", "email_verified", "true"))
+	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "c@example.jp", Username: "p3", DRUsername: "d3"}}, acts); diff != "" {
+		t.Errorf("disabled in DR, last modified before the failover (-want +got):\n%s", diff)
+	}
 }
 
 // TestPlannerHoldsUnverifiedDRUsers: a DR sign-up that is UNCONFIRMED, or whose email is not
@@ -145,7 +152,7 @@ func TestPlannerMatchesExactCaseInCaseSensitivePools(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
 	acts, _, _ := pl.addDR(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New"))
-	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}}}
+	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}, Was: map[string]string{"given_name": "Old"}}}
 	if diff := cmp.Diff(want, acts); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
