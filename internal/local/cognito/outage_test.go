@@ -41,11 +41,12 @@ func TestOutageRefusesEverythingUntilTheTestSaysSo(t *testing.T) {
 			e := newTestEmulator()
 			c := newTestClient(t, e, testRegion)
 			ctx := context.Background()
-			pool, err := c.CreateUserPool(ctx, emailPoolInput())
+			// Created directly: CreateUserPool refuses this TOTP-only MFA pool (see mfaconfig.go).
+			created, err := e.CreatePool(testRegion, emailPoolInput())
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := pool.UserPool.Id
+			id := &created
 			var down atomic.Bool
 			down.Store(true)
 			var mu sync.Mutex
