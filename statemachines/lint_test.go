@@ -207,7 +207,9 @@ func TestFailuresSayWhatTheyLeftBehind(t *testing.T) {
 			ends := map[string]bool{}
 			for sname, s := range parsed.States {
 				for _, c := range s.Catch {
-					if slices.ContainsFunc(c.ErrorEquals, func(e string) bool { return e == "ApprovalRejected" || e == "ApprovalTimedOut" || e == "States.Timeout" }) {
+					if slices.ContainsFunc(c.ErrorEquals, func(e string) bool {
+						return e == "ApprovalRejected" || e == "ApprovalTimedOut" || e == "States.Timeout"
+					}) {
 						continue // rejection and timeout have their own endings
 					}
 					if strings.HasPrefix(sname, "Notify") {
