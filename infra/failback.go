@@ -51,6 +51,9 @@ var (
 	cognitoCSVTarget = []string{"cognito-idp:DescribeUserPool", "cognito-idp:GetCSVHeader"}
 	// failback.Steps.apply: every kind of change ApplyChanges makes on the primary.
 	cognitoApply = []string{"cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminDeleteUserAttributes", "cognito-idp:AdminAddUserToGroup", "cognito-idp:CreateGroup", "cognito-idp:AdminDisableUser"}
+	// poolpair.PrimarySubTrust: every DR app client's WriteAttributes decides whether
+	// custom:primary_sub is trusted (PlanFailback and PlanReconcile, on the DR pool only).
+	cognitoAppClients = []string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}
 )
 
 // failbackTasks deploys every placeholder of failback.asl.json; NewFailbackStack refuses to
@@ -61,6 +64,7 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, cognitoExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
 			// HeadBucket and the listing of earlier failbacks' ledgers; HeadBucket has no prefix,
 			// so no s3:prefix condition can apply.
 			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn())

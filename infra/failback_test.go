@@ -42,6 +42,7 @@ func TestFailbackTaskPolicies(t *testing.T) {
 	want := map[string][]any{
 		"PlanFailbackFunctionArn": {
 			allowAll(exportActions, primary, dr),
+			allowAll([]string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}, dr),
 			allowAll([]string{"s3:ListBucket"}, bucket),
 			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, files+"*"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),

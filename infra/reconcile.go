@@ -45,6 +45,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
 			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn()) // HeadBucket
 			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"))
 			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.RepairsFile))

@@ -63,6 +63,7 @@ func TestReconcileTaskPolicies(t *testing.T) {
 	want := map[string][]any{
 		"PlanReconcileFunctionArn": {
 			allowAll(exportActions, primaryPoolArn, drPoolArn),
+			allowAll([]string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}, drPoolArn),
 			allowAll([]string{"s3:ListBucket"}, backupBucket),
 			allowAll([]string{"s3:GetObject"}, reconcileFiles+"before/*"),
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"before/*", reconcileFiles+"repairs.jsonl.gz"),

@@ -6,6 +6,7 @@
 package poolpair
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,13 +26,26 @@ type Pool struct {
 	Defined map[string]bool
 	// Writable are those an admin can change after a user is created.
 	Writable map[string]bool
+	// KeepsUntilVerified are the contact attributes ("email", "phone_number") whose original
+	// value the pool keeps until a new value is verified
+	// (UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate, which needs the
+	// attribute auto-verified): an update that sets a new value unverified leaves the old one
+	// in place and sends the user a code.
+	KeepsUntilVerified map[string]bool
 }
 
 // Describe reads a DescribeUserPool answer.
 func Describe(p *types.UserPoolType) Pool {
-	out := Pool{CaseSensitive: CaseSensitive(p), Defined: map[string]bool{}, Writable: map[string]bool{}}
+	out := Pool{CaseSensitive: CaseSensitive(p), Defined: map[string]bool{}, Writable: map[string]bool{}, KeepsUntilVerified: map[string]bool{}}
 	for _, a := range p.UsernameAttributes {
 		out.UsernameAttributes = append(out.UsernameAttributes, string(a))
+	}
+	if s := p.UserAttributeUpdateSettings; s != nil {
+		for _, a := range s.AttributesRequireVerificationBeforeUpdate {
+			if slices.Contains(p.AutoVerifiedAttributes, types.VerifiedAttributeType(a)) {
+				out.KeepsUntilVerified[string(a)] = true
+			}
+		}
 	}
 	for _, a := range p.SchemaAttributes {
 		if aws.ToBool(a.DeveloperOnlyAttribute) {

@@ -32,11 +32,24 @@ func TestDescribeReadsSchemaOneWay(t *testing.T) {
 	got := poolpair.Describe(emailPool(nil))
 	want := poolpair.Pool{
 		UsernameAttributes: []string{"email"}, CaseSensitive: true,
-		Defined:  map[string]bool{"email": true, "custom:tenant": true, "custom:badge": true},
-		Writable: map[string]bool{"email": true, "custom:tenant": true},
+		Defined:            map[string]bool{"email": true, "custom:tenant": true, "custom:badge": true},
+		Writable:           map[string]bool{"email": true, "custom:tenant": true},
+		KeepsUntilVerified: map[string]bool{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Describe (-want +got):\n%s", diff)
+	}
+}
+
+// TestDescribeReadsKeepsUntilVerified: an address is kept until verified only when the pool
+// lists it in AttributesRequireVerificationBeforeUpdate and auto-verifies it.
+func TestDescribeReadsKeepsUntilVerified(t *testing.T) {
+	p := emailPool(nil)
+	p.AutoVerifiedAttributes = []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}
+	p.UserAttributeUpdateSettings = &types.UserAttributeUpdateSettingsType{AttributesRequireVerificationBeforeUpdate: []types.VerifiedAttributeType{
+		types.VerifiedAttributeTypeEmail, types.VerifiedAttributeTypePhoneNumber}}
+	if diff := cmp.Diff(map[string]bool{"email": true}, poolpair.Describe(p).KeepsUntilVerified); diff != "" {
+		t.Errorf("KeepsUntilVerified (-want +got):\n%s", diff)
 	}
 }
 

@@ -10,12 +10,14 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
-// TestBackupSurvivesThrottlingAndFaults: another tool eats a third of the UserList quota (so our
-// pacer's calls get TooManyRequestsException) and 10% of all Cognito calls fail with
-// InternalErrorException. The SDK's retries must carry the export through with every user once.
+// TestBackupSurvivesThrottlingAndFaults: every tenth call of each quota category is throttled
+// (TooManyRequestsException, as when another tool eats the quota) and 10% of all Cognito calls
+// fail with InternalErrorException. The SDK's retries must carry the export through with every
+// user once.
 func TestBackupSurvivesThrottlingAndFaults(t *testing.T) {
 	f := newFixture(t, 3000)
-	f.stack.Cognito.SetRate(localcognito.UserList, 20)
+	// Injected, not left to the quotas: a slow machine never calls faster than a quota.
+	f.stack.Cognito.SetThrottleRate(0.1)
 	f.stack.Cognito.SetFailureRate(0.1)
 
 	x := f.run(t, "faulty", f.BackupRequest())

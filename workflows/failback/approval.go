@@ -95,7 +95,7 @@ func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summar
 			{Label: "  rejected by the import rules", Value: fmt.Sprintf("%d %s", csv.Rejected, reasonList(csv.ByReason))},
 			{Label: "Users to update", Value: fmt.Sprint(c.Update)},
 			{Label: "Group memberships to add", Value: fmt.Sprint(c.GroupAdds)},
-			{Label: "Disabled in DR after failover", Value: disabledText(p)},
+			{Label: "Disabled in DR, enabled in the primary", Value: disabledText(p)},
 			{Label: "Only in the primary (left alone)", Value: fmt.Sprint(c.PrimaryOnly)},
 			{Label: "Held: UNCONFIRMED or unverified DR users with a primary user's sign-in value (nothing applied)", Value: fmt.Sprint(c.UnverifiedDR)},
 			{Label: "Failover time", Value: p.Request.FailoverTime},

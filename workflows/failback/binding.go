@@ -33,6 +33,7 @@ func (s *Steps) bindPlan(ctx context.Context, p Plan) (PlanFiles, error) {
 		{&out.Actions, ActionsFile},
 		{&out.ImportUsers, ImportUsersFile},
 		{&out.DRUsers, DRDir + export.UsersFile},
+		{&out.Held, HeldFile},
 	} {
 		o, err := s3stream.Digest(ctx, store, p.Bucket, p.Prefix+f.key)
 		if err != nil {
@@ -45,7 +46,7 @@ func (s *Steps) bindPlan(ctx context.Context, p Plan) (PlanFiles, error) {
 
 // files lists every file the approval binds.
 func (c CSVOutput) files() []s3stream.Object {
-	out := []s3stream.Object{c.PlanFiles.Actions, c.PlanFiles.ImportUsers, c.PlanFiles.DRUsers, c.Rejects}
+	out := []s3stream.Object{c.PlanFiles.Actions, c.PlanFiles.ImportUsers, c.PlanFiles.DRUsers, c.PlanFiles.Held, c.Rejects}
 	for _, part := range c.Parts {
 		out = append(out, part.Object)
 	}

@@ -42,6 +42,7 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 		{"users created by API", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportUsersFile }},
 		{"rejects report", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportDir + csvbuild.RejectsFile }},
 		{"disable list", "DisableUsersFunctionArn", "DisableDrUsers", func(p failback.Plan) string { return p.Prefix + failback.DRDir + export.UsersFile }},
+		{"held DR users", "WriteReportFunctionArn", "WriteReport", func(p failback.Plan) string { return p.Prefix + failback.HeldFile }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,15 +77,15 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 				!strings.Contains(x.Cause(), "changed nothing") {
 				t.Fatalf("status %s %s %s; want FAILED PlanTampered naming %s; last events:\n%s", x.Status(), x.ErrorName(), x.Cause(), tampered, lastEvents(x, 6))
 			}
-			path := x.Path()
-			// Refused before the approval: nothing was changed. From the import on, earlier steps did
-			// change the primary, so the failure says so (FailureDirty), though this step changed nothing.
-			end := []string{"NotifyFailedAfterChanges", "FailureDirty"}
+			// Refused before the import, the failback changed nothing (FailureClean); refused later,
+			// the steps before it did, and the ending says so (FailureDirty).
+			ending := []string{"NotifyFailedAfterChanges", "FailureDirty"}
 			if tt.state == "RequestApproval" {
-				end = []string{"NotifyFailed", "FailureClean"}
+				ending = []string{"NotifyFailed", "FailureClean"}
 			}
-			if i := slices.Index(path, tt.state); i < 0 || !slices.Equal(path[i+1:], end) {
-				t.Errorf("path %v, want %s then %v", path, tt.state, end)
+			path := x.Path()
+			if i := slices.Index(path, tt.state); i < 0 || !slices.Equal(path[i+1:], ending) {
+				t.Errorf("path %v, want %s then %v", path, tt.state, ending)
 			}
 			if diff := cmp.Diff(before, f.pools()); diff != "" {
 				t.Errorf("the pools changed after the plan was tampered with (-before +after):\n%s", diff)

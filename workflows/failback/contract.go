@@ -28,8 +28,8 @@ type Request struct {
 	// FailoverTime (RFC 3339) is when traffic moved to the DR pool: DR users changed after it
 	// carry changes the primary does not have.
 	FailoverTime string `json:"failoverTime"`
-	// ApplyDisables mirrors to the primary the users disabled in the DR pool after FailoverTime.
-	// Off by default: they are reported.
+	// ApplyDisables mirrors to the primary the users disabled in the DR pool whose primary user
+	// is enabled (other than those an earlier failback disabled). Off by default: they are reported.
 	ApplyDisables bool `json:"applyDisables,omitempty"`
 	// GlobalSignOut also calls AdminUserGlobalSignOut for each DR user after disabling it.
 	// AdminDisableUser already revokes the user's access tokens and a disabled user cannot refresh,
@@ -88,7 +88,8 @@ type Counts struct {
 	Update int `json:"update"`
 	// GroupAdds are memberships the DR pool has and the primary lacks.
 	GroupAdds int `json:"groupAdds"`
-	// DisabledInDR are users disabled in the DR pool after failover (applied with ApplyDisables).
+	// DisabledInDR are users disabled in the DR pool and enabled in the primary, not by an earlier
+	// failback (applied with ApplyDisables).
 	DisabledInDR int `json:"disabledInDr"`
 	// PrimaryOnly are primary users absent from the DR pool: reported, never deleted.
 	PrimaryOnly int `json:"primaryOnly"`
@@ -136,6 +137,8 @@ type PlanFiles struct {
 	ImportUsers s3stream.Object `json:"importUsers"`
 	// DRUsers is the DR export: the users DisableDrUsers disables and WriteReport reports.
 	DRUsers s3stream.Object `json:"drUsers"`
+	// Held are the DR users the plan holds back (WriteReport reports them as held).
+	Held s3stream.Object `json:"held"`
 }
 
 // ApprovalInput is the payload of the RequestApproval state (lambda:invoke.waitForTaskToken).

@@ -196,7 +196,11 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held 
 		p.counts.Update++
 		p.sample("update", k)
 	}
-	if changedInDR && !u.Enabled && e.enabled && !p.disabledByUs[u.Username] {
+	// Disabled in DR is decided on Enabled alone, not on UserLastModifiedDate: AWS does not
+	// document that AdminDisableUser moves it. Replication keeps a DR copy enabled while its
+	// primary user is, so a DR user disabled while the primary user is enabled was disabled
+	// during the outage — unless an earlier failback disabled it (its ledger says so).
+	if !u.Enabled && e.enabled && !p.disabledByUs[u.Username] {
 		p.counts.DisabledInDR++
 		p.sample("disabled in DR", k)
 		if p.applyDisables {

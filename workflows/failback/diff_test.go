@@ -99,6 +99,13 @@ func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
 	if acts, _, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp", "email_verified", "true")); len(acts) != 0 {
 		t.Errorf("a user an earlier failback disabled: %+v, want nothing", acts)
 	}
+	// AWS does not document that disabling moves UserLastModifiedDate: a disable that left it
+	// before the failover is still a disable.
+	pl.addPrimary(user("p3", before, true, "sub", "s3", "email", "c@example.jp", "email_verified", "true"))
+	acts, _, _ = pl.addDR(user("d3", before, false, "email", "c@example.jp", "email_verified", "true"))
+	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "c@example.jp", Username: "p3", DRUsername: "d3"}}, acts); diff != "" {
+		t.Errorf("disabled in DR, last modified before the failover (-want +got):\n%s", diff)
+	}
 }
 
 // TestPlannerHoldsUnverifiedDRUsers: a DR sign-up that is UNCONFIRMED, or whose email is not

@@ -73,7 +73,9 @@ func newFixture(t *testing.T) *fixture {
 	return newFixtureWith(t, devstack.Options{Quotas: true})
 }
 
-func newFixtureWith(t *testing.T, opts devstack.Options) *fixture {
+// newFixtureWith builds the story on a stack with opts; beforeOutage runs on the stack right
+// before the outage's changes are made in Osaka.
+func newFixtureWith(t *testing.T, opts devstack.Options, beforeOutage ...func(*devstack.Stack)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := devstack.Start(opts)
@@ -89,6 +91,9 @@ func newFixtureWith(t *testing.T, opts devstack.Options) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, stack: st, sc: sc, clock: asl.NewFakeClock(time.Now()), failover: time.Now().Add(-time.Minute), before: seeded}
+	for _, fn := range beforeOutage {
+		fn(st)
+	}
 	if f.outage, err = st.SimulateOutage(ctx, sc, 8, 2, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -307,6 +312,58 @@ func TestFailbackApproved(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, out.Outcomes); diff != "" {
 		t.Errorf("report outcomes (-want +got):\n%s", diff)
+	}
+}
+
+// TestFailbackMirrorsUsersDisabledInDR: a user disabled in the DR pool during the outage is
+// counted by the plan and, with applyDisables, disabled in the primary, whether or not Cognito
+// moves its UserLastModifiedDate when it is disabled (AWS does not document it; the emulator
+// does either). The users only changed in DR stay enabled in the primary.
+func TestFailbackMirrorsUsersDisabledInDR(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disable keeps last modified date %v", keep), func(t *testing.T) {
+			f := newFixtureWith(t, devstack.Options{Quotas: true}, func(st *devstack.Stack) { st.Cognito.SetEnableKeepsModified(keep) })
+			var plan failback.Plan
+			f.beforeTask = map[string]func(json.RawMessage){"RequestApprovalFunctionArn": func(in json.RawMessage) {
+				var st struct {
+					Plan failback.Plan `json:"plan"`
+				}
+				if err := json.Unmarshal(in, &st); err != nil {
+					t.Error(err)
+				}
+				plan = st.Plan
+			}}
+			x := f.start("failback-disabled-in-dr", func(in map[string]any) { in["applyDisables"] = true })
+			f.decide(f.approvalLink(x), "approve")
+			f.wait(x)
+			if x.Status() != asl.StatusSucceeded {
+				t.Fatalf("status %s: %s %s; last events:\n%s", x.Status(), x.ErrorName(), x.Cause(), lastEvents(x, 12))
+			}
+			if len(f.outage.Disabled) == 0 {
+				t.Fatal("the outage disabled nobody in Osaka")
+			}
+			if plan.Counts.DisabledInDR != len(f.outage.Disabled) {
+				t.Errorf("plan counts %d users disabled in DR, want %d", plan.Counts.DisabledInDR, len(f.outage.Disabled))
+			}
+			for _, email := range f.outage.Disabled {
+				u, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Enabled {
+					t.Errorf("%s: disabled in DR during the outage, still enabled in the primary", email)
+				}
+			}
+			for _, email := range f.outage.Changed {
+				u, err := f.user(f.sc.Tokyo.Region, f.sc.TokyoID, email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !u.Enabled {
+					t.Errorf("%s: only changed in DR, disabled in the primary", email)
+				}
+			}
+		})
 	}
 }
 

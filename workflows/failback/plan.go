@@ -122,7 +122,7 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	}
 
 	pl := newPlanner(match, trust.Trusted, failover, req.ApplyDisables, primaryPool.Writable)
-	// DR users an earlier failback disabled look "disabled in DR after failover": they must not
+	// DR users an earlier failback disabled look "disabled in DR": they must not
 	// be mirrored to the primary.
 	if err := s.disabledByFailback(ctx, req, pl); err != nil {
 		return Plan{}, err

@@ -53,7 +53,7 @@ const (
 // the report and its summary, and tells the operators.
 func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
 	p := in.Plan
-	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, in.CSV.Rejects); err != nil {
+	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, in.CSV.PlanFiles.Held, in.CSV.Rejects); err != nil {
 		return ReportOutput{}, err
 	}
 	store := s.S3(p.Region)

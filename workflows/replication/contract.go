@@ -71,6 +71,11 @@ const (
 	// user has. Never matched to that user and never changed; the primary user is not copied
 	// over it (it shows as missing).
 	KindUnverifiedDR = poolpair.UnverifiedDRUser
+	// KindAwaitingVerification: the primary user's email (phone number) changed and is not yet
+	// verified, and the DR pool keeps an address's original value until a new one is verified
+	// (AttributesRequireVerificationBeforeUpdate). Sending it would change nothing and send the
+	// user a code on every run, so it is reported and left until the primary verifies it.
+	KindAwaitingVerification = "awaiting-verification"
 )
 
 // Drift is what one comparison of the two pools found.

@@ -226,7 +226,7 @@ func (d *differ) compare(now time.Time) {
 		for _, k := range r.Kinds {
 			d.drift.Kinds[k]++
 		}
-		if len(r.Kinds) > 0 && !slices.Equal(r.Kinds, []string{KindDROnly}) && !slices.Equal(r.Kinds, []string{KindUnverifiedDR}) {
+		if len(r.Kinds) > 0 && !slices.Equal(r.Kinds, []string{KindDROnly}) && !slices.Equal(r.Kinds, []string{KindUnverifiedDR}) && !awaitingOnly(r.Kinds) {
 			d.drift.Users++
 		}
 		if r.Modified != nil && (oldest.IsZero() || r.Modified.Before(oldest)) {
@@ -264,8 +264,18 @@ func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 	r.DRUsername = e.username
 	have := snapshot.UnpackAttributes(e.attrs)
 	kinds := map[string]bool{}
+	// An unverified new address the DR pool would refuse to apply until verified: neither it nor
+	// its flag is sent (the flag would un-verify the address the DR copy keeps).
+	awaiting := map[string]bool{}
+	for addr, flag := range poolpair.Contacts {
+		if hv, had := have[addr]; had && d.info.keepsUntilVerified[addr] && want[addr] != "" && want[addr] != hv && !poolpair.Verified(want[flag]) {
+			awaiting[addr], awaiting[flag] = true, true
+			kinds[KindAwaitingVerification] = true
+			r.Note = "the primary user's new " + addr + " is not verified yet; the DR pool keeps the original until it is, so it is copied once verified"
+		}
+	}
 	for k, v := range want {
-		if !d.info.mutable[k] {
+		if !d.info.mutable[k] || awaiting[k] {
 			continue // an immutable attribute can only be set when the copy is created
 		}
 		if hv, ok := have[k]; !ok || hv != v {
@@ -313,10 +323,16 @@ func (d *differ) comparePrimary(p *entry) (r Repair, skipped bool) {
 		kinds[KindPassword] = true
 	}
 	r.Kinds = slices.Sorted(maps.Keys(kinds))
-	if len(r.Kinds) > 0 {
+	if len(r.Kinds) > 0 && !awaitingOnly(r.Kinds) {
 		r.Modified = &modified
 	}
 	return r, false
+}
+
+// awaitingOnly: the user's only drift is an address awaiting verification in the primary, which
+// no repair can bring over: not counted as a drifted user, nor in the RPO.
+func awaitingOnly(kinds []string) bool {
+	return slices.Equal(kinds, []string{KindAwaitingVerification})
 }
 
 func attrKind(name string) string {

@@ -360,3 +360,54 @@ func TestReplicateTriggerOnLocalStack(t *testing.T) {
 		t.Errorf("reconcile after the trigger found drift %v", out.Before.Kinds)
 	}
 }
+
+// TestReconcileLeavesAnAddressAwaitingVerification: a primary user's email changed but not yet
+// verified, while the DR pool keeps an email's original value until the new one is verified
+// (AttributesRequireVerificationBeforeUpdate). Sending the change would leave the DR copy as it
+// is and email the user a code on every run; reconcile reports it as awaiting verification and
+// sends nothing, run after run, and the DR copy keeps its original, verified email.
+func TestReconcileLeavesAnAddressAwaitingVerification(t *testing.T) {
+	f := newStack(t)
+	ctx := context.Background()
+	d, err := f.osaka().DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(f.sc.OsakaID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.UserPool
+	auto := p.AutoVerifiedAttributes
+	if !slices.Contains(auto, types.VerifiedAttributeTypeEmail) {
+		auto = append(auto, types.VerifiedAttributeTypeEmail)
+	}
+	f.must(f.osaka().UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: p.Id, AccountRecoverySetting: p.AccountRecoverySetting, AdminCreateUserConfig: p.AdminCreateUserConfig,
+		AutoVerifiedAttributes: auto, DeviceConfiguration: p.DeviceConfiguration, EmailConfiguration: p.EmailConfiguration, LambdaConfig: p.LambdaConfig,
+		MfaConfiguration: p.MfaConfiguration, Policies: p.Policies, SmsConfiguration: p.SmsConfiguration, UserPoolAddOns: p.UserPoolAddOns, DeletionProtection: p.DeletionProtection,
+		UserAttributeUpdateSettings: &types.UserAttributeUpdateSettingsType{AttributesRequireVerificationBeforeUpdate: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}}}))
+
+	old := f.picked(1)[0]
+	drName := aws.ToString(f.get(f.osaka(), f.sc.OsakaID, old).Username)
+	const changed = "changed.unverified@example.jp"
+	f.must(f.tokyo().AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(old),
+		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(changed)}, {Name: aws.String("email_verified"), Value: aws.String("false")}}}))
+	codes := func() int {
+		n := 0
+		for _, m := range f.stack.Cognito.Outbox() {
+			if m.PoolID == f.sc.OsakaID && m.Kind == localcognito.KindVerifyAttribute {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 2 {
+		out := f.run(fmt.Sprintf("reconcile-awaiting-%d", i), false).Output
+		if out.Before.Kinds[replication.KindAwaitingVerification] != 1 || out.Before.Users != 0 || out.Repaired != 0 {
+			t.Errorf("run %d: before %d users %v, repaired %d; want only 1 awaiting verification and nothing repaired", i+1, out.Before.Users, out.Before.Kinds, out.Repaired)
+		}
+		if n := codes(); n != 0 {
+			t.Errorf("run %d: the DR pool sent %d verification codes, want none", i+1, n)
+		}
+		u := f.get(f.osaka(), f.sc.OsakaID, drName)
+		if attr(u, "email") != old || attr(u, "email_verified") != "true" {
+			t.Errorf("run %d: DR copy has email %q verified %q, want the original %q, verified", i+1, attr(u, "email"), attr(u, "email_verified"), old)
+		}
+	}
+}

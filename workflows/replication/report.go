@@ -88,6 +88,9 @@ func reportText(p Plan, out Output) string {
 	if n := out.After.Kinds[KindUnverifiedDR]; n > 0 {
 		fmt.Fprintf(&b, "%d DR users are UNCONFIRMED or unverified and have a primary user's sign-in value: held, never matched to that user (see the drift list).\n", n)
 	}
+	if n := out.After.Kinds[KindAwaitingVerification]; n > 0 {
+		fmt.Fprintf(&b, "%d primary users changed their email or phone number and have not verified it yet; the DR pool keeps the original until then, so it is copied once verified.\n", n)
+	}
 	if p.MatchNote != "" {
 		fmt.Fprintf(&b, "custom:primary_sub was not used to match users: %s.\n", p.MatchNote)
 	}

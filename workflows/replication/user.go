@@ -29,11 +29,14 @@ type poolInfo struct {
 	defined map[string]bool
 	// mutable are the ones an admin can change after creation (poolpair.Mutable).
 	mutable map[string]bool
+	// keepsUntilVerified are the addresses whose original value the pool keeps until a new
+	// value is verified (poolpair.Pool.KeepsUntilVerified).
+	keepsUntilVerified map[string]bool
 }
 
 func describePool(p *types.UserPoolType) poolInfo {
 	d := poolpair.Describe(p)
-	return poolInfo{usernameAttributes: d.UsernameAttributes, defined: d.Defined, mutable: d.Writable}
+	return poolInfo{usernameAttributes: d.UsernameAttributes, defined: d.Defined, mutable: d.Writable, keepsUntilVerified: d.KeepsUntilVerified}
 }
 
 // drAttributes are the attributes the DR copy of a primary user should have: every copied

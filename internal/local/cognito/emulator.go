@@ -13,6 +13,7 @@ package cognito
 import (
 	crand "crypto/rand"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,8 @@ type Emulator struct {
 
 	quotasOn    atomic.Bool
 	latency     atomic.Int64
-	failureRate atomic.Uint64 // math.Float64bits
+	failureRate atomic.Uint64    // math.Float64bits
+	throttle    injectedThrottle // SetThrottleRate
 	quotas      *quotas
 	outage      atomic.Pointer[outage] // SetOutage
 
@@ -161,6 +163,39 @@ func (e *Emulator) loseResponse(op string) bool {
 	}
 	e.lose[op]--
 	return true
+}
+
+// SetThrottleRate sets the fraction (0..1) of each quota category's calls answered with
+// TooManyRequestsException, whether or not the quotas are on and however slowly the caller
+// calls: counted from this call, every call that takes a category's count of throttled calls to
+// floor(calls × f) is throttled (at 0.1, the 10th, 20th, … call of each category). Stats counts
+// them in Throttled, as it counts quota throttling. A test of retries then sees throttling on
+// any machine; the quotas only throttle a caller faster than them.
+func (e *Emulator) SetThrottleRate(f float64) {
+	t := &e.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rate, t.calls = f, map[Category]uint64{}
+}
+
+// injectedThrottle is SetThrottleRate's state: calls per category since the rate was set.
+type injectedThrottle struct {
+	mu    sync.Mutex
+	rate  float64
+	calls map[Category]uint64
+}
+
+// shouldThrottle counts a call of category c and says whether SetThrottleRate throttles it.
+func (e *Emulator) shouldThrottle(c Category) bool {
+	t := &e.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rate <= 0 {
+		return false
+	}
+	n := t.calls[c]
+	t.calls[c] = n + 1
+	return math.Floor(float64(n+1)*t.rate) > math.Floor(float64(n)*t.rate)
 }
 
 func (e *Emulator) now() time.Time { return e.clock() }

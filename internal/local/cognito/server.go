@@ -137,6 +137,10 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 			return nil, errTooManyRequests()
 		}
 	}
+	if c := operationCategory[op]; e.shouldThrottle(c) {
+		incr(&e.stats.throttled, c)
+		return nil, errTooManyRequests()
+	}
 	if d := time.Duration(e.latency.Load()); d > 0 {
 		t := time.NewTimer(d)
 		select {

@@ -236,6 +236,39 @@ func TestInjectedFailures(t *testing.T) {
 	}
 }
 
+// TestInjectedThrottling: SetThrottleRate throttles exactly that fraction of each category's
+// calls however slowly they come, with quotas off, and counts them as throttled.
+func TestInjectedThrottling(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEmulator()
+	e.SetQuotas(false)
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	noRetry := func(o *cip.Options) { o.Retryer = aws.NopRetryer{} }
+	e.SetThrottleRate(0.25)
+	var throttled []int
+	for i := range 12 {
+		_, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &id}, noRetry)
+		var tm *types.TooManyRequestsException
+		switch {
+		case errors.As(err, &tm):
+			throttled = append(throttled, i+1)
+		case err != nil:
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	if diff := cmp.Diff([]int{4, 8, 12}, throttled); diff != "" {
+		t.Errorf("throttled calls (-want +got):\n%s", diff)
+	}
+	if got := e.Stats().Throttled[UserPoolRead]; got != 3 {
+		t.Errorf("Throttled[UserPoolRead] = %d, want 3", got)
+	}
+	e.SetThrottleRate(0)
+	if _, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &id}); err != nil {
+		t.Fatalf("after SetThrottleRate(0): %v", err)
+	}
+}
+
 // TestUpdateOtherAttributeOfEmailUser: changing given_name of a user found by its email must not
 // trip over the user's own email alias (email-as-username pools).
 func TestUpdateOtherAttributeOfEmailUser(t *testing.T) {
