@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,10 +110,15 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	switch x.Status() {
 	case asl.StatusSucceeded:
 		out := x.Output()
-		if _, err := fmt.Fprintf(stdout, "%s\n", out); err != nil {
-			return err
+		if !a.json() {
+			// text: the same JSON, indented for a person.
+			var b bytes.Buffer
+			if json.Indent(&b, out, "", "  ") == nil {
+				out = b.Bytes()
+			}
 		}
-		return nil
+		_, err := fmt.Fprintf(stdout, "%s\n", out)
+		return err
 	}
 	msg := fmt.Sprintf("execution %s %s: %s: %s", x.Name, x.Status(), x.ErrorName(), x.Cause())
 	if x.ErrorName() == "InvalidInput" {

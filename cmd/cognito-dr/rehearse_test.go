@@ -96,3 +96,22 @@ func TestRunRefusesBadUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFailedExecutionExits1: an execution that fails for a reason other than its input (here
+// a bucket that does not exist) exits 1 with the execution's error named, and prints no output.
+func TestRunFailedExecutionExits1(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 1)
+	in := sc.BackupRequest()
+	in["bucket"] = "no-such-bucket"
+	var stdout, stderr strings.Builder
+	err := rehearseCommand(t.Context(), []string{"backup", "--input", writeJSON(t, in), "--topic-arn", sc.TopicArn}, &stdout, &stderr)
+	if code := exitCode(err); code != exitFindings || !strings.Contains(err.Error(), "BucketNotFound") {
+		t.Errorf("exit %d (%v), want %d naming BucketNotFound", code, err, exitFindings)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "ExecutionFailed BucketNotFound") {
+		t.Errorf("progress on stderr does not end with the failure:\n%s", stderr.String())
+	}
+}
