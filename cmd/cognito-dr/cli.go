@@ -201,9 +201,17 @@ func (a *awsFlags) config(ctx context.Context) (aws.Config, error) {
 // clients builds the project's SDK clients with the flags applied. S3 is addressed path-style when
 // S3_FORCE_PATH_STYLE says so or an endpoint is given (S3 emulators on loopback need it).
 func (a *awsFlags) clients(ctx context.Context) (*awsclients.Clients, error) {
+	return a.clientsIn(ctx, "")
+}
+
+// clientsIn is clients with region, if not empty, as the SDK's default Region.
+func (a *awsFlags) clientsIn(ctx context.Context, region string) (*awsclients.Clients, error) {
 	cfg, err := a.config(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if region != "" {
+		cfg.Region = region
 	}
 	var opts awsclients.Options
 	switch v := strings.ToLower(os.Getenv("S3_FORCE_PATH_STYLE")); v {

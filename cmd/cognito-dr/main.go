@@ -4,6 +4,7 @@
 //	cognito-dr demo           seed a Tokyo-style pool and run the backup state machine locally
 //	cognito-dr demo-failback  fail back from Osaka to Tokyo with an approval, locally
 //	cognito-dr start    start a deployed workflow and follow it
+//	cognito-dr run      run a workflow in this process against any endpoint, without deploying
 //	cognito-dr local    run the local AWS (Cognito, S3, SNS, Step Functions) until interrupted
 //	cognito-dr bench    export benchmarks with AWS default quotas and 100 ms latency
 package main
@@ -31,6 +32,7 @@ func commands() []command {
 		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},
 		{"start", "start a deployed workflow (backup, failback, reconcile) with an input file and follow it until it ends or waits for approval", runStart},
+		{"run", "rehearse a workflow (backup, reconcile) in this process with the Go tasks against any endpoint, without deploying", runRehearse},
 		{"snapshots", "list a pool's backups (time, users, rejects, size) or show one manifest in full", runSnapshots},
 		{"local", "run the local AWS stack (Cognito, S3, SNS, CloudWatch Logs, Step Functions) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},

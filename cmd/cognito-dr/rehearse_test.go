@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestRunBackupRehearsal: `run backup` runs the backup in this process against the local stack:
+// the snapshot's manifest is in the bucket, the execution output is JSON on stdout, and stderr
+// shows each state entered and the export's counts.
+func TestRunBackupRehearsal(t *testing.T) {
+	st, sc, _ := localStateMachines(t, 30)
+	var stdout, stderr strings.Builder
+	err := rehearseCommand(t.Context(), []string{"backup", "--input", writeJSON(t, sc.BackupRequest()), "--topic-arn", sc.TopicArn, "--name", "rehearsal"}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, stderr.String())
+	}
+	var out struct {
+		ManifestKey string
+		Users       int
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+		t.Fatalf("stdout is not the execution output: %v\n%s", err, stdout.String())
+	}
+	if out.Users != 30 || !strings.HasSuffix(out.ManifestKey, "rehearsal/manifest.json") {
+		t.Errorf("output %s", stdout.String())
+	}
+	raw, err := st.ReadObject(t.Context(), sc.BucketRegion, sc.Bucket, out.ManifestKey)
+	if err != nil {
+		t.Fatalf("the manifest %s is not in the bucket: %v", out.ManifestKey, err)
+	}
+	if !json.Valid(raw) {
+		t.Errorf("manifest is not JSON: %s", raw)
+	}
+	for _, want := range []string{"ExportUsers", "BuildImportCsv", "WriteManifest", "NotifySuccess", "users=30", "ExecutionSucceeded"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress on stderr does not show %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestRunReconcileShowsTheRepairLoop: `run reconcile` repairs the empty DR pool and stderr shows
+// the repair loop's progress against the plan's total.
+func TestRunReconcileShowsTheRepairLoop(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 12)
+	var stdout, stderr strings.Builder
+	err := rehearseCommand(t.Context(), []string{"reconcile", "--input", writeJSON(t, sc.ReconcileRequest(false)), "--topic-arn", sc.TopicArn}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, stderr.String())
+	}
+	var out struct {
+		Repaired, Failed int
+		Before           struct{ Users int }
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+		t.Fatalf("stdout is not the execution output: %v\n%s", err, stdout.String())
+	}
+	if n := out.Before.Users; n == 0 || out.Repaired != n || out.Failed != 0 {
+		t.Errorf("output %s", stdout.String())
+	}
+	n := out.Before.Users
+	for _, want := range []string{"PlanReconcile", "RepairDrift", fmt.Sprintf("repairs=%d", n), fmt.Sprintf("%d of %d", n, n)} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress on stderr does not show %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestRunRefusesBadUsage: input the workflow refuses, a missing flag, and failback (which
+// needs the deployed stack's approval) exit 2, naming what is wrong.
+func TestRunRefusesBadUsage(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 1)
+	bad := sc.BackupRequest()
+	delete(bad, "userPoolId")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"invalid input", []string{"backup", "--input", writeJSON(t, bad), "--topic-arn", sc.TopicArn}, "InvalidInput"},
+		{"no topic", []string{"backup", "--input", writeJSON(t, sc.BackupRequest())}, "--topic-arn"},
+		{"failback", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, "cognito-dr start failback"},
+		{"unknown workflow", []string{"restore", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, `"restore"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			err := rehearseCommand(t.Context(), tc.args, &stdout, &stderr)
+			if code := exitCode(err); code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("exit %d (%v), want %d naming %s", code, err, exitUsage, tc.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %s", stdout.String())
+			}
+		})
+	}
+}
+
+// TestRunFailedExecutionExits1: an execution that fails for a reason other than its input (here
+// a bucket that does not exist) exits 1 with the execution's error named, and prints no output.
+func TestRunFailedExecutionExits1(t *testing.T) {
+	_, sc, _ := localStateMachines(t, 1)
+	in := sc.BackupRequest()
+	in["bucket"] = "no-such-bucket"
+	var stdout, stderr strings.Builder
+	err := rehearseCommand(t.Context(), []string{"backup", "--input", writeJSON(t, in), "--topic-arn", sc.TopicArn}, &stdout, &stderr)
+	if code := exitCode(err); code != exitFindings || !strings.Contains(err.Error(), "BucketNotFound") {
+		t.Errorf("exit %d (%v), want %d naming BucketNotFound", code, err, exitFindings)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "ExecutionFailed BucketNotFound") {
+		t.Errorf("progress on stderr does not end with the failure:\n%s", stderr.String())
+	}
+}
