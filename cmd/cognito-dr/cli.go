@@ -168,7 +168,7 @@ type awsFlags struct {
 
 func (a *awsFlags) register(fs *flags) {
 	fs.StringVar(&a.profile, "profile", "", "a named profile from the AWS shared config files (default: AWS_PROFILE or the default chain)")
-	fs.StringVar(&a.endpointURL, "endpoint-url", "", "send every AWS call to this URL, e.g. http://127.0.0.1:4566 for `make local` (default: AWS_ENDPOINT_URL or AWS's endpoints)")
+	fs.StringVar(&a.endpointURL, "endpoint-url", "", "send every AWS call to this URL, e.g. http://127.0.0.1:4566 for make local (default: AWS_ENDPOINT_URL or AWS's endpoints)")
 	fs.StringVar(&a.output, "output", "text", "text or json")
 }
 

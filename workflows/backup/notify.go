@@ -3,13 +3,9 @@ package backup
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/notify"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -19,19 +15,11 @@ func (s *Steps) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error
 	if err != nil {
 		return NotifyOutput{}, err
 	}
-	region, err := awsclients.TopicRegion(s.TopicArn)
+	id, err := notify.Publish(ctx, s.SNS, s.TopicArn, subject, body)
 	if err != nil {
-		return NotifyOutput{}, err
+		return NotifyOutput{}, fmt.Errorf("backup %s notification: %w", strings.ToLower(in.Status), err)
 	}
-	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(s.TopicArn),
-		Subject:  aws.String(subject),
-		Message:  aws.String(body),
-	})
-	if err != nil {
-		return NotifyOutput{}, fmt.Errorf("publish backup %s notification to %s: %w", strings.ToLower(in.Status), s.TopicArn, err)
-	}
-	return NotifyOutput{MessageID: aws.ToString(out.MessageId)}, nil
+	return NotifyOutput{MessageID: id}, nil
 }
 
 // message renders the notification. SNS email subjects are limited to 100 characters.
@@ -47,7 +35,7 @@ func message(in NotifyInput) (subject, body string, err error) {
 		fmt.Fprintf(&b, "Backup %s of user pool %s (%s) in %s succeeded.\n\n", in.ExecutionName, e.Source.UserPoolID, e.PoolName, e.Source.Region)
 		fmt.Fprintf(&b, "Snapshot time:   %s\n", e.SnapshotAt.Format("2006-01-02 15:04:05 MST"))
 		fmt.Fprintf(&b, "Users exported:  %d (%d disabled)\n", e.Users, e.Disabled)
-		fmt.Fprintf(&b, "By status:       %s\n", counts(e.ByStatus))
+		fmt.Fprintf(&b, "By status:       %s\n", notify.Counts(e.ByStatus))
 		fmt.Fprintf(&b, "Groups:          %d with %d memberships\n", e.Groups, e.Memberships)
 		fmt.Fprintf(&b, "Import CSVs for: %s in %s\n", c.Target.UserPoolID, c.Target.Region)
 		fmt.Fprintf(&b, "Importable rows: %d in %d file(s)\n", c.Accepted, len(c.Parts))
@@ -66,28 +54,12 @@ func message(in NotifyInput) (subject, body string, err error) {
 	default:
 		return "", "", stateerr.Invalid("status %q is not SUCCEEDED or FAILED", in.Status)
 	}
-	if len(subject) > 100 {
-		subject = subject[:97] + "..."
-	}
-	return subject, b.String(), nil
-}
-
-func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
+	return notify.Subject(subject), b.String(), nil
 }
 
 func reasons(m map[string]int) string {
 	if len(m) == 0 {
 		return ""
 	}
-	return "(" + counts(m) + ")"
+	return "(" + notify.Counts(m) + ")"
 }

@@ -7,11 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
 	"github.com/cognito-dr/cognito-dr/internal/approval"
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/notify"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -51,12 +48,7 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 	fmt.Fprintf(&b, "\nThe approval page lists every user changed by API, with each attribute's value now and after.\n")
 	fmt.Fprintf(&b, "\nReview and decide (the link works once and expires %s):\n%s\n\nNothing changes in the primary pool until someone approves. Opening the link does not decide.\n",
 		s.now().Add(ttl).UTC().Format("2006-01-02 15:04 MST"), link)
-	region, err := awsclients.TopicRegion(s.TopicArn)
-	if err != nil {
-		return struct{}{}, err
-	}
-	_, err = s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(b.String())})
-	if err != nil {
+	if _, err := notify.Publish(ctx, s.SNS, s.TopicArn, subject, b.String()); err != nil {
 		return struct{}{}, fmt.Errorf("publish approval request: %w", err)
 	}
 	return struct{}{}, nil
@@ -132,14 +124,5 @@ func reasonList(m map[string]int) string {
 	if len(m) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	return "(" + notify.Counts(m) + ")"
 }

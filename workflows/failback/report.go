@@ -9,11 +9,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
+	"github.com/cognito-dr/cognito-dr/internal/notify"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
@@ -217,18 +216,7 @@ func reportText(p Plan, out ReportOutput) string {
 }
 
 func (s *Steps) publish(ctx context.Context, subject, body string) (string, error) {
-	if len(subject) > 100 {
-		subject = subject[:97] + "..."
-	}
-	region, err := awsclients.TopicRegion(s.TopicArn)
-	if err != nil {
-		return "", err
-	}
-	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
-	if err != nil {
-		return "", fmt.Errorf("publish to %s: %w", s.TopicArn, err)
-	}
-	return aws.ToString(out.MessageId), nil
+	return notify.Publish(ctx, s.SNS, s.TopicArn, subject, body)
 }
 
 // readLedgers reads every ledger object under prefix in key order.

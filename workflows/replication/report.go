@@ -8,10 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
-	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/notify"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -99,18 +96,7 @@ func reportText(p Plan, out Output) string {
 }
 
 func (s *Steps) publish(ctx context.Context, subject, body string) (string, error) {
-	if len(subject) > 100 {
-		subject = subject[:97] + "..."
-	}
-	region, err := awsclients.TopicRegion(s.TopicArn)
-	if err != nil {
-		return "", err
-	}
-	out, err := s.SNS(region).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicArn), Subject: aws.String(subject), Message: aws.String(body)})
-	if err != nil {
-		return "", fmt.Errorf("publish to %s: %w", s.TopicArn, err)
-	}
-	return aws.ToString(out.MessageId), nil
+	return notify.Publish(ctx, s.SNS, s.TopicArn, subject, body)
 }
 
 // NotifyFailed tells the operators that a reconcile failed and where.
