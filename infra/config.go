@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
@@ -367,6 +368,11 @@ func (c *Config) problems() []string {
 	}
 	if b.UserListRPS < 0 || b.UserReadRPS < 0 {
 		add("backup.userListRps and backup.userReadRps must not be negative")
+	}
+	// The tasks refuse a rate above a quota AWS does not raise (quota.FromEnv): say so at synth, not
+	// at the first scheduled backup.
+	if l := quota.Limits[quota.UserList]; b.UserListRPS > l.RPS && !l.Adjustable {
+		add("backup.userListRps %v exceeds the UserList quota of %v requests/s, which AWS does not raise", b.UserListRPS, l.RPS)
 	}
 	p = append(p, c.replicationProblems(overlaps)...)
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {

@@ -335,13 +335,13 @@ func TestConfigProblemsAreNamedTogether(t *testing.T) {
 		"dr": {"userPoolId": "nope", "region": "ap-northeast-1"},
 		"operatorEmails": [],
 		"approverEmails": ["not an address"],
-		"backup": {"schedule": "daily", "timeZone": "Mars/Olympus", "bucket": "UPPER", "prefix": "/x/"},
+		"backup": {"schedule": "daily", "timeZone": "Mars/Olympus", "bucket": "UPPER", "prefix": "/x/", "userListRps": 31},
 		"logRetentionDays": 42
 	}`))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, want := range []string{"account", "primary.userPoolId", "dr.userPoolId", "both ap-northeast-1", "operatorEmails", "approverEmails", "backup.schedule", "backup.timeZone", "backup.bucket", "backup.prefix", "logRetentionDays"} {
+	for _, want := range []string{"account", "primary.userPoolId", "dr.userPoolId", "both ap-northeast-1", "operatorEmails", "approverEmails", "backup.schedule", "backup.timeZone", "backup.bucket", "backup.prefix", "backup.userListRps 31 exceeds", "logRetentionDays"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
