@@ -49,6 +49,7 @@ func New(cfg aws.Config, opts Options) *Clients {
 	if opts.CognitoMaxAttempts == 0 {
 		opts.CognitoMaxAttempts = 10
 	}
+	cfg.HTTPClient = ReadOnlyBodies(cfg.HTTPClient)
 	return &Clients{
 		cfg:     cfg,
 		opts:    opts,

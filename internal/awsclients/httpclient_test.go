@@ -1,4 +1,4 @@
-package loopback
+package awsclients
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 )
 
@@ -26,9 +27,9 @@ func TestHTTPClientBodyEndsCleanlyAfterClose(t *testing.T) {
 		wrap    func(aws.HTTPClient) aws.HTTPClient
 		wantErr error
 	}{
-		// If smithy-go's WriteTo ever ends with nil after Close, HTTPClient's wrapper can go.
+		// If smithy-go's WriteTo ever ends with nil after Close, ReadOnlyBodies can go.
 		{"SDK body as sent", func(c aws.HTTPClient) aws.HTTPClient { return c }, io.EOF},
-		{"through HTTPClient", func(c aws.HTTPClient) aws.HTTPClient { return readOnlyBodies{c} }, nil},
+		{"through ReadOnlyBodies", ReadOnlyBodies, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var checkErr error
@@ -37,7 +38,9 @@ func TestHTTPClientBodyEndsCleanlyAfterClose(t *testing.T) {
 				_, checkErr = io.Copy(io.Discard, r.Body)
 				return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`))}, nil
 			})
-			c := cip.NewFromConfig(ClientConfig("http://127.0.0.1:1", "ap-northeast-1"), func(o *cip.Options) {
+			cfg := aws.Config{Region: "ap-northeast-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+				Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+			c := cip.NewFromConfig(cfg, func(o *cip.Options) {
 				o.HTTPClient = tc.wrap(send)
 			})
 			if _, err := c.DescribeUserPool(context.Background(), &cip.DescribeUserPoolInput{UserPoolId: aws.String("ap-northeast-1_x")}); err != nil {
@@ -47,5 +50,14 @@ func TestHTTPClientBodyEndsCleanlyAfterClose(t *testing.T) {
 				t.Errorf("copying the closed body: %v, want %v", checkErr, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestClientsSendReadOnlyBodies: every client Clients builds, in a Lambda or the CLI, sends through
+// ReadOnlyBodies.
+func TestClientsSendReadOnlyBodies(t *testing.T) {
+	c := New(aws.Config{Region: "ap-northeast-1"}, Options{})
+	if _, ok := c.Cognito("ap-northeast-1").Options().HTTPClient.(readOnlyBodies); !ok {
+		t.Errorf("the Cognito client sends through %T", c.Cognito("ap-northeast-1").Options().HTTPClient)
 	}
 }
