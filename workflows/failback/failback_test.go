@@ -452,43 +452,9 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 // occupyImportSlot starts an import job of its own that runs for a while.
 func (f *fixture) occupyImportSlot(ctx context.Context) string {
 	f.t.Helper()
-	c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
-	job, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobName: aws.String("someone-elses-import"), CloudWatchLogsRoleArn: aws.String(devstack.ImportLogsRoleArn)})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	h, err := c.GetCSVHeader(ctx, &cip.GetCSVHeaderInput{UserPoolId: aws.String(f.sc.TokyoID)})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var body strings.Builder
-	body.WriteString(strings.Join(h.CSVHeader, ",") + "\n")
-	for i := range 4 {
-		row := make([]string, len(h.CSVHeader))
-		for j, col := range h.CSVHeader {
-			switch col {
-			case "cognito:username", "email":
-				row[j] = fmt.Sprintf("other%d@example.jp", i)
-			case "email_verified", "cognito:mfa_enabled":
-				row[j] = "true"
-			case "phone_number_verified":
-				row[j] = "false"
-			}
-		}
-		body.WriteString(strings.Join(row, ",") + "\n")
-	}
-	req, _ := http.NewRequest(http.MethodPut, aws.ToString(job.UserImportJob.PreSignedUrl), strings.NewReader(body.String()))
-	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		f.t.Fatalf("upload: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	if _, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: job.UserImportJob.JobId}); err != nil {
-		f.t.Fatal(err)
-	}
+	id := f.occupyImportSlotFor(ctx, 4)
 	f.before += 4
-	return aws.ToString(job.UserImportJob.JobId)
+	return id
 }
 
 // TestFailbackCrashThenRerun: the run dies after the import, before any DR user is disabled; a

@@ -96,12 +96,32 @@ func TestFailbackSlotBusyWhateverTheCode(t *testing.T) {
 			ctx := context.Background()
 			c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
 			other := f.occupyImportSlotFor(ctx, 5000)
+			// StartImport runs again only after the failback found the slot busy and waited
+			// (WaitForImportSlot): the other job is stopped right before that second try.
+			stopped := make(chan error, 1)
+			f.hooks.Lock()
+			f.beforeTask = map[string]func(json.RawMessage){"StartImportFunctionArn": func(json.RawMessage) {
+				f.hooks.Lock()
+				defer f.hooks.Unlock()
+				f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
+					_, err := c.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+					stopped <- err
+				}
+			}}
+			f.hooks.Unlock()
 			f.decide(link, "approve")
-			waitForState(t, x, "ImportParts[0]", "WaitForImportSlot")
-			if _, err := c.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)}); err != nil {
-				t.Fatal(err)
-			}
 			f.wait(x)
+			select {
+			case err := <-stopped:
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
+			}
+			if !slices.Contains(x.PathIn("ImportParts[0]"), "WaitForImportSlot") {
+				t.Errorf("path %v: the failback never waited for the slot", x.PathIn("ImportParts[0]"))
+			}
 			d, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
 			if err != nil {
 				t.Fatal(err)
@@ -109,18 +129,6 @@ func TestFailbackSlotBusyWhateverTheCode(t *testing.T) {
 			f.before += int(d.UserImportJob.ImportedUsers)
 			f.checkFailedBack(x)
 		})
-	}
-}
-
-// waitForState waits until the execution has entered state in scope, or fails after 20 s.
-func waitForState(t *testing.T, x *asl.Execution, scope, state string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !slices.Contains(x.PathIn(scope), state) {
-		if time.Now().After(deadline) || x.Status() != asl.StatusRunning {
-			t.Fatalf("%s never entered %s/%s (status %s %s)", x.Name, scope, state, x.Status(), x.Cause())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
