@@ -34,6 +34,7 @@ func runLocal(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
+	dataDir := fs.String("data-dir", "", "keep pools, S3 objects, logs and executions in this directory across restarts (saved on Ctrl-C or SIGTERM, loaded at start); empty starts empty")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,15 +44,28 @@ func runLocal(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	seedStart := time.Now()
-	sc, err := st.SeedScenario(ctx, *users)
-	if err != nil {
-		return err
+	var sc *devstack.Scenario
+	if *dataDir != "" {
+		if sc, err = st.Restore(ctx, *dataDir); err != nil {
+			return err
+		}
+	}
+	restored := sc != nil
+	if !restored {
+		if sc, err = st.SeedScenario(ctx, *users); err != nil {
+			return err
+		}
 	}
 	sm, err := st.ServeStateMachines(sc)
 	if err != nil {
 		return err
 	}
 	defer sm.API.Close()
+	if restored {
+		if err := sm.RestoreExecutions(*dataDir); err != nil {
+			return err
+		}
+	}
 	ready := localReady{
 		Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, OsakaPoolID: sc.OsakaID,
 		OsakaRegion: sc.Osaka.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn,
@@ -63,10 +77,14 @@ func runLocal(ctx context.Context, args []string) error {
 		}
 	} else {
 		input, _ := json.Marshal(sc.BackupRequest())
+		origin := fmt.Sprintf("%d users seeded", *users)
+		if restored {
+			origin = "state loaded from " + *dataDir
+		}
 		fmt.Printf(`Cognito DR local AWS (Cognito, S3, SNS, CloudWatch Logs, Step Functions) is serving.
 
 endpoint      %[1]s
-tokyo pool    %[2]s (%[3]s), %[9]d users seeded in %.1[10]fs
+tokyo pool    %[2]s (%[3]s), %[9]s in %.1[10]fs
 osaka pool    %[4]s (%[5]s)
 bucket        %[6]s (%[7]s)
 topic         %[8]s
@@ -86,9 +104,15 @@ Try the AWS CLI (any credentials will do):
 
 Press Ctrl-C to stop.
 `, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
-			*users, time.Since(seedStart).Seconds(), *quotas, *latency,
+			origin, time.Since(seedStart).Seconds(), *quotas, *latency,
 			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input)
 	}
 	<-ctx.Done()
+	if *dataDir != "" {
+		if err := st.Save(*dataDir, sc, sm); err != nil {
+			return fmt.Errorf("save the local stack's state: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "state saved in %s\n", *dataDir)
+	}
 	return nil
 }
