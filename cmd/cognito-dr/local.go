@@ -29,12 +29,12 @@ type localReady struct {
 func runLocal(ctx context.Context, args []string) error {
 	fs := newFlags("local", "local [flags]")
 	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on (127.0.0.1:0 picks a free port)")
-	users := fs.Int("users", 1000, "users to seed in the Tokyo pool")
+	users := fs.Int("users", 1000, "users to seed in the Tokyo pool (unless --data-dir holds a saved state)")
 	quotas := fs.Bool("quotas", true, "enforce Cognito's default request-rate quotas")
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
-	dataDir := fs.String("data-dir", "", "keep pools, S3 objects, logs and executions in this directory across restarts (saved on Ctrl-C or SIGTERM, loaded at start); empty starts empty")
+	dataDir := fs.String("data-dir", "", "keep pools, S3 objects, logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,28 +44,11 @@ func runLocal(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	seedStart := time.Now()
-	var sc *devstack.Scenario
-	if *dataDir != "" {
-		if sc, err = st.Restore(ctx, *dataDir); err != nil {
-			return err
-		}
-	}
-	restored := sc != nil
-	if !restored {
-		if sc, err = st.SeedScenario(ctx, *users); err != nil {
-			return err
-		}
-	}
-	sm, err := st.ServeStateMachines(sc)
+	sc, sm, restored, err := st.OpenScenario(ctx, *dataDir, *users)
 	if err != nil {
 		return err
 	}
 	defer sm.API.Close()
-	if restored {
-		if err := sm.RestoreExecutions(*dataDir); err != nil {
-			return err
-		}
-	}
 	ready := localReady{
 		Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, OsakaPoolID: sc.OsakaID,
 		OsakaRegion: sc.Osaka.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn,

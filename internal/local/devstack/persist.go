@@ -101,6 +101,33 @@ func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
 	return &sc, nil
 }
 
+// OpenScenario gives the stack its scenario and serves the state machines, as `cognito-dr local`
+// does: the state saved in dataDir when it holds one (restored is then true), else a scenario
+// seeded with users in the Tokyo pool. An empty dataDir always seeds. The caller closes sm.API.
+func (s *Stack) OpenScenario(ctx context.Context, dataDir string, users int) (sc *Scenario, sm *StateMachines, restored bool, err error) {
+	if dataDir != "" {
+		if sc, err = s.Restore(ctx, dataDir); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	restored = sc != nil
+	if !restored {
+		if sc, err = s.SeedScenario(ctx, users); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if sm, err = s.ServeStateMachines(sc); err != nil {
+		return nil, nil, false, err
+	}
+	if restored {
+		if err := sm.RestoreExecutions(dataDir); err != nil {
+			sm.API.Close()
+			return nil, nil, false, err
+		}
+	}
+	return sc, sm, restored, nil
+}
+
 // RestoreExecutions loads the executions Save wrote into dir, if any, into sm's API.
 func (sm *StateMachines) RestoreExecutions(dir string) error {
 	err := readFile(filepath.Join(dir, executionsFile), sm.API.Load)

@@ -18,32 +18,16 @@ import (
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
 
-// persistedStack starts a stack on dir as `cognito-dr local --data-dir dir` does: the saved
-// state if dir holds one, else a seeded scenario.
+// persistedStack starts a stack on dir as `cognito-dr local --data-dir dir` does.
 func persistedStack(t *testing.T, dir string, users int) (*Stack, *Scenario, *StateMachines, bool) {
 	t.Helper()
 	st, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := st.Restore(t.Context(), dir)
+	sc, sm, restored, err := st.OpenScenario(t.Context(), dir, users)
 	if err != nil {
 		t.Fatal(err)
-	}
-	restored := sc != nil
-	if !restored {
-		if sc, err = st.SeedScenario(t.Context(), users); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sm, err := st.ServeStateMachines(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if restored {
-		if err := sm.RestoreExecutions(dir); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return st, sc, sm, restored
 }
