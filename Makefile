@@ -26,9 +26,9 @@ test: node_modules
 bench:
 	$(GO) run ./cmd/cognito-dr bench
 
-## local: run the local stack on its own (prints its endpoint and seeded pool ids).
+## local: run the local stack on its own (prints its endpoint and seeded pool ids); DATA_DIR=dir keeps its state across restarts.
 local:
-	$(GO) run ./cmd/cognito-dr local
+	$(GO) run ./cmd/cognito-dr local $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 # npm packages ship Go files (the CDK CLI's init templates); a go.mod inside node_modules makes it a
 # module of its own, so ./... never reaches into it.

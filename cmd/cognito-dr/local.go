@@ -29,11 +29,12 @@ type localReady struct {
 func runLocal(ctx context.Context, args []string) error {
 	fs := newFlags("local", "local [flags]")
 	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on (127.0.0.1:0 picks a free port)")
-	users := fs.Int("users", 1000, "users to seed in the Tokyo pool")
+	users := fs.Int("users", 1000, "users to seed in the Tokyo pool (unless --data-dir holds a saved state)")
 	quotas := fs.Bool("quotas", true, "enforce Cognito's default request-rate quotas")
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
+	dataDir := fs.String("data-dir", "", "keep pools, S3 objects, logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,11 +44,7 @@ func runLocal(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	seedStart := time.Now()
-	sc, err := st.SeedScenario(ctx, *users)
-	if err != nil {
-		return err
-	}
-	sm, err := st.ServeStateMachines(sc)
+	sc, sm, restored, err := st.OpenScenario(ctx, *dataDir, *users)
 	if err != nil {
 		return err
 	}
@@ -63,10 +60,14 @@ func runLocal(ctx context.Context, args []string) error {
 		}
 	} else {
 		input, _ := json.Marshal(sc.BackupRequest())
+		origin := fmt.Sprintf("%d users seeded", *users)
+		if restored {
+			origin = "state loaded from " + *dataDir
+		}
 		fmt.Printf(`Cognito DR local AWS (Cognito, S3, SNS, CloudWatch Logs, Step Functions) is serving.
 
 endpoint      %[1]s
-tokyo pool    %[2]s (%[3]s), %[9]d users seeded in %.1[10]fs
+tokyo pool    %[2]s (%[3]s), %[9]s in %.1[10]fs
 osaka pool    %[4]s (%[5]s)
 bucket        %[6]s (%[7]s)
 topic         %[8]s
@@ -86,9 +87,15 @@ Try the AWS CLI (any credentials will do):
 
 Press Ctrl-C to stop.
 `, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
-			*users, time.Since(seedStart).Seconds(), *quotas, *latency,
+			origin, time.Since(seedStart).Seconds(), *quotas, *latency,
 			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input)
 	}
 	<-ctx.Done()
+	if *dataDir != "" {
+		if err := st.Save(*dataDir, sc, sm); err != nil {
+			return fmt.Errorf("save the local stack's state: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "state saved in %s\n", *dataDir)
+	}
 	return nil
 }

@@ -16,6 +16,9 @@ type Scenario struct {
 	TopicArn     string
 }
 
+// notificationTopic is the scenario's SNS topic, in ControlRegion.
+const notificationTopic = "cognito-dr-notifications"
+
 // SeedScenario creates the scenario with users in the Tokyo pool.
 func (s *Stack) SeedScenario(ctx context.Context, users int) (*Scenario, error) {
 	return s.SeedScenarioWith(ctx, TokyoPool(users), OsakaPool())
@@ -34,7 +37,7 @@ func (s *Stack) SeedScenarioWith(ctx context.Context, tokyo, osaka PoolSpec) (*S
 	if err := s.AWS.CreateBucket(sc.Bucket); err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", sc.Bucket, err)
 	}
-	if sc.TopicArn, err = s.CreateTopic(ctx, ControlRegion, "cognito-dr-notifications"); err != nil {
+	if sc.TopicArn, err = s.CreateTopic(ctx, ControlRegion, notificationTopic); err != nil {
 		return nil, err
 	}
 	return sc, nil

@@ -57,7 +57,9 @@ type machine struct {
 }
 
 type execution struct {
-	x       *asl.Execution
+	x       run
+	arn     string
+	name    string
 	m       *machine
 	input   string
 	seq     int
@@ -106,7 +108,8 @@ func (s *Server) Execution(arn string) (*asl.Execution, bool) {
 	if !ok {
 		return nil, false
 	}
-	return e.x, true
+	x, ok := e.x.(*asl.Execution) // not one loaded from a saved state
+	return x, ok
 }
 
 // Close aborts every running execution started through the API.
@@ -442,13 +445,13 @@ func (s *Server) startExecution(in startExecutionIn) (any, error) {
 		return nil, errorf("InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
 	}
 	s.seq++
-	e := &execution{x: x, m: m, input: input, seq: s.seq, started: startTime(x)}
+	e := &execution{x: x, arn: x.ARN, name: x.Name, m: m, input: input, seq: s.seq, started: startTime(x)}
 	s.execs[x.ARN] = e
 	m.execs = append(m.execs, e)
 	return startExecutionOut{ExecutionArn: x.ARN, StartDate: epoch(e.started)}, nil
 }
 
-func startTime(x *asl.Execution) time.Time {
+func startTime(x run) time.Time {
 	if h := x.History(); len(h) > 0 {
 		return h[0].Time
 	}
@@ -456,7 +459,7 @@ func startTime(x *asl.Execution) time.Time {
 }
 
 // stopTime is the time of the execution's last event once it has ended.
-func stopTime(x *asl.Execution) time.Time {
+func stopTime(x run) time.Time {
 	select {
 	case <-x.Done():
 	default:
@@ -493,9 +496,9 @@ func (s *Server) describeExecution(in executionIn) (any, error) {
 	}
 	x := e.x
 	out := map[string]any{
-		"executionArn":    x.ARN,
+		"executionArn":    e.arn,
 		"stateMachineArn": e.m.ARN,
-		"name":            x.Name,
+		"name":            e.name,
 		"status":          string(x.Status()),
 		"startDate":       epoch(e.started),
 		"input":           e.input,
@@ -583,7 +586,7 @@ func (s *Server) listExecutions(in listExecutionsIn) (any, error) {
 			break
 		}
 		out.Executions = append(out.Executions, executionItem{
-			ExecutionArn: e.x.ARN, StateMachineArn: m.ARN, Name: e.x.Name, Status: st,
+			ExecutionArn: e.arn, StateMachineArn: m.ARN, Name: e.name, Status: st,
 			StartDate: epoch(e.started), StopDate: ptrEpoch(stopTime(e.x)),
 		})
 		last = e.seq

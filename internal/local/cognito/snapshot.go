@@ -1,0 +1,166 @@
+package cognito
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+)
+
+// The saved form of the emulator's pools (Save, Load): what a restarted local stack needs so a
+// pool's id, configuration, MFA factors, groups and users (with their passwords and verified
+// software tokens) are there again. Sessions, tokens, app clients, pending codes and import jobs
+// are not kept.
+type savedState struct {
+	Pools []savedPool
+}
+
+type savedPool struct {
+	ID, Region, ARN string
+	Created         time.Time
+	Modified        time.Time
+	Config          cip.CreateUserPoolInput
+	MFA             savedMFA
+	Groups          []savedGroup
+	Users           []savedUser
+}
+
+type savedMFA struct {
+	TOTP, SMS, Email bool
+	SMSConfig        *types.SmsMfaConfigType   `json:",omitempty"`
+	EmailConfig      *types.EmailMfaConfigType `json:",omitempty"`
+}
+
+type savedGroup struct {
+	Name              string
+	Description       *string `json:",omitempty"`
+	Precedence        *int32  `json:",omitempty"`
+	RoleArn           *string `json:",omitempty"`
+	Created, Modified int64
+}
+
+type savedUser struct {
+	Username                 string
+	Sub                      [16]byte
+	Attrs                    [][2]string
+	Created, Modified        int64
+	Groups                   []string `json:",omitempty"`
+	Status                   uint8
+	MFAEnabled, MFAPreferred uint8
+	Enabled, SoftwareToken   bool
+	PasswordSalt             []byte `json:",omitempty"`
+	PasswordHash             []byte `json:",omitempty"`
+	TempExpires              int64  `json:",omitempty"`
+	TOTPSecret               string `json:",omitempty"`
+}
+
+// Save writes every pool, with its groups and users, to w as JSON.
+func (e *Emulator) Save(w io.Writer) error {
+	e.mu.RLock()
+	pools := make([]*pool, 0, len(e.pools))
+	for _, p := range e.pools {
+		pools = append(pools, p)
+	}
+	e.mu.RUnlock()
+	sort.Slice(pools, func(i, j int) bool { return pools[i].id < pools[j].id })
+	var st savedState
+	for _, p := range pools {
+		st.Pools = append(st.Pools, p.save())
+	}
+	return json.NewEncoder(w).Encode(st)
+}
+
+func (p *pool) save() savedPool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	sp := savedPool{ID: p.id, Region: p.region, ARN: p.arn, Created: p.created, Modified: p.modified, Config: p.cfg,
+		MFA: savedMFA{TOTP: p.mfa.totp, SMS: p.mfa.sms, Email: p.mfa.email, SMSConfig: p.mfa.smsCfg, EmailConfig: p.mfa.emailCfg}}
+	for _, g := range p.groups {
+		sp.Groups = append(sp.Groups, savedGroup{Name: g.name, Description: g.description, Precedence: g.precedence, RoleArn: g.roleArn, Created: g.created, Modified: g.modified})
+	}
+	sort.Slice(sp.Groups, func(i, j int) bool { return sp.Groups[i].Name < sp.Groups[j].Name })
+	for _, u := range p.all {
+		if u.deleted {
+			continue
+		}
+		su := savedUser{Username: u.username, Sub: u.sub, Created: u.created, Modified: u.modified, Status: u.status,
+			MFAEnabled: u.mfaEnabled, MFAPreferred: u.mfaPreferred, Enabled: u.enabled, SoftwareToken: u.softwareToken}
+		for _, a := range u.attrs {
+			su.Attrs = append(su.Attrs, [2]string{a.name, a.value})
+		}
+		for _, g := range u.groups {
+			su.Groups = append(su.Groups, g.name)
+		}
+		if a := u.auth; a != nil {
+			su.PasswordSalt, su.PasswordHash, su.TempExpires, su.TOTPSecret = a.pwSalt, a.pwHash, a.tempExpires, a.totpSecret
+		}
+		sp.Users = append(sp.Users, su)
+	}
+	return sp
+}
+
+// Load adds the pools Save wrote to r. It refuses a pool id the emulator already holds.
+func (e *Emulator) Load(r io.Reader) error {
+	var st savedState
+	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return fmt.Errorf("cognito state: %w", err)
+	}
+	restored := make([]*pool, 0, len(st.Pools))
+	for _, sp := range st.Pools {
+		p, err := restorePool(sp)
+		if err != nil {
+			return fmt.Errorf("cognito state: pool %s: %w", sp.ID, err)
+		}
+		restored = append(restored, p)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range restored {
+		if e.pools[p.id] != nil {
+			return fmt.Errorf("cognito state: pool %s already exists", p.id)
+		}
+	}
+	for _, p := range restored {
+		e.pools[p.id] = p
+	}
+	return nil
+}
+
+func restorePool(sp savedPool) (*pool, error) {
+	cfg := sp.Config
+	p, err := newPool(sp.ID, sp.Region, sp.ARN, &cfg, sp.Created)
+	if err != nil {
+		return nil, err
+	}
+	p.modified = sp.Modified
+	p.mfa = mfaFactors{totp: sp.MFA.TOTP, sms: sp.MFA.SMS, email: sp.MFA.Email, smsCfg: sp.MFA.SMSConfig, emailCfg: sp.MFA.EmailConfig}
+	for _, sg := range sp.Groups {
+		p.groups[sg.Name] = &group{name: sg.Name, description: sg.Description, precedence: sg.Precedence, roleArn: sg.RoleArn, created: sg.Created, modified: sg.Modified}
+	}
+	for _, su := range sp.Users {
+		u := &user{username: su.Username, sub: su.Sub, created: su.Created, modified: su.Modified, status: su.Status,
+			mfaEnabled: su.MFAEnabled, mfaPreferred: su.MFAPreferred, enabled: su.Enabled, softwareToken: su.SoftwareToken}
+		u.attrs = make([]attr, 0, len(su.Attrs))
+		for _, a := range su.Attrs {
+			name := a[0]
+			if d := p.def[name]; d != nil {
+				name = d.name // share the schema's string, as created users do
+			}
+			u.attrs = append(u.attrs, attr{name, a[1]})
+		}
+		if su.PasswordHash != nil || su.TOTPSecret != "" {
+			u.auth = &userAuth{pwSalt: su.PasswordSalt, pwHash: su.PasswordHash, tempExpires: su.TempExpires, totpSecret: su.TOTPSecret}
+		}
+		p.insert(u)
+		for _, name := range su.Groups {
+			if g := p.groups[name]; g != nil {
+				g.add(u)
+			}
+		}
+	}
+	return p, nil
+}
