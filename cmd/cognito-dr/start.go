@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
 
@@ -149,15 +150,18 @@ func findStateMachine(ctx context.Context, client sfn.ListStateMachinesAPIClient
 	return "", usagef("no state machine named %s in this account and Region: deploy the stack, or pass --state-machine-arn", name)
 }
 
-// follow prints each state the execution enters on w, reading the history every interval, until
-// the execution ends or waits for a person (a .waitForTaskToken task: the approval).
+// follow prints the execution's progress on w, as `run` does (each state entered, each task's
+// counts, and a loop's done of total with its rate and time left), reading the history every
+// interval, until the execution ends or waits for a person (a .waitForTaskToken task: the approval).
 func follow(ctx context.Context, client sfnAPI, arn string, interval time.Duration, w io.Writer) (startResult, error) {
 	var lastID int64
 	waiting := map[int64]bool{} // TaskScheduled ids of callback tasks not yet answered
+	p := &progress{w: w}
+	var state string // the state whose task the next task event belongs to
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: &arn, IncludeExecutionData: aws.Bool(false)})
+		pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: &arn, IncludeExecutionData: aws.Bool(true)})
 		for pages.HasMorePages() {
 			out, err := pages.NextPage(ctx)
 			if err != nil {
@@ -168,9 +172,17 @@ func follow(ctx context.Context, client sfnAPI, arn string, interval time.Durati
 					continue
 				}
 				lastID = e.Id
+				ts := aws.ToTime(e.Timestamp)
 				switch {
+				case e.Type == sfntypes.HistoryEventTypeExecutionStarted:
+					p.start = ts
 				case e.StateEnteredEventDetails != nil:
-					fmt.Fprintf(w, "%s  %s\n", aws.ToTime(e.Timestamp).Local().Format("15:04:05"), aws.ToString(e.StateEnteredEventDetails.Name))
+					state = aws.ToString(e.StateEnteredEventDetails.Name)
+					p.event(asl.Event{Type: asl.EventStateEntered, State: state, Time: ts})
+				case e.LambdaFunctionSucceededEventDetails != nil:
+					p.event(asl.Event{Type: asl.EventTaskSucceeded, State: state, Time: ts, Output: json.RawMessage(aws.ToString(e.LambdaFunctionSucceededEventDetails.Output))})
+				case e.LambdaFunctionFailedEventDetails != nil:
+					p.event(asl.Event{Type: asl.EventTaskFailed, State: state, Time: ts, Error: aws.ToString(e.LambdaFunctionFailedEventDetails.Error)})
 				case e.Type == sfntypes.HistoryEventTypeTaskScheduled && strings.HasSuffix(aws.ToString(e.TaskScheduledEventDetails.Resource), ".waitForTaskToken"):
 					waiting[e.Id] = true
 				case e.Type == sfntypes.HistoryEventTypeTaskSucceeded, e.Type == sfntypes.HistoryEventTypeTaskFailed, e.Type == sfntypes.HistoryEventTypeTaskTimedOut:

@@ -77,6 +77,10 @@ func TestStartFollowsBackup(t *testing.T) {
 			t.Errorf("progress on stderr does not show %s:\n%s", state, stderr.String())
 		}
 	}
+	// The same progress as run: each task's counts from its result.
+	if !strings.Contains(stderr.String(), "users=") {
+		t.Errorf("progress on stderr shows no counts:\n%s", stderr.String())
+	}
 }
 
 // TestStartStopsAtApproval: a failback is followed until it waits for approval; the command then
