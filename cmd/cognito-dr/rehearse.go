@@ -25,10 +25,9 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-// rehearsable are the workflows `run` executes in-process. Failback waits for a person's approval
-// through the deployed stack's callback (a task token sent back to Step Functions), which a run
-// in this process has no way to receive: it is `start`'s.
-var rehearsable = []string{statemachines.Backup, statemachines.Reconcile}
+// rehearsable are the workflows `run` executes in-process. Failback's approval page is served by
+// this process too (rehearse_failback.go).
+var rehearsable = []string{statemachines.Backup, statemachines.Failback, statemachines.Reconcile}
 
 func runRehearse(ctx context.Context, args []string) error {
 	return rehearseCommand(ctx, args, os.Stdout, os.Stderr)
@@ -46,6 +45,8 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	retryBucket := fs.String("retry-bucket", "", "reconcile: the replicate trigger's retry store (RETRY_BUCKET) (default: none; the retry store is not read)")
 	retryRegion := fs.String("retry-region", "", "reconcile: the retry store's Region, the primary's (RETRY_REGION) (required with --retry-bucket)")
 	retryPrefix := fs.String("retry-prefix", "", "reconcile: the retry store's key prefix (RETRY_PREFIX)")
+	importLogsRole := fs.String("import-logs-role-arn", "", "failback: the role Cognito's import jobs write their results to CloudWatch Logs with (IMPORT_LOGS_ROLE_ARN) (required for failback)")
+	listen := fs.String("listen", "127.0.0.1:0", "failback: the loopback address this process serves the approval page on while the execution waits (port 0 picks a free one)")
 	var a awsFlags
 	a.register(fs)
 	workflow := ""
@@ -55,9 +56,6 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if workflow == statemachines.Failback {
-		return usagef("run failback is not supported: its approval reaches the execution through the deployed stack; rehearse failback on the local stack with `cognito-dr start failback --endpoint-url …` (see `make local`)")
-	}
 	if !slices.Contains(rehearsable, workflow) {
 		return usagef("the workflow must be one of %s, not %q (see cognito-dr run --help)", strings.Join(rehearsable, ", "), workflow)
 	}
@@ -66,6 +64,14 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if (*retryBucket == "") != (*retryRegion == "") {
 		return usagef("--retry-bucket and --retry-region go together (see cognito-dr run --help)")
+	}
+	if workflow == statemachines.Failback {
+		if err := required(fs, "import-logs-role-arn"); err != nil {
+			return err
+		}
+		if err := loopbackOnly(*listen); err != nil {
+			return err
+		}
 	}
 	if err := a.check(); err != nil {
 		return err
@@ -88,9 +94,16 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	// warning level and above, so the progress stays readable.
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var functions map[string]boundary.Func
+	var pages *approvalPages
 	switch workflow {
 	case statemachines.Backup:
 		functions = backup.NewSteps(clients, backup.Config{TopicArn: *topic, Rates: rates}).Functions(log)
+	case statemachines.Failback:
+		if pages, err = listenApprovals(*listen, input, clients, log); err != nil {
+			return err
+		}
+		defer pages.Close()
+		functions = failbackSteps(clients, *topic, *importLogsRole, rates, pages, stderr).Functions(log)
 	case statemachines.Reconcile:
 		functions = reconcileSteps(clients, *topic, rates, *retryBucket, *retryRegion, *retryPrefix).Functions(log)
 	}
@@ -99,6 +112,10 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	exec, err := devstack.Executor(workflow, functions, asl.WithObserver(p.event))
 	if err != nil {
 		return err
+	}
+	if pages != nil {
+		pages.bindDecisions(devstack.Callbacks{Executor: exec})
+		pages.Serve()
 	}
 	x, err := exec.Start(ctx, *name, input)
 	if err != nil {

@@ -68,8 +68,8 @@ func TestRunReconcileShowsTheRepairLoop(t *testing.T) {
 	}
 }
 
-// TestRunRefusesBadUsage: input the workflow refuses, a missing flag, and failback (which
-// needs the deployed stack's approval) exit 2, naming what is wrong.
+// TestRunRefusesBadUsage: input the workflow refuses, a missing flag, and a failback approval
+// page off loopback exit 2, naming what is wrong.
 func TestRunRefusesBadUsage(t *testing.T) {
 	_, sc, _ := localStateMachines(t, 1)
 	bad := sc.BackupRequest()
@@ -81,7 +81,8 @@ func TestRunRefusesBadUsage(t *testing.T) {
 	}{
 		{"invalid input", []string{"backup", "--input", writeJSON(t, bad), "--topic-arn", sc.TopicArn}, "InvalidInput"},
 		{"no topic", []string{"backup", "--input", writeJSON(t, sc.BackupRequest())}, "--topic-arn"},
-		{"failback", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, "cognito-dr start failback"},
+		{"failback without its role", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, "--import-logs-role-arn"},
+		{"failback page off loopback", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn, "--import-logs-role-arn", "arn:aws:iam::000000000000:role/r", "--listen", "0.0.0.0:8080"}, "loopback"},
 		{"unknown workflow", []string{"restore", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, `"restore"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
