@@ -32,7 +32,7 @@ func commands() []command {
 		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},
 		{"start", "start a deployed workflow (backup, failback, reconcile) with an input file and follow it until it ends or waits for approval", runStart},
-		{"run", "rehearse a workflow (backup, reconcile) in this process with the Go tasks against any endpoint, without deploying", runRehearse},
+		{"run", "rehearse a workflow (backup, failback, reconcile) in this process with the Go tasks against any endpoint, without deploying", runRehearse},
 		{"snapshots", "list a pool's backups (time, users, rejects, size) or show one manifest in full", runSnapshots},
 		{"local", "run the local AWS stack (Cognito, S3, SNS, CloudWatch Logs, Step Functions) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},
