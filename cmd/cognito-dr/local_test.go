@@ -38,7 +38,7 @@ type localProcess struct {
 	cmd    *exec.Cmd
 	ready  localReady
 	stderr bytes.Buffer
-	exited chan error     // the exit, once
+	exited chan error    // the exit, once
 	done   chan struct{} // closed at the exit
 }
 
