@@ -17,8 +17,10 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 )
 
 // runMainEnv makes the test binary run the CLI's main instead of the tests (see TestMain), so a
@@ -106,7 +108,8 @@ func (p *localProcess) clients() *awsclients.Clients {
 
 // TestLocalKeepsStateAcrossSIGTERM: `cognito-dr local --data-dir` stopped by SIGTERM saves what
 // was written through the API, and the next start on the same directory serves it again: a user
-// created in the Tokyo pool and an object put in the bucket.
+// created in the Tokyo pool, an object put in the bucket, an approver subscribed to the topic and
+// an app client.
 func TestLocalKeepsStateAcrossSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the CLI twice as a child process")
@@ -126,6 +129,15 @@ func TestLocalKeepsStateAcrossSIGTERM(t *testing.T) {
 	if _, err := c.S3(first.ready.BucketRegion).PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(first.ready.Bucket), Key: aws.String(key), Body: strings.NewReader(body),
 	}); err != nil {
+		t.Fatal(err)
+	}
+	const approver = "oncall@example.jp"
+	if _, err := c.SNS(devstack.ControlRegion).Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(first.ready.TopicArn),
+		Protocol: aws.String("email"), Endpoint: aws.String(approver)}); err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.Cognito(first.ready.TokyoRegion).CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: aws.String(first.ready.TokyoPoolID), ClientName: aws.String("web")})
+	if err != nil {
 		t.Fatal(err)
 	}
 	first.stop(t)
@@ -154,6 +166,14 @@ func TestLocalKeepsStateAcrossSIGTERM(t *testing.T) {
 	obj.Body.Close()
 	if string(got) != body {
 		t.Errorf("object %q after the restart, want %q", got, body)
+	}
+	subs, err := c.SNS(devstack.ControlRegion).ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(second.ready.TopicArn)})
+	if err != nil || len(subs.Subscriptions) != 1 || aws.ToString(subs.Subscriptions[0].Endpoint) != approver {
+		t.Errorf("the topic's subscriptions after the restart: %+v, %v", subs, err)
+	}
+	if _, err := c.Cognito(second.ready.TokyoRegion).DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
+		UserPoolId: aws.String(second.ready.TokyoPoolID), ClientId: app.UserPoolClient.ClientId}); err != nil {
+		t.Errorf("the app client created before SIGTERM: %v", err)
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 )
 
-// The saved form of the emulator's pools (Save, Load): what a restarted local stack needs so a
-// pool's id, configuration, MFA factors, groups and users (with their passwords and verified
-// software tokens) are there again. Sessions, tokens, app clients, pending codes and import jobs
-// are not kept.
+// The saved form of the emulator's state (Save, Load): what a restarted local stack needs so a
+// pool's id, configuration, MFA factors, groups and users (with their passwords, verified and
+// pending software tokens and pending codes) are there again, with the app clients, sign-ins and
+// import jobs (snapshot_auth.go).
 type savedState struct {
-	Pools []savedPool
+	Pools   []savedPool
+	Auth    savedAuth
+	Imports savedImports
 }
 
 type savedPool struct {
@@ -27,6 +29,7 @@ type savedPool struct {
 	MFA             savedMFA
 	Groups          []savedGroup
 	Users           []savedUser
+	SignOuts        []savedSignOut `json:",omitempty"`
 }
 
 type savedMFA struct {
@@ -52,13 +55,16 @@ type savedUser struct {
 	Status                   uint8
 	MFAEnabled, MFAPreferred uint8
 	Enabled, SoftwareToken   bool
-	PasswordSalt             []byte `json:",omitempty"`
-	PasswordHash             []byte `json:",omitempty"`
-	TempExpires              int64  `json:",omitempty"`
-	TOTPSecret               string `json:",omitempty"`
+	PasswordSalt             []byte      `json:",omitempty"`
+	PasswordHash             []byte      `json:",omitempty"`
+	TempExpires              int64       `json:",omitempty"`
+	TOTPSecret               string      `json:",omitempty"`
+	PendingTOTP              string      `json:",omitempty"`
+	Codes                    []savedCode `json:",omitempty"`
 }
 
-// Save writes every pool, with its groups and users, to w as JSON.
+// Save writes every pool, with its groups and users, and the app clients, sign-ins and import
+// jobs, to w as JSON. A job still running is saved as Failed (see msgStackStopped).
 func (e *Emulator) Save(w io.Writer) error {
 	e.mu.RLock()
 	pools := make([]*pool, 0, len(e.pools))
@@ -71,6 +77,11 @@ func (e *Emulator) Save(w io.Writer) error {
 	for _, p := range pools {
 		st.Pools = append(st.Pools, p.save())
 	}
+	var err error
+	if st.Auth, err = e.saveAuth(); err != nil {
+		return err
+	}
+	st.Imports = e.saveImports()
 	return json.NewEncoder(w).Encode(st)
 }
 
@@ -96,14 +107,22 @@ func (p *pool) save() savedPool {
 			su.Groups = append(su.Groups, g.name)
 		}
 		if a := u.auth; a != nil {
-			su.PasswordSalt, su.PasswordHash, su.TempExpires, su.TOTPSecret = a.pwSalt, a.pwHash, a.tempExpires, a.totpSecret
+			su.PasswordSalt, su.PasswordHash, su.TempExpires, su.TOTPSecret, su.PendingTOTP = a.pwSalt, a.pwHash, a.tempExpires, a.totpSecret, a.pendingTOTP
+			for _, c := range a.codes {
+				su.Codes = append(su.Codes, savedCode{Kind: c.kind, Code: c.code, Attr: c.attr, Expires: c.expires})
+			}
 		}
 		sp.Users = append(sp.Users, su)
 	}
+	for sub, at := range p.signOuts {
+		sp.SignOuts = append(sp.SignOuts, savedSignOut{Sub: sub, At: at})
+	}
+	sort.Slice(sp.SignOuts, func(i, j int) bool { return string(sp.SignOuts[i].Sub[:]) < string(sp.SignOuts[j].Sub[:]) })
 	return sp
 }
 
-// Load adds the pools Save wrote to r. It refuses a pool id the emulator already holds.
+// Load adds what Save wrote to r. It refuses a pool, app client, grant or import job id the
+// emulator already holds, before loading anything.
 func (e *Emulator) Load(r io.Reader) error {
 	var st savedState
 	if err := json.NewDecoder(r).Decode(&st); err != nil {
@@ -117,16 +136,24 @@ func (e *Emulator) Load(r io.Reader) error {
 		}
 		restored = append(restored, p)
 	}
+	if err := e.checkAuthAndImports(st.Auth, st.Imports); err != nil {
+		return err
+	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, p := range restored {
 		if e.pools[p.id] != nil {
+			e.mu.Unlock()
 			return fmt.Errorf("cognito state: pool %s already exists", p.id)
 		}
 	}
 	for _, p := range restored {
 		e.pools[p.id] = p
 	}
+	e.mu.Unlock()
+	if err := e.loadAuth(st.Auth); err != nil {
+		return err
+	}
+	e.loadImports(st.Imports)
 	return nil
 }
 
@@ -141,6 +168,12 @@ func restorePool(sp savedPool) (*pool, error) {
 	for _, sg := range sp.Groups {
 		p.groups[sg.Name] = &group{name: sg.Name, description: sg.Description, precedence: sg.Precedence, roleArn: sg.RoleArn, created: sg.Created, modified: sg.Modified}
 	}
+	for _, so := range sp.SignOuts {
+		if p.signOuts == nil {
+			p.signOuts = map[[16]byte]int64{}
+		}
+		p.signOuts[so.Sub] = so.At
+	}
 	for _, su := range sp.Users {
 		u := &user{username: su.Username, sub: su.Sub, created: su.Created, modified: su.Modified, status: su.Status,
 			mfaEnabled: su.MFAEnabled, mfaPreferred: su.MFAPreferred, enabled: su.Enabled, softwareToken: su.SoftwareToken}
@@ -152,8 +185,11 @@ func restorePool(sp savedPool) (*pool, error) {
 			}
 			u.attrs = append(u.attrs, attr{name, a[1]})
 		}
-		if su.PasswordHash != nil || su.TOTPSecret != "" {
-			u.auth = &userAuth{pwSalt: su.PasswordSalt, pwHash: su.PasswordHash, tempExpires: su.TempExpires, totpSecret: su.TOTPSecret}
+		if su.PasswordHash != nil || su.TOTPSecret != "" || su.PendingTOTP != "" || len(su.Codes) > 0 {
+			u.auth = &userAuth{pwSalt: su.PasswordSalt, pwHash: su.PasswordHash, tempExpires: su.TempExpires, totpSecret: su.TOTPSecret, pendingTOTP: su.PendingTOTP}
+			for _, c := range su.Codes {
+				u.auth.codes = append(u.auth.codes, pendingCode{kind: c.Kind, code: c.Code, attr: c.Attr, expires: c.Expires})
+			}
 		}
 		p.insert(u)
 		for _, name := range su.Groups {

@@ -18,12 +18,13 @@ const (
 	cognitoFile    = "cognito.json"
 	logsFile       = "logs.json"
 	s3File         = "s3.gob"
+	snsFile        = "sns.json"
 	executionsFile = "executions.gob"
 )
 
 // Save writes the stack's state into dir, one file per service, each replaced atomically
 // (a temporary file renamed over it): the Cognito pools and users, the CloudWatch Logs, every S3
-// bucket and object, the executions of sm (a running one as ABORTED, see localstates.Server.Save;
+// bucket and object, the SNS topics and subscriptions, the executions of sm (a running one as ABORTED, see localstates.Server.Save;
 // sm may be nil), and the scenario's ids. Restore and RestoreExecutions read it back.
 func (s *Stack) Save(dir string, sc *Scenario, sm *StateMachines) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -36,6 +37,7 @@ func (s *Stack) Save(dir string, sc *Scenario, sm *StateMachines) error {
 		{cognitoFile, s.Cognito.Save},
 		{logsFile, s.Logs.Save},
 		{s3File, s.AWS.SaveS3},
+		{snsFile, s.AWS.SaveSNS},
 		{executionsFile, func(w io.Writer) error {
 			if sm == nil {
 				return nil
@@ -72,8 +74,9 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Restore loads a state Save wrote into dir: pools and users, logs, S3, and the scenario, whose
-// SNS topic it creates again. It returns nil and no error when dir holds no saved state (it may
+// Restore loads a state Save wrote into dir: pools and users, logs, S3, SNS topics and
+// subscriptions, and the scenario, whose SNS topic it creates again (a directory saved without
+// SNS has none). It returns nil and no error when dir holds no saved state (it may
 // not exist), so the caller seeds instead. Executions come back with RestoreExecutions, once the
 // state machines are registered.
 func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
@@ -90,8 +93,14 @@ func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
 	for _, f := range []struct {
 		name string
 		read func(io.Reader) error
-	}{{cognitoFile, s.Cognito.Load}, {logsFile, s.Logs.Load}, {s3File, s.AWS.LoadS3}} {
-		if err := readFile(filepath.Join(dir, f.name), f.read); err != nil {
+		// optional: a directory saved before the file existed loads without it
+		optional bool
+	}{{cognitoFile, s.Cognito.Load, false}, {logsFile, s.Logs.Load, false}, {s3File, s.AWS.LoadS3, false}, {snsFile, s.AWS.LoadSNS, true}} {
+		err := readFile(filepath.Join(dir, f.name), f.read)
+		if f.optional && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", f.name, err)
 		}
 	}

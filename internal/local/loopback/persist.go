@@ -3,9 +3,11 @@ package loopback
 import (
 	"bytes"
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/johannesboyne/gofakes3"
 )
@@ -84,4 +86,46 @@ func (s *Stack) LoadS3(r io.Reader) error {
 			return fmt.Errorf("put s3://%s/%s: %w", o.Bucket, o.Key, err)
 		}
 	}
+}
+
+// savedSNS is what SaveSNS writes: the topics and their subscriptions. Published messages are
+// not kept: what was sent before a restart was delivered then.
+type savedSNS struct {
+	Topics        []string
+	Subscriptions []Subscription
+}
+
+// SaveSNS writes the SNS topics and subscriptions to w as JSON, for a local stack that keeps its
+// state across restarts.
+func (s *Stack) SaveSNS(w io.Writer) error {
+	n := s.sns
+	n.mu.Lock()
+	st := savedSNS{Subscriptions: slices.Clone(n.subs)}
+	for arn := range n.topics {
+		st.Topics = append(st.Topics, arn)
+	}
+	n.mu.Unlock()
+	slices.Sort(st.Topics)
+	return json.NewEncoder(w).Encode(st)
+}
+
+// LoadSNS puts back what SaveSNS wrote: the topics, and the subscriptions (in their order, a
+// pending one still pending) that the stack does not hold already.
+func (s *Stack) LoadSNS(r io.Reader) error {
+	var st savedSNS
+	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return fmt.Errorf("sns state: %w", err)
+	}
+	n := s.sns
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, arn := range st.Topics {
+		n.topics[arn] = true
+	}
+	for _, sub := range st.Subscriptions {
+		if !slices.ContainsFunc(n.subs, func(have Subscription) bool { return have.Arn == sub.Arn }) {
+			n.subs = append(n.subs, sub)
+		}
+	}
+	return nil
 }
