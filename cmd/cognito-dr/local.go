@@ -34,7 +34,7 @@ func runLocal(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
-	dataDir := fs.String("data-dir", "", "keep pools, S3 objects, logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
+	dataDir := fs.String("data-dir", "", "keep pools, app clients, sign-ins, import jobs, S3 objects, SNS topics and subscriptions, logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
