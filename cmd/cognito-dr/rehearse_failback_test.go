@@ -137,6 +137,11 @@ func TestRunFailbackApprovedInTheBrowser(t *testing.T) {
 			t.Errorf("%s, created in Osaka during the outage, is not in Tokyo after the approved failback", u)
 		}
 	}
+	for _, line := range strings.Split(r.errText(), "\n") {
+		if strings.HasPrefix(line, "{") && strings.Contains(line, "/_local/approvals/") {
+			t.Errorf("a log line carries the approval link: %s", line)
+		}
+	}
 	for _, want := range []string{"RequestApproval", "ImportParts", "WriteReport", "ExecutionSucceeded"} {
 		if !strings.Contains(r.errText(), want) {
 			t.Errorf("progress on stderr does not show %q:\n%s", want, r.errText())
