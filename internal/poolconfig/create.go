@@ -331,9 +331,11 @@ func (c *creator) providers(ctx context.Context) error {
 			}
 			details[k] = v
 		}
-		// DescribeIdentityProvider adds the certificate Cognito generated for a SAML provider;
-		// the new pool generates its own.
+		// DescribeIdentityProvider adds what Cognito derived: the certificate it generated for a
+		// SAML provider, whether an OIDC provider's attributes URL takes extra attributes. The new
+		// pool derives its own.
 		delete(details, "ActiveEncryptionCertificate")
+		delete(details, "attributes_url_add_attributes")
 		if len(missing) > 0 {
 			r.Reason = fmt.Sprintf("its %s cannot be read from Cognito and was not supplied", strings.Join(missing, " and "))
 			c.out.IdentityProviders = append(c.out.IdentityProviders, r)
@@ -383,6 +385,9 @@ func (c *creator) clients(ctx context.Context) error {
 			} else {
 				c.out.Notes = append(c.out.Notes, fmt.Sprintf("app client %s: identity provider %s left out (not created)", aws.ToString(cl.ClientName), p))
 			}
+		}
+		if cl.AnalyticsConfiguration != nil {
+			c.out.Notes = append(c.out.Notes, fmt.Sprintf("app client %s sends analytics to the Pinpoint project of %s", aws.ToString(cl.ClientName), c.cfg.Region))
 		}
 		copied := ClientCopy{Name: aws.ToString(cl.ClientName), OldClientID: oldID}
 		if cl.HasSecret {

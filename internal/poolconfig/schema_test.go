@@ -3,6 +3,7 @@ package poolconfig_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -216,5 +219,45 @@ func TestCaptureMissingPoolAndBadFile(t *testing.T) {
 		if !errors.As(err, &invalid) {
 			t.Errorf("Decode(%s): %v, want SnapshotInvalid", body, err)
 		}
+	}
+}
+
+// TestPacedToQuotas: against Cognito's default quotas, a capture and a create of a pool with more
+// app clients and groups than a per-pool operation's 5 requests a second are never throttled:
+// every call waits for its quota.
+func TestPacedToQuotas(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(devstack.Options{Quotas: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := st.Clients.Cognito(tokyo)
+	id, err := st.Cognito.CreatePool(tokyo, &cip.CreateUserPoolInput{PoolName: aws.String("many")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Cognito.SetQuotas(false) // the fixture itself is not paced
+	for i := range 9 {
+		name := aws.String(fmt.Sprintf("c%d", i))
+		if _, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &id, ClientName: name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &id, GroupName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Cognito.SetQuotas(true)
+	before := st.Cognito.Stats().Throttled
+	reg := quota.NewRegistry(nil)
+	cfg, err := poolconfig.Capture(ctx, c, reg.Pacer(tokyo, poolconfig.Ops), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poolconfig.Create(ctx, st.Clients.Cognito(osaka), reg.Pacer(osaka, poolconfig.Ops), cfg, "many-copy", poolconfig.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, st.Cognito.Stats().Throttled); diff != "" {
+		t.Errorf("throttled calls (-before +after):\n%s", diff)
 	}
 }
