@@ -187,6 +187,8 @@ func createInput(cfg Config, name string, opts Options) (*cip.CreateUserPoolInpu
 		UsernameConfiguration:       p.UsernameConfiguration,
 		VerificationMessageTemplate: p.VerificationMessageTemplate,
 	}
+	// Keys under "aws:" (CloudFormation's stack tags) are AWS's own: a request may not set them.
+	maps.DeleteFunc(in.UserPoolTags, func(k, _ string) bool { return strings.HasPrefix(k, "aws:") })
 	if len(opts.Tags) > 0 {
 		if in.UserPoolTags == nil {
 			in.UserPoolTags = map[string]string{}

@@ -99,7 +99,7 @@ func TestAddMissing(t *testing.T) {
 	ctx := context.Background()
 	st := start(t)
 	c := st.Clients.Cognito(tokyo)
-	id := richPool(t, ctx, c)
+	id := richPool(t, ctx, st)
 	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), id)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestCreateOptions(t *testing.T) {
 	ctx := context.Background()
 	st := start(t)
 	c := st.Clients.Cognito(tokyo)
-	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), richPool(t, ctx, c))
+	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), richPool(t, ctx, st))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,6 +319,11 @@ func TestDescribeUserPoolEchoesCreate(t *testing.T) {
 		Policies: &types.UserPoolPolicyType{PasswordPolicy: &types.PasswordPolicyType{MinimumLength: aws.Int32(14), RequireSymbols: true, TemporaryPasswordValidityDays: 2, PasswordHistorySize: aws.Int32(5)},
 			SignInPolicy: &types.SignInPolicyType{AllowedFirstAuthFactors: []types.AuthFactorType{types.AuthFactorTypePassword, types.AuthFactorTypeEmailOtp}}},
 	}
+	reserved := *in
+	reserved.UserPoolTags = map[string]string{"aws:cloudformation:stack-name": "s"}
+	if _, err := c.CreateUserPool(ctx, &reserved); apiCode(err) != "InvalidParameterException" {
+		t.Errorf("a tag under aws: %v", err)
+	}
 	out, err := c.CreateUserPool(ctx, in)
 	if err != nil {
 		t.Fatal(err)
