@@ -261,3 +261,76 @@ func TestPacedToQuotas(t *testing.T) {
 		t.Errorf("throttled calls (-before +after):\n%s", diff)
 	}
 }
+
+// failingClients fails the nth CreateUserPoolClient, as a Lambda that times out midway would.
+type failingClients struct {
+	poolconfig.CreateAPI
+	calls, n int
+}
+
+func (f *failingClients) CreateUserPoolClient(ctx context.Context, in *cip.CreateUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolClientOutput, error) {
+	f.calls++
+	if f.calls == f.n {
+		return nil, errors.New("the task timed out")
+	}
+	return f.CreateAPI.CreateUserPoolClient(ctx, in, optFns...)
+}
+
+// TestCreateResumesWithToken: a Create that failed after making the pool, called again with the
+// same token (a Step Functions retry), finishes that pool: one pool, each client, group and
+// provider once. Another token makes another pool.
+func TestCreateResumesWithToken(t *testing.T) {
+	ctx := context.Background()
+	st := start(t)
+	cfg, err := poolconfig.Capture(ctx, st.Clients.Cognito(tokyo), fast(tokyo), richPool(t, ctx, st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := st.Clients.Cognito(osaka)
+	opts := poolconfig.Options{Token: "restore-1", Domain: "tokyo-restored", ProviderSecrets: map[string]map[string]string{"Google": {"client_secret": "s"}}}
+	first, err := poolconfig.Create(ctx, &failingClients{CreateAPI: dst, n: 2}, fast(osaka), cfg, "tokyo-restored", opts)
+	if err == nil || first.UserPoolID == "" || len(first.Clients) != 1 {
+		t.Fatalf("first attempt: %+v, %v; want a pool with one client and the error", first, err)
+	}
+	again, err := poolconfig.Create(ctx, dst, fast(osaka), cfg, "tokyo-restored", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.UserPoolID != first.UserPoolID || !again.Resumed {
+		t.Fatalf("retry made %s (resumed %v), want %s", again.UserPoolID, again.Resumed, first.UserPoolID)
+	}
+	if again.ClientIDs[first.Clients[0].OldClientID] != first.Clients[0].NewClientID {
+		t.Errorf("the client the first attempt made was not reused: %v", again.ClientIDs)
+	}
+	clients, err := dst.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: &again.UserPoolID, MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := dst.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: &again.UserPoolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clients.UserPoolClients) != 2 || len(groups.Groups) != 2 || again.Groups != 2 || again.ResourceServers != 1 || again.Domain.Created != "tokyo-restored" {
+		t.Errorf("after the retry: %d clients, %d groups (%d reported), %d resource servers, domain %+v", len(clients.UserPoolClients), len(groups.Groups), again.Groups, again.ResourceServers, again.Domain)
+	}
+	for _, p := range again.IdentityProviders {
+		if !p.Created {
+			t.Errorf("provider %s not created on the retry: %s", p.Name, p.Reason)
+		}
+	}
+	pools, err := dst.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pools.UserPools) != 1 {
+		t.Errorf("%d pools in %s after a retry, want 1", len(pools.UserPools), osaka)
+	}
+	opts.Token, opts.Domain = "restore-2", ""
+	other, err := poolconfig.Create(ctx, dst, fast(osaka), cfg, "tokyo-restored", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.UserPoolID == first.UserPoolID || other.Resumed {
+		t.Errorf("another token reused pool %s", other.UserPoolID)
+	}
+}
