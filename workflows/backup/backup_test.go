@@ -109,7 +109,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
 	}
-	if diff := cmp.Diff([]string{"ExportUsers", "BuildImportCsv", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"ExportUsers", "ExportFinished", "BuildImportCsv", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	var out struct {
@@ -149,7 +149,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	t.Run("snapshot holds every user with full fidelity", func(t *testing.T) {
 		got := map[string]snapshot.User{}
 		subs := map[string]bool{}
-		err := snapshot.ReadLines(strings.NewReader(string(f.get(t, out.Snapshot.Prefix+backup.UsersFile))), func(u snapshot.User) error {
+		err := snapshot.ReadUsers(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, out.Snapshot.Prefix, func(u snapshot.User) error {
 			email := u.Attributes["email"]
 			if _, dup := got[email]; dup {
 				t.Errorf("%s exported twice", email)
