@@ -53,6 +53,8 @@ type Options struct {
 	// MaxShardUsers splits a shard that holds more users (the estimate was low); 0 means
 	// 4 × PerShard, or 50,000 without PerShard. It bounds memory: Workers shards are held at once.
 	MaxShardUsers int
+	// Workers is how many shards Resume lists at once; 0 means Workers.
+	Workers int
 	// PartUsers closes a users part, and saves a checkpoint, once it holds this many users; 0
 	// means 250,000. A crashed invocation loses at most the users of its open part.
 	PartUsers int
@@ -66,6 +68,13 @@ func (o Options) maxShardUsers() int {
 		return 4 * o.PerShard
 	}
 	return 50_000
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return Workers
 }
 
 func (o Options) partUsers() int {

@@ -20,14 +20,21 @@ import (
 // CheckpointFile is where a resumable export keeps its progress, under the snapshot's prefix.
 const CheckpointFile = "checkpoint/export.json"
 
-// Workers is how many shards a resumable export lists at once: enough pages in flight to reach
-// the UserList quota despite each call's latency; the pacer, not this number, bounds the rate.
+// Workers is how many shards a resumable export lists at once unless Options.Workers says: enough
+// pages in flight to reach the UserList quota despite each call's latency; the pacer, not this
+// number, bounds the rate.
 const Workers = 16
+
+// splitAfter is how many users a shard cut by the budget must have written for it to be split
+// (16 pages): a shard that listed fewer was slow for want of quota, not for its size, and its 16
+// sub-prefixes would only cost more calls. It is redone whole, first, by the next invocation.
+const splitAfter = 16 * pageSize
 
 // Progress is a resumable export's checkpoint. A shard is a `sub` prefix; a user is in exactly
 // one pending shard or in exactly one written part, so each user reaches the snapshot once.
 type Progress struct {
-	// Pending are the shards not written yet, sorted.
+	// Pending are the shards not written yet: the ones a budget cut first, so they start early in
+	// the next invocation and have the whole of it.
 	Pending []string `json:"pending"`
 	// Parts are the users files written so far, in order.
 	Parts []snapshot.Part `json:"parts"`
@@ -87,7 +94,7 @@ func (e *Exporter) ShardUsers(budget time.Duration) int {
 	if e.opts.IncludeMFA {
 		perSecond = min(perSecond, e.pace.Rate("AdminGetUser"))
 	}
-	return max(pageSize, int(perSecond*budget.Seconds()/4/Workers))
+	return max(pageSize, int(perSecond*budget.Seconds()/4/float64(e.opts.workers())))
 }
 
 // Store is what a resumable export calls on the backup bucket.
@@ -100,9 +107,10 @@ type Store = transfermanager.S3APIClient
 //
 // ListUsers pagination tokens are not kept between invocations (AWS does not say how long they
 // live), so a shard is written whole or not at all: one cut by the budget is redone from its
-// start, split into its 16 sub-prefixes, since a shard that did not finish in half a budget is
-// too large. A user listed twice within a shard (the pool changing while it is listed) is
-// written once. Memory is bounded by Workers shards of at most MaxShardUsers users.
+// start by the next invocation, split into its 16 sub-prefixes if it had listed many pages (it
+// did not finish in half a budget: too large). A user listed twice within a shard (the pool
+// changing while it is listed) is written once. Memory is bounded by Workers shards of at most
+// MaxShardUsers users.
 func (e *Exporter) Resume(ctx context.Context, store Store, bucket, prefix, pool string, budget checkpoint.Budget) (Progress, error) {
 	begin := time.Now()
 	key := prefix + CheckpointFile
@@ -197,7 +205,7 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 
 	queue := slices.Clone(r.prog.Pending)
 	running := map[string]bool{}
-	results := make(chan shardResult, Workers)
+	results := make(chan shardResult, r.e.opts.workers())
 	type groupsResult struct {
 		files GroupFiles
 		err   error
@@ -215,15 +223,14 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 	var firstErr error
 	var later []string // shards split after being cut: next invocation's
 	pending := func() []string {
-		p := slices.Concat(queue, slices.Collect(maps.Keys(running)), later)
+		p := slices.Concat(later, slices.Sorted(maps.Keys(running)))
 		if firstErr != nil {
 			p = append(p, r.partShards...) // the open part will not be completed
 		}
-		slices.Sort(p)
-		return p
+		return append(p, queue...)
 	}
 	for {
-		for firstErr == nil && len(running) < Workers && len(queue) > 0 && budget.Open() && work.Err() == nil {
+		for firstErr == nil && len(running) < r.e.opts.workers() && len(queue) > 0 && budget.Open() && work.Err() == nil {
 			shard := queue[0]
 			queue = queue[1:]
 			running[shard] = true
@@ -262,8 +269,8 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 			case errors.Is(res.err, errTooLarge):
 				r.prog.Split++
 				queue = append(queue, split([]string{res.shard})...)
-			case errors.Is(res.err, context.Canceled) && ctx.Err() == nil && firstErr == nil:
-				// Cut by the budget after at least half of it: too large to finish in one.
+			case errors.Is(res.err, context.Canceled) && ctx.Err() == nil && firstErr == nil && res.counts.users >= splitAfter:
+				// Cut by the budget after at least half of it and many pages: too large for one.
 				r.prog.Split++
 				later = append(later, split([]string{res.shard})...)
 			default:

@@ -34,6 +34,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, users int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, users, func(*backup.Steps) {})
+}
+
+// newFixtureWith is newFixture with the steps changed by set before they are bound.
+func newFixtureWith(t *testing.T, users int, set func(*backup.Steps)) *fixture {
+	t.Helper()
 	st, err := devstack.Start(devstack.Options{Quotas: true})
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +51,7 @@ func newFixture(t *testing.T, users int) *fixture {
 	}
 	f := &fixture{stack: st, Scenario: sc}
 	steps := backup.NewSteps(st.Clients, backup.Config{TopicArn: sc.TopicArn})
+	set(steps)
 	f.exec, err = devstack.Executor(statemachines.Backup, steps.Functions(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
