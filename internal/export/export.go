@@ -51,7 +51,7 @@ type Options struct {
 	// should hold (ShardUsers): together they plan the shards of a first invocation.
 	Estimated, PerShard int
 	// MaxShardUsers splits a shard that holds more users (the estimate was low); 0 means
-	// 4 × PerShard, or 50,000 without PerShard. It bounds memory: Workers shards are held at once.
+	// 4 × PerShard, at most 40,000. It bounds memory: Workers shards are held at once, compressed.
 	MaxShardUsers int
 	// Workers is how many shards Resume lists at once; 0 means Workers.
 	Workers int
@@ -60,14 +60,23 @@ type Options struct {
 	PartUsers int
 }
 
+// maxShardUsersCap bounds the memory of an export whose quota allows large shards (a raised
+// quota, or none in a benchmark): Workers × 40,000 users of about 100 compressed bytes each.
+const maxShardUsersCap = 40_000
+
 func (o Options) maxShardUsers() int {
-	switch {
-	case o.MaxShardUsers > 0:
+	if o.MaxShardUsers > 0 {
 		return o.MaxShardUsers
-	case o.PerShard > 0:
-		return 4 * o.PerShard
 	}
-	return 50_000
+	return min(4*o.perShard(), maxShardUsersCap)
+}
+
+// perShard is PerShard within what memory allows; 0 means as large as that.
+func (o Options) perShard() int {
+	if o.PerShard > 0 {
+		return min(o.PerShard, maxShardUsersCap/2)
+	}
+	return maxShardUsersCap / 2
 }
 
 func (o Options) workers() int {

@@ -119,7 +119,7 @@ func (e *Exporter) Resume(ctx context.Context, store Store, bucket, prefix, pool
 		return prog, err
 	}
 	if !found {
-		prog = Progress{Pending: Plan(e.opts.Estimated, e.opts.PerShard), Parts: []snapshot.Part{}, ByStatus: map[string]int{}}
+		prog = Progress{Pending: Plan(e.opts.Estimated, e.opts.perShard()), Parts: []snapshot.Part{}, ByStatus: map[string]int{}}
 	}
 	if prog.ByStatus == nil {
 		prog.ByStatus = map[string]int{}
