@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // CheckpointFile is where a resumable export keeps its progress, under the snapshot's prefix.
@@ -41,8 +42,10 @@ type Progress struct {
 	// Split counts the shards split into their 16 sub-prefixes because they were too large to
 	// finish within a budget.
 	Split int `json:"split"`
-	// Groups is set once groups and memberships are written.
-	Groups *GroupFiles `json:"groups,omitempty"`
+	// Groups is set once groups and memberships are written. GroupsCut counts the invocations
+	// whose budget ended before they were: ListUsersInGroup cannot resume either.
+	Groups    *GroupFiles `json:"groups,omitempty"`
+	GroupsCut int         `json:"groupsCut,omitempty"`
 	// Invocations counts the calls of Resume that saved progress.
 	Invocations int `json:"invocations"`
 	// Seconds is the time spent exporting, all invocations together.
@@ -212,6 +215,11 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 	}
 	groups := make(chan groupsResult, 1)
 	groupsRunning := false
+	if r.prog.Groups == nil && r.prog.GroupsCut >= 2 {
+		return &stateerr.TaskFailed{Msg: fmt.Sprintf("the groups of %s have more members than one invocation can list at the UserList quota, even alone (ListUsersInGroup cannot resume): raise EXPORT_BUDGET_SECONDS", r.pool)}
+	}
+	// Groups cut by an earlier budget are listed alone first, with the whole quota.
+	groupsAlone := r.prog.Groups == nil && r.prog.GroupsCut > 0
 	if r.prog.Groups == nil && budget.Open() {
 		groupsRunning = true
 		go func() {
@@ -230,7 +238,7 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 		return append(p, queue...)
 	}
 	for {
-		for firstErr == nil && len(running) < r.e.opts.workers() && len(queue) > 0 && budget.Open() && work.Err() == nil {
+		for firstErr == nil && !(groupsAlone && groupsRunning) && len(running) < r.e.opts.workers() && len(queue) > 0 && budget.Open() && work.Err() == nil {
 			shard := queue[0]
 			queue = queue[1:]
 			running[shard] = true
@@ -245,8 +253,10 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 			switch {
 			case g.err == nil:
 				r.prog.Groups = &g.files
+			case errors.Is(g.err, context.Canceled) && ctx.Err() == nil && firstErr == nil:
+				// Cut by the budget: the next invocation lists the groups again, alone first.
+				r.prog.GroupsCut++
 			case !errors.Is(g.err, context.Canceled):
-				// Cut by the budget, groups are written again by the next invocation.
 				firstErr = cmpOr(firstErr, g.err)
 				cut()
 			}
