@@ -108,8 +108,8 @@ type Store = transfermanager.S3APIClient
 // every shard is written or budget closes. It saves progress after each part and returns it;
 // Done tells whether to call it again. A re-run after a crash redoes only the shards not saved.
 //
-// ListUsers pagination tokens are not kept between invocations (AWS does not say how long they
-// live), so a shard is written whole or not at all: one cut by the budget is redone from its
+// ListUsers pagination tokens are not kept between invocations (the developer guide says Cognito
+// expires them after an hour, and nothing that they survive changes to the pool), so a shard is written whole or not at all: one cut by the budget is redone from its
 // start by the next invocation, split into its 16 sub-prefixes if it had listed many pages (it
 // did not finish in half a budget: too large). A user listed twice within a shard (the pool
 // changing while it is listed) is written once. Memory is bounded by Workers shards of at most
