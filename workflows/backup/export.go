@@ -20,6 +20,16 @@ import (
 // the previous invocation of the same execution stopped. The state machine calls it again while
 // Done is false; the checkpoint lives under the snapshot's prefix, named by the execution.
 func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error) {
+	// The budget counts from the start of the invocation, checks included.
+	budget := s.exportBudget()
+	var b checkpoint.Budget
+	if s.Budget != nil {
+		b = s.Budget()
+	} else {
+		t := checkpoint.NewTimer(budget)
+		defer t.Stop()
+		b = t
+	}
 	req, err := in.Request.withDefaults()
 	if err != nil {
 		return ExportOutput{}, err
@@ -53,7 +63,6 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 		Prefix: snapshot.RunPrefix(req.Prefix, req.UserPoolID, started, in.ExecutionName),
 	}
 	begin := s.now()
-	budget := s.exportBudget()
 	opts := export.Options{IncludeMFA: req.IncludeMFAPreferences, Estimated: int(pool.EstimatedNumberOfUsers)}
 	if s.Progress != nil {
 		estimated := int(pool.EstimatedNumberOfUsers)
@@ -63,14 +72,6 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 	}
 	pace := s.Quota.Pacer(req.Region, export.Ops)
 	opts.PerShard = export.New(cognito, pace, opts).ShardUsers(budget)
-	var b checkpoint.Budget
-	if s.Budget != nil {
-		b = s.Budget()
-	} else {
-		t := checkpoint.NewTimer(budget)
-		defer t.Stop()
-		b = t
-	}
 	prog, err := export.New(cognito, pace, opts).Resume(ctx, store, loc.Bucket, loc.Prefix, req.UserPoolID, b)
 	if err != nil {
 		return ExportOutput{}, fmt.Errorf("export %s to s3://%s/%s: %w", req.UserPoolID, loc.Bucket, loc.Prefix, err)
