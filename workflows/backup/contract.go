@@ -57,28 +57,29 @@ type PoolRef = manifest.PoolRef
 // capped at 256 KiB and visible to operators). While Done is false the export is not finished:
 // the counts are those written so far, Files is empty, and ExportUsers runs again.
 type ExportOutput struct {
-	Done bool `json:"done"`
-	// RemainingShards are the `sub` prefixes not exported yet.
-	RemainingShards int `json:"remainingShards"`
-	// Invocations counts the ExportUsers invocations so far.
-	Invocations int `json:"invocations"`
-	// EstimatedUsers is Cognito's estimate of the pool's size: the total of a progress display.
-	EstimatedUsers int            `json:"estimatedUsers"`
-	Source         PoolRef        `json:"source"`
-	PoolName       string         `json:"poolName"`
-	Target         PoolRef        `json:"target"`
-	Snapshot       Location       `json:"snapshot"`
-	SnapshotAt     time.Time      `json:"snapshotAt"`
-	Users          int            `json:"users"`
-	Disabled       int            `json:"disabled"`
-	ByStatus       map[string]int `json:"byStatus"`
-	WithMFA        *int           `json:"withMfa,omitempty"`
-	Groups         int            `json:"groups"`
-	Memberships    int            `json:"memberships"`
-	// Files are the users index (it lists the users parts), groups and memberships files.
-	Files []s3stream.Object `json:"files"`
-	// Seconds is the time spent exporting, every invocation together.
-	Seconds float64 `json:"seconds"`
+	Source      PoolRef           `json:"source"`
+	PoolName    string            `json:"poolName"`
+	Target      PoolRef           `json:"target"`
+	Snapshot    Location          `json:"snapshot"`
+	SnapshotAt  time.Time         `json:"snapshotAt"`
+	Users       int               `json:"users"`
+	Disabled    int               `json:"disabled"`
+	ByStatus    map[string]int    `json:"byStatus"`
+	WithMFA     *int              `json:"withMfa,omitempty"`
+	Groups      int               `json:"groups"`
+	Memberships int               `json:"memberships"`
+	Files       []s3stream.Object `json:"files"`
+	Seconds     float64           `json:"seconds"`
+
+	// Files are the users index (it lists the users parts), groups and memberships files;
+	// Seconds is the time spent exporting, every invocation together. Done is false while
+	// ExportUsers must run again; RemainingShards are the `sub` prefixes not exported yet;
+	// Invocations counts the invocations so far; EstimatedUsers is Cognito's estimate of the
+	// pool's size (the total of a progress display).
+	Done            bool `json:"done"`
+	RemainingShards int  `json:"remainingShards"`
+	Invocations     int  `json:"invocations"`
+	EstimatedUsers  int  `json:"estimatedUsers"`
 }
 
 // Snapshot file names under Location.Prefix. Users are in parts listed by UsersIndexFile (read
