@@ -25,6 +25,8 @@ import (
 type benchResult struct {
 	Users   int     `json:"users"`
 	Seconds float64 `json:"seconds"`
+	// Invocations is how many export invocations the run took (ours).
+	Invocations int `json:"invocations,omitempty"`
 	// PeakRSSKB is the exporting process's own high-water mark (VmHWM), read by the process itself.
 	PeakRSSKB int64 `json:"peakRssKb,omitempty"`
 }
@@ -38,12 +40,14 @@ func runBench(ctx context.Context, args []string) error {
 	replicateUsers := fs.Int("replicate-users", 300, "sign-ups replicated by the trigger benchmark (0 skips it)")
 	reconcileUsers := fs.Int("reconcile-users", 50000, "users in the reconciled pool (0 skips it)")
 	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
+	exportImpls := fs.String("export-impls", "ours,baseline", "the exporters of the throughput runs, comma-separated (ours, baseline)")
+	exportBudget := fs.Duration("export-budget", 0, "time budget of one export invocation in the throughput runs (0: the default, 10m); a short one makes the export resume many times")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 
 	if !*skipExport {
-		if err := benchExportThroughput(ctx, *users, *latency); err != nil {
+		if err := benchExportThroughput(ctx, *users, *latency, strings.Split(*exportImpls, ","), *exportBudget); err != nil {
 			return err
 		}
 	}
@@ -77,19 +81,25 @@ func runBench(ctx context.Context, args []string) error {
 }
 
 // exportOnce runs one export implementation against the stack described by ready.
-func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string, listRPS float64) (benchResult, error) {
+func exportOnce(ctx context.Context, impl string, clients *awsclients.Clients, ready localReady, name string, listRPS float64, budget time.Duration) (benchResult, error) {
 	switch impl {
 	case "ours":
-		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, Rates: quota.Rates{quota.UserList: listRPS}})
+		steps := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, Rates: quota.Rates{quota.UserList: listRPS}, ExportBudget: budget})
 		begin := time.Now()
-		out, err := steps.Export(ctx, backup.ExportInput{
+		in := backup.ExportInput{
 			Request: backup.Request{
 				UserPoolID: ready.TokyoPoolID, Region: ready.TokyoRegion, Bucket: ready.Bucket, BucketRegion: ready.BucketRegion,
 			},
 			ExecutionName: name,
 			StartTime:     time.Now().UTC().Format(time.RFC3339Nano),
-		})
-		return benchResult{Users: out.Users, Seconds: time.Since(begin).Seconds()}, err
+		}
+		// As the state machine does: invoke again until the export is done.
+		for {
+			out, err := steps.Export(ctx, in)
+			if err != nil || out.Done {
+				return benchResult{Users: out.Users, Seconds: time.Since(begin).Seconds(), Invocations: out.Invocations}, err
+			}
+		}
 	case "baseline":
 		begin := time.Now()
 		n, err := blogExport(ctx, clients.Cognito(ready.TokyoRegion), clients.S3(ready.BucketRegion), ready.TokyoPoolID, ready.Bucket, "baseline/"+name+".csv")
@@ -173,7 +183,7 @@ func runBenchExport(ctx context.Context, args []string) error {
 	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	clients := awsclients.New(localaws.ClientConfig(ready.Endpoint, "us-east-1"), awsclients.Options{S3PathStyle: true})
-	res, err := exportOnce(ctx, *impl, clients, ready, "rss-"+*impl, *listRPS)
+	res, err := exportOnce(ctx, *impl, clients, ready, "rss-"+*impl, *listRPS, 0)
 	if err != nil {
 		return err
 	}
@@ -207,7 +217,7 @@ func benchFailback(ctx context.Context, n int, latency time.Duration) error {
 
 // benchExportThroughput exports the same pool with both implementations, AWS default quotas and
 // realistic latency.
-func benchExportThroughput(ctx context.Context, users int, latency time.Duration) error {
+func benchExportThroughput(ctx context.Context, users int, latency time.Duration, impls []string, budget time.Duration) error {
 	// Both exporters against the same pool, AWS default quotas, realistic latency.
 	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: latency})
 	if err != nil {
@@ -219,9 +229,9 @@ func benchExportThroughput(ctx context.Context, users int, latency time.Duration
 		return err
 	}
 	ready := localReady{Endpoint: st.URL(), TokyoPoolID: sc.TokyoID, TokyoRegion: sc.Tokyo.Region, Bucket: sc.Bucket, BucketRegion: sc.BucketRegion, TopicArn: sc.TopicArn}
-	for _, impl := range []string{"ours", "baseline"} {
+	for _, impl := range impls {
 		time.Sleep(1500 * time.Millisecond) // let the emulator's token buckets refill between runs
-		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), quota.Limits[quota.UserList].RPS)
+		res, err := exportOnce(ctx, impl, st.Clients, ready, fmt.Sprintf("bench-%s", impl), quota.Limits[quota.UserList].RPS, budget)
 		if err != nil {
 			return fmt.Errorf("%s export: %w", impl, err)
 		}
@@ -230,7 +240,7 @@ func benchExportThroughput(ctx context.Context, users int, latency time.Duration
 		}
 		rate := float64(res.Users) / res.Seconds
 		stats := st.Cognito.Stats()
-		fmt.Fprintf(os.Stderr, "  %s: calls %v throttled %v\n", impl, stats.Calls, stats.Throttled)
+		fmt.Fprintf(os.Stderr, "  %s: invocations %d calls %v throttled %v\n", impl, res.Invocations, stats.Calls, stats.Throttled)
 		st.Cognito.ResetStats()
 		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%.0f ratio=%.2f\n",
 			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)

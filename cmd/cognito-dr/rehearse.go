@@ -160,6 +160,7 @@ func reconcileSteps(clients *awsclients.Clients, topic string, rates quota.Rates
 // the work done (progress field), and the earlier task output that gives the total.
 var loops = map[string]struct{ totalState, totalField, doneField string }{
 	"RepairDrift": {"PlanReconcile", "repairs", "cursor"},
+	"ExportUsers": {"ExportUsers", "estimatedUsers", "users"},
 }
 
 // progress prints an execution's history as it happens: each state entered, the counts of each

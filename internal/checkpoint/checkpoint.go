@@ -1,6 +1,8 @@
-// Package checkpoint works through a long list of API changes inside the time a Lambda has, in
-// chunks that are saved before the cursor moves past them. A state machine loops the task until
-// the list ends; a retried or re-run task redoes at most one chunk, so the work must be
+// Package checkpoint lets a looped task do more work than one Lambda invocation can: Run works
+// through a long list of API changes in chunks saved before the cursor moves past them; Load and
+// Save keep any other progress as one JSON object in S3; a Budget (Timer) says when an invocation
+// must stop starting work and when it must stop. A state machine loops the task until the work
+// ends; a retried or re-run task redoes at most what it had not saved, so the work must be
 // idempotent.
 package checkpoint
 

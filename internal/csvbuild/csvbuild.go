@@ -71,17 +71,26 @@ func Build(ctx context.Context, store transfermanager.S3APIClient, target *impor
 		return Built{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("users file s3://%s/%s is not readable: %v", bucket, usersKey, err)}
 	}
 	defer src.Close()
+	b, err := BuildFrom(ctx, store, target, bucket, readUsers(src), dir)
+	if err != nil {
+		return Built{}, fmt.Errorf("build import CSV from s3://%s/%s: %w", bucket, usersKey, err)
+	}
+	return b, nil
+}
 
+// BuildFrom is Build reading users from an iterator (a snapshot's users, whatever its layout:
+// snapshot.Seq).
+func BuildFrom(ctx context.Context, store transfermanager.S3APIClient, target *importcsv.Target, bucket string, users iter.Seq2[snapshot.User, error], dir string) (Built, error) {
 	keys := map[int]string{}
 	parts := importcsv.NewWriter(target, func(n int) (io.WriteCloser, error) {
 		keys[n] = fmt.Sprintf("%susers-%04d.csv", dir, n)
 		return &objectWriter{s3stream.Create(ctx, store, bucket, keys[n])}, nil
 	})
 	rejectsObj := s3stream.Create(ctx, store, bucket, dir+RejectsFile)
-	sum, err := importcsv.ValidateUsers(target, readUsers(src), parts, importcsv.NewReportWriter(rejectsObj))
+	sum, err := importcsv.ValidateUsers(target, users, parts, importcsv.NewReportWriter(rejectsObj))
 	if err != nil {
 		rejectsObj.Abort(err)
-		return Built{}, fmt.Errorf("build import CSV from s3://%s/%s: %w", bucket, usersKey, err)
+		return Built{}, err
 	}
 	rejects, err := rejectsObj.Close()
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package export reads a whole user pool at the speed Cognito's quotas allow: ListUsers sharded by
-// the first character of `sub` and run in parallel under the Region's one UserList pacer, groups through
+// a prefix of `sub` and run in parallel under the Region's one UserList pacer (Resume spreads a
+// large pool over as many invocations as it needs, from a checkpoint in S3), groups through
 // ListGroups + ListUsersInGroup rather than a call per user, and (when asked) each user's MFA
 // preferences through AdminGetUser under the UserRead pacer. Records are handed to the caller one
 // at a time so nothing holds the whole pool.
@@ -45,6 +46,51 @@ type Options struct {
 	Shards []string
 	// Progress, if set, is called with the running count of users exported.
 	Progress func(users int)
+
+	// Resume's settings. Estimated is the pool's estimated size and PerShard the users a shard
+	// should hold (ShardUsers): together they plan the shards of a first invocation.
+	Estimated, PerShard int
+	// MaxShardUsers splits a shard that holds more users (the estimate was low); 0 means
+	// 4 × PerShard, at most 40,000. It bounds memory: Workers shards are held at once, compressed.
+	MaxShardUsers int
+	// Workers is how many shards Resume lists at once; 0 means Workers.
+	Workers int
+	// PartUsers closes a users part, and saves a checkpoint, once it holds this many users; 0
+	// means 250,000. A crashed invocation loses at most the users of its open part.
+	PartUsers int
+}
+
+// maxShardUsersCap bounds the memory of an export whose quota allows large shards (a raised
+// quota, or none in a benchmark): Workers × 40,000 users of about 100 compressed bytes each.
+const maxShardUsersCap = 40_000
+
+func (o Options) maxShardUsers() int {
+	if o.MaxShardUsers > 0 {
+		return o.MaxShardUsers
+	}
+	return min(4*o.perShard(), maxShardUsersCap)
+}
+
+// perShard is PerShard within what memory allows; 0 means as large as that.
+func (o Options) perShard() int {
+	if o.PerShard > 0 {
+		return min(o.PerShard, maxShardUsersCap/2)
+	}
+	return maxShardUsersCap / 2
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return Workers
+}
+
+func (o Options) partUsers() int {
+	if o.PartUsers > 0 {
+		return o.PartUsers
+	}
+	return 250_000
 }
 
 // Exporter reads users and groups of pools.

@@ -13,7 +13,7 @@ import (
 
 // Snapshot file names under a snapshot's prefix.
 const (
-	UsersFile       = "users.jsonl.gz"
+	UsersFile       = snapshot.UsersFile
 	GroupsFile      = "groups.jsonl.gz"
 	MembershipsFile = "memberships.jsonl.gz"
 )
@@ -55,32 +55,42 @@ func (e *Exporter) WriteSnapshot(ctx context.Context, store transfermanager.S3AP
 		return err
 	})
 	g.Go(func() error {
-		gw := s3stream.Create(gctx, store, bucket, prefix+GroupsFile)
-		mw := s3stream.Create(gctx, store, bucket, prefix+MembershipsFile)
-		gl, ml := snapshot.NewLineWriter(gw), snapshot.NewLineWriter(mw)
-		var err error
-		out.Groups, out.Memberships, err = e.Groups(gctx, pool,
-			func(g snapshot.Group) error { return gl.Write(g) },
-			func(m snapshot.Membership) error { return ml.Write(m) })
-		if err == nil {
-			err = errors.Join(gl.Close(), ml.Close())
-		}
-		if err != nil {
-			gw.Abort(err)
-			mw.Abort(err)
-			return err
-		}
-		if groups, err = gw.Close(); err != nil {
-			mw.Abort(err)
-			return err
-		}
-		memberships, err = mw.Close()
+		gf, err := e.writeGroups(gctx, store, bucket, prefix, pool)
+		groups, memberships, out.Groups, out.Memberships = gf.Groups, gf.Memberships, gf.GroupCount, gf.Members
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return Written{}, err
 	}
 	out.Files = []s3stream.Object{users, groups, memberships}
+	return out, nil
+}
+
+// writeGroups streams every group and membership of pool to their files under prefix.
+func (e *Exporter) writeGroups(ctx context.Context, store transfermanager.S3APIClient, bucket, prefix, pool string) (GroupFiles, error) {
+	var out GroupFiles
+	gw := s3stream.Create(ctx, store, bucket, prefix+GroupsFile)
+	mw := s3stream.Create(ctx, store, bucket, prefix+MembershipsFile)
+	gl, ml := snapshot.NewLineWriter(gw), snapshot.NewLineWriter(mw)
+	var err error
+	out.GroupCount, out.Members, err = e.Groups(ctx, pool,
+		func(g snapshot.Group) error { return gl.Write(g) },
+		func(m snapshot.Membership) error { return ml.Write(m) })
+	if err == nil {
+		err = errors.Join(gl.Close(), ml.Close())
+	}
+	if err != nil {
+		gw.Abort(err)
+		mw.Abort(err)
+		return GroupFiles{}, err
+	}
+	if out.Groups, err = gw.Close(); err != nil {
+		mw.Abort(err)
+		return GroupFiles{}, err
+	}
+	if out.Memberships, err = mw.Close(); err != nil {
+		return GroupFiles{}, err
+	}
 	return out, nil
 }
 

@@ -25,7 +25,9 @@ const PoolConfigFile = "pool.json"
 
 // Kinds of the files a manifest lists.
 const (
-	KindUsers       = "users"
+	KindUsers = "users"
+	// KindUsersIndex lists the users parts in order (manifest version 2 and later).
+	KindUsersIndex  = "users-index"
 	KindGroups      = "groups"
 	KindMemberships = "memberships"
 	KindImportCSV   = "import-csv"

@@ -8,12 +8,17 @@ import (
 )
 
 // Verify streams every file m lists from bucket and compares its size and SHA-256 with the
-// manifest; it also requires the users, groups and memberships files. It returns the bytes read
+// manifest; it also requires the users (or, since version 2, the users index), groups and memberships files. It returns the bytes read
 // and one problem per file that is missing, unreadable or different — nothing when the snapshot
 // is whole. Readiness and restore both prove a snapshot with it before relying on it.
 func Verify(ctx context.Context, store s3stream.GetObjectAPI, bucket string, m *Manifest) (int64, []string) {
 	var problems []string
-	for _, kind := range []string{KindUsers, KindGroups, KindMemberships} {
+	// Since version 2 the users are in parts (none for an empty pool) listed by an index.
+	users := KindUsers
+	if m.Version >= 2 {
+		users = KindUsersIndex
+	}
+	for _, kind := range []string{users, KindGroups, KindMemberships} {
 		if _, ok := m.Find(kind); !ok {
 			problems = append(problems, fmt.Sprintf("the manifest lists no %s file", kind))
 		}

@@ -38,6 +38,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, users int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, users, func(*backup.Steps) {})
+}
+
+// newFixtureWith is newFixture with the steps changed by set before they are bound.
+func newFixtureWith(t *testing.T, users int, set func(*backup.Steps)) *fixture {
+	t.Helper()
 	st, err := devstack.Start(devstack.Options{Quotas: true})
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +55,7 @@ func newFixture(t *testing.T, users int) *fixture {
 	}
 	f := &fixture{stack: st, Scenario: sc}
 	steps := backup.NewSteps(st.Clients, backup.Config{TopicArn: sc.TopicArn})
+	set(steps)
 	f.exec, err = devstack.Executor(statemachines.Backup, steps.Functions(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +120,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
 	}
-	if diff := cmp.Diff([]string{"ExportUsers", "BuildImportCsv", "CapturePoolConfig", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"ExportUsers", "ExportFinished", "BuildImportCsv", "CapturePoolConfig", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	var out struct {
@@ -172,7 +179,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	t.Run("snapshot holds every user with full fidelity", func(t *testing.T) {
 		got := map[string]snapshot.User{}
 		subs := map[string]bool{}
-		err := snapshot.ReadLines(strings.NewReader(string(f.get(t, out.Snapshot.Prefix+backup.UsersFile))), func(u snapshot.User) error {
+		err := snapshot.ReadUsers(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, out.Snapshot.Prefix, func(u snapshot.User) error {
 			email := u.Attributes["email"]
 			if _, dup := got[email]; dup {
 				t.Errorf("%s exported twice", email)

@@ -10,6 +10,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -53,7 +54,8 @@ type Location = manifest.Location
 type PoolRef = manifest.PoolRef
 
 // ExportOutput describes the exported snapshot: keys and counts, never users (state payloads are
-// capped at 256 KiB and visible to operators).
+// capped at 256 KiB and visible to operators). While Done is false the export is not finished:
+// the counts are those written so far, Files is empty, and ExportUsers runs again.
 type ExportOutput struct {
 	Source      PoolRef           `json:"source"`
 	PoolName    string            `json:"poolName"`
@@ -68,11 +70,23 @@ type ExportOutput struct {
 	Memberships int               `json:"memberships"`
 	Files       []s3stream.Object `json:"files"`
 	Seconds     float64           `json:"seconds"`
+
+	// Files are the users index (it lists the users parts), groups and memberships files;
+	// Seconds is the time spent exporting, every invocation together. Done is false while
+	// ExportUsers must run again; RemainingShards are the `sub` prefixes not exported yet;
+	// Invocations counts the invocations so far; EstimatedUsers is Cognito's estimate of the
+	// pool's size (the total of a progress display).
+	Done            bool `json:"done"`
+	RemainingShards int  `json:"remainingShards"`
+	Invocations     int  `json:"invocations"`
+	EstimatedUsers  int  `json:"estimatedUsers"`
 }
 
-// Snapshot file names under Location.Prefix.
+// Snapshot file names under Location.Prefix. Users are in parts listed by UsersIndexFile (read
+// them with snapshot.ReadUsers); snapshots made before exports were resumable have UsersFile.
 const (
 	UsersFile       = export.UsersFile
+	UsersIndexFile  = snapshot.UsersIndexFile
 	GroupsFile      = export.GroupsFile
 	MembershipsFile = export.MembershipsFile
 	ManifestFile    = manifest.File

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -24,7 +25,12 @@ func (s *Steps) BuildImportCsv(ctx context.Context, in CSVInput) (CSVOutput, err
 		return CSVOutput{}, err
 	}
 	dir := fmt.Sprintf("%simport/%s/", in.Snapshot.Prefix, in.Target.UserPoolID)
-	b, err := csvbuild.Build(ctx, s.S3(in.Snapshot.Region), target, in.Snapshot.Bucket, in.Snapshot.Prefix+UsersFile, dir)
+	store := s.S3(in.Snapshot.Region)
+	parts, err := snapshot.UsersParts(ctx, store, in.Snapshot.Bucket, in.Snapshot.Prefix)
+	if err != nil {
+		return CSVOutput{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("the users of snapshot s3://%s/%s are not readable: %v", in.Snapshot.Bucket, in.Snapshot.Prefix, err)}
+	}
+	b, err := csvbuild.BuildFrom(ctx, store, target, in.Snapshot.Bucket, snapshot.Seq(ctx, store, in.Snapshot.Bucket, parts), dir)
 	if err != nil {
 		return CSVOutput{}, fmt.Errorf("build import CSV for %s: %w", in.Target.UserPoolID, err)
 	}

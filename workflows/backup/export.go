@@ -7,15 +7,29 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
-// Export checks the request, then streams every user, group and membership of the pool to the
-// snapshot's files in the backup bucket.
+// Export checks the request, then streams the users, groups and memberships of the pool to the
+// snapshot's files in the backup bucket for at most one time budget (ExportBudget), from where
+// the previous invocation of the same execution stopped. The state machine calls it again while
+// Done is false; the checkpoint lives under the snapshot's prefix, named by the execution.
 func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error) {
+	// The budget counts from the start of the invocation, checks included.
+	budget := s.exportBudget()
+	var b checkpoint.Budget
+	if s.Budget != nil {
+		b = s.Budget()
+	} else {
+		t := checkpoint.NewTimer(budget)
+		defer t.Stop()
+		b = t
+	}
 	req, err := in.Request.withDefaults()
 	if err != nil {
 		return ExportOutput{}, err
@@ -49,33 +63,56 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 		Prefix: snapshot.RunPrefix(req.Prefix, req.UserPoolID, started, in.ExecutionName),
 	}
 	begin := s.now()
-	opts := export.Options{IncludeMFA: req.IncludeMFAPreferences}
+	opts := export.Options{IncludeMFA: req.IncludeMFAPreferences, Estimated: int(pool.EstimatedNumberOfUsers)}
 	if s.Progress != nil {
 		estimated := int(pool.EstimatedNumberOfUsers)
 		opts.Progress = func(n int) {
 			s.Progress(Progress{Users: n, Estimated: estimated, Elapsed: s.now().Sub(begin)})
 		}
 	}
-	w, err := export.New(cognito, s.Quota.Pacer(req.Region, export.Ops), opts).WriteSnapshot(ctx, store, loc.Bucket, loc.Prefix, req.UserPoolID)
+	pace := s.Quota.Pacer(req.Region, export.Ops)
+	opts.PerShard = export.New(cognito, pace, opts).ShardUsers(budget)
+	prog, err := export.New(cognito, pace, opts).Resume(ctx, store, loc.Bucket, loc.Prefix, req.UserPoolID, b)
 	if err != nil {
 		return ExportOutput{}, fmt.Errorf("export %s to s3://%s/%s: %w", req.UserPoolID, loc.Bucket, loc.Prefix, err)
 	}
 	out := ExportOutput{
-		Source:      PoolRef{UserPoolID: req.UserPoolID, Region: req.Region},
-		PoolName:    aws.ToString(pool.Name),
-		Target:      PoolRef{UserPoolID: req.TargetUserPoolID, Region: req.TargetRegion},
-		SnapshotAt:  started.UTC(),
-		Snapshot:    loc,
-		Users:       w.Users,
-		Disabled:    w.Disabled,
-		ByStatus:    w.ByStatus,
-		Groups:      w.Groups,
-		Memberships: w.Memberships,
-		Files:       w.Files,
-		Seconds:     s.now().Sub(begin).Seconds(),
+		Done:            prog.Done(),
+		RemainingShards: len(prog.Pending),
+		Invocations:     prog.Invocations,
+		EstimatedUsers:  int(pool.EstimatedNumberOfUsers),
+		Source:          PoolRef{UserPoolID: req.UserPoolID, Region: req.Region},
+		PoolName:        aws.ToString(pool.Name),
+		Target:          PoolRef{UserPoolID: req.TargetUserPoolID, Region: req.TargetRegion},
+		SnapshotAt:      started.UTC(),
+		Snapshot:        loc,
+		Users:           prog.Users,
+		Disabled:        prog.Disabled,
+		ByStatus:        prog.ByStatus,
+		Files:           []s3stream.Object{},
+		Seconds:         prog.Seconds,
+	}
+	if g := prog.Groups; g != nil {
+		out.Groups, out.Memberships = g.GroupCount, g.Members
+	}
+	if out.Done {
+		// The index, then groups and memberships: WriteManifest lists the parts from the index.
+		idx, err := s3stream.Digest(ctx, store, loc.Bucket, loc.Prefix+UsersIndexFile)
+		if err != nil {
+			return ExportOutput{}, fmt.Errorf("export %s: %w", req.UserPoolID, err)
+		}
+		out.Files = []s3stream.Object{idx, prog.Groups.Groups, prog.Groups.Memberships}
 	}
 	if req.IncludeMFAPreferences {
-		out.WithMFA = aws.Int(w.WithMFA)
+		out.WithMFA = aws.Int(prog.WithMFA)
 	}
 	return out, nil
+}
+
+// exportBudget is how long one ExportUsers invocation works before it saves and returns.
+func (s *Steps) exportBudget() time.Duration {
+	if s.ExportBudget > 0 {
+		return s.ExportBudget
+	}
+	return checkpoint.DefaultBudget
 }

@@ -1,13 +1,13 @@
 package backup_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
-	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
 // TestBackupSurvivesThrottlingAndFaults: every tenth call of each quota category is throttled
@@ -36,7 +36,7 @@ func TestBackupSurvivesThrottlingAndFaults(t *testing.T) {
 		}
 	}
 	seen := map[string]int{}
-	err := snapshot.ReadLines(strings.NewReader(string(f.get(t, prefix+backup.UsersFile))), func(u snapshot.User) error {
+	err := snapshot.ReadUsers(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, prefix, func(u snapshot.User) error {
 		seen[u.Attributes["email"]]++
 		return nil
 	})

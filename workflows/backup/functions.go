@@ -2,7 +2,11 @@ package backup
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
@@ -14,8 +18,8 @@ import (
 var (
 	ExportTask = boundary.Task[*Steps, ExportInput, ExportOutput]{
 		Name: "export", Placeholder: "ExportFunctionArn",
-		Settings: boundary.Optional(quota.EnvNames()...),
-		Load:     load(readRates),
+		Settings: boundary.Optional(append(quota.EnvNames(), "EXPORT_BUDGET_SECONDS")...),
+		Load:     load(readExport),
 		Step:     (*Steps).Export,
 	}
 	BuildImportCsvTask = boundary.Task[*Steps, CSVInput, CSVOutput]{
@@ -59,9 +63,28 @@ type Config struct {
 	// Rates (USER_LIST_RPS, USER_READ_RPS, … one per quota category; see quota.FromEnv) pace the
 	// export below AWS's default quotas. Lower them when other tools share the account's quota.
 	Rates quota.Rates
+	// ExportBudget (EXPORT_BUDGET_SECONDS, default 600) is how long one ExportUsers invocation
+	// works before it saves its checkpoint and returns: well under the function's timeout, which
+	// must leave time for the invocation's start and its last save.
+	ExportBudget time.Duration
 }
 
-// readRates reads the export's pacing, naming every malformed variable in one error.
+// readExport reads the export's pacing and time budget, naming every malformed variable in one
+// error.
+func readExport(env *boundary.Env) (Config, error) {
+	cfg, err := readRates(env)
+	errs := []error{err}
+	if v := env.Get("EXPORT_BUDGET_SECONDS"); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs < 10 || secs > 840 {
+			errs = append(errs, fmt.Errorf("EXPORT_BUDGET_SECONDS=%q must be a whole number of seconds from 10 to 840 (a Lambda runs at most 900)", v))
+		}
+		cfg.ExportBudget = time.Duration(secs) * time.Second
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// readRates reads the pacing of a task that calls Cognito, naming every malformed variable.
 func readRates(env *boundary.Env) (Config, error) {
 	rates, err := quota.FromEnv(env.Declared)
 	return Config{Rates: rates}, err
@@ -87,10 +110,11 @@ func load(read func(*boundary.Env) (Config, error)) func(context.Context, *bound
 // NewSteps builds the steps on AWS clients.
 func NewSteps(clients *awsclients.Clients, cfg Config) *Steps {
 	return &Steps{
-		Cognito:  func(region string) Cognito { return clients.Cognito(region) },
-		S3:       func(region string) S3 { return clients.S3(region) },
-		SNS:      func(region string) SNS { return clients.SNS(region) },
-		TopicArn: cfg.TopicArn,
-		Quota:    quota.NewRegistry(cfg.Rates),
+		Cognito:      func(region string) Cognito { return clients.Cognito(region) },
+		S3:           func(region string) S3 { return clients.S3(region) },
+		SNS:          func(region string) SNS { return clients.SNS(region) },
+		TopicArn:     cfg.TopicArn,
+		Quota:        quota.NewRegistry(cfg.Rates),
+		ExportBudget: cfg.ExportBudget,
 	}
 }

@@ -7,10 +7,12 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-// ManifestVersion is the format version of manifest.json.
-const ManifestVersion = 1
+// ManifestVersion is the format version of manifest.json. Version 2: users are in parts (kind
+// "users", in order) listed by a "users-index" file; version 1 had one users file.
+const ManifestVersion = 2
 
 // WriteManifest records the snapshot: what was backed up, when, counts, and every file with its
 // size and SHA-256.
@@ -33,8 +35,16 @@ func (s *Steps) WriteManifest(ctx context.Context, in ManifestInput) (ManifestOu
 		Memberships: e.Memberships,
 		Import:      in.CSV,
 	}
-	kinds := []string{manifest.KindUsers, manifest.KindGroups, manifest.KindMemberships}
-	rows := []int{e.Users, e.Groups, e.Memberships}
+	// The users parts, from the index the export wrote last; then the index, groups, memberships.
+	parts, err := snapshot.UsersParts(ctx, s.S3(e.Snapshot.Region), e.Snapshot.Bucket, e.Snapshot.Prefix)
+	if err != nil {
+		return ManifestOutput{}, fmt.Errorf("write manifest: %w", err)
+	}
+	for _, p := range parts {
+		m.Files = append(m.Files, ManifestFileEntry{Kind: manifest.KindUsers, Object: p.Object, Rows: p.Rows})
+	}
+	kinds := []string{manifest.KindUsersIndex, manifest.KindGroups, manifest.KindMemberships}
+	rows := []int{len(parts), e.Groups, e.Memberships}
 	for i, f := range e.Files {
 		m.Files = append(m.Files, ManifestFileEntry{Kind: kinds[min(i, len(kinds)-1)], Object: f, Rows: rows[min(i, len(rows)-1)]})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -53,6 +54,10 @@ type Steps struct {
 	Quota *quota.Registry
 	// Progress, if set, is called while users are exported.
 	Progress func(Progress)
+	// ExportBudget is how long one ExportUsers invocation works; 0 means checkpoint.DefaultBudget.
+	ExportBudget time.Duration
+	// Budget, if set, replaces the ExportBudget timer (tests cut an invocation with it).
+	Budget func() checkpoint.Budget
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

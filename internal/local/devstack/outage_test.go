@@ -195,9 +195,10 @@ func TestBackupRidesOutACognitoOutage(t *testing.T) {
 		}
 		snap := out["snapshot"].(map[string]any)
 		var users []string
-		err = snapshot.GetLines(ctx, st.Clients.S3(sc.BucketRegion), sc.Bucket, snap["prefix"].(string)+backup.UsersFile, func(u json.RawMessage) error {
-			users = append(users, string(u))
-			return nil
+		err = snapshot.ReadUsers(ctx, st.Clients.S3(sc.BucketRegion), sc.Bucket, snap["prefix"].(string), func(u snapshot.User) error {
+			line, err := json.Marshal(u)
+			users = append(users, string(line))
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)

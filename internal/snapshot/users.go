@@ -1,0 +1,115 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+)
+
+// Users files under a snapshot's prefix. A snapshot written in one invocation has UsersFile; a
+// resumable export writes its users in parts, each a gzip JSON-lines file, listed in order by
+// UsersIndexFile. Read either with UsersParts, ReadUsers or Users, never by key.
+const (
+	UsersFile      = "users.jsonl.gz"
+	UsersIndexFile = "users/index.json"
+	UsersPartsDir  = "users/"
+)
+
+// Part is one users file of a snapshot.
+type Part struct {
+	s3stream.Object
+	// Rows is the number of users in the part; 0 for the single file of a snapshot written before
+	// exports were resumable (its count is in the manifest).
+	Rows int `json:"rows"`
+}
+
+// UsersIndex lists the users parts of a snapshot, in the order a reader yields them.
+type UsersIndex struct {
+	Users int    `json:"users"`
+	Parts []Part `json:"parts"`
+}
+
+// PutUsersIndex writes the index of the users parts under prefix.
+func PutUsersIndex(ctx context.Context, store transfermanager.S3APIClient, bucket, prefix string, parts []Part) (s3stream.Object, error) {
+	idx := UsersIndex{Parts: parts}
+	for _, p := range parts {
+		idx.Users += p.Rows
+	}
+	body, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return s3stream.Object{}, err
+	}
+	return s3stream.Put(ctx, store, bucket, prefix+UsersIndexFile, body)
+}
+
+// UsersParts returns the users files of the snapshot under prefix, in order: the parts its index
+// lists, or the single users file of a snapshot that has no index.
+func UsersParts(ctx context.Context, store s3stream.GetObjectAPI, bucket, prefix string) ([]Part, error) {
+	r, err := s3stream.Open(ctx, store, bucket, prefix+UsersIndexFile)
+	var missing *s3types.NoSuchKey
+	if errors.As(err, &missing) {
+		return []Part{{Object: s3stream.Object{Key: prefix + UsersFile}}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s%s: %w", bucket, prefix, UsersIndexFile, err)
+	}
+	var idx UsersIndex
+	if err := json.Unmarshal(body, &idx); err != nil {
+		return nil, fmt.Errorf("parse s3://%s/%s%s: %w", bucket, prefix, UsersIndexFile, err)
+	}
+	return idx.Parts, nil
+}
+
+// ReadParts streams the users of parts in order, each part as it was written, and checks that
+// every part holds the number of users its index says.
+func ReadParts(ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []Part, fn func(User) error) error {
+	for _, p := range parts {
+		n := 0
+		if err := GetLines(ctx, store, bucket, p.Key, func(u User) error { n++; return fn(u) }); err != nil {
+			return err
+		}
+		if p.Rows > 0 && n != p.Rows {
+			return fmt.Errorf("s3://%s/%s holds %d users, its index says %d", bucket, p.Key, n, p.Rows)
+		}
+	}
+	return nil
+}
+
+// ReadUsers streams every user of the snapshot under prefix to fn, in a stable order (the same
+// order every time it is read), whichever layout the snapshot has.
+func ReadUsers(ctx context.Context, store s3stream.GetObjectAPI, bucket, prefix string, fn func(User) error) error {
+	parts, err := UsersParts(ctx, store, bucket, prefix)
+	if err != nil {
+		return err
+	}
+	return ReadParts(ctx, store, bucket, parts, fn)
+}
+
+// Seq is ReadParts as an iterator: the users in order, then the first error if any.
+func Seq(ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []Part) iter.Seq2[User, error] {
+	return func(yield func(User, error) bool) {
+		errStop := errors.New("stop")
+		err := ReadParts(ctx, store, bucket, parts, func(u User) error {
+			if !yield(u, nil) {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(User{}, err)
+		}
+	}
+}

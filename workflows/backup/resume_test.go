@@ -1,0 +1,127 @@
+package backup_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+// startsBudget lets an invocation start a few pieces of work (shards, groups), as a short time
+// budget would, and never cuts what runs.
+type startsBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (b *startsBudget) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.left--
+	return b.left >= 0
+}
+
+func (b *startsBudget) Done() <-chan struct{} { return nil }
+
+// TestBackupInSeveralInvocations: with a budget of 4 shards per invocation, the state machine
+// runs ExportUsers again until the pool is exported; the manifest lists each invocation's users
+// part, and the snapshot has every user once.
+func TestBackupInSeveralInvocations(t *testing.T) {
+	f := newFixtureWith(t, 900, func(s *backup.Steps) {
+		s.Budget = func() checkpoint.Budget { return &startsBudget{left: 5} }
+	})
+	x := f.run(t, "in-parts", f.BackupRequest())
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	exports := 0
+	for _, s := range x.Path() {
+		if s == "ExportUsers" {
+			exports++
+		}
+	}
+	// 16 shards and the groups, 4 or 5 starts an invocation.
+	if exports < 4 || exports > 5 {
+		t.Errorf("ExportUsers ran %d times, want 4 or 5: %v", exports, x.Path())
+	}
+	var out struct {
+		ManifestKey string          `json:"manifestKey"`
+		Users       int             `json:"users"`
+		Snapshot    backup.Location `json:"snapshot"`
+	}
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var m backup.Manifest
+	if err := json.Unmarshal(f.get(t, out.ManifestKey), &m); err != nil {
+		t.Fatal(err)
+	}
+	parts, rows := 0, 0
+	for _, file := range m.Files {
+		if file.Kind == "users" {
+			parts++
+			rows += file.Rows
+		}
+	}
+	if parts != exports || rows != 900 || m.Users != 900 || out.Users != 900 || m.Version != backup.ManifestVersion {
+		t.Errorf("manifest v%d: %d users parts with %d rows, %d users (output %d); want one part per invocation, 900 users", m.Version, parts, rows, m.Users, out.Users)
+	}
+	seen := map[string]int{}
+	err := snapshot.ReadUsers(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, out.Snapshot.Prefix, func(u snapshot.User) error {
+		seen[u.Attributes["email"]]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email := range f.seeded() {
+		if seen[email] != 1 {
+			t.Errorf("%s exported %d times, want once", email, seen[email])
+		}
+	}
+	if len(seen) != 900 {
+		t.Errorf("%d distinct users exported, want 900", len(seen))
+	}
+}
+
+// TestBuildImportCsvReadsASingleFileSnapshot: a snapshot written before exports were resumable
+// (one users.jsonl.gz, no index) still builds the same import CSVs.
+func TestBuildImportCsvReadsASingleFileSnapshot(t *testing.T) {
+	var steps *backup.Steps
+	f := newFixtureWith(t, 300, func(s *backup.Steps) { steps = s })
+	x := f.run(t, "parted", f.BackupRequest())
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	var out struct {
+		Importable int             `json:"importable"`
+		Rejected   int             `json:"rejected"`
+		Snapshot   backup.Location `json:"snapshot"`
+	}
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store := f.stack.Clients.S3(f.BucketRegion)
+	var users []snapshot.User
+	if err := snapshot.ReadUsers(ctx, store, f.Bucket, out.Snapshot.Prefix, func(u snapshot.User) error { users = append(users, u); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot.PutLines(ctx, store, f.Bucket, "old/"+backup.UsersFile, users); err != nil {
+		t.Fatal(err)
+	}
+	old := out.Snapshot
+	old.Prefix = "old/"
+	csv, err := steps.BuildImportCsv(ctx, backup.CSVInput{Snapshot: old, Target: backup.PoolRef{UserPoolID: f.OsakaID, Region: f.Osaka.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if csv.Accepted != out.Importable || csv.Rejected != out.Rejected || csv.Accepted+csv.Rejected != 300 {
+		t.Errorf("old layout: %d importable, %d rejected; the parted snapshot: %d, %d (300 users)", csv.Accepted, csv.Rejected, out.Importable, out.Rejected)
+	}
+}
