@@ -17,6 +17,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -35,8 +36,9 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.DR))
 			// HeadBucket is authorized as s3:ListBucket.
 			allow(role, []string{"s3:ListBucket"}, s.BucketArn())
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.SnapshotsArn())
-			s.grantBucketKey(role, "kms:GenerateDataKey", "kms:Decrypt") // Decrypt: multipart uploads
+			// GetObject: a resumed export reads its checkpoint and the parts it wrote.
+			s.allowObjects(role, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, s.SnapshotsArn())
+			s.grantBucketKey(role, "kms:GenerateDataKey", "kms:Decrypt") // Decrypt: multipart uploads, checkpoint reads
 		},
 	},
 	"BuildImportCsvFunctionArn": {
@@ -65,7 +67,9 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *BackupStack, role awsiam.IRole) {
 			s.allowObjects(role, []string{"s3:PutObject"}, s.ManifestArn())
-			s.grantBucketKey(role, "kms:GenerateDataKey")
+			// The manifest lists the users parts from the index the export wrote.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.UsersIndexArn())
+			s.grantBucketKey(role, "kms:GenerateDataKey", "kms:Decrypt")
 		},
 	},
 	"NotifyFunctionArn": {
@@ -140,6 +144,11 @@ func (s *BackupStack) ManifestArn() string {
 // PoolConfigArn covers the pool configuration (pool.json) of every snapshot.
 func (s *BackupStack) PoolConfigArn() string {
 	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + backup.PoolConfigFile
+}
+
+// UsersIndexArn covers the users index of every snapshot.
+func (s *BackupStack) UsersIndexArn() string {
+	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + snapshot.UsersIndexFile
 }
 
 // allowObjects grants actions on snapshot objects. Snapshot keys are named by the execution's

@@ -98,7 +98,7 @@ func TestTaskPolicies(t *testing.T) {
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser"}, primary),
 			allowAll([]string{"cognito-idp:DescribeUserPool"}, dr),
 			allowAll([]string{"s3:ListBucket"}, bucket),
-			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, snapshots),
+			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, snapshots),
 			allowAll([]string{"kms:GenerateDataKey", "kms:Decrypt"}, bucketKey),
 		},
 		"BuildImportCsvFunctionArn": {
@@ -118,7 +118,8 @@ func TestTaskPolicies(t *testing.T) {
 		},
 		"WriteManifestFunctionArn": {
 			allowAll([]string{"s3:PutObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/manifest.json"),
-			allowAll([]string{"kms:GenerateDataKey"}, bucketKey),
+			allowAll([]string{"s3:GetObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/users/index.json"),
+			allowAll([]string{"kms:GenerateDataKey", "kms:Decrypt"}, bucketKey),
 		},
 		"NotifyFunctionArn": {
 			allowAll([]string{"sns:Publish"}, ref(logicalID(t, b.Topic.Topic))),
