@@ -70,14 +70,6 @@ var (
 		Settings: replicateSettings,
 		Handler:  replicateHandler,
 	}
-	// PreTokenGenerationTrigger is the DR pool's PreTokenGeneration trigger (PreTokenTrigger); it
-	// needs no settings and calls no AWS service.
-	PreTokenGenerationTrigger = boundary.Trigger{
-		Name: "pre-token",
-		Handler: func(_ func(string) string, _ func(context.Context) (*awsclients.Clients, error), log *slog.Logger) boundary.Func {
-			return PreTokenTrigger(&Steps{}, log)
-		},
-	}
 )
 
 // NewSteps builds the steps on AWS clients.
