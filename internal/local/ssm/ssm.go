@@ -107,6 +107,12 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !signed:
 		err = &apiError{"MissingAuthenticationTokenException", "Request is missing Authentication Token"}
 	default:
+		// The body is read first: only then does the server notice a caller that gives up.
+		body, rerr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if rerr != nil {
+			err = errValidation("cannot read the request: %v", rerr)
+			break
+		}
 		s.mu.Lock()
 		ch := s.down[region]
 		s.mu.Unlock()
@@ -116,11 +122,6 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 				return
 			}
-		}
-		body, rerr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if rerr != nil {
-			err = errValidation("cannot read the request: %v", rerr)
-			break
 		}
 		switch op {
 		case "GetParameter":
