@@ -81,6 +81,10 @@ type Parameter struct {
 	Name   string
 }
 
+// ParameterName is the name of a pool's mode parameter, in the pool's Region: what the gate
+// triggers, the failover and failback commands, readiness and the deployment all use.
+func ParameterName(poolID string) string { return "/cognito-dr/" + poolID + "/mode" }
+
 // ErrNotSet is Get's error for a parameter that does not exist: no mode was ever written.
 var ErrNotSet = errors.New("no mode set")
 

@@ -72,9 +72,6 @@ func (s *Stack) serveGates() *Gates {
 	return g
 }
 
-// ModeParameter is the name of a pool's mode parameter on the local stack.
-func ModeParameter(poolID string) string { return "/cognito-dr/" + poolID + "/mode" }
-
 // WireGates serves Parameter Store and Lambda Invoke on the stack, starts the gate triggers of both pools (each reading its own mode and the other's),
 // binds them in the Cognito emulator and attaches them to the pools (DescribeUserPool, then
 // UpdateUserPool with the whole configuration and the three triggers set, so nothing else
@@ -90,7 +87,7 @@ func (s *Stack) WireGates(ctx context.Context, primary, dr GatePool, opts GateOp
 		pool GatePool
 		mode poolmode.Mode
 	}{{primary, poolmode.Active}, {dr, poolmode.Fenced}} {
-		param := poolmode.Parameter{Client: s.Clients.SSM(p.pool.Region), Name: ModeParameter(p.pool.ID)}
+		param := poolmode.Parameter{Client: s.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}
 		if err := param.Set(ctx, poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseDeploy, Message: opts.Message}); err != nil {
 			return nil, err
 		}
@@ -100,8 +97,8 @@ func (s *Stack) WireGates(ctx context.Context, primary, dr GatePool, opts GateOp
 	for _, pair := range [][2]GatePool{{primary, dr}, {dr, primary}} {
 		own, peer := pair[0], pair[1]
 		env := map[string]string{
-			"MODE_PARAMETER": ModeParameter(own.ID), "MODE_REGION": own.Region,
-			"PEER_MODE_PARAMETER": ModeParameter(peer.ID), "PEER_MODE_REGION": peer.Region,
+			"MODE_PARAMETER": poolmode.ParameterName(own.ID), "MODE_REGION": own.Region,
+			"PEER_MODE_PARAMETER": poolmode.ParameterName(peer.ID), "PEER_MODE_REGION": peer.Region,
 			"FENCED_MESSAGE": opts.Message,
 		}
 		if opts.CacheSeconds > 0 {
