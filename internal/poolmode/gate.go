@@ -30,6 +30,8 @@ const (
 	ReasonUnknown = "mode-unknown-open"
 	// ReasonPeerFailover: the peer became active by a failover after this pool's last activation.
 	ReasonPeerFailover = "peer-failed-over"
+	// ReasonPeerActive: this pool's mode was never read, and the peer answers that it is active.
+	ReasonPeerActive = "own-mode-unknown-peer-active"
 	// ReasonNotConfigured: the gate has no parameter to read: it fails open.
 	ReasonNotConfigured = "gate-not-configured"
 )
@@ -128,8 +130,13 @@ func orDefault(d, def time.Duration) time.Duration {
 // decide applies the rules to the cached states. The caller holds g.mu.
 func (g *Gate) decide() Decision {
 	if !g.own.known {
-		// Nothing ever read: failing closed here would lock out the healthy Region whenever
-		// Parameter Store hiccups at a cold start.
+		// Nothing ever read. A peer that answers it is active is where users belong (and its
+		// Region is up): this pool is the fenced one, or both are active and one must yield.
+		if g.peer.known && g.peer.state.Mode == Active {
+			return Decision{Mode: Fenced, Message: g.message(State{}), Reason: ReasonPeerActive, Err: g.own.err}
+		}
+		// Otherwise failing closed would lock out the healthy Region whenever Parameter Store
+		// hiccups at a cold start.
 		return Decision{Mode: Active, Reason: ReasonUnknown, Err: g.own.err}
 	}
 	own := g.own.state

@@ -3,7 +3,8 @@
 // gate that Cognito triggers consult before letting a user sign up, sign in or refresh.
 //
 // The gate fails open for an active pool (a mode it cannot read never locks out the healthy
-// Region) and closed for a fenced one (the last mode it read was fenced). It also reads the peer
+// Region) and closed for a fenced one (the last mode it read was fenced; or, never having read
+// its own, the peer answers that it is the active one). It also reads the peer
 // pool's mode when the peer's Region answers quickly: a pool whose peer became active by a
 // failover after the pool's own last activation is fenced, so a primary that was unreachable
 // during the failover comes back fenced instead of taking users nobody will carry over.

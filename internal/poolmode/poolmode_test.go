@@ -291,3 +291,36 @@ func TestGateUnreadableValueKeepsLastKnown(t *testing.T) {
 		}
 	})
 }
+
+func TestGateColdStartReadsThePeer(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		peer   *poolmode.State
+		want   poolmode.Mode
+		reason string
+	}{
+		{"peer active: this pool is the fenced one", &poolmode.State{Mode: poolmode.Active, Since: t0, Cause: poolmode.CauseDeploy}, poolmode.Fenced, poolmode.ReasonPeerActive},
+		{"peer fenced: this pool is the active one", &poolmode.State{Mode: poolmode.Fenced, Since: t0, Cause: poolmode.CauseDeploy}, poolmode.Active, poolmode.ReasonUnknown},
+		{"peer silent", nil, poolmode.Active, poolmode.ReasonUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ownStore, peerStore := newSSM(), newSSM()
+			mustSet(t, poolmode.Parameter{Client: ownStore, Name: ownName}, poolmode.State{Mode: poolmode.Fenced, Since: t0, Message: moved})
+			ownStore.set(true, false)
+			peer := poolmode.Parameter{Client: peerStore, Name: peerName}
+			if c.peer != nil {
+				mustSet(t, peer, *c.peer)
+			} else {
+				peerStore.set(true, false)
+			}
+			g := &poolmode.Gate{Own: poolmode.Parameter{Client: ownStore, Name: ownName}, Peer: &peer, Message: moved}
+			d := g.Check(t.Context())
+			if d.Mode != c.want || d.Reason != c.reason {
+				t.Errorf("own mode unreadable at a cold start: %s (%s), want %s (%s)", d.Mode, d.Reason, c.want, c.reason)
+			}
+			if c.want == poolmode.Fenced && d.Message != moved {
+				t.Errorf("message %q, want %q", d.Message, moved)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,6 +55,10 @@ type Gates struct {
 	Modes map[string]poolmode.Parameter
 	// ARNs are the gate functions by pool ID and trigger name.
 	ARNs map[string]map[string]string
+
+	stack       *Stack
+	primary, dr GatePool
+	opts        GateOptions
 }
 
 // gateTriggers are the gate triggers attached to every pool.
@@ -72,26 +77,52 @@ func (s *Stack) serveGates() *Gates {
 	return g
 }
 
-// WireGates serves Parameter Store and Lambda Invoke on the stack, starts the gate triggers of both pools (each reading its own mode and the other's),
-// binds them in the Cognito emulator and attaches them to the pools (DescribeUserPool, then
-// UpdateUserPool with the whole configuration and the three triggers set, so nothing else
-// changes). Modes are written first: the primary active and the DR pool fenced, as deployed.
+// WireGates serves Parameter Store and Lambda Invoke on the stack, starts the gate triggers of
+// both pools (each reading its own mode and the other's), binds them in the Cognito emulator and
+// attaches them to the pools (DescribeUserPool, then UpdateUserPool with the whole configuration
+// and the three triggers set, so nothing else changes). Modes not set yet are written first: the
+// primary active and the DR pool fenced, as deployed.
 func (s *Stack) WireGates(ctx context.Context, primary, dr GatePool, opts GateOptions) (*Gates, error) {
 	g := s.serveGates()
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	g.stack, g.primary, g.dr, g.opts = s, primary, dr, opts
+	if err := g.setDeployedModes(ctx); err != nil {
+		return nil, err
 	}
+	if err := g.Restart(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// setDeployedModes writes the modes a deployment starts with, where none is set: deploying
+// again must not undo a failover.
+func (g *Gates) setDeployedModes(ctx context.Context) error {
+	primary, dr := g.primary, g.dr
 	now := time.Now().UTC()
 	for _, p := range []struct {
 		pool GatePool
 		mode poolmode.Mode
 	}{{primary, poolmode.Active}, {dr, poolmode.Fenced}} {
-		param := poolmode.Parameter{Client: s.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}
-		if err := param.Set(ctx, poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseDeploy, Message: opts.Message}); err != nil {
-			return nil, err
+		param := poolmode.Parameter{Client: g.stack.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}
+		_, err := param.Get(ctx)
+		if errors.Is(err, poolmode.ErrNotSet) {
+			err = param.Set(ctx, poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseDeploy, Message: g.opts.Message})
+		}
+		if err != nil {
+			return err
 		}
 		g.Modes[p.pool.ID] = param
+	}
+	return nil
+}
+
+// Restart starts the gate triggers anew, as fresh Lambda containers with empty caches, and
+// attaches them again; the modes stay as they are.
+func (g *Gates) Restart(ctx context.Context) error {
+	s, primary, dr, opts := g.stack, g.primary, g.dr, g.opts
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	clients := func(context.Context) (*awsclients.Clients, error) { return s.Clients, nil }
 	for _, pair := range [][2]GatePool{{primary, dr}, {dr, primary}} {
@@ -127,10 +158,10 @@ func (s *Stack) WireGates(ctx context.Context, primary, dr GatePool, opts GateOp
 				c.LambdaArn = lc.PreTokenGeneration
 			}
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return g, nil
+	return nil
 }
 
 // SetMode writes a pool's mode: what the failover and failback commands will do.

@@ -132,21 +132,8 @@ func (env *gateEnv) setMode(t *testing.T, p devstack.GatePool, mode poolmode.Mod
 	}
 }
 
-// within retries check until it holds or bound passes: a mode change reaches a warm gate when
-// its cache expires, which is the bound under test.
-func within(t *testing.T, bound time.Duration, what string, check func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, bound)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestFencedPoolRefusesSignUpSignInAndRefresh(t *testing.T) {
-	env := newGateEnv(t, devstack.GateOptions{Message: fencedMessage, CacheSeconds: 1})
+	env := newGateEnv(t, devstack.GateOptions{Message: fencedMessage})
 	// The DR pool is fenced as deployed; replication's AdminCreateUser still fills it.
 	env.adminUser(t, env.dr, "a@example.jp")
 	if _, err := env.signUp(env.dr, "new@example.jp"); !refusedWith(err, "PreSignUp", fencedMessage) {
@@ -165,13 +152,13 @@ func TestFencedPoolRefusesSignUpSignInAndRefresh(t *testing.T) {
 		t.Fatalf("refresh in the active pool: %v", err)
 	}
 	env.setMode(t, env.primary, poolmode.Fenced, poolmode.CauseFailover)
-	var last error
-	within(t, 2*time.Second, "refresh refused after the fence", func() bool {
-		last = env.refresh(env.primary, tok)
-		return last != nil
-	})
-	if !refusedWith(last, "PreTokenGeneration", fencedMessage) {
-		t.Errorf("refresh in the fenced pool: %v, want the fenced message", last)
+	// Warm gates see the switch when their cache expires (poolmode's TestGateCacheExpiresWithinTTL);
+	// fresh containers see it at once.
+	if err := env.gates.Restart(env.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.refresh(env.primary, tok); !refusedWith(err, "PreTokenGeneration", fencedMessage) {
+		t.Errorf("refresh in the fenced pool: %v, want the fenced message", err)
 	}
 	if _, err := env.signIn(env.primary, "b@example.jp"); !refusedWith(err, "PreAuthentication", fencedMessage) {
 		t.Errorf("sign-in after the fence: %v, want the fenced message", err)
@@ -202,19 +189,27 @@ func TestActivePoolSignsInWhenItsModeCannotBeRead(t *testing.T) {
 }
 
 func TestFencedPoolStaysFencedWhenItsModeCannotBeRead(t *testing.T) {
-	env := newGateEnv(t, devstack.GateOptions{Message: fencedMessage, CacheSeconds: 1})
+	env := newGateEnv(t, devstack.GateOptions{Message: fencedMessage})
 	env.adminUser(t, env.dr, "e@example.jp")
 	if _, err := env.signIn(env.dr, "e@example.jp"); !refusedWith(err, "PreAuthentication", fencedMessage) {
 		t.Fatalf("sign-in to the fenced pool: %v", err)
 	}
+	// Parameter Store in the DR Region stops answering, and the gates start cold (new
+	// containers): they have no last known mode, but the primary answers that it is active.
+	// (A warm gate keeps its last known fenced mode: poolmode's TestGateFailsOpenForActiveAndClosedForFenced.)
 	env.gates.SSM.SetUnreachable(env.dr.Region, true)
-	// Each attempt is refused, until the gate has re-read (and failed to read) its mode.
-	within(t, 4*time.Second, "a refusal on the last known mode", func() bool {
-		if _, err := env.signIn(env.dr, "e@example.jp"); !refusedWith(err, "PreAuthentication", fencedMessage) {
-			t.Fatalf("sign-in while the fenced pool's mode cannot be read: %v, want the fenced message", err)
-		}
-		return env.logs.contains(`"mode_reason":"` + poolmode.ReasonLastKnown + `"`)
-	})
+	if err := env.gates.Restart(env.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.signIn(env.dr, "e@example.jp"); !refusedWith(err, "PreAuthentication", fencedMessage) {
+		t.Errorf("sign-in while the fenced pool's mode cannot be read: %v, want the fenced message", err)
+	}
+	if _, err := env.signUp(env.dr, "e2@example.jp"); !refusedWith(err, "PreSignUp", fencedMessage) {
+		t.Errorf("sign-up while the fenced pool's mode cannot be read: %v, want the fenced message", err)
+	}
+	if !env.logs.contains(`"mode_reason":"` + poolmode.ReasonPeerActive + `"`) {
+		t.Error("the gate's log does not say why it refused")
+	}
 }
 
 func TestPrimaryIsFencedWhenTheDRPoolFailedOverAfterIt(t *testing.T) {
