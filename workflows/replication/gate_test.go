@@ -15,6 +15,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -190,5 +191,41 @@ func TestReadGateConfig(t *testing.T) {
 	}
 	if len(problems) != 2 {
 		t.Errorf("problems = %q, want the half-set peer and the cache seconds", problems)
+	}
+}
+
+func TestGateTriggerStartsWhateverItsSettings(t *testing.T) {
+	noClients := func(context.Context) (*awsclients.Clients, error) { return nil, errors.New("no credentials") }
+	someClients := func(context.Context) (*awsclients.Clients, error) {
+		return awsclients.New(aws.Config{Region: "ap-northeast-1"}, awsclients.Options{}), nil
+	}
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		clients func(context.Context) (*awsclients.Clients, error)
+		wantErr bool
+		logHas  string
+	}{
+		{"no settings: open", nil, someClients, false, `"mode_reason":"gate-not-configured"`},
+		{"clients fail, no chain: open", map[string]string{"MODE_PARAMETER": "/m", "MODE_REGION": "ap-northeast-1"}, noClients, false, "no credentials"},
+		{"clients fail with a chain: refused as Cognito would", map[string]string{"CHAIN_FUNCTION_ARN": "arn:aws:lambda:ap-northeast-1:000000000000:function:theirs"}, noClients, true, "no credentials"},
+		{"chain that is not an ARN: refused", map[string]string{"CHAIN_FUNCTION_ARN": "theirs"}, someClients, true, "is not a Lambda function ARN"},
+		{"half-set peer: open, named", map[string]string{"PEER_MODE_PARAMETER": "/p"}, someClients, false, "PEER_MODE_PARAMETER and PEER_MODE_REGION are set together"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := replication.PreSignUpTrigger.Start(func(k string) string { return c.env[k] }, c.clients, slog.New(slog.NewJSONHandler(&logs, nil)))
+			ev := gateEvent("PreSignUp_SignUp")
+			out, err := h(t.Context(), ev)
+			if c.wantErr != (err != nil) {
+				t.Fatalf("answer %s, %v; want error %v", out, err, c.wantErr)
+			}
+			if !c.wantErr && string(out) != string(ev) {
+				t.Errorf("answer %s, want the event unchanged", out)
+			}
+			if !bytes.Contains(logs.Bytes(), []byte(c.logHas)) {
+				t.Errorf("log %s does not say %s", logs.String(), c.logHas)
+			}
+		})
 	}
 }
