@@ -208,15 +208,46 @@ func (c GateConfig) Gatekeeper(clients *awsclients.Clients, problems []string) *
 		}
 	}
 	if c.ChainARN != "" {
-		a, err := arn.Parse(c.ChainARN)
-		if err != nil || a.Service != "lambda" || a.Region == "" {
-			g.Problems = append(g.Problems, fmt.Sprintf("CHAIN_FUNCTION_ARN %q is not a Lambda function ARN", c.ChainARN))
-			g.Chain = &Chain{Client: failingInvoker{errors.New("CHAIN_FUNCTION_ARN is not a Lambda function ARN")}, FunctionARN: c.ChainARN}
-		} else {
-			g.Chain = &Chain{Client: clients.Lambda(a.Region), FunctionARN: c.ChainARN}
+		var problem string
+		if g.Chain, problem = newChain(clients, c.ChainARN); problem != "" {
+			g.Problems = append(g.Problems, problem)
 		}
 	}
 	return g
+}
+
+// newChain is the chain to the function arn names, invoked in the function's Region; an ARN
+// that names no function gives a chain that fails every invocation, and the problem.
+func newChain(clients *awsclients.Clients, functionARN string) (*Chain, string) {
+	a, err := arn.Parse(functionARN)
+	if err != nil || a.Service != "lambda" || a.Region == "" {
+		problem := fmt.Sprintf("CHAIN_FUNCTION_ARN %q is not a Lambda function ARN", functionARN)
+		return &Chain{Client: failingInvoker{errors.New(problem)}, FunctionARN: functionARN}, problem
+	}
+	return &Chain{Client: clients.Lambda(a.Region), FunctionARN: functionARN}, ""
+}
+
+// Alongside is a trigger that never fails (h, the replicate trigger) sharing its event with the
+// function the pool had on it before: both run at once on the event as Cognito sent it, and the
+// chained function's answer and error are the trigger's, unchanged, so users see what they saw
+// before h was attached. For events whose answer Cognito does not read (PostConfirmation).
+func Alongside(task string, h boundary.Func, chain *Chain, log *slog.Logger) boundary.Func {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h(ctx, payload) //nolint:errcheck // h never fails and logs its own line
+		}()
+		out, err := chain.Invoke(ctx, payload)
+		<-done
+		switch _, theirs := errors.AsType[*ChainedFunctionError](err); {
+		case theirs:
+			log.InfoContext(ctx, "chained function refused the event", slog.String("task", task), slog.String("chained", chain.FunctionARN), slog.String("error", err.Error()))
+		case err != nil:
+			log.ErrorContext(ctx, "chained function could not be invoked; event refused as Cognito would", slog.String("task", task), slog.String("chained", chain.FunctionARN), slog.String("error", err.Error()))
+		}
+		return out, err
+	}
 }
 
 // failingInvoker is the chain of a trigger that cannot invoke it: every invocation fails with why.
