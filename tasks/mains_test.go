@@ -26,6 +26,7 @@ func TestMainsStartTheirTask(t *testing.T) {
 	}
 	triggers := map[string]boundary.Trigger{
 		"replication.PostConfirmationTrigger": replication.PostConfirmationTrigger, "replication.PreTokenGenerationTrigger": replication.PreTokenGenerationTrigger,
+		"replication.PreSignUpTrigger": replication.PreSignUpTrigger, "replication.PreAuthenticationTrigger": replication.PreAuthenticationTrigger,
 	}
 	started := map[string]bool{}
 	dirs, err := os.ReadDir(".")

@@ -18,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/cognito-dr/cognito-dr/internal/totpreset"
 )
@@ -42,6 +44,8 @@ type Clients struct {
 	s3      map[string]*s3.Client
 	sns     map[string]*sns.Client
 	logs    map[string]*cloudwatchlogs.Client
+	ssm     map[string]*ssm.Client
+	lambda  map[string]*lambda.Client
 }
 
 // New returns Clients built from cfg.
@@ -57,6 +61,8 @@ func New(cfg aws.Config, opts Options) *Clients {
 		s3:      map[string]*s3.Client{},
 		sns:     map[string]*sns.Client{},
 		logs:    map[string]*cloudwatchlogs.Client{},
+		ssm:     map[string]*ssm.Client{},
+		lambda:  map[string]*lambda.Client{},
 	}
 }
 
@@ -144,6 +150,30 @@ func (c *Clients) Logs(region string) *cloudwatchlogs.Client {
 	}
 	cl := cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
 	c.logs[region] = cl
+	return cl
+}
+
+// SSM returns the Systems Manager (Parameter Store) client for region.
+func (c *Clients) SSM(region string) *ssm.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.ssm[region]; ok {
+		return cl
+	}
+	cl := ssm.NewFromConfig(c.cfg, func(o *ssm.Options) { o.Region = region })
+	c.ssm[region] = cl
+	return cl
+}
+
+// Lambda returns the Lambda client for region.
+func (c *Clients) Lambda(region string) *lambda.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.lambda[region]; ok {
+		return cl
+	}
+	cl := lambda.NewFromConfig(c.cfg, func(o *lambda.Options) { o.Region = region })
+	c.lambda[region] = cl
 	return cl
 }
 

@@ -1,4 +1,4 @@
-// Command pre-token is the DR pool's PreTokenGeneration trigger: it adds the primary_sub claim to ID tokens.
+// Command pre-token is the pre token generation trigger of both pools: refuses sign-in and token refresh while the pool is fenced, chains to the pool's own function, and adds the primary_sub claim to ID tokens.
 package main
 
 import (

@@ -21,8 +21,10 @@ var (
 	topicSetting = boundary.Setting{Name: "TOPIC_ARN"}
 	// retrySettings name the replicate trigger's retry store, in the primary Region.
 	retrySettings = []boundary.Setting{{Name: "RETRY_BUCKET"}, {Name: "RETRY_REGION"}, {Name: "RETRY_PREFIX", Optional: true}}
-	// replicateSettings add the DR pool the trigger copies users to.
-	replicateSettings = append([]boundary.Setting{{Name: "DR_USER_POOL_ID"}, {Name: "DR_REGION"}}, retrySettings...)
+	// replicateSettings add the DR pool the trigger copies users to, and the pool's own
+	// PostConfirmation function, if it had one (CHAIN_FUNCTION_ARN, Alongside).
+	replicateSettings = append(append([]boundary.Setting{{Name: "DR_USER_POOL_ID"}, {Name: "DR_REGION"}}, retrySettings...),
+		boundary.Setting{Name: "CHAIN_FUNCTION_ARN", Optional: true})
 	// quotaSettings are the request-rate overrides (quota.FromEnv) of the tasks that call Cognito.
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
 )
@@ -70,14 +72,6 @@ var (
 		Settings: replicateSettings,
 		Handler:  replicateHandler,
 	}
-	// PreTokenGenerationTrigger is the DR pool's PreTokenGeneration trigger (PreTokenTrigger); it
-	// needs no settings and calls no AWS service.
-	PreTokenGenerationTrigger = boundary.Trigger{
-		Name: "pre-token",
-		Handler: func(_ func(string) string, _ func(context.Context) (*awsclients.Clients, error), log *slog.Logger) boundary.Func {
-			return PreTokenTrigger(&Steps{}, log)
-		},
-	}
 )
 
 // NewSteps builds the steps on AWS clients.
@@ -122,6 +116,15 @@ func retryStore(getenv func(string) string, clients *awsclients.Clients) RetrySt
 // invocation; only a complete one is kept.
 func replicateHandler(getenv func(string) string, clients func(context.Context) (*awsclients.Clients, error), log *slog.Logger) boundary.Func {
 	steps := boundary.NewRetrying(func(ctx context.Context) (*Steps, error) { return loadReplicate(ctx, getenv, clients) })
+	chainARN := getenv("CHAIN_FUNCTION_ARN")
+	chain := boundary.NewRetrying(func(ctx context.Context) (*Chain, error) {
+		c, err := clients(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("replicate trigger cannot load AWS clients: %w", err)
+		}
+		ch, _ := newChain(c, chainARN) // an ARN that names no function fails each invocation, saying so
+		return ch, nil
+	})
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		s, err := steps.Get(ctx)
 		if err != nil {
@@ -129,7 +132,15 @@ func replicateHandler(getenv func(string) string, clients func(context.Context) 
 			// error, so the copy fails the ordinary way.
 			s.Cognito = func(string) Cognito { return unconfiguredDR{err: err} }
 		}
-		return ReplicateTrigger(s, log)(ctx, payload)
+		h := ReplicateTrigger(s, log)
+		if chainARN == "" {
+			return h(ctx, payload)
+		}
+		ch, err := chain.Get(ctx)
+		if err != nil {
+			ch = &Chain{Client: failingInvoker{err}, FunctionARN: chainARN}
+		}
+		return Alongside("replicate", h, ch, log)(ctx, payload)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -30,46 +29,37 @@ func (s *Steps) PreTokenGeneration(_ context.Context, ev events.CognitoEventUser
 	return ev, nil
 }
 
-// PreTokenTrigger adapts PreTokenGeneration to a Lambda invocation: lenient decoding, and the
-// claims written into the event as received, so fields this code does not know pass through.
-// Version 1 events get response.claimsOverrideDetails.claimsToAddOrOverride; version 2 and 3
-// events (Essentials and Plus pools) get
-// response.claimsAndScopeOverrideDetails.idTokenGeneration.claimsToAddOrOverride. A failure
-// would block sign-in, so an event it cannot read passes unchanged.
-func PreTokenTrigger(s *Steps, log *slog.Logger) boundary.Func {
-	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		start := time.Now()
-		attrs := []any{slog.String("task", "pre-token")}
-		var ev events.CognitoEventUserPoolsPreTokenGen
-		err := json.Unmarshal(payload, &ev)
-		out := payload
-		if err == nil {
-			ev, err = s.PreTokenGeneration(ctx, ev)
-		}
-		added := false
-		if err == nil {
-			path := []string{"response", "claimsOverrideDetails", "claimsToAddOrOverride"}
-			if ev.Version == "2" || ev.Version == "3" {
-				path = []string{"response", "claimsAndScopeOverrideDetails", "idTokenGeneration", "claimsToAddOrOverride"}
-			}
-			for k, v := range ev.Response.ClaimsOverrideDetails.ClaimsToAddOrOverride {
-				if k != PrimarySubClaim {
-					continue
-				}
-				if out, err = setJSON(out, path, k, v); err != nil {
-					out = payload
-				}
-				added = err == nil
-			}
-		}
-		attrs = append(attrs, slog.String("user_pool", ev.UserPoolID), slog.String("trigger_source", ev.TriggerSource), slog.Bool("claim_added", added), slog.Duration("elapsed", time.Since(start)))
-		if err != nil {
-			log.ErrorContext(ctx, "pre-token event not understood; token issued without primary_sub", append(attrs, slog.String("error", err.Error()))...)
-			return payload, nil
-		}
-		log.InfoContext(ctx, "pre-token done", attrs...)
-		return out, nil
+// PreTokenTrigger adapts PreTokenGeneration to a Lambda invocation without a gate: the
+// pre-token gate trigger (PreTokenGenerationTrigger) less the mode check and the chain.
+func PreTokenTrigger(_ *Steps, log *slog.Logger) boundary.Func {
+	return GateTrigger("pre-token", &Gatekeeper{}, AddPrimarySub, log)
+}
+
+// AddPrimarySub is the pre-token trigger's work after the gate: lenient decoding, and the
+// primary_sub claim (PreTokenGeneration) written into the event as received, so fields this
+// code does not know pass through. Version 1 events get
+// response.claimsOverrideDetails.claimsToAddOrOverride; version 2 and 3 events (Essentials and
+// Plus pools) get response.claimsAndScopeOverrideDetails.idTokenGeneration.claimsToAddOrOverride.
+// A failure would block sign-in, so on error the caller passes the event unchanged.
+func AddPrimarySub(payload json.RawMessage) (json.RawMessage, []any, error) {
+	var ev events.CognitoEventUserPoolsPreTokenGen
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, []any{slog.Bool("claim_added", false)}, fmt.Errorf("pre-token event not understood; token issued without primary_sub: %w", err)
 	}
+	ev, _ = (&Steps{}).PreTokenGeneration(context.Background(), ev)
+	v, ok := ev.Response.ClaimsOverrideDetails.ClaimsToAddOrOverride[PrimarySubClaim]
+	if !ok {
+		return payload, []any{slog.Bool("claim_added", false)}, nil
+	}
+	path := []string{"response", "claimsOverrideDetails", "claimsToAddOrOverride"}
+	if ev.Version == "2" || ev.Version == "3" {
+		path = []string{"response", "claimsAndScopeOverrideDetails", "idTokenGeneration", "claimsToAddOrOverride"}
+	}
+	out, err := setJSON(payload, path, PrimarySubClaim, v)
+	if err != nil {
+		return nil, []any{slog.Bool("claim_added", false)}, fmt.Errorf("token issued without primary_sub: %w", err)
+	}
+	return out, []any{slog.Bool("claim_added", true)}, nil
 }
 
 // setJSON sets obj[path...][key] = value in a JSON object, creating the objects on the path

@@ -243,6 +243,9 @@ func (e *Emulator) startAuth(c *appClient, p *pool, flow types.AuthFlowType, par
 	if _, ok := params["PASSWORD"]; !ok {
 		return nil, errInvalidParameter("Missing required parameter PASSWORD")
 	}
+	if err := e.preAuthenticate(c, p, name); err != nil {
+		return nil, err
+	}
 	st, err := func() (step, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -286,6 +289,26 @@ func (e *Emulator) startAuth(c *appClient, p *pool, flow types.AuthFlowType, par
 		return nil, err
 	}
 	return e.finish(context.Background(), c, p, st)
+}
+
+// preAuthenticate runs PreAuthentication for a sign-in with a password, before the password is
+// checked: for a user of the pool, or for an unknown one when the client hides user existence.
+// The trigger runs without the pool's lock.
+func (e *Emulator) preAuthenticate(c *appClient, p *pool, name string) error {
+	p.mu.RLock()
+	u := p.lookup(name)
+	var snap claimsFor
+	if u != nil {
+		snap = snapshot(u)
+	}
+	p.mu.RUnlock()
+	switch {
+	case u != nil:
+		return e.preAuthentication(context.Background(), p, c.id, snap.username, snap.attrMap(), nil, false)
+	case c.preventUserExist:
+		return e.preAuthentication(context.Background(), p, c.id, name, map[string]string{}, nil, true)
+	}
+	return nil
 }
 
 func ptr(s string) *string {

@@ -91,11 +91,52 @@ func (e *Emulator) signUp(region string, body []byte) (any, error) {
 	if aerr := p.checkPassword(*in.Password); aerr != nil {
 		return nil, aerr
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	vals, err := p.checkAttributes(in.UserAttributes, true)
+	// Cognito validates the request, runs PreSignUp, then creates the user; the trigger runs
+	// without the pool's lock (it may call the pool), so the username is checked again after.
+	vals, sub, username, err := func() (map[string]string, [16]byte, string, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return e.signUpUser(p, name, in.UserAttributes)
+	}()
 	if err != nil {
 		return nil, err
+	}
+	ans, err := e.preSignUp(context.Background(), p, sourcePreSignUp, c.id, username, vals, attrPairs(in.ValidationData), in.ClientMetadata)
+	if err != nil {
+		return nil, err
+	}
+	out, snap, err := func() (signUpOutput, *claimsFor, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if username == name && p.byName[p.nameKey(name)] != nil {
+			return signUpOutput{}, nil, newError("UsernameExistsException", "User already exists")
+		}
+		return e.createSignUpUser(p, username, sub, vals, *in.Password, ans)
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if snap != nil {
+		// An auto-confirmed user is confirmed at sign-up: PostConfirmation runs now.
+		if err := e.postConfirmation(context.Background(), p, sourceConfirmSignUp, c.id, *snap, in.ClientMetadata); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+type signUpOutput struct {
+	UserConfirmed       bool
+	UserSub             string
+	CodeDeliveryDetails *codeDelivery `json:",omitempty"`
+}
+
+// signUpUser validates a sign-up's attributes and picks the new user's sub and username. The
+// caller holds p.mu.
+func (e *Emulator) signUpUser(p *pool, name string, attrs []types.AttributeType) (map[string]string, [16]byte, string, error) {
+	vals, err := p.checkAttributes(attrs, true)
+	if err != nil {
+		return nil, [16]byte{}, "", err
 	}
 	sub := e.newSub()
 	username := name
@@ -107,51 +148,69 @@ func (e *Emulator) signUp(region string, body []byte) (any, error) {
 		case p.usernamePhone && looksLikePhone(name):
 			field = "phone_number"
 		case p.usernameEmail && p.usernamePhone:
-			return nil, errInvalidParameter("Username should be either an email or a phone number.")
+			return nil, sub, "", errInvalidParameter("Username should be either an email or a phone number.")
 		case p.usernameEmail:
-			return nil, errInvalidParameter("Username should be an email.")
+			return nil, sub, "", errInvalidParameter("Username should be an email.")
 		default:
-			return nil, errInvalidParameter("Username should be a phone number.")
+			return nil, sub, "", errInvalidParameter("Username should be a phone number.")
 		}
 		vals[field] = name
 		username = subString(sub)
 	} else if p.byName[p.nameKey(name)] != nil {
-		return nil, newError("UsernameExistsException", "User already exists")
+		return nil, sub, "", newError("UsernameExistsException", "User already exists")
 	}
 	// A new user's addresses are not verified, whatever the request says.
 	delete(vals, "email_verified")
 	delete(vals, "phone_number_verified")
 	if err := p.missingRequired(vals); err != nil {
-		return nil, err
+		return nil, sub, "", err
+	}
+	return vals, sub, username, nil
+}
+
+// createSignUpUser creates a signed-up user as PreSignUp's answer says: confirmed, with
+// addresses verified, or unconfirmed with a code sent. It returns the confirmed user's claims
+// when PostConfirmation is due. The caller holds p.mu.
+func (e *Emulator) createSignUpUser(p *pool, username string, sub [16]byte, vals map[string]string, password string, ans preSignUpAnswer) (signUpOutput, *claimsFor, error) {
+	if _, ok := vals["email"]; ok && ans.autoVerifyEmail {
+		vals["email_verified"] = "true"
+	}
+	if _, ok := vals["phone_number"]; ok && ans.autoVerifyPhone {
+		vals["phone_number_verified"] = "true"
 	}
 	now := e.now()
 	u := &user{username: username, sub: sub, created: millis(now), modified: millis(now), status: statusUnconfirmed, enabled: true}
+	if ans.autoConfirm {
+		u.status = statusConfirmed
+	}
 	for _, d := range p.defs {
 		if v, ok := vals[d.name]; ok {
 			n, v := p.intern(d.name, v)
 			u.attrs = append(u.attrs, attr{n, v})
 		}
 	}
-	if m, _, _, ok := p.signUpDelivery(u); ok {
+	m, dest, attrName, sendCode := p.signUpDelivery(u)
+	sendCode = sendCode && !ans.autoConfirm
+	if sendCode {
 		if err := e.takeEmailFor(p, m); err != nil {
-			return nil, err
+			return signUpOutput{}, nil, err
 		}
 	}
 	if err := p.claimAliases(u, false, millis(now)); err != nil {
-		return nil, err
+		return signUpOutput{}, nil, err
 	}
-	u.setPassword(*in.Password, false, 0, now)
+	u.setPassword(password, false, 0, now)
 	p.insert(u)
-	out := struct {
-		UserConfirmed       bool
-		UserSub             string
-		CodeDeliveryDetails *codeDelivery `json:",omitempty"`
-	}{UserSub: u.subStr()}
-	if m, dest, attrName, ok := p.signUpDelivery(u); ok {
+	out := signUpOutput{UserSub: u.subStr(), UserConfirmed: ans.autoConfirm}
+	if sendCode {
 		e.sendCode(p, u, KindSignUp, m, dest, attrName, signUpCodeTTL)
 		out.CodeDeliveryDetails = deliveryOf(m, dest)
 	}
-	return out, nil
+	if ans.autoConfirm {
+		snap := snapshot(u)
+		return out, &snap, nil
+	}
+	return out, nil, nil
 }
 
 // clientUser finds the user a public operation names, locked for writing. When the client hides

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +17,9 @@ const (
 	sourceTokenAuthentication   = "TokenGeneration_Authentication"
 	sourceTokenNewPassword      = "TokenGeneration_NewPasswordChallenge"
 	sourceTokenRefresh          = "TokenGeneration_RefreshTokens"
+	sourcePreSignUp             = "PreSignUp_SignUp"
+	sourcePreSignUpAdmin        = "PreSignUp_AdminCreateUser"
+	sourcePreAuthentication     = "PreAuthentication_Authentication"
 )
 
 // TypedLambda adapts a typed handler, such as one written for aws-lambda-go with its events
@@ -39,7 +41,9 @@ func TypedLambda[In, Out any](fn func(context.Context, In) (Out, error)) LambdaF
 // invoke runs the function bound to arn with event, the way Cognito invokes a trigger:
 // an error from the function fails the call with UserLambdaValidationException, a function
 // that runs past the trigger timeout with UnexpectedLambdaException. name is the trigger's
-// name in messages (PostConfirmation, PreTokenGeneration). The caller holds no lock.
+// name in messages (PreSignUp, PreAuthentication, PostConfirmation, PreTokenGeneration). The
+// function's message is quoted as it is, so one ending in a full stop ends in two, as Cognito
+// reports it. The caller holds no lock.
 func (e *Emulator) invoke(ctx context.Context, name, arn string, event any) (json.RawMessage, error) {
 	in, err := json.Marshal(event)
 	if err != nil {
@@ -71,7 +75,7 @@ func (e *Emulator) invoke(ctx context.Context, name, arn string, event any) (jso
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, newError("UserLambdaValidationException", "%s failed with error %s.", name, strings.TrimSuffix(r.err.Error(), "."))
+			return nil, newError("UserLambdaValidationException", "%s failed with error %s.", name, r.err.Error())
 		}
 		return r.out, nil
 	case <-ctx.Done():
@@ -195,4 +199,68 @@ func (e *Emulator) preTokenGeneration(ctx context.Context, p *pool, source, clie
 		setGroups(d.GroupOverrideDetails)
 	}
 	return ov, nil
+}
+
+// preSignUpAnswer is what a PreSignUp function may ask of a self-service sign-up.
+type preSignUpAnswer struct{ autoConfirm, autoVerifyEmail, autoVerifyPhone bool }
+
+// preSignUp invokes the pool's PreSignUp trigger, if any, with the attributes of the user about
+// to be created, and returns its answer. An error from the function refuses the sign-up.
+func (e *Emulator) preSignUp(ctx context.Context, p *pool, source, clientID, username string, attrs, validation, meta map[string]string) (preSignUpAnswer, error) {
+	arn := aws.ToString(p.lambdaConfig().PreSignUp)
+	if arn == "" {
+		return preSignUpAnswer{}, nil
+	}
+	ev := events.CognitoEventUserPoolsPreSignup{
+		CognitoEventUserPoolsHeader: header(source, p.region, p.id, clientID, username),
+		Request:                     events.CognitoEventUserPoolsPreSignupRequest{UserAttributes: attrs, ValidationData: validation, ClientMetadata: meta},
+	}
+	out, err := e.invoke(ctx, "PreSignUp", arn, ev)
+	if err != nil {
+		return preSignUpAnswer{}, err
+	}
+	var resp struct {
+		Response *events.CognitoEventUserPoolsPreSignupResponse `json:"response"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return preSignUpAnswer{}, newError("InvalidLambdaResponseException", "Unrecognizable lambda output")
+	}
+	if r := resp.Response; r != nil {
+		return preSignUpAnswer{autoConfirm: r.AutoConfirmUser, autoVerifyEmail: r.AutoVerifyEmail, autoVerifyPhone: r.AutoVerifyPhone}, nil
+	}
+	return preSignUpAnswer{}, nil
+}
+
+// adminPreSignUp is AdminCreateUser's PreSignUp: the function may refuse the user; its answer's
+// flags do not apply to a user an administrator creates.
+func (e *Emulator) adminPreSignUp(ctx context.Context, p *pool, username string, attrs []types.AttributeType, validation []types.AttributeType, meta map[string]string) error {
+	if aws.ToString(p.lambdaConfig().PreSignUp) == "" {
+		return nil
+	}
+	_, err := e.preSignUp(ctx, p, sourcePreSignUpAdmin, clientIDNotApplicable, username, attrPairs(attrs), attrPairs(validation), meta)
+	return err
+}
+
+func attrPairs(as []types.AttributeType) map[string]string {
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[aws.ToString(a.Name)] = aws.ToString(a.Value)
+	}
+	return m
+}
+
+// preAuthentication invokes the pool's PreAuthentication trigger, if any, before the password
+// is checked. notFound is an unknown user's sign-in on a client that hides user existence,
+// which Cognito still runs the trigger for. An error from the function refuses the sign-in.
+func (e *Emulator) preAuthentication(ctx context.Context, p *pool, clientID, username string, attrs, validation map[string]string, notFound bool) error {
+	arn := aws.ToString(p.lambdaConfig().PreAuthentication)
+	if arn == "" {
+		return nil
+	}
+	ev := events.CognitoEventUserPoolsPreAuthentication{
+		CognitoEventUserPoolsHeader: header(sourcePreAuthentication, p.region, p.id, clientID, username),
+		Request:                     events.CognitoEventUserPoolsPreAuthenticationRequest{UserAttributes: attrs, ValidationData: validation, UserNotFound: notFound},
+	}
+	_, err := e.invoke(ctx, "PreAuthentication", arn, ev)
+	return err
 }

@@ -1,6 +1,7 @@
 package cognito
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -185,6 +186,12 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 	}
 	if in.TemporaryPassword != nil {
 		if err := p.checkPassword(*in.TemporaryPassword); err != nil {
+			return nil, err
+		}
+	}
+	if in.MessageAction != types.MessageActionTypeResend {
+		// PreSignUp runs without the pool's lock, so here before the checks that need it.
+		if err := e.adminPreSignUp(context.Background(), p, name, in.UserAttributes, in.ValidationData, in.ClientMetadata); err != nil {
 			return nil, err
 		}
 	}

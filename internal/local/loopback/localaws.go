@@ -1,11 +1,12 @@
 // Package localaws is the project's emulated AWS for local runs and tests: one
 // loopback HTTP endpoint that serves S3 (gofakes3 with an in-memory backend),
-// a minimal SNS, and Cognito and CloudWatch Logs through handlers supplied by the caller.
+// a minimal SNS, and Cognito, CloudWatch Logs, Step Functions, Parameter Store and Lambda Invoke
+// through handlers supplied by the caller.
 //
 // Every service shares the endpoint, so a client only needs BaseEndpoint set to
 // [Stack.URL], just like `aws --endpoint-url URL <service> ...`. Requests are
-// routed by the X-Amz-Target header (Cognito, Logs, Step Functions), then by the service name in the
-// SigV4 credential scope, then by the shape of unsigned awsquery requests
+// routed by the X-Amz-Target header (Cognito, Logs, Step Functions, SSM), then by the service name in the
+// SigV4 credential scope (Lambda's REST API among them), then by the shape of unsigned awsquery requests
 // (SNS); everything else goes to S3. Paths under /_local/ are reserved for
 // local-only pages mounted with [Stack.Handle].
 package loopback
@@ -52,6 +53,11 @@ type Config struct {
 	// credential scope service "states"); [Stack.ServeStepFunctions] can set it later. Nil
 	// answers them with UnknownOperationException.
 	StepFunctions http.Handler
+	// SSM serves Parameter Store requests (X-Amz-Target AmazonSSM.*, or credential scope
+	// service "ssm"); Lambda serves Lambda requests (credential scope service "lambda", or a
+	// path under /2015-03-31/functions/). [Stack.ServeSSM] and [Stack.ServeLambda] can set them
+	// later. Nil answers them with UnknownOperationException.
+	SSM, Lambda http.Handler
 	// AccountID appears in SNS ARNs; empty means DefaultAccountID.
 	AccountID string
 	// MailboxFile, if set, receives every published SNS message as one JSON
@@ -71,6 +77,8 @@ type Stack struct {
 	cognito http.Handler
 	logs    http.Handler
 	states  atomic.Pointer[http.Handler]
+	ssm     atomic.Pointer[http.Handler]
+	lambda  atomic.Pointer[http.Handler]
 	local   *http.ServeMux
 }
 
@@ -113,6 +121,12 @@ func Start(cfg Config) (*Stack, error) {
 	if cfg.StepFunctions != nil {
 		s.ServeStepFunctions(cfg.StepFunctions)
 	}
+	if cfg.SSM != nil {
+		s.ServeSSM(cfg.SSM)
+	}
+	if cfg.Lambda != nil {
+		s.ServeLambda(cfg.Lambda)
+	}
 	s.handler = http.HandlerFunc(s.route)
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed after Close
@@ -140,6 +154,12 @@ func (s *Stack) Close() error {
 // ServeStepFunctions makes h serve the Step Functions API from now on, for a caller that
 // builds its state machines once the stack listens (their tasks call the stack).
 func (s *Stack) ServeStepFunctions(h http.Handler) { s.states.Store(&h) }
+
+// ServeSSM makes h serve Parameter Store from now on.
+func (s *Stack) ServeSSM(h http.Handler) { s.ssm.Store(&h) }
+
+// ServeLambda makes h serve Lambda from now on.
+func (s *Stack) ServeLambda(h http.Handler) { s.lambda.Store(&h) }
 
 // Handle mounts h for pattern, which must lie under [LocalPrefix]
 // ("/_local/import/" or "GET /_local/approve/{id}"). Like [http.ServeMux.Handle]
@@ -220,16 +240,23 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328."), service == "logs":
 		serveJSON(w, r, s.logs, "CloudWatch Logs")
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."), service == "states":
-		var h http.Handler
-		if p := s.states.Load(); p != nil {
-			h = *p
-		}
-		serveJSON(w, r, h, "Step Functions")
+		serveJSON(w, r, loadHandler(&s.states), "Step Functions")
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM."), service == "ssm":
+		serveJSON(w, r, loadHandler(&s.ssm), "SSM")
+	case service == "lambda", service == "" && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/"):
+		serveJSON(w, r, loadHandler(&s.lambda), "Lambda")
 	case service == "sns", service == "" && isQueryRequest(r):
 		s.sns.serveHTTP(w, r, region)
 	default:
 		s.serveS3(w, r)
 	}
+}
+
+func loadHandler(p *atomic.Pointer[http.Handler]) http.Handler {
+	if h := p.Load(); h != nil {
+		return *h
+	}
+	return nil
 }
 
 func (s *Stack) serveCognito(w http.ResponseWriter, r *http.Request) {
