@@ -8,6 +8,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -51,6 +52,7 @@ func readinessCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	c := &readiness.Checker{
 		Cognito: func(region string) readiness.Cognito { return clients.Cognito(region) },
 		S3:      func(region string) readiness.S3 { return clients.S3(region) },
+		SSM:     func(region string) poolmode.SSM { return clients.SSM(region) },
 	}
 	report, err := c.Run(ctx, cfg)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/statemachines"
@@ -56,6 +57,18 @@ func TestReadinessCommand(t *testing.T) {
 	if _, err := s3stream.Put(ctx, st.Clients.S3(sc.BucketRegion), sc.Bucket, manifest.DrillKey(backup.DefaultPrefix, sc.TokyoID, drilled, "drill-1"), record); err != nil {
 		t.Fatal(err)
 	}
+	// Deployed: the primary active, the DR pool fenced.
+	mode := func(pool, region string) poolmode.Parameter {
+		return poolmode.Parameter{Client: st.Clients.SSM(region), Name: poolmode.ParameterName(pool)}
+	}
+	for _, m := range []struct {
+		param poolmode.Parameter
+		mode  poolmode.Mode
+	}{{mode(sc.TokyoID, sc.Tokyo.Region), poolmode.Active}, {mode(sc.OsakaID, sc.Osaka.Region), poolmode.Fenced}} {
+		if err := m.param.Set(ctx, poolmode.State{Mode: m.mode, Since: time.Now(), Cause: poolmode.CauseDeploy}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Setenv("AWS_ENDPOINT_URL", st.URL())
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
@@ -78,6 +91,19 @@ func TestReadinessCommand(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "FAIL") || strings.Contains(out.String(), "WARN") {
 		t.Errorf("healthy output:\n%s", &out)
+	}
+
+	// A failover that left the primary active: both pools take writes.
+	if err := mode(sc.OsakaID, sc.Osaka.Region).Set(ctx, poolmode.State{Mode: poolmode.Active, Since: time.Now(), Cause: poolmode.CauseFailover}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = readinessCommand(ctx, args(sc.OsakaID), &out)
+	if exitCode(err) != exitFindings || !strings.Contains(out.String(), "pool-modes        FAIL    both pools are active") {
+		t.Errorf("active/active: %v\n%s", err, &out)
+	}
+	if err := mode(sc.OsakaID, sc.Osaka.Region).Set(ctx, poolmode.State{Mode: poolmode.Fenced, Since: time.Now(), Cause: poolmode.CauseDeploy}); err != nil {
+		t.Fatal(err)
 	}
 
 	out.Reset()

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -163,6 +164,9 @@ type Checker struct {
 	// Cognito and S3 return a client for a Region.
 	Cognito func(region string) Cognito
 	S3      func(region string) S3
+	// SSM returns a Parameter Store client for a Region, where each pool's gate reads its mode;
+	// nil skips the pool-modes check.
+	SSM func(region string) poolmode.SSM
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -190,6 +194,9 @@ func (c *Checker) Run(ctx context.Context, cfg Config) (Report, error) {
 	r := Report{CheckedAt: now().UTC(), Config: cfg, MaxBackupAge: cfg.MaxBackupAge.String(), MaxDrillAge: cfg.MaxDrillAge.String()}
 	r.Checks = append(r.Checks, c.pools(ctx, cfg)...)
 	r.Checks = append(r.Checks, c.email(ctx, cfg))
+	if c.SSM != nil {
+		r.Checks = append(r.Checks, Modes(ctx, c.SSM, cfg))
+	}
 	b := c.newestBackup(ctx, cfg)
 	r.Checks = append(r.Checks, freshness(b, cfg.MaxBackupAge, r.CheckedAt))
 	r.Checks = append(r.Checks, c.restoreDrill(ctx, cfg, b))

@@ -15,8 +15,10 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	locallambda "github.com/cognito-dr/cognito-dr/internal/local/lambda"
 	locallogs "github.com/cognito-dr/cognito-dr/internal/local/logs"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	localssm "github.com/cognito-dr/cognito-dr/internal/local/ssm"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
@@ -45,6 +47,10 @@ type Stack struct {
 	Logs *locallogs.Store
 	// Clients are SDK clients for the stack, built the way the Lambdas build theirs.
 	Clients *awsclients.Clients
+	// SSM is Parameter Store (the pools' modes live there); Functions serve Lambda Invoke (the
+	// functions a gate chains to).
+	SSM       *localssm.Store
+	Functions *locallambda.Functions
 }
 
 // Start listens on loopback and serves Cognito (with import-job upload URLs), CloudWatch Logs,
@@ -64,11 +70,18 @@ func Start(opts Options) (*Stack, error) {
 	st.Handle(localcognito.ImportUploadPath, cog.ImportUploadHandler())
 	// Apps verify ID tokens against <URL>/_local/cognito-idp/<poolId>/.well-known/jwks.json.
 	st.Handle(localcognito.JWKSPath, cog.JWKSHandler())
+	// Parameter Store and Lambda exist in every Region of AWS: they are always served.
+	params := localssm.New(localssm.Options{AccountID: localaws.DefaultAccountID})
+	fns := locallambda.New(localaws.DefaultAccountID)
+	st.ServeSSM(params)
+	st.ServeLambda(fns)
 	return &Stack{
-		AWS:     st,
-		Cognito: cog,
-		Logs:    logs,
-		Clients: awsclients.New(st.AWSConfig("us-east-1"), awsclients.Options{S3PathStyle: true}),
+		AWS:       st,
+		Cognito:   cog,
+		Logs:      logs,
+		Clients:   awsclients.New(st.AWSConfig("us-east-1"), awsclients.Options{S3PathStyle: true}),
+		SSM:       params,
+		Functions: fns,
 	}, nil
 }
 

@@ -64,17 +64,14 @@ type Gates struct {
 // gateTriggers are the gate triggers attached to every pool.
 var gateTriggers = []boundary.Trigger{replication.PreSignUpTrigger, replication.PreAuthenticationTrigger, replication.PreTokenGenerationTrigger}
 
-// serveGates serves a new Parameter Store and Lambda Invoke endpoint on the stack.
+// serveGates returns the gates over the stack's Parameter Store and Lambda Invoke endpoint.
 func (s *Stack) serveGates() *Gates {
-	g := &Gates{
-		SSM:       localssm.New(localssm.Options{AccountID: localaws.DefaultAccountID}),
-		Functions: locallambda.New(localaws.DefaultAccountID),
+	return &Gates{
+		SSM:       s.SSM,
+		Functions: s.Functions,
 		Modes:     map[string]poolmode.Parameter{},
 		ARNs:      map[string]map[string]string{},
 	}
-	s.AWS.ServeSSM(g.SSM)
-	s.AWS.ServeLambda(g.Functions)
-	return g
 }
 
 // WireGates serves Parameter Store and Lambda Invoke on the stack, starts the gate triggers of
