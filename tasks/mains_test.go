@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
@@ -23,6 +24,7 @@ import (
 func TestMainsStartTheirTask(t *testing.T) {
 	workflows := map[string][]boundary.Spec{
 		"backup": boundary.Specs(backup.Tasks), "failback": boundary.Specs(failback.Tasks), "replication": boundary.Specs(replication.Tasks),
+		"importjob": boundary.Specs(importjob.Tasks),
 	}
 	triggers := map[string]boundary.Trigger{
 		"replication.PostConfirmationTrigger": replication.PostConfirmationTrigger, "replication.PreTokenGenerationTrigger": replication.PreTokenGenerationTrigger,
