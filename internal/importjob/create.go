@@ -21,7 +21,6 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-
 // Creatable names the users (as the CSV names them) whose only problem in built's rejects report
 // is an unverified contact: those can be created by API (Create).
 func Creatable(ctx context.Context, store s3stream.GetObjectAPI, bucket string, built csvbuild.Built) (map[string]bool, error) {
