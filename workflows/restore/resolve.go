@@ -1,0 +1,266 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// PoolConfigFile is the pool's configuration in a snapshot (taken since it was captured).
+const PoolConfigFile = "pool.json"
+
+// resolveOps are the calls ResolveSnapshot makes on the target pool.
+var resolveOps = quota.MustOps("DescribeUserPool", "ListUsers")
+
+func (r Request) withDefaults() (Request, error) {
+	if r.Prefix == "" {
+		r.Prefix = DefaultPrefix
+	}
+	r.Prefix = strings.TrimSuffix(r.Prefix, "/")
+	if r.SnapshotPrefix == "" {
+		r.SnapshotPrefix = manifest.DefaultPrefix
+	}
+	r.SnapshotPrefix = strings.TrimSuffix(r.SnapshotPrefix, "/")
+	if r.ApprovalTimeoutSeconds == 0 {
+		r.ApprovalTimeoutSeconds = int(DefaultApprovalTimeout.Seconds())
+	}
+	var p preflight.Problems
+	p.Region("bucketRegion", r.BucketRegion)
+	p.Bucket("bucket", r.Bucket)
+	switch {
+	case r.Snapshot == "":
+		p.Add("snapshot is required: a manifest key, or %q with sourceUserPoolId", Latest)
+	case r.Snapshot == Latest && r.SourceUserPoolID == "":
+		p.Add("snapshot %q needs sourceUserPoolId: the pool whose newest snapshot to restore", Latest)
+	case r.Snapshot != Latest && path.Base(r.Snapshot) != manifest.File:
+		p.Add("snapshot %q is not a manifest key (…/%s) or %q", r.Snapshot, manifest.File, Latest)
+	}
+	switch {
+	case (r.Target == nil) == (r.CreatePool == nil):
+		p.Add("exactly one of target {userPoolId, region} and createPool {name, region} is required")
+	case r.Target != nil:
+		p.Region("target.region", r.Target.Region)
+		p.Pool("target.userPoolId", r.Target.UserPoolID, r.Target.Region)
+	default:
+		p.Region("createPool.region", r.CreatePool.Region)
+		if strings.TrimSpace(r.CreatePool.Name) == "" {
+			p.Add("createPool.name is required")
+		}
+	}
+	if r.ApprovalTimeoutSeconds < 60 || r.ApprovalTimeoutSeconds > 7*24*3600 {
+		p.Add("approvalTimeoutSeconds %d is outside 60..604800", r.ApprovalTimeoutSeconds)
+	}
+	return r, p.Err("restore request")
+}
+
+// ResolveSnapshot checks the request, finds the snapshot, verifies every one of its files against
+// the manifest's checksums and checks the target. It changes nothing: every problem found is an
+// error naming it.
+func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, error) {
+	req, err := in.Request.withDefaults()
+	if err != nil {
+		return Plan{}, err
+	}
+	started, err := time.Parse(time.RFC3339Nano, in.StartTime)
+	if err != nil || in.ExecutionName == "" {
+		return Plan{}, stateerr.Invalid("startTime (RFC 3339) and executionName are required")
+	}
+	store := s.S3(req.BucketRegion)
+	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {
+		return Plan{}, err
+	}
+	key := req.Snapshot
+	if key == Latest {
+		if key, err = newestManifest(ctx, store, req.Bucket, req.SnapshotPrefix+"/"+req.SourceUserPoolID+"/"); err != nil {
+			return Plan{}, err
+		}
+	}
+	m, err := readManifest(ctx, store, req.Bucket, key)
+	if err != nil {
+		return Plan{}, err
+	}
+	files, err := verifyFiles(ctx, store, req.Bucket, key, m)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{
+		Request: req, ExecutionName: in.ExecutionName, ManifestKey: key,
+		Source: m.Source, SourceName: m.PoolName, SnapshotAt: m.SnapshotAt, Snapshot: files,
+		Bucket: req.Bucket, Region: req.BucketRegion,
+		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
+		Counts:                 Counts{Users: m.Users, Disabled: m.Disabled, Groups: m.Groups, Memberships: m.Memberships},
+	}
+	if req.CreatePool != nil {
+		if files.PoolConfig == nil {
+			return Plan{}, stateerr.Invalid("snapshot %s has no %s (it was taken before the pool's configuration was captured): restore it into an existing pool (target) instead of createPool", key, PoolConfigFile)
+		}
+		return Plan{}, stateerr.Invalid("createPool is not available in this version: restore into an existing pool (target)")
+	}
+	plan.Target = *req.Target
+	plan.Prefix = snapshot.RunPrefix(req.Prefix, plan.Target.UserPoolID, started, in.ExecutionName)
+	if err := s.checkTarget(ctx, &plan); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// checkTarget reads the existing target pool: it must exist, and have no users unless the
+// request expects them (then the restore waits for an approval).
+func (s *Steps) checkTarget(ctx context.Context, p *Plan) error {
+	t := p.Target
+	c := s.Cognito(t.Region)
+	pace := s.Quota.Pacer(t.Region, resolveOps)
+	if err := pace.Wait(ctx, "DescribeUserPool"); err != nil {
+		return err
+	}
+	pool, err := preflight.DescribePool(ctx, c, t.UserPoolID, t.Region)
+	if err != nil {
+		return fmt.Errorf("target pool: %w", err)
+	}
+	p.TargetName = aws.ToString(pool.Name)
+	described := poolpair.Describe(pool)
+	// Users are named in the target as it signs in; the snapshot's users are matched to the
+	// target's own by the same rule.
+	if p.Match, err = poolpair.NewMatcher(described, described); err != nil {
+		return stateerr.Invalid("%v", err)
+	}
+	if err := pace.Wait(ctx, "ListUsers"); err != nil {
+		return err
+	}
+	page, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(t.UserPoolID), Limit: aws.Int32(60)})
+	if err != nil {
+		return fmt.Errorf("list users of target pool %s: %w", t.UserPoolID, err)
+	}
+	p.TargetUsers = len(page.Users)
+	if p.TargetUsers > 0 {
+		if !p.Request.ApproveNonEmptyTarget {
+			more := ""
+			if page.PaginationToken != nil {
+				more = " or more"
+			}
+			return stateerr.Invalid("target pool %s (%s) already has %d%s users: restoring into it needs an approval; start again with approveNonEmptyTarget true to request one, or restore into an empty or new pool. Nothing was changed",
+				t.UserPoolID, p.TargetName, p.TargetUsers, more)
+		}
+		p.NeedsApproval = true
+	}
+	p.Import = importjob.Target{
+		UserPoolID: t.UserPoolID, Region: t.Region, PoolName: p.TargetName,
+		Bucket: p.Bucket, BucketRegion: p.Region, Prefix: p.Prefix,
+		JobPrefix: "cognito-dr-restore-" + p.ExecutionName,
+	}
+	return nil
+}
+
+func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*manifest.Manifest, error) {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	var gone *s3types.NoSuchKey
+	if errors.As(err, &gone) {
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("no manifest at s3://%s/%s", bucket, key)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read manifest s3://%s/%s: %w", bucket, key, err)
+	}
+	defer r.Close()
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest s3://%s/%s: %w", bucket, key, err)
+	}
+	var m manifest.Manifest
+	if err := json.Unmarshal(body, &m); err != nil || m.SnapshotAt.IsZero() || len(m.Files) == 0 {
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("s3://%s/%s is not a snapshot manifest (unparsable, or without snapshotAt or files)", bucket, key)}
+	}
+	return &m, nil
+}
+
+// verifyFiles reads every file the manifest lists and compares its size and SHA-256: a missing,
+// truncated or altered file is named, all of them at once, before anything is written.
+func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, m *manifest.Manifest) (SnapshotFiles, error) {
+	var problems []string
+	var out SnapshotFiles
+	for _, f := range m.Files {
+		got, err := s3stream.Digest(ctx, store, bucket, f.Key)
+		var gone *s3types.NoSuchKey
+		switch {
+		case errors.As(err, &gone):
+			problems = append(problems, fmt.Sprintf("%s file s3://%s/%s is missing", f.Kind, bucket, f.Key))
+			continue
+		case err != nil:
+			return SnapshotFiles{}, fmt.Errorf("verify s3://%s/%s: %w", bucket, f.Key, err)
+		case got != f.Object:
+			problems = append(problems, fmt.Sprintf("%s file s3://%s/%s does not match the manifest's checksum (manifest: %d bytes, sha256 %s; found: %d bytes, sha256 %s)",
+				f.Kind, bucket, f.Key, f.Bytes, f.SHA256, got.Bytes, got.SHA256))
+			continue
+		}
+		switch path.Base(f.Key) {
+		case export.UsersFile:
+			out.Users = f.Object
+		case export.GroupsFile:
+			out.Groups = f.Object
+		case export.MembershipsFile:
+			out.Memberships = f.Object
+		case PoolConfigFile:
+			o := f.Object
+			out.PoolConfig = &o
+		}
+	}
+	if len(problems) > 0 {
+		return SnapshotFiles{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("snapshot %s cannot be restored, nothing was changed: %s", key, strings.Join(problems, "; "))}
+	}
+	for name, o := range map[string]s3stream.Object{export.UsersFile: out.Users, export.GroupsFile: out.Groups, export.MembershipsFile: out.Memberships} {
+		if o.Key == "" {
+			return SnapshotFiles{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("snapshot %s lists no %s: nothing was changed", key, name)}
+		}
+	}
+	return out, nil
+}
+
+// newestManifest finds the newest snapshot under prefix by the snapshotAt its manifest records
+// (not by key or LastModified: a copied or rewritten object must not look fresh).
+func newestManifest(ctx context.Context, store S3, bucket, prefix string) (string, error) {
+	var best string
+	var bestAt time.Time
+	pages := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, o := range out.Contents {
+			k := aws.ToString(o.Key)
+			if path.Base(k) != manifest.File {
+				continue
+			}
+			m, err := readManifest(ctx, store, bucket, k)
+			if err != nil {
+				continue // an unreadable manifest is not a candidate; naming it is readiness's job
+			}
+			if best == "" || m.SnapshotAt.After(bestAt) || m.SnapshotAt.Equal(bestAt) && k > best {
+				best, bestAt = k, m.SnapshotAt
+			}
+		}
+	}
+	if best == "" {
+		return "", &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("no snapshot under s3://%s/%s", bucket, prefix)}
+	}
+	return best, nil
+}

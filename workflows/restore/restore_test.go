@@ -1,0 +1,272 @@
+package restore_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
+)
+
+const seeded = 80
+
+type fixture struct {
+	t     *testing.T
+	stack *devstack.Stack
+	sc    *devstack.Scenario
+	run   *devstack.RestoreRunner
+	// manifestKey is the snapshot of the Tokyo pool taken at the start.
+	manifestKey string
+	// want is the Tokyo pool as the snapshot holds it, by email.
+	want map[string]poolUser
+}
+
+// poolUser is what a user of a pool looks like from outside, for comparing pools.
+type poolUser struct {
+	Enabled bool
+	Groups  []string
+	Sub     string
+	Status  string
+}
+
+// newFixture seeds Tokyo (with more disabled users than the demo's, so a test can tell), backs
+// it up, and wires the restore.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := devstack.Start(devstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tokyo := devstack.TokyoPool(seeded)
+	tokyo.DisabledPercent = 10
+	tokyo.Groups = map[string]int{"admins": 10, "staff": 30, "beta": 20}
+	sc, err := st.SeedScenarioWith(ctx, tokyo, devstack.OsakaPool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, stack: st, sc: sc}
+	f.want = f.pool(sc.Tokyo.Region, sc.TokyoID)
+	if f.manifestKey, err = st.BackupTokyo(ctx, sc, "nightly", asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	if f.run, err = st.RestoreWorkflow(sc, nil, nil, asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	f.run.Steps.Quota = quota.NewRegistry(quota.Rates{quota.UserUpdate: 500, quota.UserCreation: 500, quota.UserRead: 500})
+	return f
+}
+
+// emptyPool creates a pool configured like Tokyo, without users: the pool an operator restores into.
+func (f *fixture) emptyPool(name string) string {
+	f.t.Helper()
+	spec := devstack.TokyoPool(0)
+	spec.Name = name
+	id, err := f.stack.SeedPool(spec)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fixture) restore(name string, in map[string]any) *asl.Execution {
+	f.t.Helper()
+	raw, _ := json.Marshal(in)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x, err := f.run.Exec.Run(ctx, name, raw)
+	if x == nil {
+		f.t.Fatal(err)
+	}
+	return x
+}
+
+// pool lists a pool's users by email with their enabled flag, groups, sub and status.
+func (f *fixture) pool(region, id string) map[string]poolUser {
+	f.t.Helper()
+	ctx := context.Background()
+	c := f.stack.Clients.Cognito(region)
+	out := map[string]poolUser{}
+	pages := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: aws.String(id)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, u := range page.Users {
+			pu := poolUser{Enabled: u.Enabled, Status: string(u.UserStatus)}
+			var email string
+			for _, a := range u.Attributes {
+				switch aws.ToString(a.Name) {
+				case "email":
+					email = aws.ToString(a.Value)
+				case "sub":
+					pu.Sub = aws.ToString(a.Value)
+				}
+			}
+			g, err := c.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: aws.String(id), Username: u.Username})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			for _, x := range g.Groups {
+				pu.Groups = append(pu.Groups, aws.ToString(x.GroupName))
+			}
+			slices.Sort(pu.Groups)
+			out[email] = pu
+		}
+	}
+	return out
+}
+
+var restoredPath = []string{"ResolveSnapshot", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
+	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "WriteReport"}
+
+// TestRestoreIntoEmptyPool: a snapshot restored into an empty pool brings back every user exactly
+// once, the users disabled at snapshot time disabled, every group membership, and a sub map entry
+// for every user that maps the snapshot's sub to the user's sub in the new pool.
+func TestRestoreIntoEmptyPool(t *testing.T) {
+	f := newFixture(t)
+	target := f.emptyPool("tokyo-restored")
+	x := f.restore("restore-empty", f.sc.RestoreRequest(f.manifestKey, target, f.sc.Tokyo.Region))
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	if diff := cmp.Diff(restoredPath, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	got := f.pool(f.sc.Tokyo.Region, target)
+	if len(got) != len(f.want) {
+		t.Errorf("restored pool has %d users, the snapshot %d", len(got), len(f.want))
+	}
+	disabled, grouped := 0, 0
+	for email, w := range f.want {
+		g, ok := got[email]
+		if !ok {
+			t.Errorf("%s: not restored", email)
+			continue
+		}
+		if g.Enabled != w.Enabled {
+			t.Errorf("%s: enabled %v after the restore, %v in the snapshot", email, g.Enabled, w.Enabled)
+		}
+		if !slices.Equal(g.Groups, w.Groups) {
+			t.Errorf("%s: groups %v after the restore, %v in the snapshot", email, g.Groups, w.Groups)
+		}
+		if !w.Enabled {
+			disabled++
+		}
+		if len(w.Groups) > 0 {
+			grouped++
+		}
+	}
+	if disabled == 0 || grouped == 0 {
+		t.Fatalf("the seed has %d disabled and %d grouped users: the test proves nothing", disabled, grouped)
+	}
+
+	var out restore.ReportOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("outcomes %v", out.Outcomes)
+	if out.Users != len(f.want) || out.Mapped != len(f.want) || out.Disabled != disabled {
+		t.Errorf("report: %d users, %d mapped, %d disabled; want %d, %d, %d (%v)", out.Users, out.Mapped, out.Disabled, len(f.want), len(f.want), disabled, out.Outcomes)
+	}
+	// The sub map has one line per user: the snapshot's sub, and the sub the user has now.
+	newSub := map[string]string{}
+	for email, g := range got {
+		newSub[f.want[email].Sub] = g.Sub
+	}
+	lines := 0
+	err := snapshot.GetLines(context.Background(), f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, out.SubMap.Key, func(m restore.SubMapping) error {
+		lines++
+		if want, ok := newSub[m.OldSub]; !ok || m.NewSub != want {
+			t.Errorf("sub map %s: %s -> %s, want -> %s", m.Username, m.OldSub, m.NewSub, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines != len(f.want) {
+		t.Errorf("sub map has %d lines, want one per user (%d)", lines, len(f.want))
+	}
+	msgs := f.stack.AWS.SNS().Messages()
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "restore into "+target) || !strings.Contains(last.Message, out.SubMap.Key) {
+		t.Errorf("last notification %q:\n%s\nwant the restore's summary with the sub map", last.Subject, last.Message)
+	}
+}
+
+// TestRestoreRefusesBadInput: each bad input fails at the first state with an error naming the
+// problem, the operators are told nothing was changed, and the target is as it was.
+func TestRestoreRefusesBadInput(t *testing.T) {
+	f := newFixture(t)
+	target := f.emptyPool("tokyo-restored")
+	snapshotFile := func(name string) string { return strings.TrimSuffix(f.manifestKey, manifest.File) + name }
+	tests := []struct {
+		name   string
+		change func(in map[string]any)
+		// before changes the snapshot before the run; after undoes it.
+		before func()
+		want   []string
+	}{
+		{name: "missing file", want: []string{"SnapshotInvalid", export.MembershipsFile, "is missing"},
+			before: func() { f.move(snapshotFile(export.MembershipsFile), snapshotFile("moved")) }},
+		{name: "checksum mismatch", want: []string{"SnapshotInvalid", export.UsersFile, "checksum"},
+			before: func() { f.corrupt(snapshotFile(export.UsersFile)) }},
+		{name: "region mismatch", want: []string{"InvalidInput", target, "belongs to Region ap-northeast-1, not ap-northeast-3"},
+			change: func(in map[string]any) { in["target"].(map[string]any)["region"] = "ap-northeast-3" }},
+		{name: "non-empty target without approval", want: []string{"InvalidInput", f.sc.TokyoID, "already has", "approveNonEmptyTarget"},
+			change: func(in map[string]any) { in["target"].(map[string]any)["userPoolId"] = f.sc.TokyoID }},
+		{name: "no such snapshot", want: []string{"SnapshotInvalid", "no manifest"},
+			change: func(in map[string]any) { in["snapshot"] = "cognito-dr/backups/nope/manifest.json" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			restoreObjects := f.objects()
+			defer f.putObjects(restoreObjects)
+			if tt.before != nil {
+				tt.before()
+			}
+			in := f.sc.RestoreRequest(f.manifestKey, target, f.sc.Tokyo.Region)
+			if tt.change != nil {
+				tt.change(in)
+			}
+			beforeTarget, beforeTokyo := f.pool(f.sc.Tokyo.Region, target), f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)
+			x := f.restore("restore-"+strings.ReplaceAll(tt.name, " ", "-"), in)
+			if x.Status() != asl.StatusFailed {
+				t.Fatalf("status %s, want FAILED", x.Status())
+			}
+			if diff := cmp.Diff([]string{"ResolveSnapshot", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
+				t.Errorf("path (-want +got):\n%s", diff)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(x.ErrorName()+": "+x.Cause(), w) {
+					t.Errorf("error %s: %s; want it to name %q", x.ErrorName(), x.Cause(), w)
+				}
+			}
+			if diff := cmp.Diff(beforeTarget, f.pool(f.sc.Tokyo.Region, target)); diff != "" {
+				t.Errorf("the target changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(beforeTokyo, f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)); diff != "" {
+				t.Errorf("the Tokyo pool changed (-before +after):\n%s", diff)
+			}
+			msgs := f.stack.AWS.SNS().Messages()
+			if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "nothing was changed") {
+				t.Errorf("last notification %q, want that nothing was changed", last.Subject)
+			}
+		})
+	}
+}
