@@ -129,6 +129,12 @@ func (e *Emulator) createUserPoolClient(region string, body []byte) (any, error)
 		}
 		c.sessionTTL = time.Duration(*v) * time.Minute
 	}
+	p.mu.RLock()
+	refErr := p.checkClientReferences(in.SupportedIdentityProviders, in.AllowedOAuthScopes)
+	p.mu.RUnlock()
+	if refErr != nil {
+		return nil, refErr
+	}
 	e.auth.mu.Lock()
 	for {
 		c.id = strings.ToLower(e.randomAlnum(26))
@@ -136,7 +142,10 @@ func (e *Emulator) createUserPoolClient(region string, body []byte) (any, error)
 			break
 		}
 	}
-	if in.GenerateSecret {
+	switch {
+	case aws.ToString(in.ClientSecret) != "":
+		c.secret = *in.ClientSecret
+	case in.GenerateSecret:
 		c.secret = strings.ToLower(newSecret(32))
 	}
 	now := epoch(e.now())
@@ -150,9 +159,20 @@ func (e *Emulator) createUserPoolClient(region string, body []byte) (any, error)
 			RefreshTokenValidity:       int32(c.refreshTTL / time.Minute),
 			TokenValidityUnits:         &types.TokenValidityUnitsType{AccessToken: types.TimeUnitsTypeMinutes, IdToken: types.TimeUnitsTypeMinutes, RefreshToken: types.TimeUnitsTypeMinutes},
 			AuthSessionValidity:        aws.Int32(int32(c.sessionTTL / time.Minute)),
-			EnableTokenRevocation:      aws.Bool(true),
+			EnableTokenRevocation:      cmpOr(in.EnableTokenRevocation, aws.Bool(true)),
 			ReadAttributes:             in.ReadAttributes,
 			WriteAttributes:            in.WriteAttributes,
+			// Echoed as given: what an app needs to sign in through the hosted pages.
+			AllowedOAuthFlows:                        in.AllowedOAuthFlows,
+			AllowedOAuthFlowsUserPoolClient:          aws.Bool(in.AllowedOAuthFlowsUserPoolClient),
+			AllowedOAuthScopes:                       in.AllowedOAuthScopes,
+			AnalyticsConfiguration:                   in.AnalyticsConfiguration,
+			CallbackURLs:                             in.CallbackURLs,
+			LogoutURLs:                               in.LogoutURLs,
+			DefaultRedirectURI:                       in.DefaultRedirectURI,
+			SupportedIdentityProviders:               in.SupportedIdentityProviders,
+			RefreshTokenRotation:                     in.RefreshTokenRotation,
+			EnablePropagateAdditionalUserContextData: in.EnablePropagateAdditionalUserContextData,
 		},
 		CreationDate: now, LastModifiedDate: now,
 	}
@@ -314,4 +334,12 @@ func (e *Emulator) listUserPoolClients(region string, body []byte) (any, error) 
 		out.NextToken = aws.String(e.token(scope, uint64(end)))
 	}
 	return out, nil
+}
+
+// cmpOr returns v, or def when v is nil.
+func cmpOr[T any](v, def *T) *T {
+	if v == nil {
+		return def
+	}
+	return v
 }

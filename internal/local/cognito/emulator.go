@@ -81,6 +81,8 @@ type Emulator struct {
 
 	emails emailQuota // the default sender's daily quota
 
+	takenDomains sync.Map // "region/domain" held by another account (ReserveDomain)
+
 	strictMfaUpdate      atomic.Bool // see SetStrictMfaUpdate
 	enabledKeepsModified atomic.Bool // see SetEnableKeepsModified
 

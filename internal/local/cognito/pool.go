@@ -41,6 +41,8 @@ type pool struct {
 	signOuts map[[16]byte]int64
 
 	mfa mfaFactors // which MFA factors the pool offers (SetUserPoolMfaConfig)
+
+	res poolResources // identity providers, resource servers, domain (poolresources.go)
 }
 
 func newPool(id, region, arn string, in *cip.CreateUserPoolInput, now time.Time) (*pool, error) {
@@ -228,6 +230,10 @@ func (p *pool) describe() userPoolJSON {
 			UsernameAttributes:          c.UsernameAttributes,
 			UsernameConfiguration:       c.UsernameConfiguration,
 			VerificationMessageTemplate: c.VerificationMessageTemplate,
+			IssuerConfiguration:         c.IssuerConfiguration,
+			KeyConfiguration:            c.KeyConfiguration,
+			Domain:                      p.res.prefixDomain(),
+			CustomDomain:                p.res.customDomain(),
 		},
 		CreationDate:     epoch(p.created),
 		LastModifiedDate: epoch(p.modified),

@@ -122,6 +122,18 @@ var operationCategory = map[string]Category{
 	"DeleteUserPoolClient":        UserPoolClientUpdate,
 	"DescribeUserPoolClient":      UserPoolClientRead,
 	"ListUserPoolClients":         UserPoolClientRead,
+	"CreateIdentityProvider":      UserPoolResourceUpdate,
+	"DeleteIdentityProvider":      UserPoolResourceUpdate,
+	"DescribeIdentityProvider":    UserPoolResourceRead,
+	"ListIdentityProviders":       UserPoolResourceRead,
+	"CreateResourceServer":        UserPoolResourceUpdate,
+	"DescribeResourceServer":      UserPoolResourceRead,
+	"ListResourceServers":         UserPoolResourceRead,
+	"CreateUserPoolDomain":        UserPoolResourceUpdate,
+	"DeleteUserPoolDomain":        UserPoolResourceUpdate,
+	"DescribeUserPoolDomain":      UserPoolResourceRead,
+	"AddCustomAttributes":         UserPoolResourceUpdate,
+	"UpdateGroup":                 UserPoolResourceUpdate,
 }
 
 // categoryOf is the category a call counts against: its operation's, except that a challenge

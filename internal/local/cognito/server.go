@@ -72,6 +72,19 @@ var handlers = map[string]handler{
 	"GetUser":                     (*Emulator).getUser,
 	"GlobalSignOut":               (*Emulator).globalSignOut,
 	"AdminDeleteSoftwareToken":    (*Emulator).adminDeleteSoftwareToken,
+	// Identity providers, resource servers, the domain, custom attributes (poolresources.go).
+	"CreateIdentityProvider":   (*Emulator).createIdentityProvider,
+	"DescribeIdentityProvider": (*Emulator).describeIdentityProvider,
+	"ListIdentityProviders":    (*Emulator).listIdentityProviders,
+	"DeleteIdentityProvider":   (*Emulator).deleteIdentityProvider,
+	"CreateResourceServer":     (*Emulator).createResourceServer,
+	"DescribeResourceServer":   (*Emulator).describeResourceServer,
+	"ListResourceServers":      (*Emulator).listResourceServers,
+	"CreateUserPoolDomain":     (*Emulator).createUserPoolDomain,
+	"DescribeUserPoolDomain":   (*Emulator).describeUserPoolDomain,
+	"DeleteUserPoolDomain":     (*Emulator).deleteUserPoolDomain,
+	"AddCustomAttributes":      (*Emulator).addCustomAttributes,
+	"UpdateGroup":              (*Emulator).updateGroup,
 }
 
 // publicOps are the operations Cognito serves without SigV4 (the SDK sends them unsigned):
