@@ -89,6 +89,14 @@ type Plan struct {
 	TargetUsers int `json:"targetUsers"`
 	// NeedsApproval is true when the target had users: the restore waits for an approval.
 	NeedsApproval bool `json:"needsApproval"`
+	// Prepare is what PrepareTarget does before anything else is written: PrepareCreatePool,
+	// PrepareAddAttributes, or "" (nothing: the target is ready).
+	Prepare string `json:"prepare"`
+	// MissingAttributes are the custom attributes the snapshot's pool has and the target lacks
+	// (added with AddCustomAttributes when the request allows it).
+	MissingAttributes []string `json:"missingAttributes,omitempty"`
+	// SchemaNotes are differences between the pools that do not stop the restore.
+	SchemaNotes []string `json:"schemaNotes,omitempty"`
 	// Match names users in the target (its sign-in attribute, or the username).
 	Match poolpair.Matcher `json:"match"`
 	// Bucket, Region and Prefix locate every file of this restore; Prefix ends in "/".
@@ -144,15 +152,15 @@ const (
 	ApplyStartedFile = "ledger/apply-started.json"
 )
 
+// What PrepareTarget does.
+const (
+	PrepareCreatePool    = "create-pool"
+	PrepareAddAttributes = "add-attributes"
+)
+
 // PlanRef is what several steps take: the plan.
 type PlanRef struct {
 	Plan Plan `json:"plan"`
-}
-
-// SchemaOutput is what CheckSchema found: the custom attributes the snapshot has and the target
-// lacks (added by AddCustomAttributes when the request allows it).
-type SchemaOutput struct {
-	Missing []string `json:"missing"`
 }
 
 // CSVOutput describes the import CSVs built for the target.

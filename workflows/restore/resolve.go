@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -110,15 +112,31 @@ func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, err
 		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
 		Counts:                 Counts{Users: m.Users, Disabled: m.Disabled, Groups: m.Groups, Memberships: m.Memberships},
 	}
-	if req.CreatePool != nil {
-		if files.PoolConfig == nil {
-			return Plan{}, stateerr.Invalid("snapshot %s has no %s (it was taken before the pool's configuration was captured): restore it into an existing pool (target) instead of createPool", key, PoolConfigFile)
+	var cfg *poolconfig.Config
+	if files.PoolConfig != nil {
+		c, err := readPoolConfig(ctx, store, req.Bucket, *files.PoolConfig)
+		if err != nil {
+			return Plan{}, err
 		}
-		return Plan{}, stateerr.Invalid("createPool is not available in this version: restore into an existing pool (target)")
+		cfg = &c
+	}
+	if req.CreatePool != nil {
+		if cfg == nil {
+			return Plan{}, stateerr.Invalid("snapshot %s has no %s (it was taken before the pool's configuration was captured): restore it into an existing pool (target) instead of createPool; nothing was changed", key, PoolConfigFile)
+		}
+		described := poolpair.Describe(&cfg.Pool)
+		if plan.Match, err = poolpair.NewMatcher(described, described); err != nil {
+			return Plan{}, stateerr.Invalid("%v", err)
+		}
+		plan.Prepare = PrepareCreatePool
+		plan.Target = manifest.PoolRef{Region: req.CreatePool.Region}
+		plan.TargetName = req.CreatePool.Name
+		plan.Prefix = snapshot.RunPrefix(req.Prefix, req.CreatePool.Region+"_new-pool", started, in.ExecutionName)
+		return plan, nil
 	}
 	plan.Target = *req.Target
 	plan.Prefix = snapshot.RunPrefix(req.Prefix, plan.Target.UserPoolID, started, in.ExecutionName)
-	if err := s.checkTarget(ctx, &plan); err != nil {
+	if err := s.checkTarget(ctx, &plan, cfg); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil
@@ -126,7 +144,7 @@ func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, err
 
 // checkTarget reads the existing target pool: it must exist, and have no users unless the
 // request expects them (then the restore waits for an approval).
-func (s *Steps) checkTarget(ctx context.Context, p *Plan) error {
+func (s *Steps) checkTarget(ctx context.Context, p *Plan, cfg *poolconfig.Config) error {
 	t := p.Target
 	c := s.Cognito(t.Region)
 	pace := s.Quota.Pacer(t.Region, resolveOps)
@@ -163,12 +181,56 @@ func (s *Steps) checkTarget(ctx context.Context, p *Plan) error {
 		}
 		p.NeedsApproval = true
 	}
+	// Old snapshots carry no pool.json: their target's schema cannot be checked here, and a user
+	// whose attribute the target lacks is rejected by the CSV rules instead.
+	if cfg != nil {
+		gaps := poolconfig.SchemaGaps(*cfg, pool)
+		if err := gaps.Err(p.Request.AddMissingAttributes); err != nil {
+			return fmt.Errorf("%w; nothing was changed", err)
+		}
+		p.SchemaNotes = gaps.Notes
+		for _, m := range gaps.Missing {
+			p.MissingAttributes = append(p.MissingAttributes, "custom:"+aws.ToString(m.Name))
+		}
+		if len(p.MissingAttributes) > 0 {
+			if p.TargetUsers > 0 {
+				// AddCustomAttributes cannot be undone, and would change a pool with users before
+				// anyone approved the restore.
+				return stateerr.Invalid("target pool %s has users and lacks the custom attributes %s: add them first (AddCustomAttributes cannot be undone), then restore; nothing was changed",
+					t.UserPoolID, strings.Join(p.MissingAttributes, ", "))
+			}
+			p.Prepare = PrepareAddAttributes
+		}
+	}
+	p.setImport()
+	return nil
+}
+
+// setImport points the import jobs at the target.
+func (p *Plan) setImport() {
 	p.Import = importjob.Target{
-		UserPoolID: t.UserPoolID, Region: t.Region, PoolName: p.TargetName,
+		UserPoolID: p.Target.UserPoolID, Region: p.Target.Region, PoolName: p.TargetName,
 		Bucket: p.Bucket, BucketRegion: p.Region, Prefix: p.Prefix,
 		JobPrefix: "cognito-dr-restore-" + p.ExecutionName,
 	}
-	return nil
+}
+
+// readPoolConfig reads the snapshot's pool.json, refusing one that is not what was verified.
+func readPoolConfig(ctx context.Context, store s3stream.GetObjectAPI, bucket string, want s3stream.Object) (poolconfig.Config, error) {
+	r, err := s3stream.Open(ctx, store, bucket, want.Key)
+	if err != nil {
+		return poolconfig.Config{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("pool configuration s3://%s/%s: %v", bucket, want.Key, err)}
+	}
+	defer r.Close()
+	h := s3stream.NewHasher()
+	body, err := io.ReadAll(io.TeeReader(r, h))
+	if err != nil {
+		return poolconfig.Config{}, fmt.Errorf("read s3://%s/%s: %w", bucket, want.Key, err)
+	}
+	if got := h.Object(want.Key); got != want {
+		return poolconfig.Config{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("pool configuration s3://%s/%s changed after it was verified", bucket, want.Key)}
+	}
+	return poolconfig.Decode(bytes.NewReader(body))
 }
 
 func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*manifest.Manifest, error) {

@@ -132,7 +132,7 @@ func (f *fixture) pool(region, id string) map[string]poolUser {
 	return out
 }
 
-var restoredPath = []string{"ResolveSnapshot", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
+var restoredPath = []string{"ResolveSnapshot", "TargetReady", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
 	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "WriteReport"}
 
 // TestRestoreIntoEmptyPool: a snapshot restored into an empty pool brings back every user exactly

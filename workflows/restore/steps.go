@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -22,6 +23,8 @@ import (
 type Cognito interface {
 	importjob.Cognito
 	importjob.CreateAPI
+	poolconfig.CreateAPI
+	poolconfig.AddAPI
 	export.Cognito
 	cip.ListUsersAPIClient
 	CreateGroup(ctx context.Context, in *cip.CreateGroupInput, optFns ...func(*cip.Options)) (*cip.CreateGroupOutput, error)
@@ -107,6 +110,11 @@ var (
 		Settings: quotaSettings,
 		Load:     load, Step: (*Steps).ResolveSnapshot,
 	}
+	PrepareRestoreTargetTask = boundary.Task[*Steps, PlanRef, Plan]{
+		Name: "prepare-restore-target", Placeholder: "PrepareRestoreTargetFunctionArn",
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).PrepareTarget,
+	}
 	BuildRestoreCsvTask = boundary.Task[*Steps, PlanRef, CSVOutput]{
 		Name: "build-restore-csv", Placeholder: "BuildRestoreCsvFunctionArn",
 		Load: load, Step: (*Steps).BuildImportCsv,
@@ -147,7 +155,7 @@ var (
 
 // Tasks are the tasks of restore.asl.json.
 var Tasks = append([]boundary.Def[*Steps]{
-	ResolveRestoreTask, BuildRestoreCsvTask, RequestRestoreApprovalTask, ApplyRestoreTask, WriteRestoreReportTask, NotifyRestoreTask,
+	ResolveRestoreTask, PrepareRestoreTargetTask, BuildRestoreCsvTask, RequestRestoreApprovalTask, ApplyRestoreTask, WriteRestoreReportTask, NotifyRestoreTask,
 }, importjob.For(func(s *Steps) *importjob.Steps { return s.Import })...)
 
 // Functions maps each task placeholder of restore.asl.json to its handler on s: the local

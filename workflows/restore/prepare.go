@@ -1,0 +1,115 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
+	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// CreatedPoolFile (under Plan.Prefix) records the pool PrepareTarget created, written right after
+// CreateUserPool's answer: a retried task finds it and goes on with that pool instead of making
+// another (CreateUserPool is not idempotent).
+const CreatedPoolFile = "created-pool.json"
+
+// PrepareTarget makes the target ready for the snapshot's users, the restore's first write:
+// with createPool it creates a pool from the snapshot's pool.json (poolconfig.Create: everything
+// CreateUserPool accepts, then MFA, app clients, groups, resource servers; identity providers
+// without their secrets, the domain and the triggers are reported, not created); with missing
+// custom attributes the request allows adding, it adds them (AddCustomAttributes). It returns
+// the plan, pointed at the target.
+func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
+	p := in.Plan
+	if p.Snapshot.PoolConfig == nil {
+		return Plan{}, stateerr.Invalid("prepare target: the snapshot has no %s", PoolConfigFile)
+	}
+	store := s.S3(p.Region)
+	cfg, err := readPoolConfig(ctx, store, p.Bucket, *p.Snapshot.PoolConfig)
+	if err != nil {
+		return Plan{}, err
+	}
+	c := s.Cognito(p.Target.Region)
+	pace := s.Quota.Pacer(p.Target.Region, poolconfig.Ops)
+	switch p.Prepare {
+	case PrepareCreatePool:
+		var created CreatedPool
+		err := getJSON(ctx, store, p.Bucket, p.Prefix+CreatedPoolFile, &created)
+		var none *s3types.NoSuchKey
+		switch {
+		case errors.As(err, &none):
+			made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, poolconfig.Options{})
+			if made.UserPoolID != "" {
+				created = createdPool(made)
+				body, merr := json.Marshal(created)
+				if merr == nil {
+					_, merr = s3stream.Put(ctx, store, p.Bucket, p.Prefix+CreatedPoolFile, body)
+				}
+				if err == nil {
+					err = merr
+				}
+			}
+			if err != nil {
+				return Plan{}, fmt.Errorf("create the target pool %q in %s: %w", p.TargetName, p.Target.Region, err)
+			}
+		case err != nil:
+			return Plan{}, err
+		}
+		p.Created = &created
+		p.Target.UserPoolID = created.UserPoolID
+		pool, err := preflight.DescribePool(ctx, c, p.Target.UserPoolID, p.Target.Region)
+		if err != nil {
+			return Plan{}, fmt.Errorf("the created pool: %w", err)
+		}
+		described := poolpair.Describe(pool)
+		if p.Match, err = poolpair.NewMatcher(described, described); err != nil {
+			return Plan{}, stateerr.Invalid("%v", err)
+		}
+	case PrepareAddAttributes:
+		pool, err := preflight.DescribePool(ctx, c, p.Target.UserPoolID, p.Target.Region)
+		if err != nil {
+			return Plan{}, fmt.Errorf("target pool: %w", err)
+		}
+		// The gaps are read again, so a retry after a partial add adds only what is still missing.
+		if err := poolconfig.AddMissing(ctx, c, pace, p.Target.UserPoolID, poolconfig.SchemaGaps(cfg, pool)); err != nil {
+			return Plan{}, err
+		}
+	default:
+		return Plan{}, stateerr.Invalid("prepare target: nothing to do for %q", p.Prepare)
+	}
+	p.setImport()
+	return p, nil
+}
+
+// createdPool is what a restore reports of a created pool.
+func createdPool(c poolconfig.Created) CreatedPool {
+	out := CreatedPool{UserPoolID: c.UserPoolID, Clients: c.ClientIDs}
+	for _, ip := range c.IdentityProviders {
+		if !ip.Created {
+			out.NotCreated = append(out.NotCreated, fmt.Sprintf("identity provider %s (%s): %s", ip.Name, ip.Type, ip.Reason))
+		}
+	}
+	if c.Domain.Captured != "" && c.Domain.Created == "" {
+		out.NotCreated = append(out.NotCreated, fmt.Sprintf("domain %s: %s", c.Domain.Captured, c.Domain.Reason))
+	}
+	out.NotCreated = append(out.NotCreated, c.Notes...)
+	slices.Sort(out.NotCreated)
+	return out
+}
+
+func getJSON(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, v any) error {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return json.NewDecoder(r).Decode(v)
+}
