@@ -32,7 +32,7 @@ type ApplyResult struct {
 }
 
 // applyOps are the calls Apply makes on the target pool, each paced to its quota.
-var applyOps = quota.MustOps("AdminCreateUser", "AdminGetUser", "CreateGroup", "AdminAddUserToGroup", "AdminDisableUser")
+var applyOps = quota.MustOps("ListUsers", "AdminCreateUser", "AdminGetUser", "CreateGroup", "AdminAddUserToGroup", "AdminDisableUser")
 
 // item is one change: a user to create or disable, a group to create, or a membership to add.
 type item struct {
@@ -157,7 +157,14 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	var err error
 	switch {
 	case it.user != nil:
-		r.Existed, err = importjob.Create(ctx, c, pace, p.Target.UserPoolID, it.name, *it.user, started)
+		var has bool
+		if has, err = s.hasSignIn(ctx, c, pace, p, it.name); has {
+			r.Existed, r.Message = true, "the target already has a user who signs in with this "+p.Match.Attribute
+			break
+		}
+		if err == nil {
+			r.Existed, err = importjob.Create(ctx, c, pace, p.Target.UserPoolID, it.name, *it.user, started)
+		}
 		if r.Existed {
 			r.Message = "already existed in the target before this restore"
 		}
@@ -203,4 +210,24 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	}
 	// Names may be email addresses: the error names the user by the snapshot's username.
 	return r, fmt.Errorf("snapshot user %s group %s: %w", it.username, r.Group, err)
+}
+
+// hasSignIn reports whether a target that had users when the restore began has a user signing in
+// with name (an email or phone number). Only such a target needs the look-up: a pool may hold a
+// second user with an address nobody verified, so AdminCreateUser alone would not refuse a copy.
+func (s *Steps) hasSignIn(ctx context.Context, c Cognito, pace *quota.Pacer, p Plan, name string) (bool, error) {
+	if p.TargetUsers == 0 || p.Match.Attribute == "" {
+		return false, nil
+	}
+	if err := pace.Wait(ctx, "ListUsers"); err != nil {
+		return false, err
+	}
+	out, err := c.ListUsers(ctx, &cip.ListUsersInput{
+		UserPoolId: aws.String(p.Target.UserPoolID), Limit: aws.Int32(1),
+		Filter: aws.String(fmt.Sprintf("%s = %q", p.Match.Attribute, name)),
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up the target's users by %s: %w", p.Match.Attribute, err)
+	}
+	return len(out.Users) > 0, nil
 }

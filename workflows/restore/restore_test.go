@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -22,6 +23,9 @@ import (
 )
 
 const seeded = 80
+
+// federated is the username of the Tokyo pool's one federated (EXTERNAL_PROVIDER) user.
+const federated = "Google_108234567890"
 
 type fixture struct {
 	t     *testing.T
@@ -59,8 +63,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A user who signs in through Google: Cognito made it, an import cannot.
+	if err := st.Cognito.SeedUserSlice(sc.TokyoID, []localcognito.SeedUser{{Username: federated, Status: restore.StatusExternalProvider, Enabled: true,
+		Attributes: map[string]string{"email": "federated@example.jp", "email_verified": "false"}, Groups: []string{"beta"}}}); err != nil {
+		t.Fatal(err)
+	}
 	f := &fixture{t: t, stack: st, sc: sc}
 	f.want = f.pool(sc.Tokyo.Region, sc.TokyoID)
+	delete(f.want, "federated@example.jp")
 	if f.manifestKey, err = st.BackupTokyo(ctx, sc, "nightly", asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +136,9 @@ func (f *fixture) pool(region, id string) map[string]poolUser {
 				pu.Groups = append(pu.Groups, aws.ToString(x.GroupName))
 			}
 			slices.Sort(pu.Groups)
+			if _, dup := out[email]; dup {
+				f.t.Errorf("%s: two users in %s", email, id)
+			}
 			out[email] = pu
 		}
 	}
@@ -180,18 +193,45 @@ func TestRestoreIntoEmptyPool(t *testing.T) {
 	if err := json.Unmarshal(x.Output(), &out); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("outcomes %v", out.Outcomes)
-	if out.Users != len(f.want) || out.Mapped != len(f.want) || out.Disabled != disabled {
-		t.Errorf("report: %d users, %d mapped, %d disabled; want %d, %d, %d (%v)", out.Users, out.Mapped, out.Disabled, len(f.want), len(f.want), disabled, out.Outcomes)
+	if out.Users != len(f.want)+1 || out.Mapped != len(f.want) || out.Disabled != disabled || out.Outcomes[restore.OutcomeNotImportable] != 1 {
+		t.Errorf("report: %d users, %d mapped, %d disabled, outcomes %v; want %d users, %d mapped, %d disabled, 1 not importable",
+			out.Users, out.Mapped, out.Disabled, out.Outcomes, len(f.want)+1, len(f.want), disabled)
+	}
+	// The report has a line per user of the snapshot, the federated user's saying why it is not
+	// restored, a disabled user's that it is disabled again, and a grouped user's its groups.
+	lines := map[string]restore.UserReport{}
+	if err := snapshot.GetLines(context.Background(), f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, out.Report.Key, func(u restore.UserReport) error {
+		lines[u.Username] = u
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if l := lines[federated]; l.Outcome != restore.OutcomeNotImportable || !strings.Contains(l.Reason, "federated") || l.NewSub != "" {
+		t.Errorf("federated user's report line %+v, want not-importable with the reason", l)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		for email, w := range f.want {
+			if w.Sub != l.OldSub {
+				continue
+			}
+			seen[email] = true
+			if (l.Disabled == "disabled") != !w.Enabled || !slices.Equal(l.Groups, w.Groups) || l.NewSub != got[email].Sub {
+				t.Errorf("%s: report line %+v; snapshot enabled %v groups %v, new sub %s", email, l, w.Enabled, w.Groups, got[email].Sub)
+			}
+		}
+	}
+	if len(seen) != len(f.want) {
+		t.Errorf("the report names %d of the %d restored users", len(seen), len(f.want))
 	}
 	// The sub map has one line per user: the snapshot's sub, and the sub the user has now.
 	newSub := map[string]string{}
 	for email, g := range got {
 		newSub[f.want[email].Sub] = g.Sub
 	}
-	lines := 0
+	mapped := 0
 	err := snapshot.GetLines(context.Background(), f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, out.SubMap.Key, func(m restore.SubMapping) error {
-		lines++
+		mapped++
 		if want, ok := newSub[m.OldSub]; !ok || m.NewSub != want {
 			t.Errorf("sub map %s: %s -> %s, want -> %s", m.Username, m.OldSub, m.NewSub, want)
 		}
@@ -200,8 +240,8 @@ func TestRestoreIntoEmptyPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lines != len(f.want) {
-		t.Errorf("sub map has %d lines, want one per user (%d)", lines, len(f.want))
+	if mapped != len(f.want) {
+		t.Errorf("sub map has %d lines, want one per restored user (%d)", mapped, len(f.want))
 	}
 	msgs := f.stack.AWS.SNS().Messages()
 	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "restore into "+target) || !strings.Contains(last.Message, out.SubMap.Key) {
@@ -269,4 +309,109 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestoreAfterBulkDeleteNeedsApproval: a bad bulk change deleted users from Tokyo. The pool
+// still has users, so the restore into it waits for an approval (the failback's page and link
+// rules) and writes nothing before it; once approved, the deleted users come back with their
+// groups and disabled flags, and the users Tokyo kept are skipped, untouched.
+func TestRestoreAfterBulkDeleteNeedsApproval(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
+	var deleted []string
+	for email, w := range f.want {
+		if len(deleted) < 12 && (len(w.Groups) > 0 || !w.Enabled || len(deleted) < 6) {
+			if _, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(email)}); err != nil {
+				t.Fatal(err)
+			}
+			deleted = append(deleted, email)
+		}
+	}
+	kept := f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)
+	in := f.sc.RestoreRequest(f.manifestKey, f.sc.TokyoID, f.sc.Tokyo.Region)
+	in["approveNonEmptyTarget"] = true
+	raw, _ := json.Marshal(in)
+	x, err := f.run.Exec.Start(ctx, "restore-after-bulk-delete", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := f.approvalLink(x)
+	if diff := cmp.Diff(kept, f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)); diff != "" || x.Status() != asl.StatusRunning {
+		t.Fatalf("before the approval: status %s, Tokyo changed (-before +after):\n%s", x.Status(), diff)
+	}
+	if status, err := devstack.Decide(ctx, link, "approve", "Aiko (SRE on call)"); err != nil || status != 200 {
+		t.Fatalf("approve: %d %v", status, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	x.Wait(wctx)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	if p := x.Path(); !slices.Contains(p, "RequestApproval") {
+		t.Errorf("path %v: no approval", p)
+	}
+	got := f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)
+	for email, w := range f.want {
+		g := got[email]
+		if g.Enabled != w.Enabled || !slices.Equal(g.Groups, w.Groups) {
+			t.Errorf("%s: enabled %v groups %v after the restore; snapshot %v %v", email, g.Enabled, g.Groups, w.Enabled, w.Groups)
+		}
+		if k, ok := kept[email]; ok && g.Sub != k.Sub {
+			t.Errorf("%s: a kept user was replaced (sub %s, was %s)", email, g.Sub, k.Sub)
+		}
+	}
+	var out restore.ReportOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	// kept holds the federated user too, which is reported as not importable.
+	if back := out.Outcomes[restore.OutcomeImported] + out.Outcomes[restore.OutcomeCreatedByAPI]; back != len(deleted) || out.Outcomes[restore.OutcomeSkipped] != len(kept)-1 {
+		t.Errorf("outcomes %v: want %d back, %d skipped", out.Outcomes, len(deleted), len(kept)-1)
+	}
+}
+
+// TestRestoreRejected: the approver rejects; nothing is written and the operators are told.
+func TestRestoreRejected(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	before := f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)
+	in := f.sc.RestoreRequest(f.manifestKey, f.sc.TokyoID, f.sc.Tokyo.Region)
+	in["approveNonEmptyTarget"] = true
+	raw, _ := json.Marshal(in)
+	x, err := f.run.Exec.Start(ctx, "restore-rejected", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := devstack.Decide(ctx, f.approvalLink(x), "reject", "Aiko (SRE on call)"); err != nil || status != 200 {
+		t.Fatalf("reject: %d %v", status, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	x.Wait(wctx)
+	if x.Status() != asl.StatusFailed || x.ErrorName() != "ApprovalRejected" {
+		t.Fatalf("status %s %s, want FAILED ApprovalRejected", x.Status(), x.ErrorName())
+	}
+	if diff := cmp.Diff(before, f.pool(f.sc.Tokyo.Region, f.sc.TokyoID)); diff != "" {
+		t.Errorf("Tokyo changed after the rejection (-before +after):\n%s", diff)
+	}
+	msgs := f.stack.AWS.SNS().Messages()
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "rejected: nothing was changed") {
+		t.Errorf("last notification %q", last.Subject)
+	}
+}
+
+// approvalLink waits for the approval email of an execution and returns its link.
+func (f *fixture) approvalLink(x *asl.Execution) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for m := range f.stack.AWS.SNS().Follow(ctx) {
+		if link := devstack.ApprovalLink(m.Message); link != "" && strings.Contains(m.Message, x.Name) {
+			return link
+		}
+	}
+	f.t.Fatalf("no approval email for %s (status %s %s %s)", x.Name, x.Status(), x.ErrorName(), x.Cause())
+	return ""
 }
