@@ -50,6 +50,17 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 			s.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
 	},
+	"CapturePoolConfigFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 300,
+		grant: func(s *BackupStack, role awsiam.IRole) {
+			cfg := s.Config
+			allow(role, []string{"cognito-idp:DescribeUserPool", "cognito-idp:GetUserPoolMfaConfig", "cognito-idp:ListUserPoolClients",
+				"cognito-idp:DescribeUserPoolClient", "cognito-idp:ListGroups", "cognito-idp:ListIdentityProviders",
+				"cognito-idp:DescribeIdentityProvider", "cognito-idp:ListResourceServers", "cognito-idp:DescribeUserPoolDomain"}, cfg.PoolArn(cfg.Primary))
+			s.allowObjects(role, []string{"s3:PutObject"}, s.PoolConfigArn())
+			s.grantBucketKey(role, "kms:GenerateDataKey")
+		},
+	},
 	"WriteManifestFunctionArn": {
 		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *BackupStack, role awsiam.IRole) {
@@ -126,6 +137,11 @@ func (s *BackupStack) ManifestArn() string {
 	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + backup.ManifestFile
 }
 
+// PoolConfigArn covers the pool configuration (pool.json) of every snapshot.
+func (s *BackupStack) PoolConfigArn() string {
+	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + backup.PoolConfigFile
+}
+
 // allowObjects grants actions on snapshot objects. Snapshot keys are named by the execution's
 // time and name, so the grant needs a wildcard; it stays under the configured prefix and pool id.
 func (s *BackupStack) allowObjects(role awsiam.IRole, actions []string, arns ...string) {
@@ -136,7 +152,7 @@ func (s *BackupStack) allowObjects(role awsiam.IRole, actions []string, arns ...
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Snapshot keys contain the execution's time and name, unknown at deploy time: the wildcard is confined to <prefix>/<primary pool id>/ of the backup bucket (and to import/<pool>/ or manifest.json under it)."),
+		Reason:    jsii.String("Snapshot keys contain the execution's time and name, unknown at deploy time: the wildcard is confined to <prefix>/<primary pool id>/ of the backup bucket (and to import/<pool>/, manifest.json or pool.json under it)."),
 		AppliesTo: &appliesTo,
 	}}, jsii.Bool(true))
 }

@@ -109,6 +109,13 @@ func TestTaskPolicies(t *testing.T) {
 				bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/import/ap-northeast-1_AbCdEf123/*"),
 			allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, bucketKey),
 		},
+		"CapturePoolConfigFunctionArn": {
+			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:GetUserPoolMfaConfig", "cognito-idp:ListUserPoolClients",
+				"cognito-idp:DescribeUserPoolClient", "cognito-idp:ListGroups", "cognito-idp:ListIdentityProviders",
+				"cognito-idp:DescribeIdentityProvider", "cognito-idp:ListResourceServers", "cognito-idp:DescribeUserPoolDomain"}, primary),
+			allowAll([]string{"s3:PutObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/pool.json"),
+			allowAll([]string{"kms:GenerateDataKey"}, bucketKey),
+		},
 		"WriteManifestFunctionArn": {
 			allowAll([]string{"s3:PutObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/manifest.json"),
 			allowAll([]string{"kms:GenerateDataKey"}, bucketKey),
@@ -376,7 +383,7 @@ func TestBuildCommand(t *testing.T) {
 	if cmd.Dir != "/repo" {
 		t.Errorf("dir %s", cmd.Dir)
 	}
-	want = []string{"apply-changes", "approval-page", "build-import-csv", "collect-import-results", "disable-users", "export", "notify", "notify-failback",
+	want = []string{"apply-changes", "approval-page", "build-import-csv", "capture-pool-config", "collect-import-results", "disable-users", "export", "notify", "notify-failback",
 		"notify-reconcile", "plan-failback", "plan-reconcile", "poll-import", "pre-token", "repair-drift", "replicate", "report-drift", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)

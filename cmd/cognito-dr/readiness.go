@@ -13,7 +13,8 @@ import (
 )
 
 // runReadiness checks, read-only, that a failover and a restore would work now: the DR pool's
-// configuration against the primary's, the newest backup's age, and its import CSVs' checksums.
+// configuration against the primary's, the newest backup's age, the checksum of every file of
+// it, and the newest restore drill.
 // Any failed check makes the command fail, so a scheduler or CI job can alert on it.
 func runReadiness(ctx context.Context, args []string) error {
 	return readinessCommand(ctx, args, os.Stdout)
@@ -30,6 +31,7 @@ func readinessCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	fs.StringVar(&cfg.BucketRegion, "bucket-region", "", "the bucket's Region (required)")
 	fs.StringVar(&cfg.Prefix, "prefix", backup.DefaultPrefix, "key prefix of backups")
 	fs.DurationVar(&cfg.MaxBackupAge, "max-backup-age", readiness.DefaultMaxBackupAge, "oldest acceptable newest backup (the deployed alarm's 26h)")
+	fs.DurationVar(&cfg.MaxDrillAge, "max-drill-age", readiness.DefaultMaxDrillAge, "oldest acceptable newest passed restore drill (35 days: a monthly drill and some slack)")
 	asJSON := fs.Bool("json", false, "the same as --output json")
 	var a awsFlags
 	a.register(fs)
@@ -88,6 +90,9 @@ func printReport(w io.Writer, r readiness.Report) error {
 	}
 	if r.Manifest != "" {
 		fmt.Fprintf(w, "\nnewest backup: s3://%s/%s\n", r.Config.Bucket, r.Manifest)
+	}
+	if r.Drill != "" {
+		fmt.Fprintf(w, "newest drill:  s3://%s/%s\n", r.Config.Bucket, r.Drill)
 	}
 	_, err := fmt.Fprintf(w, "readiness: %s\n", r.Status)
 	return err

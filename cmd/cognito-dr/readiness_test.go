@@ -15,7 +15,9 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -48,6 +50,12 @@ func TestReadinessCommand(t *testing.T) {
 	if x, err := exec.Run(ctx, "nightly-1", raw); x == nil || x.Status() != asl.StatusSucceeded {
 		t.Fatalf("backup: %v %v", x, err)
 	}
+	// A drill passed ten days ago.
+	drilled := time.Now().Add(-10 * 24 * time.Hour)
+	record, _ := json.Marshal(manifest.Drill{Version: manifest.DrillVersion, Started: drilled, Finished: drilled.Add(5 * time.Minute), RTOSeconds: 300, Users: 50, Passed: true})
+	if _, err := s3stream.Put(ctx, st.Clients.S3(sc.BucketRegion), sc.Bucket, manifest.DrillKey(backup.DefaultPrefix, sc.TokyoID, drilled, "drill-1"), record); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("AWS_ENDPOINT_URL", st.URL())
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
@@ -63,13 +71,19 @@ func TestReadinessCommand(t *testing.T) {
 		t.Fatalf("healthy: %v\n%s", err, &out)
 	}
 	t.Logf("healthy:\n%s", &out)
-	for _, want := range []string{"CHECK", "schema", "backup-freshness  OK", "restore-drill     OK", "readiness: OK"} {
+	for _, want := range []string{"CHECK", "schema", "backup-freshness  OK", "restore-drill     OK", "drill             OK", "newest drill:  s3://", "readiness: OK"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, &out)
 		}
 	}
 	if strings.Contains(out.String(), "FAIL") || strings.Contains(out.String(), "WARN") {
 		t.Errorf("healthy output:\n%s", &out)
+	}
+
+	out.Reset()
+	err = readinessCommand(ctx, args(sc.OsakaID, "-max-drill-age", "168h"), &out)
+	if exitCode(err) != exitFindings || !strings.Contains(out.String(), "older than 168h") {
+		t.Errorf("-max-drill-age 168h with a drill 10 days old: %v\n%s", err, &out)
 	}
 
 	in := devstack.OsakaPool().CreatePoolInput()

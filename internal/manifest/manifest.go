@@ -4,6 +4,9 @@
 package manifest
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
@@ -15,6 +18,20 @@ const DefaultPrefix = "cognito-dr/backups"
 
 // File is the manifest's name under a snapshot's prefix.
 const File = "manifest.json"
+
+// PoolConfigFile is the pool's configuration under a snapshot's prefix (internal/poolconfig).
+// Snapshots taken before it existed do not have it.
+const PoolConfigFile = "pool.json"
+
+// Kinds of the files a manifest lists.
+const (
+	KindUsers       = "users"
+	KindGroups      = "groups"
+	KindMemberships = "memberships"
+	KindImportCSV   = "import-csv"
+	KindRejects     = "rejects"
+	KindPoolConfig  = "pool-config"
+)
 
 // PoolRef names a pool in a Region.
 type PoolRef struct {
@@ -56,9 +73,37 @@ type Manifest struct {
 	Files []FileEntry `json:"files"`
 }
 
+// Find returns the first file of kind, if the manifest lists one (a snapshot taken before
+// pool.json existed lists no KindPoolConfig).
+func (m *Manifest) Find(kind string) (FileEntry, bool) {
+	for _, f := range m.Files {
+		if f.Kind == kind {
+			return f, true
+		}
+	}
+	return FileEntry{}, false
+}
+
 // FileEntry is one file of a snapshot.
 type FileEntry struct {
 	Kind string `json:"kind"`
 	s3stream.Object
 	Rows int `json:"rows,omitempty"`
+}
+
+// Read reads and parses the manifest at key; one without snapshotAt is refused.
+func Read(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*Manifest, error) {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var m Manifest
+	if err := json.NewDecoder(r).Decode(&m); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if m.SnapshotAt.IsZero() {
+		return nil, fmt.Errorf("no snapshotAt")
+	}
+	return &m, nil
 }

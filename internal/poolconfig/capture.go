@@ -2,6 +2,7 @@ package poolconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -193,11 +194,19 @@ func captureDomain(ctx context.Context, api CaptureAPI, pacer *quota.Pacer, cfg 
 		return err
 	}
 	out, err := api.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: aws.String(domain)})
-	if err != nil {
+	var denied interface{ ErrorCode() string }
+	switch {
+	case err == nil && out.DomainDescription != nil && aws.ToString(out.DomainDescription.Domain) != "":
+		cfg.Domain = out.DomainDescription
+	case err == nil, errors.As(err, &denied) && denied.ErrorCode() == "AccessDeniedException":
+		// The action names a domain, not a pool, so a role granted only on the pool may be
+		// refused: keep what DescribeUserPool said (the name, and whether it is custom).
+		cfg.Domain = &types.DomainDescriptionType{Domain: aws.String(domain), UserPoolId: aws.String(cfg.UserPoolID)}
+		if cfg.Pool.CustomDomain != nil {
+			cfg.Domain.CustomDomainConfig = &types.CustomDomainConfigType{}
+		}
+	default:
 		return fmt.Errorf("describe domain %s: %w", domain, err)
-	}
-	if d := out.DomainDescription; d != nil && aws.ToString(d.Domain) != "" {
-		cfg.Domain = d
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package readiness
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -59,7 +58,7 @@ func (c *Checker) newestBackup(ctx context.Context, cfg Config) newest {
 	g.SetLimit(manifestReads)
 	for _, key := range keys {
 		g.Go(func() error {
-			m, err := readManifest(ctx, store, cfg.Bucket, key)
+			m, err := manifest.Read(ctx, store, cfg.Bucket, key)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -75,22 +74,6 @@ func (c *Checker) newestBackup(ctx context.Context, cfg Config) newest {
 	_ = g.Wait() // each read records its own error: one bad manifest must not hide the others
 	slices.Sort(n.unreadable)
 	return n
-}
-
-func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*manifest.Manifest, error) {
-	r, err := s3stream.Open(ctx, store, bucket, key)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var m manifest.Manifest
-	if err := json.NewDecoder(r).Decode(&m); err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
-	}
-	if m.SnapshotAt.IsZero() {
-		return nil, fmt.Errorf("no snapshotAt")
-	}
-	return &m, nil
 }
 
 // freshness fails without a backup younger than maxAge, and warns about users the backup could
@@ -153,8 +136,9 @@ func topReasons(by map[string]int, n int) string {
 	return strings.Join(s, ", ")
 }
 
-// restoreDrill proves the newest backup's import CSVs are there and whole: every part's size and
-// SHA-256 equal what the manifest recorded when it was written.
+// restoreDrill proves the newest backup is there and whole: every file the manifest lists —
+// users, groups, memberships, pool.json, the import CSVs and the rejects report — has the size
+// and SHA-256 the manifest recorded when it was written. A restore reads all of them.
 func (c *Checker) restoreDrill(ctx context.Context, cfg Config, n newest) Check {
 	if n.manifest == nil {
 		return Check{Name: CheckRestore, Status: Fail, Reason: "no backup manifest to restore from"}
@@ -167,22 +151,72 @@ func (c *Checker) restoreDrill(ctx context.Context, cfg Config, n newest) Check 
 	if len(m.Import.Parts) == 0 && m.Import.Accepted > 0 {
 		f.failf("the manifest lists %d importable users but no CSV part", m.Import.Accepted)
 	}
+	for _, kind := range []string{manifest.KindUsers, manifest.KindGroups, manifest.KindMemberships} {
+		if _, ok := m.Find(kind); !ok {
+			f.failf("the manifest lists no %s file", kind)
+		}
+	}
 	store := c.S3(cfg.BucketRegion)
 	var bytes int64
-	for _, p := range m.Import.Parts {
-		size, sum, err := hashObject(ctx, store, cfg.Bucket, p.Key)
+	for _, e := range m.Files {
+		size, sum, err := hashObject(ctx, store, cfg.Bucket, e.Key)
 		switch {
 		case err != nil:
-			f.failf("%s unreadable: %v", p.Key, err)
-		case size != p.Bytes || sum != p.SHA256:
-			f.failf("%s does not match the manifest: %d bytes sha256 %s, manifest says %d bytes sha256 %s", p.Key, size, short(sum), p.Bytes, short(p.SHA256))
+			f.failf("%s unreadable: %v", e.Key, err)
+		case size != e.Bytes || sum != e.SHA256:
+			f.failf("%s does not match the manifest: %d bytes sha256 %s, manifest says %d bytes sha256 %s", e.Key, size, short(sum), e.Bytes, short(e.SHA256))
 		}
 		bytes += size
+	}
+	if _, ok := m.Find(manifest.KindPoolConfig); !ok {
+		f.warnf("the backup has no %s (taken before it was captured): it restores into an existing pool, not a new one", manifest.PoolConfigFile)
 	}
 	if t := m.Import.Target.UserPoolID; t != "" && t != cfg.DRPool {
 		f.warnf("the import CSVs were built for pool %s, not the DR pool %s: its header and rules may differ", t, cfg.DRPool)
 	}
-	return f.check(CheckRestore, fmt.Sprintf("%s (%d rows, %d bytes): sizes and SHA-256 match the manifest", plural(len(m.Import.Parts), "CSV part"), m.Import.Accepted, bytes))
+	return f.check(CheckRestore, fmt.Sprintf("%s (%s, %d bytes): sizes and SHA-256 match the manifest", plural(len(m.Files), "file"), plural(len(m.Import.Parts), "CSV part"), bytes))
+}
+
+// drill fails without a passed restore drill younger than maxAge: a backup that has never been
+// restored is not known to restore.
+func (c *Checker) drill(ctx context.Context, cfg Config, now time.Time) (Check, string) {
+	n, err := manifest.NewestDrill(ctx, c.S3(cfg.BucketRegion), cfg.Bucket, cfg.Prefix, cfg.PrimaryPool)
+	if err != nil {
+		return failed(CheckDrill, err), ""
+	}
+	where := fmt.Sprintf("s3://%s/%s", cfg.Bucket, manifest.DrillPrefix(cfg.Prefix, cfg.PrimaryPool))
+	if n.Drill == nil {
+		ch := Check{Name: CheckDrill, Status: Fail, Reason: fmt.Sprintf("no restore drill: no %s under %s", manifest.DrillFile, where)}
+		if len(n.Unreadable) > 0 {
+			ch.Reason += fmt.Sprintf(" (%d unreadable)", len(n.Unreadable))
+			ch.Findings = n.Unreadable
+		}
+		return ch, ""
+	}
+	d := n.Drill
+	var f findings
+	at := d.Finished
+	if at.IsZero() {
+		at = d.Started
+	}
+	if !d.Passed {
+		reason := d.FailureReason
+		if reason == "" {
+			reason = fmt.Sprintf("%d mismatches", d.Mismatches)
+		}
+		f.failf("the newest restore drill (%s) failed: %s", d.Started.UTC().Format(time.RFC3339), reason)
+	}
+	if age := now.Sub(at); age > cfg.MaxDrillAge {
+		f.failf("newest restore drill is %s old (finished %s), older than %s", roundAge(age), at.UTC().Format(time.RFC3339), roundAge(cfg.MaxDrillAge))
+	}
+	if d.Passed && d.Mismatches > 0 {
+		f.warnf("the newest restore drill passed with %d mismatches", d.Mismatches)
+	}
+	for _, u := range n.Unreadable {
+		f.warnf("unreadable drill record %s", u)
+	}
+	return f.check(CheckDrill, fmt.Sprintf("newest restore drill %s old: passed, RTO %s, %d users, %d mismatches",
+		roundAge(now.Sub(at)), roundAge(time.Duration(d.RTOSeconds*float64(time.Second))), d.Users, d.Mismatches)), n.Key
 }
 
 // hashObject streams an object and returns its size and SHA-256, holding none of it in memory.

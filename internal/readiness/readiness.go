@@ -1,7 +1,8 @@
 // Package readiness answers "could we fail over, and restore, right now?" without changing
 // anything: it compares the DR pool's configuration with the primary's (a DR pool that refuses
 // what replication or an import sends, or lets users in without MFA, is found at the drill, not
-// during the outage), checks that a recent backup exists, and proves its import CSVs are whole.
+// during the outage), checks that a recent backup exists, proves every file of it is whole, and
+// that a restore drill passed recently.
 package readiness
 
 import (
@@ -49,6 +50,7 @@ const (
 	CheckGroups         = "groups"
 	CheckBackup         = "backup-freshness"
 	CheckRestore        = "restore-drill"
+	CheckDrill          = "drill"
 )
 
 // Check is one named check's result.
@@ -66,11 +68,15 @@ type Report struct {
 	CheckedAt time.Time `json:"checkedAt"`
 	Config    Config    `json:"config"`
 	// MaxBackupAge is Config.MaxBackupAge as text ("26h0m0s").
-	MaxBackupAge string  `json:"maxBackupAge"`
-	Status       Status  `json:"status"`
-	Checks       []Check `json:"checks"`
+	MaxBackupAge string `json:"maxBackupAge"`
+	// MaxDrillAge is Config.MaxDrillAge as text ("840h0m0s").
+	MaxDrillAge string  `json:"maxDrillAge"`
+	Status      Status  `json:"status"`
+	Checks      []Check `json:"checks"`
 	// Manifest is the key of the newest backup's manifest, if any.
 	Manifest string `json:"manifest,omitempty"`
+	// Drill is the key of the newest restore drill's record, if any.
+	Drill string `json:"drill,omitempty"`
 }
 
 // Failed counts the checks that failed.
@@ -106,10 +112,16 @@ type Config struct {
 	Prefix string `json:"prefix"`
 	// MaxBackupAge is how old the newest backup may be; zero means DefaultMaxBackupAge.
 	MaxBackupAge time.Duration `json:"-"`
+	// MaxDrillAge is how old the newest passed restore drill may be; zero means
+	// DefaultMaxDrillAge.
+	MaxDrillAge time.Duration `json:"-"`
 }
 
 // DefaultMaxBackupAge is the deployed backup-age alarm's threshold.
 const DefaultMaxBackupAge = 26 * time.Hour
+
+// DefaultMaxDrillAge gives a monthly drill a few days of slack.
+const DefaultMaxDrillAge = 35 * 24 * time.Hour
 
 // Validate names every malformed or missing setting at once.
 func (c Config) Validate() error {
@@ -125,6 +137,9 @@ func (c Config) Validate() error {
 	p.Region("bucket region", c.BucketRegion)
 	if c.MaxBackupAge < 0 {
 		p.Add("max backup age %s is negative", c.MaxBackupAge)
+	}
+	if c.MaxDrillAge < 0 {
+		p.Add("max drill age %s is negative", c.MaxDrillAge)
 	}
 	return p.Err("readiness settings")
 }
@@ -162,6 +177,9 @@ func (c *Checker) Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.MaxBackupAge == 0 {
 		cfg.MaxBackupAge = DefaultMaxBackupAge
 	}
+	if cfg.MaxDrillAge == 0 {
+		cfg.MaxDrillAge = DefaultMaxDrillAge
+	}
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -169,12 +187,14 @@ func (c *Checker) Run(ctx context.Context, cfg Config) (Report, error) {
 	if c.Now != nil {
 		now = c.Now
 	}
-	r := Report{CheckedAt: now().UTC(), Config: cfg, MaxBackupAge: cfg.MaxBackupAge.String()}
+	r := Report{CheckedAt: now().UTC(), Config: cfg, MaxBackupAge: cfg.MaxBackupAge.String(), MaxDrillAge: cfg.MaxDrillAge.String()}
 	r.Checks = append(r.Checks, c.pools(ctx, cfg)...)
 	r.Checks = append(r.Checks, c.email(ctx, cfg))
 	b := c.newestBackup(ctx, cfg)
 	r.Checks = append(r.Checks, freshness(b, cfg.MaxBackupAge, r.CheckedAt))
 	r.Checks = append(r.Checks, c.restoreDrill(ctx, cfg, b))
+	drill, drillKey := c.drill(ctx, cfg, r.CheckedAt)
+	r.Checks, r.Drill = append(r.Checks, drill), drillKey
 	if b.manifest != nil {
 		r.Manifest = b.key
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/readiness"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/statemachines"
@@ -102,6 +103,25 @@ func (f *fixture) backup(t *testing.T, name string, start time.Time) backup.Mani
 	return backup.ManifestOutput{Manifest: s3stream.Object{Key: out.ManifestKey}}
 }
 
+// drill writes a restore drill record that started at started and took ten minutes.
+func (f *fixture) drill(t *testing.T, started time.Time, passed bool, reason string) string {
+	t.Helper()
+	d := manifest.Drill{Version: manifest.DrillVersion, Source: manifest.PoolRef{UserPoolID: f.TokyoID, Region: f.Tokyo.Region},
+		Started: started, Finished: started.Add(10 * time.Minute), RTOSeconds: 600, Users: 300, Passed: passed, FailureReason: reason}
+	if !passed {
+		d.Mismatches = 3
+	}
+	body, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := manifest.DrillKey(manifest.DefaultPrefix, f.TokyoID, started, "drill")
+	if _, err := s3stream.Put(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, key, body); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
 func (f *fixture) config(drPool string) readiness.Config {
 	return readiness.Config{
 		PrimaryPool: f.TokyoID, PrimaryRegion: f.Tokyo.Region,
@@ -134,7 +154,7 @@ func statuses(r readiness.Report) map[string]readiness.Status {
 func allChecks(s readiness.Status) map[string]readiness.Status {
 	m := map[string]readiness.Status{}
 	for _, n := range []string{readiness.CheckSignIn, readiness.CheckMFA, readiness.CheckPasswordPolicy, readiness.CheckSchema,
-		readiness.CheckPrimarySub, readiness.CheckGroups, readiness.CheckEmail, readiness.CheckBackup, readiness.CheckRestore} {
+		readiness.CheckPrimarySub, readiness.CheckGroups, readiness.CheckEmail, readiness.CheckBackup, readiness.CheckRestore, readiness.CheckDrill} {
 		m[n] = s
 	}
 	return m
@@ -152,6 +172,7 @@ func get(t *testing.T, r readiness.Report, name string) readiness.Check {
 func TestHealthyAfterBackup(t *testing.T) {
 	f := newFixture(t)
 	f.backup(t, "nightly-1", time.Time{})
+	f.drill(t, time.Now().Add(-72*time.Hour), true, "")
 	r := f.check(t, f.config(f.OsakaID))
 	if diff := cmp.Diff(allChecks(readiness.OK), statuses(r)); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s\nreport: %+v", diff, r.Checks)
@@ -167,6 +188,7 @@ func TestHealthyAfterBackup(t *testing.T) {
 func TestRejectedUsersWarn(t *testing.T) {
 	f := newFixtureUnverified(t, 10)
 	f.backup(t, "nightly-1", time.Time{})
+	f.drill(t, time.Now().Add(-time.Hour), true, "")
 	r := f.check(t, f.config(f.OsakaID))
 	c := get(t, r, readiness.CheckBackup)
 	if c.Status != readiness.Warn || !strings.Contains(c.Reason, "of 300 users not importable: no_verified_contact") || !strings.Contains(c.Reason, "rejects.jsonl") {
@@ -283,7 +305,7 @@ func TestNoBackup(t *testing.T) {
 	f := newFixture(t)
 	r := f.check(t, f.config(f.OsakaID))
 	want := allChecks(readiness.OK)
-	want[readiness.CheckBackup], want[readiness.CheckRestore] = readiness.Fail, readiness.Fail
+	want[readiness.CheckBackup], want[readiness.CheckRestore], want[readiness.CheckDrill] = readiness.Fail, readiness.Fail, readiness.Fail
 	if diff := cmp.Diff(want, statuses(r)); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,12 +15,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	mf "github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/statemachines"
@@ -109,7 +113,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
 	}
-	if diff := cmp.Diff([]string{"ExportUsers", "BuildImportCsv", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"ExportUsers", "BuildImportCsv", "CapturePoolConfig", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	var out struct {
@@ -143,6 +147,25 @@ func TestBackupEndToEnd(t *testing.T) {
 		}
 		if manifest.Users != len(want) || manifest.Source.UserPoolID != f.TokyoID || !strings.HasPrefix(manifest.Snapshot.Prefix, "cognito-dr/backups/"+f.TokyoID+"/") {
 			t.Errorf("manifest users=%d source=%s prefix=%s", manifest.Users, manifest.Source.UserPoolID, manifest.Snapshot.Prefix)
+		}
+	})
+
+	t.Run("pool.json is listed and describes the pool", func(t *testing.T) {
+		entry, ok := manifest.Find(mf.KindPoolConfig)
+		if !ok || entry.Key != out.Snapshot.Prefix+backup.PoolConfigFile {
+			t.Fatalf("manifest lists no %s at %s: %+v", backup.PoolConfigFile, out.Snapshot.Prefix, entry)
+		}
+		cfg, err := poolconfig.Decode(bytes.NewReader(f.get(t, entry.Key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups, err := f.stack.Clients.Cognito(f.Tokyo.Region).ListGroups(context.Background(), &cip.ListGroupsInput{UserPoolId: &f.TokyoID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.UserPoolID != f.TokyoID || aws.ToString(cfg.Pool.Id) != f.TokyoID || len(cfg.Groups) != len(groups.Groups) || len(cfg.Groups) == 0 ||
+			len(cfg.Pool.SchemaAttributes) == 0 || cfg.MFA.MfaConfiguration == "" {
+			t.Errorf("pool.json: pool %s, %d groups (pool has %d), %d attributes, MFA %q", cfg.UserPoolID, len(cfg.Groups), len(groups.Groups), len(cfg.Pool.SchemaAttributes), cfg.MFA.MfaConfiguration)
 		}
 	})
 

@@ -76,6 +76,7 @@ const (
 	GroupsFile      = export.GroupsFile
 	MembershipsFile = export.MembershipsFile
 	ManifestFile    = manifest.File
+	PoolConfigFile  = manifest.PoolConfigFile
 )
 
 // CSVInput is what the BuildImportCsv state passes.
@@ -87,10 +88,27 @@ type CSVInput struct {
 // CSVOutput describes the import-ready CSVs and the rejects report.
 type CSVOutput = manifest.CSV
 
+// PoolConfigInput is what the CapturePoolConfig state passes.
+type PoolConfigInput struct {
+	Source   PoolRef  `json:"source"`
+	Snapshot Location `json:"snapshot"`
+}
+
+// PoolConfigOutput locates pool.json and counts what it holds.
+type PoolConfigOutput struct {
+	Object            s3stream.Object `json:"object"`
+	Clients           int             `json:"clients"`
+	Groups            int             `json:"groups"`
+	IdentityProviders int             `json:"identityProviders"`
+	ResourceServers   int             `json:"resourceServers"`
+}
+
 // ManifestInput is what the WriteManifest state passes.
 type ManifestInput struct {
 	Export ExportOutput `json:"export"`
 	CSV    CSVOutput    `json:"csv"`
+	// PoolConfig is pool.json; nil only for an execution started before the state existed.
+	PoolConfig *PoolConfigOutput `json:"poolConfig,omitempty"`
 }
 
 // ManifestOutput locates the manifest.

@@ -23,6 +23,12 @@ var (
 		Load: load(readNothing),
 		Step: (*Steps).BuildImportCsv,
 	}
+	CapturePoolConfigTask = boundary.Task[*Steps, PoolConfigInput, PoolConfigOutput]{
+		Name: "capture-pool-config", Placeholder: "CapturePoolConfigFunctionArn",
+		Settings: boundary.Optional(quota.EnvNames()...),
+		Load:     load(readRates),
+		Step:     (*Steps).CapturePoolConfig,
+	}
 	WriteManifestTask = boundary.Task[*Steps, ManifestInput, ManifestOutput]{
 		Name: "write-manifest", Placeholder: "WriteManifestFunctionArn",
 		Load: load(readNothing),
@@ -37,7 +43,7 @@ var (
 )
 
 // Tasks are the tasks of backup.asl.json.
-var Tasks = []boundary.Def[*Steps]{ExportTask, BuildImportCsvTask, WriteManifestTask, NotifyTask}
+var Tasks = []boundary.Def[*Steps]{ExportTask, BuildImportCsvTask, CapturePoolConfigTask, WriteManifestTask, NotifyTask}
 
 // Functions maps each task placeholder of backup.asl.json to its handler on s: the local
 // executor's binding.

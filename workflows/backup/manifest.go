@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
@@ -32,15 +33,18 @@ func (s *Steps) WriteManifest(ctx context.Context, in ManifestInput) (ManifestOu
 		Memberships: e.Memberships,
 		Import:      in.CSV,
 	}
-	kinds := []string{"users", "groups", "memberships"}
+	kinds := []string{manifest.KindUsers, manifest.KindGroups, manifest.KindMemberships}
 	rows := []int{e.Users, e.Groups, e.Memberships}
 	for i, f := range e.Files {
 		m.Files = append(m.Files, ManifestFileEntry{Kind: kinds[min(i, len(kinds)-1)], Object: f, Rows: rows[min(i, len(rows)-1)]})
 	}
 	for _, p := range in.CSV.Parts {
-		m.Files = append(m.Files, ManifestFileEntry{Kind: "import-csv", Object: p.Object, Rows: p.Rows})
+		m.Files = append(m.Files, ManifestFileEntry{Kind: manifest.KindImportCSV, Object: p.Object, Rows: p.Rows})
 	}
-	m.Files = append(m.Files, ManifestFileEntry{Kind: "rejects", Object: in.CSV.Rejects, Rows: in.CSV.Rejected})
+	m.Files = append(m.Files, ManifestFileEntry{Kind: manifest.KindRejects, Object: in.CSV.Rejects, Rows: in.CSV.Rejected})
+	if pc := in.PoolConfig; pc != nil {
+		m.Files = append(m.Files, ManifestFileEntry{Kind: manifest.KindPoolConfig, Object: pc.Object})
+	}
 
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

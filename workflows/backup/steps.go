@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Cognito is what the backup steps call on a user pool.
 type Cognito interface {
 	export.Cognito
+	poolconfig.CaptureAPI
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 	GetCSVHeader(ctx context.Context, in *cip.GetCSVHeaderInput, optFns ...func(*cip.Options)) (*cip.GetCSVHeaderOutput, error)
 }
