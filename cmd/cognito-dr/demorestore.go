@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +73,7 @@ func demoRestore(ctx context.Context, users int, latency time.Duration, w io.Wri
 	if err := json.Unmarshal(body, &m); err != nil {
 		return err
 	}
-	hasConfig := slices.ContainsFunc(m.Files, func(f manifest.FileEntry) bool { return path.Base(f.Key) == restore.PoolConfigFile })
+	hasConfig := slices.ContainsFunc(m.Files, func(f manifest.FileEntry) bool { return f.Kind == manifest.KindPoolConfig })
 	fmt.Fprintf(w, "backup           s3://%s/%s: %d users, %d groups, %d memberships, %d files checksummed\n", sc.Bucket, key, m.Users, m.Groups, m.Memberships, len(m.Files))
 
 	if _, err := tokyo.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: aws.String(sc.TokyoID)}); err != nil {
@@ -138,8 +137,8 @@ func demoRestore(ctx context.Context, users int, latency time.Duration, w io.Wri
 				clientID = nw
 			}
 		}
-		for _, n := range c.NotCreated {
-			fmt.Fprintf(w, "not created      %s\n", n)
+		for _, n := range c.Notes {
+			fmt.Fprintf(w, "note             %s\n", n)
 		}
 	}
 	fmt.Fprintf(w, "report           s3://%s/%s (one JSON line per user)\n", sc.Bucket, out.Report.Key)

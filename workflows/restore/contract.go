@@ -124,9 +124,9 @@ type CreatedPool struct {
 	// Clients maps each app client id of the snapshot's pool to the new pool's: what apps must
 	// be reconfigured with.
 	Clients map[string]string `json:"clients,omitempty"`
-	// NotCreated lists what the new pool lacks and why (identity providers without secrets, the
-	// domain, triggers).
-	NotCreated []string `json:"notCreated,omitempty"`
+	// Notes lists what the new pool lacks or does differently, and why (identity providers
+	// without secrets, the domain, triggers, the email sender).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Counts are the snapshot's users by what the restore does with them.

@@ -94,14 +94,14 @@ func createdPool(c poolconfig.Created) CreatedPool {
 	out := CreatedPool{UserPoolID: c.UserPoolID, Clients: c.ClientIDs}
 	for _, ip := range c.IdentityProviders {
 		if !ip.Created {
-			out.NotCreated = append(out.NotCreated, fmt.Sprintf("identity provider %s (%s): %s", ip.Name, ip.Type, ip.Reason))
+			out.Notes = append(out.Notes, fmt.Sprintf("identity provider %s (%s): %s", ip.Name, ip.Type, ip.Reason))
 		}
 	}
 	if c.Domain.Captured != "" && c.Domain.Created == "" {
-		out.NotCreated = append(out.NotCreated, fmt.Sprintf("domain %s: %s", c.Domain.Captured, c.Domain.Reason))
+		out.Notes = append(out.Notes, fmt.Sprintf("domain %s: %s", c.Domain.Captured, c.Domain.Reason))
 	}
-	out.NotCreated = append(out.NotCreated, c.Notes...)
-	slices.Sort(out.NotCreated)
+	out.Notes = append(out.Notes, c.Notes...)
+	slices.Sort(out.Notes)
 	return out
 }
 

@@ -222,8 +222,8 @@ func summaryBody(p Plan, out ReportOutput) string {
 		for old, nw := range out.Created.Clients {
 			fmt.Fprintf(&b, "  app client %s is now %s\n", old, nw)
 		}
-		for _, n := range out.Created.NotCreated {
-			fmt.Fprintf(&b, "  not created: %s\n", n)
+		for _, n := range out.Created.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
 	}
 	fmt.Fprintf(&b, "\nPer-user report: s3://%s/%s\nSub map (snapshot sub -> new sub, for re-keying application data): s3://%s/%s\n",

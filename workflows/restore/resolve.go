@@ -3,7 +3,6 @@ package restore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +28,7 @@ import (
 )
 
 // PoolConfigFile is the pool's configuration in a snapshot (taken since it was captured).
-const PoolConfigFile = "pool.json"
+const PoolConfigFile = manifest.PoolConfigFile
 
 // resolveOps are the calls ResolveSnapshot makes on the target pool.
 var resolveOps = quota.MustOps("DescribeUserPool", "ListUsers")
@@ -234,24 +233,17 @@ func readPoolConfig(ctx context.Context, store s3stream.GetObjectAPI, bucket str
 }
 
 func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*manifest.Manifest, error) {
-	r, err := s3stream.Open(ctx, store, bucket, key)
+	m, err := manifest.Read(ctx, store, bucket, key)
 	var gone *s3types.NoSuchKey
-	if errors.As(err, &gone) {
+	switch {
+	case errors.As(err, &gone):
 		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("no manifest at s3://%s/%s", bucket, key)}
+	case err != nil:
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("manifest s3://%s/%s: %v", bucket, key, err)}
+	case len(m.Files) == 0:
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("manifest s3://%s/%s lists no files", bucket, key)}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read manifest s3://%s/%s: %w", bucket, key, err)
-	}
-	defer r.Close()
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest s3://%s/%s: %w", bucket, key, err)
-	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(body, &m); err != nil || m.SnapshotAt.IsZero() || len(m.Files) == 0 {
-		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("s3://%s/%s is not a snapshot manifest (unparsable, or without snapshotAt or files)", bucket, key)}
-	}
-	return &m, nil
+	return m, nil
 }
 
 // verifyFiles reads every file the manifest lists and compares its size and SHA-256: a missing,
@@ -273,14 +265,14 @@ func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key s
 				f.Kind, bucket, f.Key, f.Bytes, f.SHA256, got.Bytes, got.SHA256))
 			continue
 		}
-		switch path.Base(f.Key) {
-		case export.UsersFile:
+		switch f.Kind {
+		case manifest.KindUsers:
 			out.Users = f.Object
-		case export.GroupsFile:
+		case manifest.KindGroups:
 			out.Groups = f.Object
-		case export.MembershipsFile:
+		case manifest.KindMemberships:
 			out.Memberships = f.Object
-		case PoolConfigFile:
+		case manifest.KindPoolConfig:
 			o := f.Object
 			out.PoolConfig = &o
 		}

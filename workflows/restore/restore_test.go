@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
@@ -36,6 +37,8 @@ type fixture struct {
 	manifestKey string
 	// want is the Tokyo pool as the snapshot holds it, by email.
 	want map[string]poolUser
+	// appClient is the Tokyo pool's app client.
+	appClient string
 }
 
 // poolUser is what a user of a pool looks like from outside, for comparing pools.
@@ -69,6 +72,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, stack: st, sc: sc}
+	app, err := st.Clients.Cognito(sc.Tokyo.Region).CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: aws.String(sc.TokyoID), ClientName: aws.String("tokyo-web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.appClient = aws.ToString(app.UserPoolClient.ClientId)
 	f.want = f.pool(sc.Tokyo.Region, sc.TokyoID)
 	delete(f.want, "federated@example.jp")
 	if f.manifestKey, err = st.BackupTokyo(ctx, sc, "nightly", asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
@@ -414,4 +422,102 @@ func (f *fixture) approvalLink(x *asl.Execution) string {
 	}
 	f.t.Fatalf("no approval email for %s (status %s %s %s)", x.Name, x.Status(), x.ErrorName(), x.Cause())
 	return ""
+}
+
+// TestRestoreIntoNewPool: the Tokyo pool is deleted. The restore creates a new pool from the
+// snapshot's pool.json and brings back every user, group, membership and disabled flag; the report
+// names the new pool and maps the old app client to its copy.
+func TestRestoreIntoNewPool(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
+	if _, err := c.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: aws.String(f.sc.TokyoID)}); err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": restore.Latest, "sourceUserPoolId": f.sc.TokyoID,
+		"createPool": map[string]any{"name": "tokyo-users", "region": f.sc.Tokyo.Region}}
+	x := f.restore("restore-new-pool", in)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	want := append([]string{"ResolveSnapshot", "TargetReady", "CreateTargetPool", "BuildImportCsvAfterChanges"}, restoredPath[4:]...)
+	if diff := cmp.Diff(want, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	var out restore.ReportOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Created == nil || out.Created.UserPoolID == "" || out.Target.UserPoolID != out.Created.UserPoolID {
+		t.Fatalf("report: target %+v created %+v, want the new pool", out.Target, out.Created)
+	}
+	pool, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(out.Target.UserPoolID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(pool.UserPool.Name) != "tokyo-users" || pool.UserPool.MfaConfiguration != "ON" {
+		t.Errorf("new pool %s: MFA %s, want tokyo-users with MFA ON", aws.ToString(pool.UserPool.Name), pool.UserPool.MfaConfiguration)
+	}
+	newClient := out.Created.Clients[f.appClient]
+	if _, err := c.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: aws.String(out.Target.UserPoolID), ClientId: aws.String(newClient)}); err != nil || newClient == f.appClient {
+		t.Errorf("app client %s maps to %q in the new pool: %v", f.appClient, newClient, err)
+	}
+	got := f.pool(f.sc.Tokyo.Region, out.Target.UserPoolID)
+	if len(got) != len(f.want) {
+		t.Errorf("new pool has %d users, the snapshot %d restorable", len(got), len(f.want))
+	}
+	for email, w := range f.want {
+		if g := got[email]; g.Enabled != w.Enabled || !slices.Equal(g.Groups, w.Groups) || g.Sub == "" {
+			t.Errorf("%s: %+v in the new pool, snapshot %+v", email, g, w)
+		}
+	}
+	if out.Mapped != len(f.want) {
+		t.Errorf("sub map covers %d users, want %d", out.Mapped, len(f.want))
+	}
+}
+
+// TestRestoreMissingAttribute: a target without the snapshot's custom:tenant is refused at the
+// first state naming the attribute; with addMissingAttributes the restore adds it first, and the
+// users come back with their tenant.
+func TestRestoreMissingAttribute(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
+	spec := devstack.TokyoPool(0)
+	spec.Name = "tokyo-without-tenant"
+	cin := spec.CreatePoolInput()
+	cin.Schema = slices.DeleteFunc(cin.Schema, func(a types.SchemaAttributeType) bool { return aws.ToString(a.Name) == "tenant" })
+	target, err := f.stack.Cognito.CreatePool(f.sc.Tokyo.Region, cin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := f.restore("restore-missing-attribute", f.sc.RestoreRequest(f.manifestKey, target, f.sc.Tokyo.Region))
+	if x.Status() != asl.StatusFailed || x.ErrorName() != "PoolNotImportable" || !strings.Contains(x.Cause(), "custom:tenant") {
+		t.Fatalf("status %s %s %s, want PoolNotImportable naming custom:tenant", x.Status(), x.ErrorName(), x.Cause())
+	}
+	if diff := cmp.Diff([]string{"ResolveSnapshot", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	in := f.sc.RestoreRequest(f.manifestKey, target, f.sc.Tokyo.Region)
+	in["addMissingAttributes"] = true
+	x = f.restore("restore-add-attribute", in)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	if p := x.Path(); !slices.Contains(p, "AddCustomAttributes") {
+		t.Errorf("path %v: no AddCustomAttributes", p)
+	}
+	u, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(target), Username: aws.String(devstack.Email(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := ""
+	for _, a := range u.UserAttributes {
+		if aws.ToString(a.Name) == "custom:tenant" {
+			tenant = aws.ToString(a.Value)
+		}
+	}
+	if tenant != devstack.Tenants[1] { // the seed gives user i Tenants[i % 4]
+		t.Errorf("%s: custom:tenant %q after the restore", devstack.Email(1), tenant)
+	}
 }
