@@ -69,7 +69,11 @@ func (s *Steps) UploadImport(ctx context.Context, in PartInput) (Job, error) {
 		return Job{}, err
 	}
 	c := s.Cognito(t.Region)
+	pace := s.Quota.Pacer(t.Region, Ops)
 	name := jobName(t, in.Number)
+	if err := pace.Wait(ctx, "CreateUserImportJob"); err != nil {
+		return Job{}, err
+	}
 	out, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{
 		UserPoolId:            aws.String(t.UserPoolID),
 		JobName:               aws.String(name),
@@ -125,13 +129,20 @@ func (s *Steps) StartImport(ctx context.Context, in PartInput) (Job, error) {
 	}
 	t := in.Target
 	c := s.Cognito(t.Region)
+	pace := s.Quota.Pacer(t.Region, Ops)
 	job := *in.Job
+	if err := pace.Wait(ctx, "StartUserImportJob"); err != nil {
+		return Job{}, err
+	}
 	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(t.UserPoolID), JobId: aws.String(job.JobID)},
 		func(o *cip.Options) { o.Retryer = busyNotRetried{o.Retryer} })
 	var api smithy.APIError
 	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
 		// The same exceptions report other refusals: only a job still Created may be waiting
 		// for the account's slot.
+		if err := pace.Wait(ctx, "DescribeUserImportJob"); err != nil {
+			return Job{}, err
+		}
 		d, derr := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(t.UserPoolID), JobId: aws.String(job.JobID)})
 		if derr == nil && d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
 			now := s.now()
@@ -170,6 +181,9 @@ func (s *Steps) PollImport(ctx context.Context, in PartInput) (Job, error) {
 		return Job{}, stateerr.Invalid("poll import: job is required")
 	}
 	t := in.Target
+	if err := s.Quota.Pacer(t.Region, Ops).Wait(ctx, "DescribeUserImportJob"); err != nil {
+		return Job{}, err
+	}
 	d, err := s.Cognito(t.Region).DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(t.UserPoolID), JobId: aws.String(in.Job.JobID)})
 	if err != nil {
 		return Job{}, fmt.Errorf("describe import job %s: %w", in.Job.JobID, err)
@@ -219,7 +233,7 @@ func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results
 	if err != nil {
 		return Results{}, err
 	}
-	target, err := csvbuild.Target(ctx, s.Cognito(t.Region), t.UserPoolID, t.Region)
+	target, err := Rules(ctx, s.Cognito(t.Region), s.Quota.Pacer(t.Region, Ops), t.UserPoolID, t.Region)
 	if err != nil {
 		return Results{}, err
 	}

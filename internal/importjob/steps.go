@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
 // Cognito is what the import steps call on the target pool.
@@ -43,7 +44,9 @@ type Steps struct {
 	HTTP *http.Client
 	// LogsRoleArn is the role Cognito assumes to write import results to CloudWatch Logs.
 	LogsRoleArn string
-	Now         func() time.Time
+	// Quota paces every Cognito call to its quota category; nil means quota.Default().
+	Quota *quota.Registry
+	Now   func() time.Time
 }
 
 // NewSteps builds the steps on AWS clients.
@@ -70,6 +73,9 @@ func (s *Steps) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
+// quotaSettings are the request-rate overrides (quota.FromEnv).
+var quotaSettings = boundary.Optional(quota.EnvNames()...)
+
 // logsRoleSetting is the role Cognito writes import logs with; only UploadImport passes it.
 const logsRoleSetting = "IMPORT_LOGS_ROLE_ARN"
 
@@ -78,6 +84,11 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	if env.Declares(logsRoleSetting) {
 		s.LogsRoleArn = env.Get(logsRoleSetting)
 	}
+	rates, err := quota.FromEnv(env.Declared)
+	if err != nil {
+		return nil, err
+	}
+	s.Quota = quota.NewRegistry(rates)
 	return s, nil
 }
 
@@ -87,20 +98,23 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 var (
 	UploadImportTask = boundary.Task[*Steps, PartInput, Job]{
 		Name: "upload-import", Placeholder: "UploadImportFunctionArn",
-		Settings: []boundary.Setting{{Name: logsRoleSetting}},
+		Settings: append([]boundary.Setting{{Name: logsRoleSetting}}, quotaSettings...),
 		Load:     load, Step: (*Steps).UploadImport,
 	}
 	StartImportTask = boundary.Task[*Steps, PartInput, Job]{
 		Name: "start-import", Placeholder: "StartImportFunctionArn",
-		Load: load, Step: (*Steps).StartImport,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).StartImport,
 	}
 	PollImportTask = boundary.Task[*Steps, PartInput, Job]{
 		Name: "poll-import", Placeholder: "PollImportFunctionArn",
-		Load: load, Step: (*Steps).PollImport,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).PollImport,
 	}
 	CollectImportResultsTask = boundary.Task[*Steps, PartInput, Results]{
 		Name: "collect-import-results", Placeholder: "CollectImportResultsFunctionArn",
-		Load: load, Step: (*Steps).CollectImportResults,
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).CollectImportResults,
 	}
 )
 

@@ -58,6 +58,7 @@ func (s *Steps) importer() *importjob.Steps {
 		Logs:        func(region string) importjob.Logs { return s.Logs(region) },
 		HTTP:        s.HTTP,
 		LogsRoleArn: s.ImportLogsRoleArn,
+		Quota:       s.Quota,
 		Now:         s.Now,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -19,7 +20,7 @@ const StatusExternalProvider = "EXTERNAL_PROVIDER"
 func (s *Steps) BuildImportCsv(ctx context.Context, in PlanRef) (CSVOutput, error) {
 	p := in.Plan
 	store := s.S3(p.Region)
-	target, err := csvbuild.Target(ctx, s.Cognito(p.Target.Region), p.Target.UserPoolID, p.Target.Region)
+	target, err := importjob.Rules(ctx, s.Cognito(p.Target.Region), s.Quota.Pacer(p.Target.Region, importjob.Ops), p.Target.UserPoolID, p.Target.Region)
 	if err != nil {
 		return CSVOutput{}, err
 	}

@@ -65,6 +65,9 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 		}
 		p.Created = &created
 		p.Target.UserPoolID = created.UserPoolID
+		if err := pace.Wait(ctx, "DescribeUserPool"); err != nil {
+			return Plan{}, err
+		}
 		pool, err := preflight.DescribePool(ctx, c, p.Target.UserPoolID, p.Target.Region)
 		if err != nil {
 			return Plan{}, fmt.Errorf("the created pool: %w", err)
@@ -74,6 +77,9 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 			return Plan{}, stateerr.Invalid("%v", err)
 		}
 	case PrepareAddAttributes:
+		if err := pace.Wait(ctx, "DescribeUserPool"); err != nil {
+			return Plan{}, err
+		}
 		pool, err := preflight.DescribePool(ctx, c, p.Target.UserPoolID, p.Target.Region)
 		if err != nil {
 			return Plan{}, fmt.Errorf("target pool: %w", err)
