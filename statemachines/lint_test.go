@@ -37,7 +37,7 @@ func machines() map[string][]boundary.Spec {
 var poolWriters = map[string][]string{
 	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
 	statemachines.Reconcile: {"RepairDrift", "ReportDrift"},
-	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport"},
+	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
 }
 
 // transientRetry is the one retry policy of every Task state: the Lambda service's own transient

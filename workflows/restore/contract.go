@@ -44,6 +44,10 @@ type Request struct {
 	ApprovalTimeoutSeconds int `json:"approvalTimeoutSeconds,omitempty"`
 	// Prefix is the key prefix of restore files; default "cognito-dr/restores".
 	Prefix string `json:"prefix,omitempty"`
+	// Drill makes the run a restore drill: the snapshot is restored into a new scratch pool
+	// (named DrillPoolPrefix + the execution, in createPool.region or else bucketRegion),
+	// verified against the snapshot, timed (drill.json beside the snapshots) and deleted.
+	Drill bool `json:"drill,omitempty"`
 }
 
 // NewPool names the pool a restore creates.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
@@ -46,7 +47,12 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 		var none *s3types.NoSuchKey
 		switch {
 		case errors.As(err, &none):
-			made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, poolconfig.Options{})
+			var opts poolconfig.Options
+			if p.Request.Drill {
+				// The drill deletes its scratch pool when it is done.
+				opts.DeletionProtection = types.DeletionProtectionTypeInactive
+			}
+			made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, opts)
 			if made.UserPoolID != "" {
 				created = createdPool(made)
 				body, merr := json.Marshal(created)

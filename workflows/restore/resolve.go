@@ -56,6 +56,18 @@ func (r Request) withDefaults() (Request, error) {
 	case r.Snapshot != Latest && path.Base(r.Snapshot) != manifest.File:
 		p.Add("snapshot %q is not a manifest key (…/%s) or %q", r.Snapshot, manifest.File, Latest)
 	}
+	if r.Drill {
+		if r.Target != nil {
+			p.Add("a drill restores into a scratch pool it creates: target is not allowed")
+		}
+		if r.CreatePool == nil {
+			r.CreatePool = &NewPool{Region: r.BucketRegion}
+		}
+		// An empty name becomes DrillPoolPrefix + the execution's name (ResolveSnapshot).
+		if r.CreatePool.Name != "" && !strings.HasPrefix(r.CreatePool.Name, DrillPoolPrefix) {
+			p.Add("a drill's scratch pool name must start with %s", DrillPoolPrefix)
+		}
+	}
 	switch {
 	case (r.Target == nil) == (r.CreatePool == nil):
 		p.Add("exactly one of target {userPoolId, region} and createPool {name, region} is required")
@@ -64,7 +76,7 @@ func (r Request) withDefaults() (Request, error) {
 		p.Pool("target.userPoolId", r.Target.UserPoolID, r.Target.Region)
 	default:
 		p.Region("createPool.region", r.CreatePool.Region)
-		if strings.TrimSpace(r.CreatePool.Name) == "" {
+		if strings.TrimSpace(r.CreatePool.Name) == "" && !r.Drill {
 			p.Add("createPool.name is required")
 		}
 	}
@@ -85,6 +97,10 @@ func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, err
 	started, err := time.Parse(time.RFC3339Nano, in.StartTime)
 	if err != nil || in.ExecutionName == "" {
 		return Plan{}, stateerr.Invalid("startTime (RFC 3339) and executionName are required")
+	}
+	if req.Drill && req.CreatePool.Name == "" {
+		name := DrillPoolPrefix + in.ExecutionName
+		req.CreatePool = &NewPool{Name: name[:min(len(name), 128)], Region: req.CreatePool.Region}
 	}
 	store := s.S3(req.BucketRegion)
 	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {

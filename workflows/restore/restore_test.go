@@ -3,6 +3,7 @@ package restore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
@@ -154,7 +156,7 @@ func (f *fixture) pool(region, id string) map[string]poolUser {
 }
 
 var restoredPath = []string{"ResolveSnapshot", "TargetReady", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
-	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "WriteReport"}
+	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "WriteReport", "IsDrill", "Restored"}
 
 // TestRestoreIntoEmptyPool: a snapshot restored into an empty pool brings back every user exactly
 // once, the users disabled at snapshot time disabled, every group membership, and a sub map entry
@@ -519,5 +521,102 @@ func TestRestoreMissingAttribute(t *testing.T) {
 	}
 	if tenant != devstack.Tenants[1] { // the seed gives user i Tenants[i % 4]
 		t.Errorf("%s: custom:tenant %q after the restore", devstack.Email(1), tenant)
+	}
+}
+
+// TestRestoreDrill: a drill restores the newest snapshot into a scratch pool named with the drill
+// prefix, verifies it against the snapshot with no mismatch, signs a canary in, records the RTO in
+// drill.json beside the snapshots (where readiness finds it), deletes the scratch pool and
+// tells the operators.
+func TestRestoreDrill(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": restore.Latest, "sourceUserPoolId": f.sc.TokyoID, "drill": true}
+	x := f.restore("drill-1", in)
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	if p := x.Path(); len(p) < 5 || !slices.Equal(p[len(p)-5:], []string{"WriteReport", "IsDrill", "VerifyDrill", "DeleteScratchPool", "DrillDone"}) {
+		t.Errorf("path %v, want it to end with the drill's states", p)
+	}
+	var out restore.DrillOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	d := out.Drill
+	if !d.Passed || d.Mismatches != 0 || d.Users != len(f.want) || d.RTOSeconds <= 0 || d.Snapshot != f.manifestKey {
+		t.Errorf("drill record %+v (mismatches %v), want passed with %d users, an RTO and the snapshot %s", d, out.Mismatches, len(f.want), f.manifestKey)
+	}
+	newest, err := manifest.NewestDrill(ctx, f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, manifest.DefaultPrefix, f.sc.TokyoID)
+	if err != nil || newest.Drill == nil || newest.Key != out.Key || !newest.Drill.Passed {
+		t.Errorf("newest drill record: %+v %v; want %s, passed", newest, err, out.Key)
+	}
+	_, err = f.stack.Clients.Cognito(d.ScratchPool.Region).DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(d.ScratchPool.UserPoolID)})
+	var gone *types.ResourceNotFoundException
+	if d.ScratchPool.UserPoolID == "" || !errors.As(err, &gone) {
+		t.Errorf("scratch pool %q: %v, want deleted", d.ScratchPool.UserPoolID, err)
+	}
+	msgs := f.stack.AWS.SNS().Messages()
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "restore drill passed") {
+		t.Errorf("last notification %q, want the drill's outcome", last.Subject)
+	}
+}
+
+// TestRestoreDrillFindsMismatches: a user removed from the scratch pool before the verification
+// (as a broken restore would leave it) fails the drill: the record says failed and names the user,
+// the scratch pool is still deleted, and the operators are told.
+func TestRestoreDrillFindsMismatches(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	victim := devstack.Email(3)
+	wrap := func(functions map[string]boundary.Func) {
+		verify := functions["VerifyRestoreDrillFunctionArn"]
+		functions["VerifyRestoreDrillFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			var st struct {
+				Plan restore.Plan `json:"plan"`
+			}
+			if err := json.Unmarshal(in, &st); err != nil {
+				return nil, err
+			}
+			c := f.stack.Clients.Cognito(st.Plan.Target.Region)
+			if _, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(st.Plan.Target.UserPoolID), Username: aws.String(victim)}); err != nil {
+				return nil, err
+			}
+			return verify(ctx, in)
+		}
+	}
+	run, err := f.stack.RestoreWorkflow(f.sc, f.run.Approvals, wrap, asl.WithClock(asl.NewFakeClock(time.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": f.manifestKey, "sourceUserPoolId": f.sc.TokyoID, "drill": true})
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	x, err := run.Exec.Run(wctx, "drill-broken", raw)
+	if x == nil {
+		t.Fatal(err)
+	}
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	var out restore.DrillOutput
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Drill.Passed || out.Drill.Mismatches != 1 || !strings.Contains(out.Drill.FailureReason, "missing") {
+		t.Errorf("drill record %+v, want failed with the one missing user", out.Drill)
+	}
+	newest, err := manifest.NewestDrill(ctx, f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, manifest.DefaultPrefix, f.sc.TokyoID)
+	if err != nil || newest.Drill == nil || newest.Drill.Passed {
+		t.Errorf("newest drill record %+v %v, want the failed one", newest, err)
+	}
+	_, err = f.stack.Clients.Cognito(out.Drill.ScratchPool.Region).DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(out.Drill.ScratchPool.UserPoolID)})
+	var gone *types.ResourceNotFoundException
+	if !errors.As(err, &gone) {
+		t.Errorf("scratch pool %s: %v, want deleted", out.Drill.ScratchPool.UserPoolID, err)
+	}
+	msgs := f.stack.AWS.SNS().Messages()
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "drill FAILED") {
+		t.Errorf("last notification %q, want the failed drill", last.Subject)
 	}
 }

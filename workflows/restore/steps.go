@@ -30,6 +30,13 @@ type Cognito interface {
 	CreateGroup(ctx context.Context, in *cip.CreateGroupInput, optFns ...func(*cip.Options)) (*cip.CreateGroupOutput, error)
 	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, optFns ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
 	AdminDisableUser(ctx context.Context, in *cip.AdminDisableUserInput, optFns ...func(*cip.Options)) (*cip.AdminDisableUserOutput, error)
+	// The drill's canary sign-in and the deletion of its scratch pool.
+	AdminSetUserPassword(ctx context.Context, in *cip.AdminSetUserPasswordInput, optFns ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error)
+	AdminInitiateAuth(ctx context.Context, in *cip.AdminInitiateAuthInput, optFns ...func(*cip.Options)) (*cip.AdminInitiateAuthOutput, error)
+	AssociateSoftwareToken(ctx context.Context, in *cip.AssociateSoftwareTokenInput, optFns ...func(*cip.Options)) (*cip.AssociateSoftwareTokenOutput, error)
+	VerifySoftwareToken(ctx context.Context, in *cip.VerifySoftwareTokenInput, optFns ...func(*cip.Options)) (*cip.VerifySoftwareTokenOutput, error)
+	AdminRespondToAuthChallenge(ctx context.Context, in *cip.AdminRespondToAuthChallengeInput, optFns ...func(*cip.Options)) (*cip.AdminRespondToAuthChallengeOutput, error)
+	DeleteUserPool(ctx context.Context, in *cip.DeleteUserPoolInput, optFns ...func(*cip.Options)) (*cip.DeleteUserPoolOutput, error)
 }
 
 // S3 is what the restore steps call on the backup bucket.
@@ -146,6 +153,16 @@ var (
 		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
 		Load:     load, Step: (*Steps).WriteReport,
 	}
+	VerifyRestoreDrillTask = boundary.Task[*Steps, DrillInput, DrillOutput]{
+		Name: "verify-restore-drill", Placeholder: "VerifyRestoreDrillFunctionArn",
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).VerifyDrill,
+	}
+	DeleteDrillPoolTask = boundary.Task[*Steps, DrillFinishInput, DrillOutput]{
+		Name: "delete-drill-pool", Placeholder: "DeleteDrillPoolFunctionArn",
+		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
+		Load:     load, Step: (*Steps).DeleteScratchPool,
+	}
 	NotifyRestoreTask = boundary.Task[*Steps, NotifyInput, struct{}]{
 		Name: "notify-restore", Placeholder: "NotifyRestoreFunctionArn",
 		Settings: []boundary.Setting{topicSetting},
@@ -155,7 +172,8 @@ var (
 
 // Tasks are the tasks of restore.asl.json.
 var Tasks = append([]boundary.Def[*Steps]{
-	ResolveRestoreTask, PrepareRestoreTargetTask, BuildRestoreCsvTask, RequestRestoreApprovalTask, ApplyRestoreTask, WriteRestoreReportTask, NotifyRestoreTask,
+	ResolveRestoreTask, PrepareRestoreTargetTask, BuildRestoreCsvTask, RequestRestoreApprovalTask, ApplyRestoreTask, WriteRestoreReportTask,
+	VerifyRestoreDrillTask, DeleteDrillPoolTask, NotifyRestoreTask,
 }, importjob.For(func(s *Steps) *importjob.Steps { return s.Import })...)
 
 // Functions maps each task placeholder of restore.asl.json to its handler on s: the local
