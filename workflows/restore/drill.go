@@ -178,7 +178,7 @@ func (s *Steps) verifyUsers(ctx context.Context, v *verifier) error {
 		delete(got, key)
 		if g.attrs != nil {
 			for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
-				if poolpair.Copied(name) && !strings.HasSuffix(name, "_verified") && g.attrs[name] != u.Attributes[name] {
+				if poolpair.Copied(name) && g.attrs[name] != u.Attributes[name] {
 					v.add("snapshot user %s: attribute %s differs", u.Username, name)
 				}
 			}
