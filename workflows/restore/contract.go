@@ -235,6 +235,8 @@ type NotifyInput struct {
 	Outcome       string            `json:"outcome"`
 	Error         *StateError       `json:"error,omitempty"`
 	Changes       *stateerr.Changes `json:"changes,omitempty"`
+	// Plan is the restore's plan, once changes were made: it names a pool the restore created.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // StateError is the error object a Catch puts in the state.

@@ -620,3 +620,32 @@ func TestRestoreDrillFindsMismatches(t *testing.T) {
 		t.Errorf("last notification %q, want the failed drill", last.Subject)
 	}
 }
+
+// TestRestoreDrillFailureNamesScratchPool: a drill that fails after creating its scratch pool ends
+// in FailureDirty, and the failure email names the pool to delete.
+func TestRestoreDrillFailureNamesScratchPool(t *testing.T) {
+	f := newFixture(t)
+	wrap := func(functions map[string]boundary.Func) {
+		functions["VerifyRestoreDrillFunctionArn"] = func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			return nil, asl.TaskError{Name: "Lambda.Unknown", Cause: "lambda crashed"}
+		}
+	}
+	run, err := f.stack.RestoreWorkflow(f.sc, f.run.Approvals, wrap, asl.WithClock(asl.NewFakeClock(time.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": f.manifestKey, "sourceUserPoolId": f.sc.TokyoID, "drill": true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x, err := run.Exec.Run(ctx, "drill-crash", raw)
+	if x == nil {
+		t.Fatal(err)
+	}
+	if p := x.Path(); x.Status() != asl.StatusFailed || !slices.Equal(p[len(p)-2:], []string{"NotifyFailedAfterChanges", "FailureDirty"}) {
+		t.Fatalf("status %s, path %v; want FailureDirty", x.Status(), p)
+	}
+	msgs := f.stack.AWS.SNS().Messages()
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Message, "scratch pool "+f.sc.BucketRegion+"_") || !strings.Contains(last.Message, "was not deleted") {
+		t.Errorf("failure email:\n%s\nwant it to name the scratch pool to delete", last.Message)
+	}
+}
