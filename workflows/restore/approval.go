@@ -50,6 +50,7 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 			{Label: "Rejected by the import rules", Value: fmt.Sprintf("%d %s", csv.Rejected, reasonList(csv.ByReason))},
 			{Label: "Groups / memberships", Value: fmt.Sprintf("%d / %d", p.Counts.Groups, p.Counts.Memberships)},
 			{Label: "Disabled in the snapshot", Value: fmt.Sprint(p.Counts.Disabled)},
+			{Label: "Federated users (not importable)", Value: fmt.Sprint(csv.External)},
 		},
 		Bound: csv.bound(),
 	}

@@ -26,8 +26,10 @@ func (s *Steps) BuildImportCsv(ctx context.Context, in PlanRef) (CSVOutput, erro
 	}
 	w := s3stream.Create(ctx, store, p.Bucket, p.Prefix+UsersFile)
 	lw := snapshot.NewLineWriter(w)
+	external := 0
 	err = readVerified(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
 		if u.Status == StatusExternalProvider {
+			external++
 			return nil
 		}
 		return lw.Write(u)
@@ -47,5 +49,5 @@ func (s *Steps) BuildImportCsv(ctx context.Context, in PlanRef) (CSVOutput, erro
 	if err != nil {
 		return CSVOutput{}, fmt.Errorf("build import CSVs for %s: %w", p.Target.UserPoolID, err)
 	}
-	return CSVOutput{Built: b, Users: users}, nil
+	return CSVOutput{Built: b, Users: users, External: external}, nil
 }

@@ -139,9 +139,6 @@ type Counts struct {
 	Disabled    int `json:"disabled"`
 	Groups      int `json:"groups"`
 	Memberships int `json:"memberships"`
-	// External are federated users (EXTERNAL_PROVIDER): an import cannot create them; they come
-	// back when they sign in through their provider again.
-	External int `json:"external"`
 }
 
 // Files of a restore under Plan.Prefix.
@@ -172,6 +169,9 @@ type CSVOutput struct {
 	csvbuild.Built
 	// Users is the restore's users file the CSVs were built from.
 	Users s3stream.Object `json:"users"`
+	// External are the snapshot's federated users (EXTERNAL_PROVIDER), left out: an import cannot
+	// create them; Cognito does when they next sign in through their provider.
+	External int `json:"external"`
 }
 
 // ApprovalInput is the payload of the RequestApproval state (lambda:invoke.waitForTaskToken).

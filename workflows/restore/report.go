@@ -217,6 +217,9 @@ func summaryBody(p Plan, out ReportOutput) string {
 		p.ExecutionName, p.Bucket, p.ManifestKey, p.SourceName, p.SnapshotAt.UTC().Format("2006-01-02 15:04 MST"), p.Target.UserPoolID, p.TargetName, p.Target.Region)
 	fmt.Fprintf(&b, "Users: %d (%s)\nDisabled again: %d of %d disabled in the snapshot\nSub map entries: %d\n",
 		out.Users, notify.Counts(out.Outcomes), out.Disabled, p.Counts.Disabled, out.Mapped)
+	for _, n := range p.SchemaNotes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
 	if out.Created != nil {
 		fmt.Fprintf(&b, "\nNew pool: %s\n", out.Created.UserPoolID)
 		for old, nw := range out.Created.Clients {
