@@ -87,7 +87,7 @@ var Ops = quota.MustOps(
 	"DescribeUserPool", "GetUserPoolMfaConfig", "ListUserPoolClients", "DescribeUserPoolClient", "ListGroups",
 	"ListIdentityProviders", "DescribeIdentityProvider", "ListResourceServers", "DescribeUserPoolDomain",
 	"CreateUserPool", "SetUserPoolMfaConfig", "CreateResourceServer", "CreateIdentityProvider",
-	"CreateUserPoolClient", "CreateGroup", "CreateUserPoolDomain", "AddCustomAttributes",
+	"CreateUserPoolClient", "CreateGroup", "CreateUserPoolDomain", "AddCustomAttributes", "ListUserPools",
 )
 
 // Encode writes cfg as indented JSON.

@@ -13,12 +13,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // CreateAPI is what Create calls on the new pool's Region.
 type CreateAPI interface {
+	cip.ListUserPoolsAPIClient
+	preflight.DescribePoolAPI
+	cip.ListUserPoolClientsAPIClient
+	cip.ListResourceServersAPIClient
 	CreateUserPool(ctx context.Context, in *cip.CreateUserPoolInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolOutput, error)
 	SetUserPoolMfaConfig(ctx context.Context, in *cip.SetUserPoolMfaConfigInput, optFns ...func(*cip.Options)) (*cip.SetUserPoolMfaConfigOutput, error)
 	CreateResourceServer(ctx context.Context, in *cip.CreateResourceServerInput, optFns ...func(*cip.Options)) (*cip.CreateResourceServerOutput, error)
@@ -61,7 +66,15 @@ type Options struct {
 	// DeletionProtection, when set, replaces the captured setting (a drill's scratch pool is
 	// deleted afterwards).
 	DeletionProtection types.DeletionProtectionType
+	// Token, when set, makes Create safe to call again, as a Step Functions retry does: the pool
+	// is tagged TokenTag=Token, and a later call with the same name and token finishes that pool
+	// (the resource servers, identity providers, app clients, groups and domain it lacks)
+	// instead of creating another. Use the execution's name.
+	Token string
 }
+
+// TokenTag is the pool tag that carries Options.Token.
+const TokenTag = "cognito-dr:create-token"
 
 // Created is what Create made: what applications must be reconfigured with, and what it left out.
 type Created struct {
@@ -77,6 +90,8 @@ type Created struct {
 	Domain            DomainResult          `json:"domain"`
 	Triggers          TriggerResult         `json:"triggers"`
 	MFA               types.UserPoolMfaType `json:"mfa"`
+	// Resumed is true when an earlier call with the same Token had created the pool.
+	Resumed bool `json:"resumed,omitempty"`
 	// Notes are differences from the captured pool an operator should know.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -120,8 +135,9 @@ var poolNamePattern = regexp.MustCompile(`^[\w\s+=,.@-]+$`)
 // the MFA configuration, resource servers, identity providers (those whose secrets opts gives),
 // app clients (the old → new id map is in Created), groups and, when opts names one, a domain.
 //
-// Create is not idempotent: called again it makes another pool. On an error after the pool was
-// made it returns what it made so far with the error, so the caller can report or delete it.
+// Without Options.Token, Create is not idempotent: called again it makes another pool. On an
+// error after the pool was made it returns what it made so far with the error, so the caller can
+// report or delete it.
 func Create(ctx context.Context, api CreateAPI, pacer *quota.Pacer, cfg Config, name string, opts Options) (Created, error) {
 	if len(name) == 0 || len(name) > 128 || !poolNamePattern.MatchString(name) {
 		return Created{}, stateerr.Invalid("pool name %q: 1 to 128 letters, digits, spaces or +=,.@-_", name)
@@ -133,22 +149,30 @@ func Create(ctx context.Context, api CreateAPI, pacer *quota.Pacer, cfg Config, 
 	if err != nil {
 		return Created{}, err
 	}
-	if err := pacer.Wait(ctx, "CreateUserPool"); err != nil {
+	pool, err := findByToken(ctx, api, pacer, name, opts.Token)
+	if err != nil {
 		return Created{}, err
 	}
-	out, err := api.CreateUserPool(ctx, in)
-	if err != nil {
-		return Created{}, fmt.Errorf("create user pool %q: %w", name, err)
+	created.Resumed = pool != nil
+	if pool == nil {
+		if err := pacer.Wait(ctx, "CreateUserPool"); err != nil {
+			return Created{}, err
+		}
+		out, err := api.CreateUserPool(ctx, in)
+		if err != nil {
+			return Created{}, fmt.Errorf("create user pool %q: %w", name, err)
+		}
+		pool = out.UserPool
 	}
-	created.UserPoolID, created.Arn = aws.ToString(out.UserPool.Id), aws.ToString(out.UserPool.Arn)
-	created.MFA = out.UserPool.MfaConfiguration
-	c := &creator{api: api, pacer: pacer, cfg: cfg, opts: opts, out: &created}
+	created.UserPoolID, created.Arn = aws.ToString(pool.Id), aws.ToString(pool.Arn)
+	created.MFA = pool.MfaConfiguration
+	c := &creator{api: api, pacer: pacer, cfg: cfg, opts: opts, out: &created, pool: pool}
 	for _, step := range []func(context.Context) error{c.mfa, c.servers, c.providers, c.clients, c.groups, c.domain} {
 		if err := step(ctx); err != nil {
 			return created, fmt.Errorf("pool %s created from %s, then: %w", created.UserPoolID, cfg.UserPoolID, err)
 		}
 	}
-	gaps := SchemaGaps(cfg, out.UserPool)
+	gaps := SchemaGaps(cfg, pool)
 	for _, m := range gaps.Missing {
 		created.Notes = append(created.Notes, fmt.Sprintf("custom attribute %s was not created", aws.ToString(m.Name)))
 	}
@@ -187,11 +211,16 @@ func createInput(cfg Config, name string, opts Options) (*cip.CreateUserPoolInpu
 		UsernameConfiguration:       p.UsernameConfiguration,
 		VerificationMessageTemplate: p.VerificationMessageTemplate,
 	}
-	if len(opts.Tags) > 0 {
+	// Keys under "aws:" (CloudFormation's stack tags) are AWS's own: a request may not set them.
+	maps.DeleteFunc(in.UserPoolTags, func(k, _ string) bool { return strings.HasPrefix(k, "aws:") })
+	if len(opts.Tags) > 0 || opts.Token != "" {
 		if in.UserPoolTags == nil {
 			in.UserPoolTags = map[string]string{}
 		}
 		maps.Copy(in.UserPoolTags, opts.Tags)
+		if opts.Token != "" {
+			in.UserPoolTags[TokenTag] = opts.Token
+		}
 	}
 	if opts.DeletionProtection != "" {
 		in.DeletionProtection = opts.DeletionProtection
@@ -265,6 +294,39 @@ func customName(name string) (string, bool) {
 	return name, false
 }
 
+// findByToken finds the pool an earlier call with token created under name, or nil.
+func findByToken(ctx context.Context, api CreateAPI, pacer *quota.Pacer, name, token string) (*types.UserPoolType, error) {
+	if token == "" {
+		return nil, nil
+	}
+	pages := cip.NewListUserPoolsPaginator(api, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	for pages.HasMorePages() {
+		if err := pacer.Wait(ctx, "ListUserPools"); err != nil {
+			return nil, err
+		}
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list user pools: %w", err)
+		}
+		for _, d := range page.UserPools {
+			if aws.ToString(d.Name) != name {
+				continue
+			}
+			if err := pacer.Wait(ctx, "DescribeUserPool"); err != nil {
+				return nil, err
+			}
+			out, err := api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: d.Id})
+			if err != nil {
+				return nil, fmt.Errorf("describe user pool %s: %w", aws.ToString(d.Id), err)
+			}
+			if out.UserPool.UserPoolTags[TokenTag] == token {
+				return out.UserPool, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
 // creator runs the steps after CreateUserPool.
 type creator struct {
 	api   CreateAPI
@@ -272,11 +334,13 @@ type creator struct {
 	cfg   Config
 	opts  Options
 	out   *Created
+	// pool is the new pool as CreateUserPool (or, resumed, DescribeUserPool) described it.
+	pool *types.UserPoolType
 	// made are the names of the identity providers the new pool has.
 	made map[string]bool
 }
 
-func (c *creator) pool() *string { return aws.String(c.out.UserPoolID) }
+func (c *creator) poolID() *string { return aws.String(c.out.UserPoolID) }
 
 func (c *creator) mfa(ctx context.Context) error {
 	m := c.cfg.MFA
@@ -287,7 +351,7 @@ func (c *creator) mfa(ctx context.Context) error {
 		return err
 	}
 	out, err := c.api.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{
-		UserPoolId: c.pool(), MfaConfiguration: m.MfaConfiguration,
+		UserPoolId: c.poolID(), MfaConfiguration: m.MfaConfiguration,
 		SmsMfaConfiguration: m.SmsMfaConfiguration, SoftwareTokenMfaConfiguration: m.SoftwareTokenMfaConfiguration,
 		EmailMfaConfiguration: m.EmailMfaConfiguration, WebAuthnConfiguration: m.WebAuthnConfiguration,
 	})
@@ -299,11 +363,31 @@ func (c *creator) mfa(ctx context.Context) error {
 }
 
 func (c *creator) servers(ctx context.Context) error {
+	have := map[string]bool{}
+	if c.out.Resumed {
+		pages := cip.NewListResourceServersPaginator(c.api, &cip.ListResourceServersInput{UserPoolId: c.poolID(), MaxResults: aws.Int32(50)})
+		for pages.HasMorePages() {
+			if err := c.pacer.Wait(ctx, "ListResourceServers"); err != nil {
+				return err
+			}
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("list resource servers: %w", err)
+			}
+			for _, rs := range page.ResourceServers {
+				have[aws.ToString(rs.Identifier)] = true
+			}
+		}
+	}
 	for _, rs := range c.cfg.ResourceServers {
+		if have[aws.ToString(rs.Identifier)] {
+			c.out.ResourceServers++
+			continue
+		}
 		if err := c.pacer.Wait(ctx, "CreateResourceServer"); err != nil {
 			return err
 		}
-		if _, err := c.api.CreateResourceServer(ctx, &cip.CreateResourceServerInput{UserPoolId: c.pool(), Identifier: rs.Identifier, Name: rs.Name, Scopes: rs.Scopes}); err != nil {
+		if _, err := c.api.CreateResourceServer(ctx, &cip.CreateResourceServerInput{UserPoolId: c.poolID(), Identifier: rs.Identifier, Name: rs.Name, Scopes: rs.Scopes}); err != nil {
 			return fmt.Errorf("create resource server %s: %w", aws.ToString(rs.Identifier), err)
 		}
 		c.out.ResourceServers++
@@ -331,9 +415,11 @@ func (c *creator) providers(ctx context.Context) error {
 			}
 			details[k] = v
 		}
-		// DescribeIdentityProvider adds the certificate Cognito generated for a SAML provider;
-		// the new pool generates its own.
+		// DescribeIdentityProvider adds what Cognito derived: the certificate it generated for a
+		// SAML provider, whether an OIDC provider's attributes URL takes extra attributes. The new
+		// pool derives its own.
 		delete(details, "ActiveEncryptionCertificate")
+		delete(details, "attributes_url_add_attributes")
 		if len(missing) > 0 {
 			r.Reason = fmt.Sprintf("its %s cannot be read from Cognito and was not supplied", strings.Join(missing, " and "))
 			c.out.IdentityProviders = append(c.out.IdentityProviders, r)
@@ -343,11 +429,12 @@ func (c *creator) providers(ctx context.Context) error {
 			return err
 		}
 		_, err := c.api.CreateIdentityProvider(ctx, &cip.CreateIdentityProviderInput{
-			UserPoolId: c.pool(), ProviderName: ip.ProviderName, ProviderType: ip.ProviderType,
+			UserPoolId: c.poolID(), ProviderName: ip.ProviderName, ProviderType: ip.ProviderType,
 			ProviderDetails: details, AttributeMapping: ip.AttributeMapping, IdpIdentifiers: ip.IdpIdentifiers,
 		})
+		var dup *types.DuplicateProviderException
 		switch {
-		case err == nil:
+		case err == nil, c.out.Resumed && errors.As(err, &dup):
 			r.Created = true
 			c.made[name] = true
 		case isInvalidParameter(err):
@@ -361,10 +448,27 @@ func (c *creator) providers(ctx context.Context) error {
 }
 
 func (c *creator) clients(ctx context.Context) error {
+	// Resumed, the clients an earlier attempt made are reused by name, each once.
+	existing := map[string][]string{}
+	if c.out.Resumed {
+		pages := cip.NewListUserPoolClientsPaginator(c.api, &cip.ListUserPoolClientsInput{UserPoolId: c.poolID(), MaxResults: aws.Int32(60)})
+		for pages.HasMorePages() {
+			if err := c.pacer.Wait(ctx, "ListUserPoolClients"); err != nil {
+				return err
+			}
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("list app clients: %w", err)
+			}
+			for _, d := range page.UserPoolClients {
+				existing[aws.ToString(d.ClientName)] = append(existing[aws.ToString(d.ClientName)], aws.ToString(d.ClientId))
+			}
+		}
+	}
 	for _, cl := range c.cfg.Clients {
 		oldID := aws.ToString(cl.ClientId)
 		in := &cip.CreateUserPoolClientInput{
-			UserPoolId: c.pool(), ClientName: cl.ClientName,
+			UserPoolId: c.poolID(), ClientName: cl.ClientName,
 			AccessTokenValidity: cl.AccessTokenValidity, IdTokenValidity: cl.IdTokenValidity, RefreshTokenValidity: cl.RefreshTokenValidity,
 			TokenValidityUnits: cl.TokenValidityUnits, AuthSessionValidity: cl.AuthSessionValidity,
 			AllowedOAuthFlows: cl.AllowedOAuthFlows, AllowedOAuthFlowsUserPoolClient: aws.ToBool(cl.AllowedOAuthFlowsUserPoolClient),
@@ -384,6 +488,9 @@ func (c *creator) clients(ctx context.Context) error {
 				c.out.Notes = append(c.out.Notes, fmt.Sprintf("app client %s: identity provider %s left out (not created)", aws.ToString(cl.ClientName), p))
 			}
 		}
+		if cl.AnalyticsConfiguration != nil {
+			c.out.Notes = append(c.out.Notes, fmt.Sprintf("app client %s sends analytics to the Pinpoint project of %s", aws.ToString(cl.ClientName), c.cfg.Region))
+		}
 		copied := ClientCopy{Name: aws.ToString(cl.ClientName), OldClientID: oldID}
 		if cl.HasSecret {
 			if s := c.opts.ClientSecrets[oldID]; s != "" {
@@ -392,14 +499,18 @@ func (c *creator) clients(ctx context.Context) error {
 				in.GenerateSecret, copied.NewSecret = true, true
 			}
 		}
-		if err := c.pacer.Wait(ctx, "CreateUserPoolClient"); err != nil {
-			return err
+		if ids := existing[copied.Name]; len(ids) > 0 {
+			copied.NewClientID, existing[copied.Name] = ids[0], ids[1:]
+		} else {
+			if err := c.pacer.Wait(ctx, "CreateUserPoolClient"); err != nil {
+				return err
+			}
+			out, err := c.api.CreateUserPoolClient(ctx, in)
+			if err != nil {
+				return fmt.Errorf("create app client %s (was %s): %w", copied.Name, oldID, err)
+			}
+			copied.NewClientID = aws.ToString(out.UserPoolClient.ClientId)
 		}
-		out, err := c.api.CreateUserPoolClient(ctx, in)
-		if err != nil {
-			return fmt.Errorf("create app client %s (was %s): %w", copied.Name, oldID, err)
-		}
-		copied.NewClientID = aws.ToString(out.UserPoolClient.ClientId)
 		c.out.Clients = append(c.out.Clients, copied)
 		c.out.ClientIDs[oldID] = copied.NewClientID
 	}
@@ -411,8 +522,9 @@ func (c *creator) groups(ctx context.Context) error {
 		if err := c.pacer.Wait(ctx, "CreateGroup"); err != nil {
 			return err
 		}
-		_, err := c.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: c.pool(), GroupName: aws.String(g.Name), Description: g.Description, Precedence: g.Precedence, RoleArn: g.RoleArn})
-		if err != nil {
+		_, err := c.api.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: c.poolID(), GroupName: aws.String(g.Name), Description: g.Description, Precedence: g.Precedence, RoleArn: g.RoleArn})
+		var exists *types.GroupExistsException
+		if err != nil && !(c.out.Resumed && errors.As(err, &exists)) {
 			return fmt.Errorf("create group %s: %w", g.Name, err)
 		}
 		c.out.Groups++
@@ -433,7 +545,11 @@ func (c *creator) domain(ctx context.Context) error {
 		}
 		return nil
 	}
-	in := &cip.CreateUserPoolDomainInput{UserPoolId: c.pool(), Domain: aws.String(c.opts.Domain)}
+	if c.out.Resumed && (aws.ToString(c.pool.Domain) == c.opts.Domain || aws.ToString(c.pool.CustomDomain) == c.opts.Domain) {
+		r.Created = c.opts.Domain
+		return nil
+	}
+	in := &cip.CreateUserPoolDomainInput{UserPoolId: c.poolID(), Domain: aws.String(c.opts.Domain)}
 	if d := c.cfg.Domain; d != nil {
 		in.ManagedLoginVersion = d.ManagedLoginVersion
 	}

@@ -3,6 +3,7 @@ package poolconfig_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -96,7 +99,7 @@ func TestAddMissing(t *testing.T) {
 	ctx := context.Background()
 	st := start(t)
 	c := st.Clients.Cognito(tokyo)
-	id := richPool(t, ctx, c)
+	id := richPool(t, ctx, st)
 	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), id)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +133,7 @@ func TestCreateOptions(t *testing.T) {
 	ctx := context.Background()
 	st := start(t)
 	c := st.Clients.Cognito(tokyo)
-	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), richPool(t, ctx, c))
+	cfg, err := poolconfig.Capture(ctx, c, fast(tokyo), richPool(t, ctx, st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +219,118 @@ func TestCaptureMissingPoolAndBadFile(t *testing.T) {
 		if !errors.As(err, &invalid) {
 			t.Errorf("Decode(%s): %v, want SnapshotInvalid", body, err)
 		}
+	}
+}
+
+// TestPacedToQuotas: against Cognito's default quotas, a capture and a create of a pool with more
+// app clients and groups than a per-pool operation's 5 requests a second are never throttled:
+// every call waits for its quota.
+func TestPacedToQuotas(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(devstack.Options{Quotas: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := st.Clients.Cognito(tokyo)
+	id, err := st.Cognito.CreatePool(tokyo, &cip.CreateUserPoolInput{PoolName: aws.String("many")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Cognito.SetQuotas(false) // the fixture itself is not paced
+	for i := range 9 {
+		name := aws.String(fmt.Sprintf("c%d", i))
+		if _, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &id, ClientName: name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &id, GroupName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Cognito.SetQuotas(true)
+	before := st.Cognito.Stats().Throttled
+	reg := quota.NewRegistry(nil)
+	cfg, err := poolconfig.Capture(ctx, c, reg.Pacer(tokyo, poolconfig.Ops), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poolconfig.Create(ctx, st.Clients.Cognito(osaka), reg.Pacer(osaka, poolconfig.Ops), cfg, "many-copy", poolconfig.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, st.Cognito.Stats().Throttled); diff != "" {
+		t.Errorf("throttled calls (-before +after):\n%s", diff)
+	}
+}
+
+// failingClients fails the nth CreateUserPoolClient, as a Lambda that times out midway would.
+type failingClients struct {
+	poolconfig.CreateAPI
+	calls, n int
+}
+
+func (f *failingClients) CreateUserPoolClient(ctx context.Context, in *cip.CreateUserPoolClientInput, optFns ...func(*cip.Options)) (*cip.CreateUserPoolClientOutput, error) {
+	f.calls++
+	if f.calls == f.n {
+		return nil, errors.New("the task timed out")
+	}
+	return f.CreateAPI.CreateUserPoolClient(ctx, in, optFns...)
+}
+
+// TestCreateResumesWithToken: a Create that failed after making the pool, called again with the
+// same token (a Step Functions retry), finishes that pool: one pool, each client, group and
+// provider once. Another token makes another pool.
+func TestCreateResumesWithToken(t *testing.T) {
+	ctx := context.Background()
+	st := start(t)
+	cfg, err := poolconfig.Capture(ctx, st.Clients.Cognito(tokyo), fast(tokyo), richPool(t, ctx, st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := st.Clients.Cognito(osaka)
+	opts := poolconfig.Options{Token: "restore-1", Domain: "tokyo-restored", ProviderSecrets: map[string]map[string]string{"Google": {"client_secret": "s"}}}
+	first, err := poolconfig.Create(ctx, &failingClients{CreateAPI: dst, n: 2}, fast(osaka), cfg, "tokyo-restored", opts)
+	if err == nil || first.UserPoolID == "" || len(first.Clients) != 1 {
+		t.Fatalf("first attempt: %+v, %v; want a pool with one client and the error", first, err)
+	}
+	again, err := poolconfig.Create(ctx, dst, fast(osaka), cfg, "tokyo-restored", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.UserPoolID != first.UserPoolID || !again.Resumed {
+		t.Fatalf("retry made %s (resumed %v), want %s", again.UserPoolID, again.Resumed, first.UserPoolID)
+	}
+	if again.ClientIDs[first.Clients[0].OldClientID] != first.Clients[0].NewClientID {
+		t.Errorf("the client the first attempt made was not reused: %v", again.ClientIDs)
+	}
+	clients, err := dst.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: &again.UserPoolID, MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := dst.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: &again.UserPoolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clients.UserPoolClients) != 2 || len(groups.Groups) != 2 || again.Groups != 2 || again.ResourceServers != 1 || again.Domain.Created != "tokyo-restored" {
+		t.Errorf("after the retry: %d clients, %d groups (%d reported), %d resource servers, domain %+v", len(clients.UserPoolClients), len(groups.Groups), again.Groups, again.ResourceServers, again.Domain)
+	}
+	for _, p := range again.IdentityProviders {
+		if !p.Created {
+			t.Errorf("provider %s not created on the retry: %s", p.Name, p.Reason)
+		}
+	}
+	pools, err := dst.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pools.UserPools) != 1 {
+		t.Errorf("%d pools in %s after a retry, want 1", len(pools.UserPools), osaka)
+	}
+	opts.Token, opts.Domain = "restore-2", ""
+	other, err := poolconfig.Create(ctx, dst, fast(osaka), cfg, "tokyo-restored", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.UserPoolID == first.UserPoolID || other.Resumed {
+		t.Errorf("another token reused pool %s", other.UserPoolID)
 	}
 }

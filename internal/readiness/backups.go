@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
 // manifestReads bounds concurrent manifest reads: a year of daily snapshots is 365 small GETs.
@@ -151,22 +150,9 @@ func (c *Checker) restoreDrill(ctx context.Context, cfg Config, n newest) Check 
 	if len(m.Import.Parts) == 0 && m.Import.Accepted > 0 {
 		f.failf("the manifest lists %d importable users but no CSV part", m.Import.Accepted)
 	}
-	for _, kind := range []string{manifest.KindUsers, manifest.KindGroups, manifest.KindMemberships} {
-		if _, ok := m.Find(kind); !ok {
-			f.failf("the manifest lists no %s file", kind)
-		}
-	}
-	store := c.S3(cfg.BucketRegion)
-	var bytes int64
-	for _, e := range m.Files {
-		size, sum, err := hashObject(ctx, store, cfg.Bucket, e.Key)
-		switch {
-		case err != nil:
-			f.failf("%s unreadable: %v", e.Key, err)
-		case size != e.Bytes || sum != e.SHA256:
-			f.failf("%s does not match the manifest: %d bytes sha256 %s, manifest says %d bytes sha256 %s", e.Key, size, short(sum), e.Bytes, short(e.SHA256))
-		}
-		bytes += size
+	bytes, problems := manifest.Verify(ctx, c.S3(cfg.BucketRegion), cfg.Bucket, m)
+	for _, p := range problems {
+		f.failf("%s", p)
 	}
 	if _, ok := m.Find(manifest.KindPoolConfig); !ok {
 		f.warnf("the backup has no %s (taken before it was captured): it restores into an existing pool, not a new one", manifest.PoolConfigFile)
@@ -217,19 +203,6 @@ func (c *Checker) drill(ctx context.Context, cfg Config, now time.Time) (Check, 
 	}
 	return f.check(CheckDrill, fmt.Sprintf("newest restore drill %s old: passed, RTO %s, %d users, %d mismatches",
 		roundAge(now.Sub(at)), roundAge(time.Duration(d.RTOSeconds*float64(time.Second))), d.Users, d.Mismatches)), n.Key
-}
-
-// hashObject streams an object and returns its size and SHA-256, holding none of it in memory.
-func hashObject(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (int64, string, error) {
-	o, err := s3stream.Digest(ctx, store, bucket, key)
-	return o.Bytes, o.SHA256, err
-}
-
-func short(sum string) string {
-	if len(sum) > 12 {
-		return sum[:12] + "…"
-	}
-	return sum
 }
 
 func plural(n int, what string) string {

@@ -178,6 +178,9 @@ func (e *Emulator) createUserPool(region string, body []byte) (any, error) {
 	if err := checkCreateMfa(in.MfaConfiguration, in.SmsConfiguration != nil); err != nil {
 		return nil, err
 	}
+	if err := checkTags(in.UserPoolTags); err != nil {
+		return nil, err
+	}
 	id, err := e.CreatePool(region, &in)
 	if err != nil {
 		return nil, err

@@ -517,3 +517,14 @@ func (e *Emulator) updateGroup(region string, body []byte) (any, error) {
 	g.modified = millis(e.now())
 	return map[string]any{"Group": p.groupJSON(g)}, nil
 }
+
+// checkTags refuses tag keys under "aws:", which AWS reserves for its own tags (CloudFormation's
+// stack tags among them).
+func checkTags(tags map[string]string) error {
+	for k := range tags {
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return errInvalidParameter("Tag keys starting with 'aws:' are reserved for internal use: %s", k)
+		}
+	}
+	return nil
+}

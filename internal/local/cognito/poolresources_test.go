@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -284,5 +285,64 @@ func TestUpdateGroup(t *testing.T) {
 	_, err = c.UpdateGroup(ctx, &cip.UpdateGroupInput{UserPoolId: &id, GroupName: aws.String("nope"), Precedence: aws.Int32(1)})
 	if apiCode(err) != "ResourceNotFoundException" {
 		t.Errorf("unknown group: %v", err)
+	}
+}
+
+// TestDescribeUserPoolEchoesCreate: DescribeUserPool returns every setting CreateUserPool
+// accepted, so a pool's configuration can be read back and created again.
+func TestDescribeUserPoolEchoesCreate(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, newTestEmulator(), "ap-northeast-1")
+	in := &cip.CreateUserPoolInput{
+		PoolName:               aws.String("everything"),
+		AliasAttributes:        []types.AliasAttributeType{types.AliasAttributeTypeEmail, types.AliasAttributeTypePreferredUsername},
+		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
+		UsernameConfiguration:  &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)},
+		AccountRecoverySetting: &types.AccountRecoverySettingType{RecoveryMechanisms: []types.RecoveryOptionType{{Name: types.RecoveryOptionNameTypeVerifiedEmail, Priority: aws.Int32(1)}}},
+		AdminCreateUserConfig: &types.AdminCreateUserConfigType{AllowAdminCreateUserOnly: true,
+			InviteMessageTemplate: &types.MessageTemplateType{EmailSubject: aws.String("Hi"), EmailMessage: aws.String("{username} {####}"), SMSMessage: aws.String("{username} {####}")}},
+		DeletionProtection:          types.DeletionProtectionTypeActive,
+		DeviceConfiguration:         &types.DeviceConfigurationType{ChallengeRequiredOnNewDevice: true},
+		EmailConfiguration:          &types.EmailConfigurationType{EmailSendingAccount: types.EmailSendingAccountTypeDeveloper, SourceArn: aws.String("arn:aws:ses:ap-northeast-1:123456789012:identity/example.jp"), From: aws.String("no-reply@example.jp")},
+		EmailVerificationMessage:    aws.String("code {####}"),
+		EmailVerificationSubject:    aws.String("Verify"),
+		LambdaConfig:                &types.LambdaConfigType{PreSignUp: aws.String("arn:aws:lambda:ap-northeast-1:123456789012:function:f")},
+		MfaConfiguration:            types.UserPoolMfaTypeOptional,
+		SmsConfiguration:            &types.SmsConfigurationType{SnsCallerArn: aws.String("arn:aws:iam::123456789012:role/sns"), ExternalId: aws.String("x")},
+		SmsAuthenticationMessage:    aws.String("auth {####}"),
+		SmsVerificationMessage:      aws.String("verify {####}"),
+		UserAttributeUpdateSettings: &types.UserAttributeUpdateSettingsType{AttributesRequireVerificationBeforeUpdate: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail}},
+		UserPoolAddOns:              &types.UserPoolAddOnsType{AdvancedSecurityMode: types.AdvancedSecurityModeTypeAudit},
+		UserPoolTags:                map[string]string{"team": "identity"},
+		UserPoolTier:                types.UserPoolTierTypePlus,
+		VerificationMessageTemplate: &types.VerificationMessageTemplateType{DefaultEmailOption: types.DefaultEmailOptionTypeConfirmWithLink, EmailSubjectByLink: aws.String("Click")},
+		Policies: &types.UserPoolPolicyType{PasswordPolicy: &types.PasswordPolicyType{MinimumLength: aws.Int32(14), RequireSymbols: true, TemporaryPasswordValidityDays: 2, PasswordHistorySize: aws.Int32(5)},
+			SignInPolicy: &types.SignInPolicyType{AllowedFirstAuthFactors: []types.AuthFactorType{types.AuthFactorTypePassword, types.AuthFactorTypeEmailOtp}}},
+	}
+	reserved := *in
+	reserved.UserPoolTags = map[string]string{"aws:cloudformation:stack-name": "s"}
+	if _, err := c.CreateUserPool(ctx, &reserved); apiCode(err) != "InvalidParameterException" {
+		t.Errorf("a tag under aws: %v", err)
+	}
+	out, err := c.CreateUserPool(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: out.UserPool.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.UserPool
+	got := &cip.CreateUserPoolInput{
+		PoolName: p.Name, AliasAttributes: p.AliasAttributes, AutoVerifiedAttributes: p.AutoVerifiedAttributes, UsernameConfiguration: p.UsernameConfiguration,
+		AccountRecoverySetting: p.AccountRecoverySetting, AdminCreateUserConfig: p.AdminCreateUserConfig, DeletionProtection: p.DeletionProtection,
+		DeviceConfiguration: p.DeviceConfiguration, EmailConfiguration: p.EmailConfiguration, EmailVerificationMessage: p.EmailVerificationMessage,
+		EmailVerificationSubject: p.EmailVerificationSubject, LambdaConfig: p.LambdaConfig, MfaConfiguration: p.MfaConfiguration,
+		SmsConfiguration: p.SmsConfiguration, SmsAuthenticationMessage: p.SmsAuthenticationMessage, SmsVerificationMessage: p.SmsVerificationMessage,
+		UserAttributeUpdateSettings: p.UserAttributeUpdateSettings, UserPoolAddOns: p.UserPoolAddOns, UserPoolTags: p.UserPoolTags, UserPoolTier: p.UserPoolTier,
+		VerificationMessageTemplate: p.VerificationMessageTemplate, Policies: p.Policies,
+	}
+	if diff := cmp.Diff(in, got, cmp.Exporter(func(reflect.Type) bool { return true })); diff != "" {
+		t.Errorf("DescribeUserPool (-created +described):\n%s", diff)
 	}
 }
