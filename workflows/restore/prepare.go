@@ -2,30 +2,22 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
-
-// CreatedPoolFile (under Plan.Prefix) records the pool PrepareTarget created, written right after
-// CreateUserPool's answer: a retried task finds it and goes on with that pool instead of making
-// another (CreateUserPool is not idempotent).
-const CreatedPoolFile = "created-pool.json"
 
 // PrepareTarget makes the target ready for the snapshot's users, the restore's first write:
 // with createPool it creates a pool from the snapshot's pool.json (poolconfig.Create: everything
 // CreateUserPool accepts, then MFA, app clients, groups, resource servers; identity providers
-// without their secrets, the domain and the triggers are reported, not created); with missing
+// without their secrets, the domain and the triggers are reported, not created; a retry finishes
+// the same pool); with missing
 // custom attributes the request allows adding, it adds them (AddCustomAttributes). It returns
 // the plan, pointed at the target.
 func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
@@ -42,33 +34,18 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 	pace := s.Quota.Pacer(p.Target.Region, poolconfig.Ops)
 	switch p.Prepare {
 	case PrepareCreatePool:
-		var created CreatedPool
-		err := getJSON(ctx, store, p.Bucket, p.Prefix+CreatedPoolFile, &created)
-		var none *s3types.NoSuchKey
-		switch {
-		case errors.As(err, &none):
-			var opts poolconfig.Options
-			if p.Request.Drill {
-				// The drill deletes its scratch pool when it is done.
-				opts.DeletionProtection = types.DeletionProtectionTypeInactive
-			}
-			made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, opts)
-			if made.UserPoolID != "" {
-				created = createdPool(made)
-				body, merr := json.Marshal(created)
-				if merr == nil {
-					_, merr = s3stream.Put(ctx, store, p.Bucket, p.Prefix+CreatedPoolFile, body)
-				}
-				if err == nil {
-					err = merr
-				}
-			}
-			if err != nil {
-				return Plan{}, fmt.Errorf("create the target pool %q in %s: %w", p.TargetName, p.Target.Region, err)
-			}
-		case err != nil:
-			return Plan{}, err
+		// The execution's name as the token: a retried task finishes the pool an earlier attempt
+		// began (poolconfig finds it by its tag) instead of creating another.
+		opts := poolconfig.Options{Token: p.ExecutionName}
+		if p.Request.Drill {
+			// The drill deletes its scratch pool when it is done.
+			opts.DeletionProtection = types.DeletionProtectionTypeInactive
 		}
+		made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, opts)
+		if err != nil {
+			return Plan{}, fmt.Errorf("create the target pool %q in %s: %w", p.TargetName, p.Target.Region, err)
+		}
+		created := createdPool(made)
 		p.Created = &created
 		p.Target.UserPoolID = created.UserPoolID
 		if err := pace.Wait(ctx, "DescribeUserPool"); err != nil {
@@ -115,13 +92,4 @@ func createdPool(c poolconfig.Created) CreatedPool {
 	out.Notes = append(out.Notes, c.Notes...)
 	slices.Sort(out.Notes)
 	return out
-}
-
-func getJSON(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, v any) error {
-	r, err := s3stream.Open(ctx, store, bucket, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return json.NewDecoder(r).Decode(v)
 }

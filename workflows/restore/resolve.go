@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
@@ -262,44 +261,21 @@ func readManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key 
 	return m, nil
 }
 
-// verifyFiles reads every file the manifest lists and compares its size and SHA-256: a missing,
-// truncated or altered file is named, all of them at once, before anything is written.
+// verifyFiles proves the snapshot with manifest.Verify (every file's size and SHA-256, the user
+// files present): a missing, truncated or altered file is named, all of them at once, before
+// anything is written. It returns the files a restore reads.
 func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string, m *manifest.Manifest) (SnapshotFiles, error) {
-	var problems []string
-	var out SnapshotFiles
-	for _, f := range m.Files {
-		got, err := s3stream.Digest(ctx, store, bucket, f.Key)
-		var gone *s3types.NoSuchKey
-		switch {
-		case errors.As(err, &gone):
-			problems = append(problems, fmt.Sprintf("%s file s3://%s/%s is missing", f.Kind, bucket, f.Key))
-			continue
-		case err != nil:
-			return SnapshotFiles{}, fmt.Errorf("verify s3://%s/%s: %w", bucket, f.Key, err)
-		case got != f.Object:
-			problems = append(problems, fmt.Sprintf("%s file s3://%s/%s does not match the manifest's checksum (manifest: %d bytes, sha256 %s; found: %d bytes, sha256 %s)",
-				f.Kind, bucket, f.Key, f.Bytes, f.SHA256, got.Bytes, got.SHA256))
-			continue
-		}
-		switch f.Kind {
-		case manifest.KindUsers:
-			out.Users = f.Object
-		case manifest.KindGroups:
-			out.Groups = f.Object
-		case manifest.KindMemberships:
-			out.Memberships = f.Object
-		case manifest.KindPoolConfig:
-			o := f.Object
-			out.PoolConfig = &o
-		}
-	}
-	if len(problems) > 0 {
+	if _, problems := manifest.Verify(ctx, store, bucket, m); len(problems) > 0 {
 		return SnapshotFiles{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("snapshot %s cannot be restored, nothing was changed: %s", key, strings.Join(problems, "; "))}
 	}
-	for name, o := range map[string]s3stream.Object{export.UsersFile: out.Users, export.GroupsFile: out.Groups, export.MembershipsFile: out.Memberships} {
-		if o.Key == "" {
-			return SnapshotFiles{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("snapshot %s lists no %s: nothing was changed", key, name)}
-		}
+	var out SnapshotFiles
+	for kind, dst := range map[string]*s3stream.Object{manifest.KindUsers: &out.Users, manifest.KindGroups: &out.Groups, manifest.KindMemberships: &out.Memberships} {
+		f, _ := m.Find(kind)
+		*dst = f.Object
+	}
+	if f, ok := m.Find(manifest.KindPoolConfig); ok {
+		o := f.Object
+		out.PoolConfig = &o
 	}
 	return out, nil
 }

@@ -272,9 +272,9 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		before func()
 		want   []string
 	}{
-		{name: "missing file", want: []string{"SnapshotInvalid", export.MembershipsFile, "is missing"},
+		{name: "missing file", want: []string{"SnapshotInvalid", export.MembershipsFile, "unreadable", "NoSuchKey"},
 			before: func() { f.move(snapshotFile(export.MembershipsFile), snapshotFile("moved")) }},
-		{name: "checksum mismatch", want: []string{"SnapshotInvalid", export.UsersFile, "checksum"},
+		{name: "checksum mismatch", want: []string{"SnapshotInvalid", export.UsersFile, "does not match the manifest"},
 			before: func() { f.corrupt(snapshotFile(export.UsersFile)) }},
 		{name: "region mismatch", want: []string{"InvalidInput", target, "belongs to Region ap-northeast-1, not ap-northeast-3"},
 			change: func(in map[string]any) { in["target"].(map[string]any)["region"] = "ap-northeast-3" }},
