@@ -30,6 +30,9 @@ import (
 // may delete (the deployed role is limited to them too).
 const DrillPoolPrefix = "cognito-dr-drill-"
 
+// DrillTag marks a drill's scratch pool, for an IAM condition on the deletion (aws:ResourceTag).
+const DrillTag = "cognito-dr:drill"
+
 // DrillSample is the least number of users whose every attribute a drill compares with the
 // snapshot (all of them in a smaller pool).
 const DrillSample = 1000
@@ -322,8 +325,8 @@ func (s *Steps) DeleteScratchPool(ctx context.Context, in DrillFinishInput) (Dri
 	if err != nil {
 		return DrillOutput{}, fmt.Errorf("describe the scratch pool: %w", err)
 	}
-	if name := aws.ToString(d.UserPool.Name); !strings.HasPrefix(name, DrillPoolPrefix) {
-		return DrillOutput{}, stateerr.Invalid("refusing to delete %s: its name %q does not start with %s", p.Target.UserPoolID, name, DrillPoolPrefix)
+	if name := aws.ToString(d.UserPool.Name); !strings.HasPrefix(name, DrillPoolPrefix) || d.UserPool.UserPoolTags[DrillTag] != "true" {
+		return DrillOutput{}, stateerr.Invalid("refusing to delete %s: its name %q does not start with %s or it lacks the tag %s", p.Target.UserPoolID, name, DrillPoolPrefix, DrillTag)
 	}
 	if err := pace.Wait(ctx, "DeleteUserPool"); err != nil {
 		return DrillOutput{}, err

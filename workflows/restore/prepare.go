@@ -38,8 +38,10 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 		// began (poolconfig finds it by its tag) instead of creating another.
 		opts := poolconfig.Options{Token: p.ExecutionName}
 		if p.Request.Drill {
-			// The drill deletes its scratch pool when it is done.
+			// The drill deletes its scratch pool when it is done; the tag lets IAM limit that
+			// deletion to scratch pools (aws:ResourceTag).
 			opts.DeletionProtection = types.DeletionProtectionTypeInactive
+			opts.Tags = map[string]string{DrillTag: "true"}
 		}
 		made, err := poolconfig.Create(ctx, c, pace, cfg, p.TargetName, opts)
 		if err != nil {
