@@ -88,15 +88,12 @@ func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
 	return boundary.Bind(Tasks, s, log)
 }
 
-// load is a failback task's Load: the steps on clients with whichever of TOPIC_ARN and
-// IMPORT_LOGS_ROLE_ARN the task declares (an undeclared one reads as unset, and is reported).
+// load is a failback task's Load: the steps on clients with TOPIC_ARN when the task declares it
+// (the import tasks, importjob's, load their own settings).
 func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *slog.Logger) (*Steps, error) {
 	s := NewSteps(clients, "", "")
 	if env.Declares(topicSetting.Name) {
 		s.TopicArn = env.Get(topicSetting.Name)
-	}
-	if env.Declares("IMPORT_LOGS_ROLE_ARN") {
-		s.ImportLogsRoleArn = env.Get("IMPORT_LOGS_ROLE_ARN")
 	}
 	rates, err := quota.FromEnv(env.Declared)
 	if err != nil {
