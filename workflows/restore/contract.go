@@ -77,6 +77,8 @@ type ResolveInput struct {
 type Plan struct {
 	Request       Request `json:"request"`
 	ExecutionName string  `json:"executionName"`
+	// Started is when the execution started (a drill's RTO runs from it).
+	Started time.Time `json:"started"`
 	// ManifestKey is the snapshot's manifest; Snapshot the verified files the steps read (their
 	// digests as the manifest records them and as they were read).
 	ManifestKey string           `json:"manifestKey"`

@@ -352,3 +352,23 @@ type DrillFinishInput struct {
 	Plan  Plan        `json:"plan"`
 	Drill DrillOutput `json:"drill"`
 }
+
+// recordFailedDrill writes the record of a drill whose execution failed, so readiness sees the
+// failure at once rather than only when the last good drill grows old.
+func (s *Steps) recordFailedDrill(ctx context.Context, p Plan, reason string) (string, error) {
+	now := s.now()
+	d := manifest.Drill{
+		Version: manifest.DrillVersion, Source: p.Source, Snapshot: p.ManifestKey, ScratchPool: p.Target,
+		Started: p.Started, Finished: now, RTOSeconds: now.Sub(p.Started).Seconds(),
+		FailureReason: "the drill's execution failed: " + reason,
+	}
+	key := manifest.DrillKey(p.Request.SnapshotPrefix, p.Source.UserPoolID, p.Started, p.ExecutionName)
+	body, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s3stream.Put(ctx, s.S3(p.Region), p.Bucket, key, body); err != nil {
+		return "", fmt.Errorf("write the failed drill's record: %w", err)
+	}
+	return key, nil
+}

@@ -262,9 +262,16 @@ func (s *Steps) Notify(ctx context.Context, in NotifyInput) (struct{}, error) {
 		}
 		story := stateerr.Story(in.Changes, "the target pool", LedgerDir+" (API changes)", ImportDir+" (import jobs)")
 		body = fmt.Sprintf("Restore %s failed.\n\n%s\n\n%s\n\nRe-running the restore with the same input is safe: users already imported are skipped, groups that exist are kept, and disabling is idempotent.\n", in.ExecutionName, story, errText)
+		if p := in.Plan; p != nil && p.Request.Drill {
+			key, err := s.recordFailedDrill(ctx, *p, errText)
+			if err != nil {
+				return struct{}{}, err
+			}
+			body += fmt.Sprintf("\nThe drill is recorded as failed: s3://%s/%s\n", p.Bucket, key)
+		}
 		if p := in.Plan; p != nil && p.Created != nil {
 			if p.Request.Drill {
-				body += fmt.Sprintf("\nThis drill's scratch pool %s (%s) was not deleted: delete it (DeleteUserPool). No drill record was written.\n", p.Created.UserPoolID, p.Target.Region)
+				body += fmt.Sprintf("This drill's scratch pool %s (%s) was not deleted: delete it (DeleteUserPool).\n", p.Created.UserPoolID, p.Target.Region)
 			} else {
 				body += fmt.Sprintf("\nThe restore created the pool %s (%s); a re-run with the same execution input creates another: restore into it with target instead.\n", p.Created.UserPoolID, p.Target.Region)
 			}

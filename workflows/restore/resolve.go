@@ -120,7 +120,7 @@ func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, err
 		return Plan{}, err
 	}
 	plan := Plan{
-		Request: req, ExecutionName: in.ExecutionName, ManifestKey: key,
+		Request: req, ExecutionName: in.ExecutionName, Started: started, ManifestKey: key,
 		Source: m.Source, SourceName: m.PoolName, SnapshotAt: m.SnapshotAt, Snapshot: files,
 		Bucket: req.Bucket, Region: req.BucketRegion,
 		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,

@@ -622,7 +622,8 @@ func TestRestoreDrillFindsMismatches(t *testing.T) {
 }
 
 // TestRestoreDrillFailureNamesScratchPool: a drill that fails after creating its scratch pool ends
-// in FailureDirty, and the failure email names the pool to delete.
+// in FailureDirty, the failure email names the pool to delete, and the drill is recorded as failed
+// (readiness fails on it at once).
 func TestRestoreDrillFailureNamesScratchPool(t *testing.T) {
 	f := newFixture(t)
 	wrap := func(functions map[string]boundary.Func) {
@@ -647,5 +648,9 @@ func TestRestoreDrillFailureNamesScratchPool(t *testing.T) {
 	msgs := f.stack.AWS.SNS().Messages()
 	if last := msgs[len(msgs)-1]; !strings.Contains(last.Message, "scratch pool "+f.sc.BucketRegion+"_") || !strings.Contains(last.Message, "was not deleted") {
 		t.Errorf("failure email:\n%s\nwant it to name the scratch pool to delete", last.Message)
+	}
+	newest, err := manifest.NewestDrill(context.Background(), f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, manifest.DefaultPrefix, f.sc.TokyoID)
+	if err != nil || newest.Drill == nil || newest.Drill.Passed || !strings.Contains(newest.Drill.FailureReason, "lambda crashed") {
+		t.Errorf("newest drill record %+v %v, want the failed drill with its reason", newest.Drill, err)
 	}
 }
