@@ -2,7 +2,7 @@
 GO ?= go
 ASL := $(wildcard statemachines/*.asl.json)
 
-.PHONY: help demo demo-failback test bench local synth dist
+.PHONY: help demo demo-failback demo-restore test bench local synth dist
 
 ## help: list these targets.
 help:
@@ -15,6 +15,10 @@ demo:
 ## demo-failback: continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report.
 demo-failback:
 	$(GO) run ./cmd/cognito-dr demo-failback
+
+## demo-restore: the pool-loss story: a backup, the Tokyo pool deleted, a new pool restored from the snapshot, a user signing in.
+demo-restore:
+	$(GO) run ./cmd/cognito-dr demo-restore
 
 ## test: vet, unit and end-to-end tests (with the race detector) on the local stack, and the npm asl-validator on every ASL file.
 test: node_modules

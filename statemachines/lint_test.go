@@ -18,6 +18,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 // machines are the typed task definitions of each state machine: the placeholders the CDK stack
@@ -27,6 +28,7 @@ func machines() map[string][]boundary.Spec {
 		statemachines.Backup:    boundary.Specs(backup.Tasks),
 		statemachines.Failback:  boundary.Specs(failback.Tasks),
 		statemachines.Reconcile: boundary.Specs(replication.Tasks),
+		statemachines.Restore:   boundary.Specs(restore.Tasks),
 	}
 }
 
@@ -35,6 +37,7 @@ func machines() map[string][]boundary.Spec {
 var poolWriters = map[string][]string{
 	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
 	statemachines.Reconcile: {"RepairDrift", "ReportDrift"},
+	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
 }
 
 // transientRetry is the one retry policy of every Task state: the Lambda service's own transient

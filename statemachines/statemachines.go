@@ -15,6 +15,7 @@ const (
 	Backup    = "backup"
 	Failback  = "failback"
 	Reconcile = "reconcile"
+	Restore   = "restore"
 )
 
 // Definition returns the ASL of the named state machine, with its ${Placeholders} unreplaced.

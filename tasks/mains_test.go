@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 // TestMainsStartTheirTask: each tasks/<dir>/main.go starts the typed task named <dir>, and every
@@ -23,6 +25,7 @@ import (
 func TestMainsStartTheirTask(t *testing.T) {
 	workflows := map[string][]boundary.Spec{
 		"backup": boundary.Specs(backup.Tasks), "failback": boundary.Specs(failback.Tasks), "replication": boundary.Specs(replication.Tasks),
+		"importjob": boundary.Specs(importjob.Tasks), "restore": boundary.Specs(restore.Tasks),
 	}
 	triggers := map[string]boundary.Trigger{
 		"replication.PostConfirmationTrigger": replication.PostConfirmationTrigger, "replication.PreTokenGenerationTrigger": replication.PreTokenGenerationTrigger,

@@ -3,6 +3,7 @@
 //
 //	cognito-dr demo           seed a Tokyo-style pool and run the backup state machine locally
 //	cognito-dr demo-failback  fail back from Osaka to Tokyo with an approval, locally
+//	cognito-dr demo-restore   lose the Tokyo pool and restore it from a snapshot, locally
 //	cognito-dr start    start a deployed workflow and follow it
 //	cognito-dr run      run a workflow in this process against any endpoint, without deploying
 //	cognito-dr local    run the local AWS (Cognito, S3, SNS, Step Functions) until interrupted
@@ -28,6 +29,7 @@ func commands() []command {
 	return []command{
 		{"demo", "seed a Tokyo-style pool locally and run the backup state machine on it", runDemo},
 		{"demo-failback", "continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report", runDemoFailback},
+		{"demo-restore", "the pool-loss story: back up Tokyo, delete it, restore a new Tokyo pool from the snapshot, sign a user in", runDemoRestore},
 		{"validate-csv", "check a (hand-edited) import CSV against a pool's own header and rules, with the backup's checks", runValidateCSV},
 		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},

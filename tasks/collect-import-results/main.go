@@ -1,9 +1,10 @@
-// Command collect-import-results is the Lambda of the failback state machine's CollectImportResults task.
+// Command collect-import-results is the Lambda of the CollectImportResults task of every state machine that imports users
+// (failback, restore).
 package main
 
 import (
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
-	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
-func main() { lambdamain.Start(failback.CollectImportResultsTask) }
+func main() { lambdamain.Start(importjob.CollectImportResultsTask) }

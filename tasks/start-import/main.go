@@ -1,9 +1,10 @@
-// Command start-import is the Lambda of the failback state machine's StartImport task.
+// Command start-import is the Lambda of the StartImport task of every state machine that imports users
+// (failback, restore).
 package main
 
 import (
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
-	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
-func main() { lambdamain.Start(failback.StartImportTask) }
+func main() { lambdamain.Start(importjob.StartImportTask) }

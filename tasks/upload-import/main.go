@@ -1,9 +1,10 @@
-// Command upload-import is the Lambda of the failback state machine's UploadImport task.
+// Command upload-import is the Lambda of the UploadImport task of every state machine that
+// imports users (failback, restore).
 package main
 
 import (
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
-	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
-func main() { lambdamain.Start(failback.UploadImportTask) }
+func main() { lambdamain.Start(importjob.UploadImportTask) }

@@ -14,10 +14,8 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
-	"github.com/cognito-dr/cognito-dr/internal/importcsv"
-	"github.com/cognito-dr/cognito-dr/internal/poolpair"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -96,24 +94,10 @@ type applyItem struct {
 // means the same item in every invocation.
 func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyItem, error) {
 	store := s.S3(p.Region)
-	creatable := map[string]bool{}
-	if csv.Rejected > 0 {
-		r, err := s3stream.Open(ctx, store, p.Bucket, csv.Rejects.Key)
-		if err != nil {
-			return nil, err
-		}
-		err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
-			// Only users whose sole problem is an unverified address can be created by API:
-			// AdminCreateUser accepts them and sends the invitation to that address.
-			if rj.Reason == "no_verified_contact" && len(rj.Also) == 0 {
-				creatable[rj.Username] = true
-			}
-			return nil
-		})
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read rejects: %w", err)
-		}
+	// Only users whose sole problem is an unverified address can be created by API.
+	creatable, err := importjob.Creatable(ctx, store, p.Bucket, csv.Built)
+	if err != nil {
+		return nil, err
 	}
 	var items []applyItem
 	m := p.matcher()
@@ -129,7 +113,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 			return nil, err
 		}
 	}
-	err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
+	err = snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
 		items = append(items, applyItem{Action: a})
 		return nil
 	})
@@ -148,26 +132,10 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	var err error
 	switch it.Kind {
 	case ActionCreate:
-		in := &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())}
-		for _, k := range slices.Sorted(maps.Keys(it.user.Attributes)) {
-			if poolpair.Copied(k) {
-				in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(k), Value: aws.String(it.user.Attributes[k])})
-			}
-		}
-		if it.user.Attributes["email"] != "" {
-			in.DesiredDeliveryMediums = []types.DeliveryMediumType{types.DeliveryMediumTypeEmail}
-		}
-		err = call("AdminCreateUser", func() error { _, err := c.AdminCreateUser(ctx, in); return err })
-		var exists *types.UsernameExistsException
-		if errors.As(err, &exists) {
-			var got *cip.AdminGetUserOutput
-			err = call("AdminGetUser", func() (err error) {
-				got, err = c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: pool, Username: aws.String(it.PrimaryName())})
-				return err
-			})
-			if err == nil && !checkpoint.CreatedSince(aws.ToTime(got.UserCreateDate), started) {
-				r.Existed, r.Message = true, "already existed in the primary before this failback"
-			}
+		var existed bool
+		existed, err = importjob.Create(ctx, c, pace, p.Request.PrimaryUserPoolID, it.PrimaryName(), *it.user, started)
+		if existed {
+			r.Existed, r.Message = true, "already existed in the primary before this failback"
 		}
 	case ActionUpdate:
 		if len(it.Set) > 0 {

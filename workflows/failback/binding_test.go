@@ -21,6 +21,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
@@ -51,7 +52,9 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 			var tampered string
 			f.beforeTask = map[string]func(json.RawMessage){tt.task: func(in json.RawMessage) {
 				var st struct {
-					Plan    failback.Plan `json:"plan"`
+					Plan failback.Plan `json:"plan"`
+					// Target is an import task's: it carries the plan's prefix.
+					Target  importjob.Target `json:"target"`
 					Payload *struct {
 						Plan failback.Plan `json:"plan"`
 					} `json:"Payload"`
@@ -63,6 +66,9 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 				p := st.Plan
 				if st.Payload != nil {
 					p = st.Payload.Plan
+				}
+				if p.Prefix == "" {
+					p.Prefix = st.Target.Prefix
 				}
 				tampered = tt.file(p)
 				f.tamper(tampered)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -76,6 +77,9 @@ type Plan struct {
 	// ApprovalTimeoutSeconds is the request's value with its default applied.
 	ApprovalTimeoutSeconds int    `json:"approvalTimeoutSeconds"`
 	Counts                 Counts `json:"counts"`
+	// Import is where the import jobs run and write their results: the primary pool, this plan's
+	// files.
+	Import importjob.Target `json:"import"`
 }
 
 // Counts are the users of each kind of change found by the plan.
@@ -108,7 +112,7 @@ const (
 	ActionsFile      = "plan/actions.jsonl.gz"
 	PlanSummaryFile  = "plan/summary.json"
 	ImportDir        = "import/"
-	ImportResultsDir = "import-results/"
+	ImportResultsDir = importjob.ResultsDir
 	ApplyLedgerDir   = "ledger/apply/"
 	DisableLedgerDir = "ledger/disable/"
 	ReportFile       = "report.jsonl.gz"
@@ -153,49 +157,6 @@ type ApprovalOutput struct {
 	Decision  string    `json:"decision"`
 	Approver  string    `json:"approver"`
 	DecidedAt time.Time `json:"decidedAt"`
-}
-
-// ImportPartInput is one CSV part's trip through an import job (an item of the import Map).
-type ImportPartInput struct {
-	Plan Plan          `json:"plan"`
-	Part csvbuild.Part `json:"part"`
-	// Number is the part's 1-based position, which names its job.
-	Number int `json:"number"`
-	// Job is set once the job exists.
-	Job *Job `json:"job,omitempty"`
-	// Results is the previous read of the job's row results, while they are incomplete.
-	Results *ImportResults `json:"results,omitempty"`
-}
-
-// Job is an import job's state as the workflow tracks it.
-type Job struct {
-	JobID  string `json:"jobId"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	// Started is false while another import job holds the account's only slot.
-	Started bool `json:"started"`
-	// BusySince is when StartImport first found the slot busy (bounded by ImportSlotTimeout).
-	BusySince *time.Time `json:"busySince,omitempty"`
-	Imported  int        `json:"imported"`
-	Skipped   int        `json:"skipped"`
-	Failed    int        `json:"failed"`
-	// Done is true once the job reached Succeeded, Failed, Stopped or Expired.
-	Done    bool   `json:"done"`
-	Message string `json:"message,omitempty"`
-}
-
-// ImportResults are the per-row outcomes of one part's job.
-type ImportResults struct {
-	Key      string `json:"key"`
-	Imported int    `json:"imported"`
-	Skipped  int    `json:"skipped"`
-	Failed   int    `json:"failed"`
-	// Unknown counts rows with no result in the job's log (yet): reported as result-unknown.
-	Unknown int `json:"unknown"`
-	// Attempt is how many times the log has been read; Final is false while rows lack a result
-	// and the state machine should wait and read again.
-	Attempt int  `json:"attempt"`
-	Final   bool `json:"final"`
 }
 
 // Progress is the cursor of a step that works through a list in several invocations (each

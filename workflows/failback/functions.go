@@ -7,6 +7,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -54,23 +55,6 @@ var (
 		},
 		Step: (*Steps).RequestApproval,
 	}
-	UploadImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
-		Name: "upload-import", Placeholder: "UploadImportFunctionArn",
-		Settings: []boundary.Setting{{Name: "IMPORT_LOGS_ROLE_ARN"}},
-		Load:     load, Step: (*Steps).UploadImport,
-	}
-	StartImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
-		Name: "start-import", Placeholder: "StartImportFunctionArn",
-		Load: load, Step: (*Steps).StartImport,
-	}
-	PollImportTask = boundary.Task[*Steps, ImportPartInput, Job]{
-		Name: "poll-import", Placeholder: "PollImportFunctionArn",
-		Load: load, Step: (*Steps).PollImport,
-	}
-	CollectImportResultsTask = boundary.Task[*Steps, ImportPartInput, ImportResults]{
-		Name: "collect-import-results", Placeholder: "CollectImportResultsFunctionArn",
-		Load: load, Step: (*Steps).CollectImportResults,
-	}
 	ApplyChangesTask = boundary.Task[*Steps, ApplyInput, Progress]{
 		Name: "apply-changes", Placeholder: "ApplyChangesFunctionArn",
 		Settings: quotaSettings,
@@ -94,10 +78,9 @@ var (
 )
 
 // Tasks are the tasks of failback.asl.json.
-var Tasks = []boundary.Def[*Steps]{
-	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, UploadImportTask, StartImportTask, PollImportTask,
-	CollectImportResultsTask, ApplyChangesTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
-}
+var Tasks = append([]boundary.Def[*Steps]{
+	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, ApplyChangesTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
+}, importjob.For((*Steps).importer)...)
 
 // Functions maps each task placeholder of failback.asl.json to its handler on s: the local
 // executor's binding.
@@ -105,15 +88,12 @@ func (s *Steps) Functions(log *slog.Logger) map[string]boundary.Func {
 	return boundary.Bind(Tasks, s, log)
 }
 
-// load is a failback task's Load: the steps on clients with whichever of TOPIC_ARN and
-// IMPORT_LOGS_ROLE_ARN the task declares (an undeclared one reads as unset, and is reported).
+// load is a failback task's Load: the steps on clients with TOPIC_ARN when the task declares it
+// (the import tasks, importjob's, load their own settings).
 func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *slog.Logger) (*Steps, error) {
 	s := NewSteps(clients, "", "")
 	if env.Declares(topicSetting.Name) {
 		s.TopicArn = env.Get(topicSetting.Name)
-	}
-	if env.Declares("IMPORT_LOGS_ROLE_ARN") {
-		s.ImportLogsRoleArn = env.Get("IMPORT_LOGS_ROLE_ARN")
 	}
 	rates, err := quota.FromEnv(env.Declared)
 	if err != nil {

@@ -1,330 +1,64 @@
 package failback
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"github.com/aws/smithy-go"
-
-	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
-	"github.com/cognito-dr/cognito-dr/internal/importcsv"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
-	"github.com/cognito-dr/cognito-dr/internal/snapshot"
-	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+	"github.com/cognito-dr/cognito-dr/internal/importjob"
 )
 
-// jobName names the import job of a part so an operator can find it in the console.
-func jobName(p Plan, number int) string {
-	name := fmt.Sprintf("cognito-dr-failback-%s-%04d", executionName(p), number)
-	if len(name) > 128 {
-		name = name[len(name)-128:]
-	}
-	return name
-}
+// The import of a failback's CSV parts is internal/importjob's, shared with restore: the same
+// task functions serve both state machines. These names keep failback's vocabulary.
+type (
+	// ImportPartInput is one CSV part's trip through an import job.
+	ImportPartInput = importjob.PartInput
+	// Job is an import job's state as the workflow tracks it.
+	Job = importjob.Job
+	// ImportResults are the per-row outcomes of one part's job.
+	ImportResults = importjob.Results
+	// RowResult is what happened to one row of an import file.
+	RowResult = importjob.RowResult
+)
 
-// UploadImport creates the import job of one CSV part and uploads the part to the job's presigned
-// URL (valid 15 minutes, so both happen in one task).
-func (s *Steps) UploadImport(ctx context.Context, in ImportPartInput) (Job, error) {
-	if s.ImportLogsRoleArn == "" {
-		return Job{}, errors.New("IMPORT_LOGS_ROLE_ARN is not configured: Cognito needs a role to write import results to CloudWatch Logs")
-	}
-	p := in.Plan
-	if err := s.verifyBound(ctx, p, "UploadImport", in.Part.Object); err != nil {
-		return Job{}, err
-	}
-	c := s.Cognito(p.Request.PrimaryRegion)
-	name := jobName(p, in.Number)
-	out, err := c.CreateUserImportJob(ctx, &cip.CreateUserImportJobInput{
-		UserPoolId:            aws.String(p.Request.PrimaryUserPoolID),
-		JobName:               aws.String(name),
-		CloudWatchLogsRoleArn: aws.String(s.ImportLogsRoleArn),
-	})
-	if err != nil {
-		return Job{}, fmt.Errorf("create import job %s: %w", name, err)
-	}
-	job := out.UserImportJob
-	body, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, in.Part.Key)
-	if err != nil {
-		return Job{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("import part: %v", err)}
-	}
-	defer body.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, aws.ToString(job.PreSignedUrl), body)
-	if err != nil {
-		return Job{}, err
-	}
-	req.ContentLength = in.Part.Bytes
-	// The import guide's upload requires this header; the URL is signed for it.
-	req.Header.Set("x-amz-server-side-encryption", "aws:kms")
-	req.Header.Set("Content-Type", "text/csv")
-	resp, err := s.httpClient().Do(req)
-	if err != nil {
-		return Job{}, fmt.Errorf("upload %s to import job %s: %w", in.Part.Key, aws.ToString(job.JobId), err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return Job{}, fmt.Errorf("upload %s to import job %s: HTTP %d: %s", in.Part.Key, aws.ToString(job.JobId), resp.StatusCode, msg)
-	}
-	return Job{JobID: aws.ToString(job.JobId), Name: name, Status: string(job.Status)}, nil
-}
-
-// importBusyCodes are the exceptions StartUserImportJob may answer while another import job holds
-// the account's only slot. AWS documents the rule ("Only one import job can be active at a time
-// per account") but not the exception: PreconditionNotMetException is the likeliest (the
-// operation's documented code for an unmet precondition), LimitExceededException and
-// InvalidParameterException are plausible. The answer is trusted as "busy" only while the job is
-// still Created.
-var importBusyCodes = []string{"PreconditionNotMetException", "LimitExceededException", "InvalidParameterException"}
-
-// ImportSlotTimeout bounds how long StartImport keeps finding the slot busy (the state machine
-// waits a minute between tries): past it the part fails rather than wait forever behind a job
-// that never ends, or behind a refusal that is not about the slot at all.
-const ImportSlotTimeout = 4 * time.Hour
-
-// StartImport starts the part's job. Only one import job can be active per account: while
-// another holds the slot the job stays Created and the state machine waits and tries again.
-func (s *Steps) StartImport(ctx context.Context, in ImportPartInput) (Job, error) {
-	if in.Job == nil {
-		return Job{}, stateerr.Invalid("start import: job is required")
-	}
-	p := in.Plan
-	c := s.Cognito(p.Request.PrimaryRegion)
-	job := *in.Job
-	out, err := c.StartUserImportJob(ctx, &cip.StartUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)},
-		func(o *cip.Options) { o.Retryer = busyNotRetried{o.Retryer} })
-	var api smithy.APIError
-	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
-		// The same exceptions report other refusals: only a job still Created may be waiting
-		// for the account's slot.
-		d, derr := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(job.JobID)})
-		if derr == nil && d.UserImportJob.Status == types.UserImportJobStatusTypeCreated {
-			now := s.now()
-			if job.BusySince == nil {
-				job.BusySince = &now
-			}
-			if now.Sub(*job.BusySince) > ImportSlotTimeout {
-				return Job{}, fmt.Errorf("start import job %s: still refused %s after the first try (is another import job stuck in the account, or is the refusal about something else?): %w", job.JobID, ImportSlotTimeout, err)
-			}
-			job.Started, job.Status, job.Message = false, string(d.UserImportJob.Status), api.ErrorCode()+": "+api.ErrorMessage()
-			return job, nil
-		}
-	}
-	if err != nil {
-		return Job{}, fmt.Errorf("start import job %s: %w", job.JobID, err)
-	}
-	job.Started, job.Status, job.Message = true, string(out.UserImportJob.Status), ""
-	return job, nil
-}
-
-// busyNotRetried keeps the SDK from retrying a busy answer it takes for throttling
-// (LimitExceededException): the state machine waits a minute between tries instead.
-type busyNotRetried struct{ aws.Retryer }
-
-func (r busyNotRetried) IsErrorRetryable(err error) bool {
-	var api smithy.APIError
-	if errors.As(err, &api) && slices.Contains(importBusyCodes, api.ErrorCode()) {
-		return false
-	}
-	return r.Retryer.IsErrorRetryable(err)
-}
-
-// PollImport reads the job's status and counts.
-func (s *Steps) PollImport(ctx context.Context, in ImportPartInput) (Job, error) {
-	if in.Job == nil {
-		return Job{}, stateerr.Invalid("poll import: job is required")
-	}
-	p := in.Plan
-	d, err := s.Cognito(p.Request.PrimaryRegion).DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(p.Request.PrimaryUserPoolID), JobId: aws.String(in.Job.JobID)})
-	if err != nil {
-		return Job{}, fmt.Errorf("describe import job %s: %w", in.Job.JobID, err)
-	}
-	j := d.UserImportJob
-	job := *in.Job
-	job.Status = string(j.Status)
-	job.Imported, job.Skipped, job.Failed = int(j.ImportedUsers), int(j.SkippedUsers), int(j.FailedUsers)
-	job.Message = aws.ToString(j.CompletionMessage)
-	switch j.Status {
-	case types.UserImportJobStatusTypeSucceeded, types.UserImportJobStatusTypeFailed,
-		types.UserImportJobStatusTypeStopped, types.UserImportJobStatusTypeExpired:
-		job.Done = true
-	}
-	return job, nil
-}
-
-// RowResult is what happened to one row of an import file.
-type RowResult struct {
-	Line     int    `json:"line"`
-	Username string `json:"username"`
-	Outcome  string `json:"outcome"`
-	Message  string `json:"message,omitempty"`
-}
-
-// Row outcomes.
+// Row outcomes of an import file (see importjob).
 const (
-	RowImported     = "imported"
-	RowSkipped      = "skipped"
-	RowFailed       = "failed"
-	RowNotProcessed = "not-processed"
-	// RowResultUnknown is a row the job's log has no line for after every read: Cognito may have
-	// imported it or not, so it is neither counted imported nor failed.
-	RowResultUnknown = "result-unknown"
+	RowImported      = importjob.RowImported
+	RowSkipped       = importjob.RowSkipped
+	RowFailed        = importjob.RowFailed
+	RowNotProcessed  = importjob.RowNotProcessed
+	RowResultUnknown = importjob.RowResultUnknown
+	// ImportResultReads is how many times a job's log is read before its silent rows are
+	// result-unknown.
+	ImportResultReads = importjob.ResultReads
+	// ImportSlotTimeout bounds the wait for the account's only import slot.
+	ImportSlotTimeout = importjob.SlotTimeout
 )
 
-// ImportResultReads is how many times CollectImportResults reads a job's log before it reports
-// the rows still without a line as result-unknown; the state machine waits between reads
-// (WaitForImportResults), about ten minutes in all. Cognito documents no moment at which every
-// row's line is in CloudWatch Logs.
-const ImportResultReads = 20
+// The import tasks of failback.asl.json (see importjob).
+var (
+	UploadImportTask         = importjob.UploadImportTask
+	StartImportTask          = importjob.StartImportTask
+	PollImportTask           = importjob.PollImportTask
+	CollectImportResultsTask = importjob.CollectImportResultsTask
+)
 
-var resultLine = regexp.MustCompile(`^\[(SUCCEEDED|SKIPPED|FAILED)\] Line Number (\d+) - ?(.*)$`)
-
-// CollectImportResults reads the job's per-row lines from CloudWatch Logs (the only place Cognito
-// reports them, without user data) and maps their line numbers back to the part's users. The
-// lines may arrive after the job ends: while some row has none, it answers Final=false and the
-// state machine waits and calls again (in.Results carries the count); after ImportResultReads
-// reads the rows still without a line are result-unknown. A job that ended without processing
-// every row (Failed, Stopped, Expired) is complete once its log has as many lines as the job's
-// counts; its other rows are not-processed. Results are read whatever the job's final status:
-// a Failed job may have imported some users.
-func (s *Steps) CollectImportResults(ctx context.Context, in ImportPartInput) (ImportResults, error) {
-	if in.Job == nil {
-		return ImportResults{}, stateerr.Invalid("collect import results: job is required")
-	}
-	attempt := 1
-	if in.Results != nil {
-		attempt = in.Results.Attempt + 1
-	}
-	p := in.Plan
-	if err := s.verifyBound(ctx, p, "CollectImportResults", in.Part.Object); err != nil {
-		return ImportResults{}, err
-	}
-	byLine, err := s.readJobLog(ctx, p, *in.Job)
-	if err != nil {
-		return ImportResults{}, err
-	}
-	target, err := csvbuild.Target(ctx, s.Cognito(p.Request.PrimaryRegion), p.Request.PrimaryUserPoolID, p.Request.PrimaryRegion)
-	if err != nil {
-		return ImportResults{}, err
-	}
-	store := s.S3(p.Region)
-	rows, err := s.partRows(ctx, p, in.Part, target)
-	if err != nil {
-		return ImportResults{}, err
-	}
-	logged := 0
-	for _, r := range rows {
-		if _, ok := byLine[r.Line]; ok {
-			logged++
-		}
-	}
-	processed := in.Job.Imported + in.Job.Skipped + in.Job.Failed
-	complete := logged == len(rows) || (in.Job.Status != string(types.UserImportJobStatusTypeSucceeded) && logged >= processed)
-	res := ImportResults{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", p.Prefix, ImportResultsDir, in.Number), Attempt: attempt, Final: complete || attempt >= ImportResultReads}
-	w := s3stream.Create(ctx, store, p.Bucket, res.Key)
-	lw := snapshot.NewLineWriter(w)
-	for _, r := range rows {
-		if lr, ok := byLine[r.Line]; ok {
-			r.Outcome, r.Message = lr.Outcome, lr.Message
-		} else if complete {
-			r.Outcome, r.Message = RowNotProcessed, "the job ended "+in.Job.Status+" before this row"
-		} else {
-			r.Outcome, r.Message = RowResultUnknown, fmt.Sprintf("no result in the job's log after %d reads (job %s)", attempt, in.Job.Status)
-		}
-		switch r.Outcome {
-		case RowImported:
-			res.Imported++
-		case RowSkipped:
-			res.Skipped++
-		case RowResultUnknown:
-			res.Unknown++
-		default:
-			res.Failed++
-		}
-		if err := lw.Write(r); err != nil {
-			w.Abort(err)
-			return ImportResults{}, err
-		}
-	}
-	if err := lw.Close(); err != nil {
-		w.Abort(err)
-		return ImportResults{}, err
-	}
-	if _, err := w.Close(); err != nil {
-		return ImportResults{}, err
-	}
-	return res, nil
-}
-
-// partRows lists the rows of an import part by line and username, without their data.
-func (s *Steps) partRows(ctx context.Context, p Plan, part csvbuild.Part, target *importcsv.Target) ([]RowResult, error) {
-	src, err := s3stream.Open(ctx, s.S3(p.Region), p.Bucket, part.Key)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	rd, err := importcsv.NewReader(target, src)
-	if err != nil {
-		return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
-	}
-	var rows []RowResult
-	for {
-		row, err := rd.Read()
-		if err == io.EOF {
-			return rows, nil
-		}
-		var rowErr *importcsv.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			rows = append(rows, RowResult{Line: rowErr.Line, Username: rowErr.Username})
-		case err != nil:
-			return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
-		default:
-			rows = append(rows, RowResult{Line: row.Line, Username: target.Username(row)})
-		}
+// importTarget is where a failback imports its parts: the primary pool, the plan's files, jobs
+// named after the execution.
+func importTarget(p Plan, executionName string) importjob.Target {
+	return importjob.Target{
+		UserPoolID: p.Request.PrimaryUserPoolID, Region: p.Request.PrimaryRegion, PoolName: p.PrimaryName,
+		Bucket: p.Bucket, BucketRegion: p.Region, Prefix: p.Prefix,
+		JobPrefix: "cognito-dr-failback-" + executionName,
 	}
 }
 
-func (s *Steps) readJobLog(ctx context.Context, p Plan, job Job) (map[int]RowResult, error) {
-	group := fmt.Sprintf("/aws/cognito/userpools/%s/%s", p.Request.PrimaryUserPoolID, p.PrimaryName)
-	stream := job.JobID + "/" + job.Name
-	byLine := map[int]RowResult{}
-	pg := cloudwatchlogs.NewGetLogEventsPaginator(s.Logs(p.Request.PrimaryRegion), &cloudwatchlogs.GetLogEventsInput{
-		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true),
-	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) {
-		// GetLogEvents never ends a stream by omitting the token: it returns the same one again.
-		o.StopOnDuplicateToken = true
-	})
-	for pg.HasMorePages() {
-		out, err := pg.NextPage(ctx)
-		var missing *cwltypes.ResourceNotFoundException
-		if errors.As(err, &missing) {
-			return byLine, nil // a job that failed before any row has no stream
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read import log %s %s: %w", group, stream, err)
-		}
-		for _, e := range out.Events {
-			m := resultLine.FindStringSubmatch(strings.TrimSpace(aws.ToString(e.Message)))
-			if m == nil {
-				continue
-			}
-			n, _ := strconv.Atoi(m[2])
-			outcome := map[string]string{"SUCCEEDED": RowImported, "SKIPPED": RowSkipped, "FAILED": RowFailed}[m[1]]
-			byLine[n] = RowResult{Line: n, Outcome: outcome, Message: m[3]}
-		}
+// importer is the import steps on the failback's clients, built at each call so a change to s
+// (a test's HTTP client) is seen.
+func (s *Steps) importer() *importjob.Steps {
+	return &importjob.Steps{
+		Cognito:     func(region string) importjob.Cognito { return s.Cognito(region) },
+		S3:          func(region string) importjob.S3 { return s.S3(region) },
+		Logs:        func(region string) importjob.Logs { return s.Logs(region) },
+		HTTP:        s.HTTP,
+		LogsRoleArn: s.ImportLogsRoleArn,
+		Quota:       s.Quota,
+		Now:         s.Now,
 	}
-	return byLine, nil
 }

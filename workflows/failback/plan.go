@@ -106,6 +106,7 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 		Match:                  match,
 		MatchNote:              trust.Reason(),
 	}
+	plan.Import = importTarget(plan, in.ExecutionName)
 
 	// The pools are in different Regions, so their quotas are separate: export both at once.
 	g, gctx := errgroup.WithContext(ctx)

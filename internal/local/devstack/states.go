@@ -30,9 +30,11 @@ type StateMachines struct {
 	// stack, and decisions reach the execution through the Step Functions API, as in AWS.
 	Failback    *FailbackRunner
 	Replication *Replication
+	// Restore shares the failback's approval pages and decisions.
+	Restore *RestoreRunner
 }
 
-// ServeStateMachines registers backup, failback and reconcile for the scenario on the stack's
+// ServeStateMachines registers backup, failback, restore and reconcile for the scenario on the stack's
 // Step Functions API, each bound to the same handlers the Lambdas run. Call it once per stack
 // (the approval pages mount once).
 func (s *Stack) ServeStateMachines(sc *Scenario, opts ...asl.Option) (*StateMachines, error) {
@@ -74,6 +76,13 @@ func (s *Stack) ServeStateMachines(sc *Scenario, opts ...asl.Option) (*StateMach
 		return nil, err
 	}
 	if err := register(statemachines.Reconcile, sm.Replication.Exec); err != nil {
+		return nil, err
+	}
+
+	if sm.Restore, err = s.RestoreWorkflow(sc, sm.Failback.Approvals, nil, opts...); err != nil {
+		return nil, err
+	}
+	if err := register(statemachines.Restore, sm.Restore.Exec); err != nil {
 		return nil, err
 	}
 	s.AWS.ServeStepFunctions(api)

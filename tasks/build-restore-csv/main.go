@@ -1,0 +1,9 @@
+// Command build-restore-csv is the Lambda of the restore state machine's BuildImportCsv task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
+)
+
+func main() { lambdamain.Start(restore.BuildRestoreCsvTask) }

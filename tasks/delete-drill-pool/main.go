@@ -1,0 +1,9 @@
+// Command delete-drill-pool is the Lambda of the restore state machine's DeleteScratchPool task.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
+)
+
+func main() { lambdamain.Start(restore.DeleteDrillPoolTask) }
