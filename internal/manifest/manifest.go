@@ -86,6 +86,18 @@ func (m *Manifest) Find(kind string) (FileEntry, bool) {
 	return FileEntry{}, false
 }
 
+// All returns every file of kind in the manifest's order: the users parts of a snapshot (one
+// users file before manifest version 2, none for an empty pool since).
+func (m *Manifest) All(kind string) []FileEntry {
+	var out []FileEntry
+	for _, f := range m.Files {
+		if f.Kind == kind {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // FileEntry is one file of a snapshot.
 type FileEntry struct {
 	Kind string `json:"kind"`

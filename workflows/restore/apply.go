@@ -120,7 +120,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput, phase str
 	case PhaseMemberships:
 		// Memberships name users by their snapshot username; the target knows them by name.
 		names := map[string]string{}
-		if err := readVerified(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
+		if err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
 			if u.Status != StatusExternalProvider {
 				names[u.Username] = p.Match.Name(u)
 			}

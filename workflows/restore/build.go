@@ -27,7 +27,7 @@ func (s *Steps) BuildImportCsv(ctx context.Context, in PlanRef) (CSVOutput, erro
 	w := s3stream.Create(ctx, store, p.Bucket, p.Prefix+UsersFile)
 	lw := snapshot.NewLineWriter(w)
 	external := 0
-	err = readVerified(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
+	err = readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
 		if u.Status == StatusExternalProvider {
 			external++
 			return nil

@@ -117,9 +117,11 @@ type Plan struct {
 
 // SnapshotFiles are the snapshot's files a restore reads, verified against the manifest.
 type SnapshotFiles struct {
-	Users       s3stream.Object `json:"users"`
-	Groups      s3stream.Object `json:"groups"`
-	Memberships s3stream.Object `json:"memberships"`
+	// Users are the users files in order: the parts of a resumable export, or the one file of a
+	// snapshot taken before exports were resumable.
+	Users       []s3stream.Object `json:"users"`
+	Groups      s3stream.Object   `json:"groups"`
+	Memberships s3stream.Object   `json:"memberships"`
 	// PoolConfig is pool.json, absent from snapshots taken before it was captured.
 	PoolConfig *s3stream.Object `json:"poolConfig,omitempty"`
 }

@@ -163,7 +163,7 @@ func (s *Steps) verifyUsers(ctx context.Context, v *verifier) error {
 	}
 	store := s.S3(p.Region)
 	keyOf := map[string]string{}
-	err := readVerified(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
+	err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
 		if u.Status == StatusExternalProvider {
 			return nil
 		}

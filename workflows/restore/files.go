@@ -33,3 +33,13 @@ func readVerified[T any](ctx context.Context, store s3stream.GetObjectAPI, bucke
 	}
 	return nil
 }
+
+// readUsers reads the snapshot's users, part after part, each verified as readVerified does.
+func readUsers(ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []s3stream.Object, fn func(snapshot.User) error) error {
+	for _, part := range parts {
+		if err := readVerified(ctx, store, bucket, part, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

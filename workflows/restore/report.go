@@ -121,7 +121,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 	out := ReportOutput{Outcomes: map[string]int{}, Target: p.Target, Created: p.Created, SummaryKey: p.Prefix + ReportSummary}
 	rw, mw := s3stream.Create(ctx, store, p.Bucket, p.Prefix+ReportFile), s3stream.Create(ctx, store, p.Bucket, p.Prefix+SubMapFile)
 	rl, ml := snapshot.NewLineWriter(rw), snapshot.NewLineWriter(mw)
-	err := readVerified(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
+	err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
 		line := UserReport{Username: u.Username, Outcome: OutcomeFailed, Reason: "no import result", OldSub: u.Attributes["sub"]}
 		key := p.Match.Key(u)
 		if r, ok := byName[key]; ok {

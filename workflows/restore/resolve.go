@@ -269,7 +269,10 @@ func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key s
 		return SnapshotFiles{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("snapshot %s cannot be restored, nothing was changed: %s", key, strings.Join(problems, "; "))}
 	}
 	var out SnapshotFiles
-	for kind, dst := range map[string]*s3stream.Object{manifest.KindUsers: &out.Users, manifest.KindGroups: &out.Groups, manifest.KindMemberships: &out.Memberships} {
+	for _, f := range m.All(manifest.KindUsers) {
+		out.Users = append(out.Users, f.Object)
+	}
+	for kind, dst := range map[string]*s3stream.Object{manifest.KindGroups: &out.Groups, manifest.KindMemberships: &out.Memberships} {
 		f, _ := m.Find(kind)
 		*dst = f.Object
 	}

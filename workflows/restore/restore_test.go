@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
@@ -22,10 +24,26 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 const seeded = 80
+
+// startsBudget lets an export invocation start a few shards, as a short time budget would.
+type startsBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (b *startsBudget) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.left--
+	return b.left >= 0
+}
+
+func (b *startsBudget) Done() <-chan struct{} { return nil }
 
 // federated is the username of the Tokyo pool's one federated (EXTERNAL_PROVIDER) user.
 const federated = "Google_108234567890"
@@ -81,8 +99,18 @@ func newFixture(t *testing.T) *fixture {
 	f.appClient = aws.ToString(app.UserPoolClient.ClientId)
 	f.want = f.pool(sc.Tokyo.Region, sc.TokyoID)
 	delete(f.want, "federated@example.jp")
-	if f.manifestKey, err = st.BackupTokyo(ctx, sc, "nightly", asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
+	// A budget of three shards an invocation: the snapshot's users come in several parts, as a
+	// large pool's do, and every restore must read them all.
+	inParts := func(s *backup.Steps) { s.Budget = func() checkpoint.Budget { return &startsBudget{left: 3} } }
+	if f.manifestKey, err = st.BackupTokyoWith(ctx, sc, "nightly", inParts, asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
 		t.Fatal(err)
+	}
+	m, err := manifest.Read(ctx, st.Clients.S3(sc.BucketRegion), sc.Bucket, f.manifestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parts := len(m.All(manifest.KindUsers)); parts < 2 {
+		t.Fatalf("the snapshot has %d users parts: the restore tests would not read a parted snapshot", parts)
 	}
 	if f.run, err = st.RestoreWorkflow(sc, nil, nil, asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
 		t.Fatal(err)
@@ -265,6 +293,13 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 	f := newFixture(t)
 	target := f.emptyPool("tokyo-restored")
 	snapshotFile := func(name string) string { return strings.TrimSuffix(f.manifestKey, manifest.File) + name }
+	m, err := manifest.Read(context.Background(), f.stack.Clients.S3(f.sc.BucketRegion), f.sc.Bucket, f.manifestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last users part: a restore that read only the first would not notice.
+	parts := m.All(manifest.KindUsers)
+	lastPart := parts[len(parts)-1].Key
 	tests := []struct {
 		name   string
 		change func(in map[string]any)
@@ -274,8 +309,8 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 	}{
 		{name: "missing file", want: []string{"SnapshotInvalid", export.MembershipsFile, "unreadable", "NoSuchKey"},
 			before: func() { f.move(snapshotFile(export.MembershipsFile), snapshotFile("moved")) }},
-		{name: "checksum mismatch", want: []string{"SnapshotInvalid", export.UsersFile, "does not match the manifest"},
-			before: func() { f.corrupt(snapshotFile(export.UsersFile)) }},
+		{name: "checksum mismatch", want: []string{"SnapshotInvalid", lastPart, "does not match the manifest"},
+			before: func() { f.corrupt(lastPart) }},
 		{name: "region mismatch", want: []string{"InvalidInput", target, "belongs to Region ap-northeast-1, not ap-northeast-3"},
 			change: func(in map[string]any) { in["target"].(map[string]any)["region"] = "ap-northeast-3" }},
 		{name: "non-empty target without approval", want: []string{"InvalidInput", f.sc.TokyoID, "already has", "approveNonEmptyTarget"},

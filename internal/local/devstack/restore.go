@@ -82,7 +82,16 @@ func (sc *Scenario) RestoreRequest(manifestKey, target, region string) map[strin
 // BackupTokyo runs the backup state machine once for the scenario and returns the manifest key
 // of the snapshot it took.
 func (s *Stack) BackupTokyo(ctx context.Context, sc *Scenario, name string, opts ...asl.Option) (string, error) {
+	return s.BackupTokyoWith(ctx, sc, name, nil, opts...)
+}
+
+// BackupTokyoWith is BackupTokyo with the backup's steps changed by configure first (a short
+// export budget, say, so the snapshot's users come in several parts).
+func (s *Stack) BackupTokyoWith(ctx context.Context, sc *Scenario, name string, configure func(*backup.Steps), opts ...asl.Option) (string, error) {
 	steps := backup.NewSteps(s.Clients, backup.Config{TopicArn: sc.TopicArn})
+	if configure != nil {
+		configure(steps)
+	}
 	exec, err := Executor(statemachines.Backup, steps.Functions(slog.New(slog.NewJSONHandler(io.Discard, nil))), opts...)
 	if err != nil {
 		return "", err
