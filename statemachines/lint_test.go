@@ -34,7 +34,7 @@ func machines() map[string][]boundary.Spec {
 // failure there must end in FailureDirty, anywhere else in FailureClean.
 var poolWriters = map[string][]string{
 	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
-	statemachines.Reconcile: {"RepairDrift", "ReportDrift"},
+	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},
 }
 
 // transientRetry is the one retry policy of every Task state: the Lambda service's own transient

@@ -22,7 +22,7 @@ import (
 
 const seeded = 60
 
-var reconciledPath = []string{"PlanReconcile", "StartRepair", "RepairDrift", "DriftRepaired", "ReportDrift"}
+var reconciledPath = []string{"PlanReconcile", "StartDiffBefore", "DiffBefore", "BeforeDiffed", "DiffBefore", "BeforeDiffed", "DiffBefore", "BeforeDiffed", "DiffBefore", "BeforeDiffed", "StartRepair", "RepairDrift", "DriftRepaired", "ExportAfter", "DiffAfter", "AfterDiffed", "DiffAfter", "AfterDiffed", "DiffAfter", "AfterDiffed", "DiffAfter", "AfterDiffed", "ReportDrift"}
 
 type stackFixture struct {
 	t     *testing.T

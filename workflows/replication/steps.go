@@ -69,7 +69,10 @@ type Steps struct {
 	// BatchTime bounds how long one RepairDrift invocation works before it returns its cursor,
 	// well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration
-	Now       func() time.Time
+	// BucketUsers is how many users of a pool one reconcile bucket holds at most (by the pools'
+	// estimated sizes), so what one DiffBucket invocation holds; zero means DefaultBucketUsers.
+	BucketUsers int
+	Now         func() time.Time
 
 	drPool poolCache
 }
