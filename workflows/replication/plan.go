@@ -13,6 +13,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
+	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -45,11 +46,20 @@ type pools struct {
 	estimated [2]int32
 }
 
+// describeOps is what pools calls: once per task invocation, and DiffBucket runs once per bucket.
+var describeOps = quota.MustOps("DescribeUserPool")
+
 // pools checks both pools and returns what the diff needs of the DR pool and how users match.
 func (s *Steps) pools(ctx context.Context, req Request) (pools, error) {
+	if err := s.Quota.Pacer(req.PrimaryRegion, describeOps).Wait(ctx, "DescribeUserPool"); err != nil {
+		return pools{}, err
+	}
 	primary, err := preflight.DescribePool(ctx, s.Cognito(req.PrimaryRegion), req.PrimaryUserPoolID, req.PrimaryRegion)
 	if err != nil {
 		return pools{}, fmt.Errorf("primary pool: %w", err)
+	}
+	if err := s.Quota.Pacer(req.DRRegion, describeOps).Wait(ctx, "DescribeUserPool"); err != nil {
+		return pools{}, err
 	}
 	dr, err := preflight.DescribePool(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID, req.DRRegion)
 	if err != nil {
