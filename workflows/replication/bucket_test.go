@@ -126,7 +126,9 @@ func (f *stackFixture) lists(p replication.Plan) (drift, repairs []replication.R
 				f.t.Errorf("%s has %d rows, the manifest says %d", fr.Key, n, fr.Rows)
 			}
 		}
-		slices.SortFunc(out, func(a, b replication.Repair) int { return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.DRUsername, b.DRUsername)) })
+		slices.SortFunc(out, func(a, b replication.Repair) int {
+			return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.DRUsername, b.DRUsername))
+		})
 		return out
 	}
 	return read(m.Drift), read(m.Repairs)
