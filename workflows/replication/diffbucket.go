@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -51,12 +49,11 @@ func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, err
 		}
 		prog.Next++
 	case prog.Phase == phaseSub:
-		g, gctx := errgroup.WithContext(ctx)
+		// One side at a time: each open bucket file holds an S3 part buffer.
 		for _, side := range []string{sidePrimary, sideDR} {
-			g.Go(func() error { return s.repartition(gctx, p, in.Dir, side) })
-		}
-		if err := g.Wait(); err != nil {
-			return in.Progress, fmt.Errorf("partition unmatched users of %s by key: %w", in.Dir, err)
+			if err := s.repartition(ctx, p, in.Dir, side); err != nil {
+				return in.Progress, fmt.Errorf("partition unmatched users of %s by key: %w", in.Dir, err)
+			}
 		}
 		prog.Phase, prog.Next = phaseKey, 0
 	default:

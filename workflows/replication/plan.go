@@ -190,20 +190,19 @@ func (s *Steps) partition(ctx context.Context, plan Plan, dir string, pending []
 	if plan.trusted() {
 		first = phaseSub
 	}
-	g, gctx = errgroup.WithContext(ctx)
+	// One side at a time: each open bucket file holds an S3 part buffer.
 	for _, side := range []string{sidePrimary, sideDR} {
-		g.Go(func() error { return s.route(gctx, plan, dir, side, first) })
-	}
-	if err := g.Wait(); err != nil {
-		return 0, fmt.Errorf("partition exports for reconcile: %w", err)
+		if err := s.route(ctx, plan, dir, side, first); err != nil {
+			return 0, fmt.Errorf("partition exports for reconcile: %w", err)
+		}
 	}
 	return len(gone), nil
 }
 
-// stage exports one pool's users and memberships into plan.Buckets files each by username.
+// stage exports one pool's users and memberships into plan.stageBuckets() files each by username.
 func (s *Steps) stage(ctx context.Context, plan Plan, dir, side, pool, region string, saw func(snapshot.User)) error {
 	store := s.S3(plan.Region)
-	n := plan.Buckets
+	n := plan.stageBuckets()
 	ex := export.New(s.Cognito(region), s.Quota.Pacer(region, export.Ops), export.Options{})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -226,13 +225,13 @@ func (s *Steps) stage(ctx context.Context, plan Plan, dir, side, pool, region st
 }
 
 // route reads one side's staged buckets one at a time, gives each user its groups and writes it
-// to the bucket of its join value in the first phase.
+// to the bucket of its join value in the first phase. It holds one staged bucket's memberships;
+// users stream through.
 func (s *Steps) route(ctx context.Context, plan Plan, dir, side, phase string) error {
 	store := s.S3(plan.Region)
-	n := plan.Buckets
-	w := openWriters(ctx, store, plan.Bucket, n, func(i int) string { return plan.bucketKey(dir, phase, side, i) })
+	w := openWriters(ctx, store, plan.Bucket, plan.Buckets, func(i int) string { return plan.bucketKey(dir, phase, side, i) })
 	err := func() error {
-		for i := range n {
+		for i := range plan.stageBuckets() {
 			groups := map[string][]string{}
 			if err := snapshot.GetLines(ctx, store, plan.Bucket, plan.bucketKey(dir, "stage", side+"-members", i), func(m snapshot.Membership) error {
 				groups[m.Username] = append(groups[m.Username], m.Group)
@@ -264,6 +263,11 @@ func (p Plan) joinBucket(side, phase string, u snapshot.User) int {
 	}
 	return bucketOf(p.Match.Key(u), p.Buckets)
 }
+
+// stageBuckets is how many files partition stages each pool's users and memberships in: fewer
+// than Buckets, since each open file holds an S3 part buffer (5 MiB) and route holds only one
+// staged bucket's memberships (users stream through), not its users.
+func (p Plan) stageBuckets() int { return max(1, (p.Buckets+15)/16) }
 
 // trusted is whether custom:primary_sub identifies a DR user's primary user (see PlanReconcile).
 func (p Plan) trusted() bool { return p.MatchNote == "" }
