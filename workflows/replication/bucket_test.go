@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -146,29 +147,42 @@ func sameDrift(t *testing.T, what string, want, got replication.Drift) {
 // TestManyBucketsFindWhatOneBucketFinds: partitioned into many buckets (4 users of a pool each),
 // the comparison finds the same drift and the same repairs as in one bucket, including the user
 // whose email changed (matched by primary sub across keys: an update, not a delete and a create).
+// The same once custom:primary_sub is not trusted (a DR app client may write it): users are then
+// partitioned by email only.
 func TestManyBucketsFindWhatOneBucketFinds(t *testing.T) {
 	f := newStack(t)
 	f.makeEveryDrift()
-	one := f.plan("one-bucket", 1000)
-	many := f.plan("many-buckets", 4)
-	if one.Buckets != 1 || many.Buckets < 10 {
-		t.Fatalf("buckets %d and %d; want 1 and at least 10", one.Buckets, many.Buckets)
-	}
-	oneOut, manyOut := f.diff(one, nil), f.diff(many, nil)
-	sameDrift(t, "many buckets", oneOut.Drift, manyOut.Drift)
-	if oneOut.Drift.Kinds[replication.KindMissing] != 2 || oneOut.Drift.Kinds[replication.KindDeleted] != 1 || oneOut.Repairs != manyOut.Repairs {
-		t.Errorf("one bucket %+v, many %+v; want 2 missing, 1 deleted and the same repairs", oneOut, manyOut)
-	}
-	oneDrift, oneRepairs := f.lists(one)
-	manyDrift, manyRepairs := f.lists(many)
-	if diff := gocmp.Diff(oneDrift, manyDrift); diff != "" {
-		t.Errorf("drift lists (-one bucket +many):\n%s", diff)
-	}
-	if diff := gocmp.Diff(oneRepairs, manyRepairs); diff != "" {
-		t.Errorf("repair lists (-one bucket +many):\n%s", diff)
-	}
-	if len(oneRepairs) != oneOut.Repairs || len(oneRepairs) != 7 {
-		t.Errorf("%d repairs listed, %d counted; want 7: the 8 drifted users but the deleted one (reported, not deleted)", len(oneRepairs), oneOut.Repairs)
+	for _, trusted := range []bool{true, false} {
+		if !trusted {
+			// An app client without WriteAttributes may write every writable attribute.
+			f.must(f.osaka().CreateUserPoolClient(context.Background(), &cip.CreateUserPoolClientInput{UserPoolId: aws.String(f.sc.OsakaID), ClientName: aws.String("legacy-web")}))
+		}
+		name := fmt.Sprintf("trusted-%t", trusted)
+		one := f.plan(name+"-one-bucket", 1000)
+		many := f.plan(name+"-many-buckets", 4)
+		if one.Buckets != 1 || many.Buckets < 10 || (many.MatchNote == "") != trusted {
+			t.Fatalf("%s: buckets %d and %d, match note %q; want 1 and at least 10", name, one.Buckets, many.Buckets, many.MatchNote)
+		}
+		oneOut, manyOut := f.diff(one, nil), f.diff(many, nil)
+		sameDrift(t, name, oneOut.Drift, manyOut.Drift)
+		deleted := replication.KindDeleted
+		if !trusted {
+			deleted = replication.KindDROnly
+		}
+		if oneOut.Drift.Kinds[replication.KindMissing] < 2 || oneOut.Drift.Kinds[deleted] < 1 || oneOut.Repairs != manyOut.Repairs {
+			t.Errorf("%s: one bucket %+v, many %+v; want 2 missing or more, 1 %s or more and the same repairs", name, oneOut, manyOut, deleted)
+		}
+		oneDrift, oneRepairs := f.lists(one)
+		manyDrift, manyRepairs := f.lists(many)
+		if diff := gocmp.Diff(oneDrift, manyDrift); diff != "" {
+			t.Errorf("%s: drift lists (-one bucket +many):\n%s", name, diff)
+		}
+		if diff := gocmp.Diff(oneRepairs, manyRepairs); diff != "" {
+			t.Errorf("%s: repair lists (-one bucket +many):\n%s", name, diff)
+		}
+		if trusted && (len(oneRepairs) != oneOut.Repairs || len(oneRepairs) != 7) {
+			t.Errorf("%d repairs listed, %d counted; want 7: the 8 drifted users but the deleted one (reported, not deleted)", len(oneRepairs), oneOut.Repairs)
+		}
 	}
 }
 

@@ -62,7 +62,8 @@ type entry struct {
 	heldBy     *entry
 }
 
-// differ compares a primary export with a DR export.
+// differ compares the users of a primary export with those of a DR export: one bucket of each
+// (DiffBucket), so what it holds is bounded by the bucket, not the pool.
 type differ struct {
 	info  poolInfo
 	match poolpair.Matcher

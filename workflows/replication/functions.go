@@ -56,7 +56,7 @@ var (
 	}
 	ReportDriftTask = boundary.Task[*Steps, ReportInput, Output]{
 		Name: "report-drift", Placeholder: "ReportDriftFunctionArn",
-		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
+		Settings: []boundary.Setting{topicSetting},
 		Load:     load, Step: (*Steps).ReportDrift,
 	}
 	NotifyReconcileTask = boundary.Task[*Steps, NotifyInput, struct{}]{
