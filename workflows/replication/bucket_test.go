@@ -144,14 +144,16 @@ func sameDrift(t *testing.T, what string, want, got replication.Drift) {
 	}
 }
 
-// TestManyBucketsFindWhatOneBucketFinds: partitioned into many buckets (4 users of a pool each),
-// the comparison finds the same drift and the same repairs as in one bucket, including the user
+// TestManyBucketsFindWhatOneBucketFinds: partitioned into many buckets (4 users of a pool each,
+// written 5 files at a time), the comparison finds the same drift and the same repairs as in one bucket, including the user
 // whose email changed (matched by primary sub across keys: an update, not a delete and a create).
 // The same once custom:primary_sub is not trusted (a DR app client may write it): users are then
 // partitioned by email only.
 func TestManyBucketsFindWhatOneBucketFinds(t *testing.T) {
 	f := newStack(t)
 	f.makeEveryDrift()
+	// Five bucket files open at once: the partitions are written in several passes.
+	f.repl.Steps.OpenFiles = 5
 	for _, trusted := range []bool{true, false} {
 		if !trusted {
 			// An app client without WriteAttributes may write every writable attribute.
@@ -198,6 +200,7 @@ func TestDiffBucketKilledMidwayWritesItsOutputOnce(t *testing.T) {
 	cleanDrift, cleanRepairs := f.lists(cleanPlan)
 
 	w := f.watch()
+	f.repl.Steps.OpenFiles = 5
 	p := f.plan("killed", 4)
 	killed := 0
 	var out replication.DiffProgress

@@ -157,21 +157,19 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 }
 
 // repartition routes one side's unmatched users of every sub-phase bucket, one bucket at a
-// time, to the key-phase bucket of their key.
+// time, to the key-phase bucket of their key, s.openFiles() buckets at a time.
 func (s *Steps) repartition(ctx context.Context, p Plan, dir, side string) error {
 	store := s.S3(p.Region)
-	w := openWriters(ctx, store, p.Bucket, p.Buckets, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) })
-	err := func() error {
+	return s.windows(ctx, p, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) }, func(put func(i int, r record) error) error {
 		for i := range p.Buckets {
 			if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", side, i), func(r record) error {
-				return w.write(p.joinBucket(side, phaseKey, r.User), r)
+				return put(p.joinBucket(side, phaseKey, r.User), r)
 			}); err != nil {
 				return err
 			}
 		}
 		return nil
-	}()
-	return w.close(err)
+	})
 }
 
 // sumBuckets reads every bucket's summary, writes the comparison's manifest and returns it with

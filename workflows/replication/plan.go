@@ -224,13 +224,13 @@ func (s *Steps) stage(ctx context.Context, plan Plan, dir, side, pool, region st
 	return g.Wait()
 }
 
-// route reads one side's staged buckets one at a time, gives each user its groups and writes it
-// to the bucket of its join value in the first phase. It holds one staged bucket's memberships;
-// users stream through.
+// route reads one side's staged buckets, gives each user its groups and writes it to the bucket
+// of its join value in the first phase. It holds one staged bucket's memberships (users stream
+// through) and writes at most s.openFiles() buckets at a time, reading the staged buckets again
+// for each such window.
 func (s *Steps) route(ctx context.Context, plan Plan, dir, side, phase string) error {
 	store := s.S3(plan.Region)
-	w := openWriters(ctx, store, plan.Bucket, plan.Buckets, func(i int) string { return plan.bucketKey(dir, phase, side, i) })
-	err := func() error {
+	return s.windows(ctx, plan, func(i int) string { return plan.bucketKey(dir, phase, side, i) }, func(put func(i int, r record) error) error {
 		for i := range plan.stageBuckets() {
 			groups := map[string][]string{}
 			if err := snapshot.GetLines(ctx, store, plan.Bucket, plan.bucketKey(dir, "stage", side+"-members", i), func(m snapshot.Membership) error {
@@ -240,14 +240,41 @@ func (s *Steps) route(ctx context.Context, plan Plan, dir, side, phase string) e
 				return err
 			}
 			if err := snapshot.GetLines(ctx, store, plan.Bucket, plan.bucketKey(dir, "stage", side+"-users", i), func(u snapshot.User) error {
-				return w.write(plan.joinBucket(side, phase, u), record{User: u, Groups: groups[u.Username]})
+				return put(plan.joinBucket(side, phase, u), record{User: u, Groups: groups[u.Username]})
 			}); err != nil {
 				return err
 			}
 		}
 		return nil
-	}()
-	return w.close(err)
+	})
+}
+
+// windows writes plan.Buckets bucket files named by key, s.openFiles() at a time: each open file
+// holds an S3 part buffer (5 MiB) and a gzip stream. read is called once per window and must
+// put every record; put keeps those of the window.
+func (s *Steps) windows(ctx context.Context, plan Plan, key func(i int) string, read func(put func(i int, r record) error) error) error {
+	store := s.S3(plan.Region)
+	for lo := 0; lo < plan.Buckets; lo += s.openFiles() {
+		hi := min(lo+s.openFiles(), plan.Buckets)
+		w := openWriters(ctx, store, plan.Bucket, hi-lo, func(i int) string { return key(lo + i) })
+		err := read(func(i int, r record) error {
+			if i < lo || i >= hi {
+				return nil
+			}
+			return w.write(i-lo, r)
+		})
+		if err := w.close(err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Steps) openFiles() int {
+	if s.OpenFiles > 0 {
+		return s.OpenFiles
+	}
+	return 32
 }
 
 // joinBucket is the bucket of a user in a phase: by primary sub in phase sub (a DR user without
@@ -264,10 +291,11 @@ func (p Plan) joinBucket(side, phase string, u snapshot.User) int {
 	return bucketOf(p.Match.Key(u), p.Buckets)
 }
 
-// stageBuckets is how many files partition stages each pool's users and memberships in: fewer
-// than Buckets, since each open file holds an S3 part buffer (5 MiB) and route holds only one
-// staged bucket's memberships (users stream through), not its users.
-func (p Plan) stageBuckets() int { return max(1, (p.Buckets+15)/16) }
+// stageBuckets is how many files partition stages each pool's users and memberships in: far
+// fewer than Buckets (at most 16, so 64 files open at once), since each open file holds an S3
+// part buffer (5 MiB) and route holds only one staged bucket's memberships (users stream
+// through), not its users.
+func (p Plan) stageBuckets() int { return min(16, max(1, (p.Buckets+15)/16)) }
 
 // trusted is whether custom:primary_sub identifies a DR user's primary user (see PlanReconcile).
 func (p Plan) trusted() bool { return p.MatchNote == "" }

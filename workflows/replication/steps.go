@@ -72,7 +72,10 @@ type Steps struct {
 	// BucketUsers is how many users of a pool one reconcile bucket holds at most (by the pools'
 	// estimated sizes), so what one DiffBucket invocation holds; zero means DefaultBucketUsers.
 	BucketUsers int
-	Now         func() time.Time
+	// OpenFiles is how many bucket files a reconcile task writes at once (each holds an S3 part
+	// buffer): more buckets are written in several passes over what is partitioned; zero means 32.
+	OpenFiles int
+	Now       func() time.Time
 
 	drPool poolCache
 }
