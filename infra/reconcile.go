@@ -48,7 +48,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
 			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn()) // HeadBucket
 			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"))
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.RepairsFile))
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.PendingFile))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			// The retry store's listing, in the primary Region; listing needs no key.
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -65,7 +65,8 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 			// Steps.pools describes both pools before repairing.
 			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
 			allow(role, reconcileRepair, cfg.PoolArn(cfg.DR))
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.RepairsFile))
+			// The before manifest and its repair files.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"))
 			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.RepairLedger+"*"))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			// A repaired user leaves the retry store; deleting needs no key.
@@ -73,13 +74,32 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 			suppressWildcard(role, "Retry entries are named by the user's primary sub, unknown at deploy time: the wildcard is confined to <retry prefix>/<primary pool id>/*.json of the retry bucket.", cfg.RetryEntriesArn())
 		},
 	},
-	"ReportDriftFunctionArn": {
+	// DiffBucket compares one bucket of the before or after exports (Steps.pools describes both
+	// pools): it reads and writes only files of the run.
+	"DiffBucketFunctionArn": {
+		MemoryMiB: 1024, TimeoutSeconds: 900,
+		grant: func(s *ReconcileStack, role awsiam.IRole) {
+			cfg := s.Config
+			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.AfterDir+"*"), s.FileArn(replication.PendingFile))
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.AfterDir+"*"))
+			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
+		},
+	},
+	"ExportAfterFunctionArn": {
 		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
 			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.AfterDir+"*"))
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.AfterDir+"*"), s.FileArn(replication.ReportFile))
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.AfterDir+"*"))
+			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
+		},
+	},
+	"ReportDriftFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 60,
+		grant: func(s *ReconcileStack, role awsiam.IRole) {
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.ReportFile))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			s.Backup.Topic.GrantPublish(role)
 		},

@@ -36,7 +36,7 @@ func machines() map[string][]boundary.Spec {
 // failure there must end in FailureDirty, anywhere else in FailureClean.
 var poolWriters = map[string][]string{
 	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
-	statemachines.Reconcile: {"RepairDrift", "ReportDrift"},
+	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},
 	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
 }
 

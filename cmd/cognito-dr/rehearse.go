@@ -159,7 +159,7 @@ func reconcileSteps(clients *awsclients.Clients, topic string, rates quota.Rates
 // loops are the states a workflow repeats over a work list: the state whose task output counts
 // the work done (progress field), and the earlier task output that gives the total.
 var loops = map[string]struct{ totalState, totalField, doneField string }{
-	"RepairDrift": {"PlanReconcile", "repairs", "cursor"},
+	"RepairDrift": {"DiffBefore", "repairs", "cursor"},
 	"ExportUsers": {"ExportUsers", "estimatedUsers", "users"},
 }
 

@@ -94,7 +94,7 @@ type Drift struct {
 	// Deletes and DR-only users carry no primary time and do not count.
 	OldestChange *time.Time `json:"oldestChange,omitempty"`
 	RPOSeconds   int64      `json:"rpoSeconds"`
-	// Key is the S3 key of the per-user drift list.
+	// Key is the S3 key of the comparison's manifest, which lists the per-user drift files.
 	Key string `json:"key"`
 }
 
@@ -114,10 +114,12 @@ type Plan struct {
 	Match poolpair.Matcher `json:"match"`
 	// MatchNote says why custom:primary_sub was not used to match users, when it was not.
 	MatchNote string `json:"matchNote,omitempty"`
-	Before    Drift  `json:"before"`
-	// Repairs is the number of users in the repair list; Pending of them came from the retry store.
-	Repairs int `json:"repairs"`
+	// Buckets is how many buckets each pool's export is partitioned into (at most about
+	// Steps.BucketUsers users of a pool each).
+	Buckets int `json:"buckets"`
+	// Pending is the number of users in the retry store; Gone of them the primary no longer has.
 	Pending int `json:"pending"`
+	Gone    int `json:"gone"`
 }
 
 // Files of a reconcile under Plan.Prefix.
@@ -126,11 +128,67 @@ const (
 	AfterDir     = "after/"
 	PrimaryDir   = "primary/"
 	DRDir        = "dr/"
-	DriftFile    = "drift.jsonl.gz"
-	RepairsFile  = "repairs.jsonl.gz"
 	RepairLedger = "ledger/"
 	ReportFile   = "report.json"
+	// PendingFile lists the retry store's subs as the plan read it.
+	PendingFile = "pending.jsonl.gz"
+	// PendingGoneFile (under BeforeDir) is the repair list of the retry-store users the primary
+	// no longer has: only their entries to remove.
+	PendingGoneFile = "pending-gone.jsonl.gz"
+	// ManifestFile (under BeforeDir or AfterDir) lists every drift and repair file of a
+	// comparison with its count (Manifest).
+	ManifestFile = "manifest.json"
 )
+
+// DiffInput is what the DiffBefore and DiffAfter states pass: DiffBucket compares one bucket
+// of the comparison under Dir per invocation until Progress.Done.
+type DiffInput struct {
+	Plan     Plan         `json:"plan"`
+	Dir      string       `json:"dir"`
+	Progress DiffProgress `json:"progress"`
+}
+
+// DiffProgress is the cursor of the diff loop and, once Done, the comparison's totals.
+type DiffProgress struct {
+	// Phase is "sub" or "key" (see the partition); "" before the first bucket.
+	Phase string `json:"phase,omitempty"`
+	Next  int    `json:"next"`
+	Done  bool   `json:"done"`
+	// Drift and Repairs (the number of users in the repair list) are set once Done.
+	Drift   Drift `json:"drift"`
+	Repairs int   `json:"repairs"`
+}
+
+// AfterInput is what the ExportAfter state passes.
+type AfterInput struct {
+	Plan Plan `json:"plan"`
+}
+
+// ReportInput is what the ReportDrift state passes.
+type ReportInput struct {
+	Plan     Plan         `json:"plan"`
+	Progress Progress     `json:"progress"`
+	Before   DiffProgress `json:"before"`
+	After    DiffProgress `json:"after"`
+}
+
+// Manifest lists a comparison's per-bucket files (ManifestFile): state carries keys and counts,
+// never users, and the repair step reads the repair files one at a time.
+type Manifest struct {
+	Buckets int        `json:"buckets"`
+	Drift   []FileRows `json:"drift"`
+	// Repairs are the repair lists in order; each begins with its Pending users of the retry
+	// store, repaired before any other.
+	Repairs []FileRows `json:"repairs"`
+}
+
+// FileRows is one JSON-lines file and how many rows it holds; Pending of them (the first) are
+// retry-store users.
+type FileRows struct {
+	Key     string `json:"key"`
+	Rows    int    `json:"rows"`
+	Pending int    `json:"pending,omitempty"`
+}
 
 // Progress is the cursor of the repair loop: the state machine calls RepairDrift until Done.
 type Progress struct {

@@ -2,19 +2,13 @@ package replication
 
 import (
 	"cmp"
-	"context"
-	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
-	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // Repair is one user's drift and what repairs it: a line of the drift list and of the repair
@@ -68,7 +62,8 @@ type entry struct {
 	heldBy     *entry
 }
 
-// differ compares a primary export with a DR export.
+// differ compares the users of a primary export with those of a DR export: one bucket of each
+// (DiffBucket), so what it holds is bounded by the bucket, not the pool.
 type differ struct {
 	info  poolInfo
 	match poolpair.Matcher
@@ -78,104 +73,53 @@ type differ struct {
 	mirrorDeletes bool
 	pending       map[string]bool
 
-	primary   []*entry
-	bySub     map[string]*entry
-	byKey     map[string]*entry
-	byName    map[string]*entry
-	dr        []*entry
-	drByName  map[string]*entry
-	drift     Drift
-	list      []Repair
-	pendingOK map[string]bool // pending subs found in the primary
+	primary []*entry
+	bySub   map[string]*entry
+	byKey   map[string]*entry
+	dr      []*entry
+	drift   Drift
+	list    []Repair
 }
 
 func newDiffer(info poolInfo, match poolpair.Matcher, trustSub, mirrorDeletes bool, pending map[string]bool) *differ {
 	return &differ{
 		info: info, match: match, trustSub: trustSub, mirrorDeletes: mirrorDeletes, pending: pending,
-		bySub: map[string]*entry{}, byKey: map[string]*entry{}, byName: map[string]*entry{}, drByName: map[string]*entry{},
-		pendingOK: map[string]bool{},
+		bySub: map[string]*entry{}, byKey: map[string]*entry{},
 	}
 }
 
-func (d *differ) addPrimary(u snapshot.User) {
+func (d *differ) addPrimary(u snapshot.User, groups []string) {
 	sub := u.Attributes["sub"]
 	attrs, _ := d.info.drAttributes(u.Attributes, sub, true)
-	e := &entry{username: u.Username, key: d.match.Key(u), sub: sub, attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, pending: d.pending[sub]}
+	e := &entry{username: u.Username, key: d.match.Key(u), sub: sub, attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, groups: groups, pending: d.pending[sub]}
 	d.primary = append(d.primary, e)
 	d.bySub[sub] = e
 	d.byKey[e.key] = e
-	d.byName[u.Username] = e
-	if e.pending {
-		d.pendingOK[sub] = true
-	}
 }
 
-func (d *differ) addDR(u snapshot.User) {
+func (d *differ) addDR(u snapshot.User, groups []string) {
 	attrs, _ := d.info.drAttributes(u.Attributes, u.Attributes[PrimarySubAttribute], true)
-	e := &entry{username: u.Username, key: d.match.Key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified}
+	e := &entry{username: u.Username, key: d.match.Key(u), primarySub: u.Attributes[PrimarySubAttribute], attrs: snapshot.PackAttributes(poolpair.NormalizeVerified(attrs)), enabled: u.Enabled, status: u.Status, modified: u.Modified, groups: groups}
 	if ok, why := d.match.Eligible(u); !ok {
 		e.ineligible = why
 	}
 	d.dr = append(d.dr, e)
-	d.drByName[u.Username] = e
 }
 
-// run reads the exports under dir, matches and compares them, and writes the drift list.
-func (d *differ) run(ctx context.Context, store S3, plan Plan, dir string, now time.Time) error {
-	read := func(key string, fn func(io.Reader) error) error {
-		body, err := s3stream.Open(ctx, store, plan.Bucket, plan.Prefix+dir+key)
-		if err != nil {
-			return &stateerr.SnapshotInvalid{Msg: err.Error()}
-		}
-		defer body.Close()
-		if err := fn(body); err != nil {
-			return fmt.Errorf("read %s: %w", key, err)
-		}
-		return nil
+// matchBySub matches DR users to primary users by primary sub, when it can be trusted.
+func (d *differ) matchBySub() {
+	if !d.trustSub {
+		return
 	}
-	members := func(byName map[string]*entry) func(r io.Reader) error {
-		return func(r io.Reader) error {
-			return snapshot.ReadLines(r, func(m snapshot.Membership) error {
-				if e := byName[m.Username]; e != nil {
-					e.groups = append(e.groups, m.Group)
-				}
-				return nil
-			})
+	for _, e := range d.dr {
+		if p := d.bySub[e.primarySub]; e.primarySub != "" && p != nil && p.match == nil {
+			p.match, e.match = e, p
 		}
 	}
-	steps := []struct {
-		key string
-		fn  func(io.Reader) error
-	}{
-		{PrimaryDir + export.UsersFile, func(r io.Reader) error {
-			return snapshot.ReadLines(r, func(u snapshot.User) error { d.addPrimary(u); return nil })
-		}},
-		{PrimaryDir + export.MembershipsFile, members(d.byName)},
-		{DRDir + export.UsersFile, func(r io.Reader) error {
-			return snapshot.ReadLines(r, func(u snapshot.User) error { d.addDR(u); return nil })
-		}},
-		{DRDir + export.MembershipsFile, members(d.drByName)},
-	}
-	for _, st := range steps {
-		if err := read(st.key, st.fn); err != nil {
-			return err
-		}
-	}
-	d.compare(now)
-	d.drift.Key = plan.Prefix + dir + DriftFile
-	return snapshot.PutLines(ctx, store, plan.Bucket, d.drift.Key, d.list)
 }
 
-// compare matches DR users to primary users — by primary sub first when it can be trusted, then
-// by key for eligible DR users — and lists every user's drift.
-func (d *differ) compare(now time.Time) {
-	if d.trustSub {
-		for _, e := range d.dr {
-			if p := d.bySub[e.primarySub]; e.primarySub != "" && p != nil && p.match == nil {
-				p.match, e.match = e, p
-			}
-		}
-	}
+// matchByKey matches the users left by key, eligible DR users only.
+func (d *differ) matchByKey() {
 	for _, e := range d.dr {
 		p := d.byKey[e.key]
 		if e.match != nil || p == nil || p.match != nil {
@@ -189,8 +133,18 @@ func (d *differ) compare(now time.Time) {
 		}
 		p.match, e.match = e, p
 	}
-	d.drift = Drift{PrimaryUsers: len(d.primary), DRUsers: len(d.dr), Kinds: map[string]int{}}
+}
+
+// compare lists every user's drift once users are matched (matchBySub, then matchByKey). With
+// matchedOnly it lists the matched users only and counts no other: the unmatched ones are
+// compared in another bucket (the key phase of a partitioned comparison).
+func (d *differ) compare(now time.Time, matchedOnly bool) {
+	d.drift = Drift{Kinds: map[string]int{}}
 	for _, p := range d.primary {
+		if matchedOnly && p.match == nil {
+			continue
+		}
+		d.drift.PrimaryUsers++
 		r, skip := d.comparePrimary(p)
 		if skip {
 			d.drift.Skipped++
@@ -200,6 +154,10 @@ func (d *differ) compare(now time.Time) {
 		}
 	}
 	for _, e := range d.dr {
+		if matchedOnly && e.match == nil {
+			continue
+		}
+		d.drift.DRUsers++
 		if e.match != nil {
 			continue
 		}
@@ -214,12 +172,6 @@ func (d *differ) compare(now time.Time) {
 			r.Kinds = []string{KindDROnly}
 		}
 		d.list = append(d.list, r)
-	}
-	// Retry-store users the primary no longer has: nothing to copy, only the entry to remove.
-	for _, sub := range slices.Sorted(maps.Keys(d.pending)) {
-		if !d.pendingOK[sub] {
-			d.list = append(d.list, Repair{Key: "sub:" + sub, PrimarySub: sub, Pending: true})
-		}
 	}
 	var oldest time.Time
 	for _, r := range d.list {

@@ -35,9 +35,11 @@ func byKey(list []Repair) map[string]Repair {
 // created over it.
 func TestDifferHoldsUnverifiedDRUsers(t *testing.T) {
 	d := newDiffer(testInfo(), poolpair.Matcher{Attribute: "email"}, true, false, nil)
-	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
-	d.addDR(drUser("d1", "UNCONFIRMED", "email", "victim@example.jp", "email_verified", "true", "given_name", "Attacker"))
-	d.compare(time.Now())
+	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"), nil)
+	d.addDR(drUser("d1", "UNCONFIRMED", "email", "victim@example.jp", "email_verified", "true", "given_name", "Attacker"), nil)
+	d.matchBySub()
+	d.matchByKey()
+	d.compare(time.Now(), false)
 	for _, r := range d.list {
 		if r.hasWork() {
 			t.Errorf("repair with work: %+v; want none", r)
@@ -57,10 +59,12 @@ func TestDifferHoldsUnverifiedDRUsers(t *testing.T) {
 // one is dr-only, never deleted.
 func TestDifferWithoutTrustedPrimarySub(t *testing.T) {
 	d := newDiffer(testInfo(), poolpair.Matcher{Attribute: "email"}, false, true, nil)
-	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
-	d.addDR(drUser("d-victim", "CONFIRMED", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim", PrimarySubAttribute, "s1"))
-	d.addDR(drUser("d-claim", "CONFIRMED", "email", "attacker@example.jp", "email_verified", "true", "given_name", "Attacker", PrimarySubAttribute, "s1"))
-	d.compare(time.Now())
+	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"), nil)
+	d.addDR(drUser("d-victim", "CONFIRMED", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim", PrimarySubAttribute, "s1"), nil)
+	d.addDR(drUser("d-claim", "CONFIRMED", "email", "attacker@example.jp", "email_verified", "true", "given_name", "Attacker", PrimarySubAttribute, "s1"), nil)
+	d.matchBySub()
+	d.matchByKey()
+	d.compare(time.Now(), false)
 	got := byKey(d.list)
 	if r, ok := got["attacker@example.jp/d-claim"]; !ok || !slices.Equal(r.Kinds, []string{KindDROnly}) || r.Delete || r.hasWork() {
 		t.Errorf("the claiming user: %+v (%v); want dr-only, untouched", r, ok)
@@ -76,10 +80,12 @@ func TestDifferWithoutTrustedPrimarySub(t *testing.T) {
 // users; a create names the new copy as the primary holds it.
 func TestDifferMatchesExactCase(t *testing.T) {
 	d := newDiffer(testInfo(), poolpair.Matcher{Attribute: "email"}, true, false, nil)
-	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "Alice@Example.com", "email_verified", "TRUE"))
-	d.addPrimary(drUser("p2", "CONFIRMED", "sub", "s2", "email", "alice@example.com", "email_verified", "true"))
-	d.addDR(drUser("d2", "CONFIRMED", "email", "alice@example.com", "email_verified", "true", PrimarySubAttribute, "s2"))
-	d.compare(time.Now())
+	d.addPrimary(drUser("p1", "CONFIRMED", "sub", "s1", "email", "Alice@Example.com", "email_verified", "TRUE"), nil)
+	d.addPrimary(drUser("p2", "CONFIRMED", "sub", "s2", "email", "alice@example.com", "email_verified", "true"), nil)
+	d.addDR(drUser("d2", "CONFIRMED", "email", "alice@example.com", "email_verified", "true", PrimarySubAttribute, "s2"), nil)
+	d.matchBySub()
+	d.matchByKey()
+	d.compare(time.Now(), false)
 	var creates []string
 	for _, r := range d.repairs() {
 		if r.Create != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -25,6 +26,9 @@ var (
 	// PostConfirmation function, if it had one (CHAIN_FUNCTION_ARN, Alongside).
 	replicateSettings = append(append([]boundary.Setting{{Name: "DR_USER_POOL_ID"}, {Name: "DR_REGION"}}, retrySettings...),
 		boundary.Setting{Name: "CHAIN_FUNCTION_ARN", Optional: true})
+	// bucketUsersSetting overrides DefaultBucketUsers: how many users of a pool one reconcile
+	// bucket holds, so what one DiffBucket invocation holds in memory.
+	bucketUsersSetting = boundary.Setting{Name: "RECONCILE_BUCKET_USERS", Optional: true}
 	// quotaSettings are the request-rate overrides (quota.FromEnv) of the tasks that call Cognito.
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
 )
@@ -34,17 +38,27 @@ var (
 var (
 	PlanReconcileTask = boundary.Task[*Steps, PlanInput, Plan]{
 		Name: "plan-reconcile", Placeholder: "PlanReconcileFunctionArn",
-		Settings: append(slices.Clone(retrySettings), quotaSettings...),
+		Settings: append(append(slices.Clone(retrySettings), bucketUsersSetting), quotaSettings...),
 		Load:     load, Step: (*Steps).PlanReconcile,
+	}
+	DiffBucketTask = boundary.Task[*Steps, DiffInput, DiffProgress]{
+		Name: "diff-bucket", Placeholder: "DiffBucketFunctionArn",
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).DiffBucket,
+	}
+	ExportAfterTask = boundary.Task[*Steps, AfterInput, DiffProgress]{
+		Name: "export-after", Placeholder: "ExportAfterFunctionArn",
+		Settings: quotaSettings,
+		Load:     load, Step: (*Steps).ExportAfter,
 	}
 	RepairDriftTask = boundary.Task[*Steps, RepairInput, Progress]{
 		Name: "repair-drift", Placeholder: "RepairDriftFunctionArn",
 		Settings: append(slices.Clone(retrySettings), quotaSettings...),
 		Load:     load, Step: (*Steps).RepairDrift,
 	}
-	ReportDriftTask = boundary.Task[*Steps, RepairInput, Output]{
+	ReportDriftTask = boundary.Task[*Steps, ReportInput, Output]{
 		Name: "report-drift", Placeholder: "ReportDriftFunctionArn",
-		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
+		Settings: []boundary.Setting{topicSetting},
 		Load:     load, Step: (*Steps).ReportDrift,
 	}
 	NotifyReconcileTask = boundary.Task[*Steps, NotifyInput, struct{}]{
@@ -55,7 +69,7 @@ var (
 )
 
 // Tasks are the tasks of reconcile.asl.json.
-var Tasks = []boundary.Def[*Steps]{PlanReconcileTask, RepairDriftTask, ReportDriftTask, NotifyReconcileTask}
+var Tasks = []boundary.Def[*Steps]{PlanReconcileTask, DiffBucketTask, RepairDriftTask, ExportAfterTask, ReportDriftTask, NotifyReconcileTask}
 
 // Functions maps each task placeholder of reconcile.asl.json to its handler on s: the local
 // executor's binding.
@@ -92,6 +106,13 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	}
 	if env.Declares("RETRY_BUCKET") {
 		s.Retry = retryStore(env.Get, clients)
+	}
+	if v := env.Declared(bucketUsersSetting.Name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s=%q: want a positive number of users", bucketUsersSetting.Name, v)
+		}
+		s.BucketUsers = n
 	}
 	rates, err := quota.FromEnv(env.Declared)
 	if err != nil {

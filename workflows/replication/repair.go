@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // RepairResult is one user's repair, a line of the repair ledger.
@@ -38,23 +39,30 @@ var repairOps = quota.MustOps(append(copyOps, "AdminDeleteUser", "AdminDeleteUse
 const RepairStartedFile = "repair-started.json"
 
 // RepairDrift repairs the DR pool user by user from Progress.Cursor until the repair list ends or
-// BatchTime passes, each call paced to its quota category. Each chunk's results go to the ledger
-// before the cursor moves, so a retry or re-run redoes at most one chunk, and every repair is
-// idempotent (creating an existing user updates it, adding a member twice is harmless, deleting a
-// deleted user is done). A repaired user of the retry store leaves it.
+// BatchTime passes, each call paced to its quota category. The repair list is the before
+// manifest's repair files, read one at a time: first the retry-store users of every file, then
+// the others (Progress.Cursor counts across them). Each chunk's results go to the ledger before
+// the cursor moves, so a retry or re-run redoes at most one chunk, and every repair is
+// idempotent (creating an existing user updates it, adding a member twice is harmless, deleting
+// a deleted user is done). A repaired user of the retry store leaves it.
 func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, error) {
 	p := in.Plan
 	prog := in.Progress
 	store := s.S3(p.Region)
-	var items []Repair
-	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+RepairsFile, func(r Repair) error { items = append(items, r); return nil }); err != nil {
-		return prog, err
+	var m Manifest
+	if err := getJSON(ctx, store, p.Bucket, p.Prefix+BeforeDir+ManifestFile, &m); err != nil {
+		return prog, &stateerr.SnapshotInvalid{Msg: err.Error()}
 	}
-	if prog.Cursor >= len(items) {
+	segs := segments(m)
+	total := 0
+	if len(segs) > 0 {
+		total = segs[len(segs)-1].end
+	}
+	if prog.Cursor >= total {
 		prog.Done = true
 		return prog, nil
 	}
-	info, _, err := s.pools(ctx, p.Request)
+	pp, err := s.pools(ctx, p.Request)
 	if err != nil {
 		return prog, err
 	}
@@ -65,33 +73,75 @@ func (s *Steps) RepairDrift(ctx context.Context, in RepairInput) (Progress, erro
 	c := s.Cognito(p.Request.DRRegion)
 	pace := s.Quota.Pacer(p.Request.DRRegion, repairOps)
 	deadline := s.now().Add(s.batchTime())
-	cursor, err := checkpoint.Run(ctx, prog.Cursor, len(items), func() bool { return s.now().Before(deadline) },
-		func(ctx context.Context, i int) (RepairResult, error) {
-			return s.repair(ctx, c, p, info, i, items[i], pace, started)
-		},
-		func(from int, results []RepairResult) error {
-			if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, from), results); err != nil {
-				return err
-			}
-			for _, r := range results {
-				switch {
-				case r.OK && len(r.Kinds) > 0:
-					prog.Applied++
-				case !r.OK:
-					prog.Failed++
+	more := func() bool { return s.now().Before(deadline) }
+	for _, seg := range segs {
+		if prog.Cursor >= seg.end || !more() {
+			continue
+		}
+		// One repair file at a time: what a bucket's diff wrote, never the whole list.
+		var items []Repair
+		if err := snapshot.GetLines(ctx, store, p.Bucket, seg.key, func(r Repair) error { items = append(items, r); return nil }); err != nil {
+			return prog, &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		if len(items) < seg.to {
+			return prog, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("%s has %d repairs, the manifest says at least %d", seg.key, len(items), seg.to)}
+		}
+		item := func(i int) Repair { return items[i-seg.start+seg.from] }
+		cursor, err := checkpoint.Run(ctx, max(prog.Cursor, seg.start), seg.end, more,
+			func(ctx context.Context, i int) (RepairResult, error) {
+				return s.repair(ctx, c, p, pp.info, i, item(i), pace, started)
+			},
+			func(from int, results []RepairResult) error {
+				if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%08d.jsonl.gz", p.Prefix, RepairLedger, from), results); err != nil {
+					return err
 				}
-				if r.Resolved {
-					prog.Resolved++
+				for _, r := range results {
+					switch {
+					case r.OK && len(r.Kinds) > 0:
+						prog.Applied++
+					case !r.OK:
+						prog.Failed++
+					}
+					if r.Resolved {
+						prog.Resolved++
+					}
 				}
-			}
-			return nil
-		})
-	prog.Cursor = cursor
-	prog.Done = cursor >= len(items)
-	if err != nil {
-		return prog, fmt.Errorf("repair users of %s: %w", p.Request.DRUserPoolID, err)
+				return nil
+			})
+		prog.Cursor = cursor
+		if err != nil {
+			return prog, fmt.Errorf("repair users of %s: %w", p.Request.DRUserPoolID, err)
+		}
 	}
+	prog.Done = prog.Cursor >= total
 	return prog, nil
+}
+
+// segment is rows [from, to) of one repair file, numbered [start, end) in the repair list.
+type segment struct {
+	key        string
+	from, to   int
+	start, end int
+}
+
+// segments orders the manifest's repair files: the retry-store users of each first, then the
+// rest of each.
+func segments(m Manifest) []segment {
+	var out []segment
+	n := 0
+	add := func(key string, from, to int) {
+		if to > from {
+			out = append(out, segment{key: key, from: from, to: to, start: n, end: n + to - from})
+			n += to - from
+		}
+	}
+	for _, f := range m.Repairs {
+		add(f.Key, 0, f.Pending)
+	}
+	for _, f := range m.Repairs {
+		add(f.Key, f.Pending, f.Rows)
+	}
+	return out
 }
 
 func (s *Steps) repair(ctx context.Context, c Cognito, p Plan, info poolInfo, index int, it Repair, pace *quota.Pacer, started time.Time) (RepairResult, error) {

@@ -12,27 +12,18 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
-// ReportDrift measures the drift left after the repairs from fresh exports of both pools (what
-// is true, not what the ledger believes), writes the report next to the per-user lists and sends
-// the summary to the operators.
-func (s *Steps) ReportDrift(ctx context.Context, in RepairInput) (Output, error) {
+// ReportDrift writes the report of the drift found before the repairs and left after them (both
+// measured bucket by bucket from exports: what is true, not what the ledger believes) next to
+// the per-user lists and sends the summary to the operators.
+func (s *Steps) ReportDrift(ctx context.Context, in ReportInput) (Output, error) {
 	p := in.Plan
-	info, match, err := s.pools(ctx, p.Request)
-	if err != nil {
-		return Output{}, err
-	}
-	if err := s.exportBoth(ctx, p, AfterDir); err != nil {
-		return Output{}, err
-	}
-	// Measured the way the plan matched: the same trust in custom:primary_sub.
-	d := newDiffer(info, match, p.MatchNote == "", p.Request.MirrorDeletes, nil)
-	if err := d.run(ctx, s.S3(p.Region), p, AfterDir, s.now()); err != nil {
-		return Output{}, err
+	if !in.Before.Done || !in.After.Done {
+		return Output{}, stateerr.Invalid("before and after must be done comparisons")
 	}
 	out := Output{
 		ReportKey: p.Prefix + ReportFile,
-		Before:    p.Before,
-		After:     d.drift,
+		Before:    in.Before.Drift,
+		After:     in.After.Drift,
 		Repaired:  in.Progress.Applied,
 		Failed:    in.Progress.Failed,
 		Pending:   p.Pending,
@@ -66,7 +57,7 @@ func driftText(b *strings.Builder, bucket, title string, d Drift) {
 	for _, k := range slices.Sorted(maps.Keys(d.Kinds)) {
 		fmt.Fprintf(b, "  %-12s %d\n", k, d.Kinds[k])
 	}
-	fmt.Fprintf(b, "  per user: s3://%s/%s\n", bucket, d.Key)
+	fmt.Fprintf(b, "  per user: the drift files listed in s3://%s/%s\n", bucket, d.Key)
 }
 
 func reportText(p Plan, out Output) string {

@@ -69,6 +69,12 @@ type Steps struct {
 	// BatchTime bounds how long one RepairDrift invocation works before it returns its cursor,
 	// well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration
+	// BucketUsers is how many users of a pool one reconcile bucket holds at most (by the pools'
+	// estimated sizes), so what one DiffBucket invocation holds; zero means DefaultBucketUsers.
+	BucketUsers int
+	// OpenFiles is how many bucket files a reconcile task writes at once (each holds an S3 part
+	// buffer): more buckets are written in several passes over what is partitioned; zero means 32.
+	OpenFiles int
 	Now       func() time.Time
 
 	drPool poolCache

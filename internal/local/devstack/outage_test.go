@@ -503,7 +503,10 @@ func TestReconcileFailureAfterRepairsEndsDirty(t *testing.T) {
 	if x == nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"PlanReconcile", "StartRepair", "RepairDrift", "NotifyFailedAfterChanges", "FailureDirty"}, x.Path()); diff != "" {
+	// One bucket: compared by primary sub, the unmatched partitioned by key, compared by key, summed.
+	diffBefore := slices.Repeat([]string{"DiffBefore", "BeforeDiffed"}, 4)
+	want := slices.Concat([]string{"PlanReconcile", "StartDiffBefore"}, diffBefore, []string{"StartRepair", "RepairDrift", "NotifyFailedAfterChanges", "FailureDirty"})
+	if diff := cmp.Diff(want, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	if x.ErrorName() != "Transient" || transientRetries(x)["RepairDrift"] != 6 {

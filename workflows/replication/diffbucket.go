@@ -1,0 +1,233 @@
+package replication
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// bucketSummary is what comparing one bucket found: written last, after its drift and repair
+// lists, so a summary names only whole files.
+type bucketSummary struct {
+	Drift   Drift    `json:"drift"`
+	List    FileRows `json:"list"`
+	Repairs FileRows `json:"repairs"`
+}
+
+// DiffBucket does one unit of a partitioned comparison per invocation, in order: compare bucket
+// Next of the phase (sub, then key); once the sub phase's buckets are done, partition the users
+// they left unmatched by key; once the key phase's are done, sum the buckets' summaries into the
+// manifest and the totals. Each unit writes files of its own only, under keys fixed by the plan,
+// the directory and its bucket, so a retried or re-run invocation rewrites the same objects:
+// each bucket's output is written exactly once whatever the retries.
+func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, error) {
+	p, prog := in.Plan, in.Progress
+	if in.Dir != BeforeDir && in.Dir != AfterDir {
+		return prog, stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
+	}
+	if p.Buckets < 1 {
+		return prog, stateerr.Invalid("plan.buckets must be at least 1")
+	}
+	if prog.Done {
+		return prog, nil
+	}
+	if prog.Phase == "" {
+		prog.Phase = phaseKey
+		if p.trusted() {
+			prog.Phase = phaseSub
+		}
+	}
+	switch {
+	case prog.Next < p.Buckets:
+		if err := s.diffBucket(ctx, p, in.Dir, prog.Phase, prog.Next); err != nil {
+			return in.Progress, fmt.Errorf("compare bucket %d (%s) of %s: %w", prog.Next, prog.Phase, in.Dir, err)
+		}
+		prog.Next++
+	case prog.Phase == phaseSub:
+		// One side at a time: each open bucket file holds an S3 part buffer.
+		for _, side := range []string{sidePrimary, sideDR} {
+			if err := s.repartition(ctx, p, in.Dir, side); err != nil {
+				return in.Progress, fmt.Errorf("partition unmatched users of %s by key: %w", in.Dir, err)
+			}
+		}
+		prog.Phase, prog.Next = phaseKey, 0
+	default:
+		m, drift, err := s.sumBuckets(ctx, p, in.Dir)
+		if err != nil {
+			return in.Progress, err
+		}
+		prog.Drift, prog.Done = drift, true
+		for _, f := range m.Repairs {
+			prog.Repairs += f.Rows
+		}
+	}
+	return prog, nil
+}
+
+// diffBucket compares bucket i of a phase: it reads that bucket's two files (and the retry
+// store's subs) and nothing else.
+func (s *Steps) diffBucket(ctx context.Context, p Plan, dir, phase string, i int) error {
+	pp, err := s.pools(ctx, p.Request)
+	if err != nil {
+		return err
+	}
+	store := s.S3(p.Region)
+	var pending map[string]bool
+	if dir == BeforeDir {
+		pending = map[string]bool{}
+		if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+PendingFile, func(sub string) error { pending[sub] = true; return nil }); err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+	}
+	// Measured the way the plan matched: the same trust in custom:primary_sub.
+	d := newDiffer(pp.info, pp.match, p.trusted(), p.Request.MirrorDeletes, pending)
+	for _, side := range []string{sidePrimary, sideDR} {
+		add := d.addPrimary
+		if side == sideDR {
+			add = d.addDR
+		}
+		if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, phase, side, i), func(r record) error { add(r.User, r.Groups); return nil }); err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+	}
+	if phase == phaseSub {
+		d.matchBySub()
+		if err := s.writeUnmatched(ctx, p, dir, i, d); err != nil {
+			return err
+		}
+	} else {
+		// The sub phase matched every pair a trusted primary sub proves.
+		d.matchByKey()
+	}
+	d.compare(s.now(), phase == phaseSub)
+	out := bucketSummary{Drift: d.drift}
+	out.List = FileRows{Key: p.bucketKey(dir, "out-"+phase, "drift", i), Rows: len(d.list)}
+	if err := snapshot.PutLines(ctx, store, p.Bucket, out.List.Key, d.list); err != nil {
+		return err
+	}
+	repairs := d.repairs()
+	out.Repairs = FileRows{Key: p.bucketKey(dir, "out-"+phase, "repairs", i), Rows: len(repairs)}
+	for _, r := range repairs {
+		if r.Pending {
+			out.Repairs.Pending++
+		}
+	}
+	if err := snapshot.PutLines(ctx, store, p.Bucket, out.Repairs.Key, repairs); err != nil {
+		return err
+	}
+	return putJSON(ctx, store, p.Bucket, p.summaryKey(dir, phase, i), out)
+}
+
+func (p Plan) summaryKey(dir, phase string, i int) string {
+	return fmt.Sprintf("%s%sout-%s/summary-%05d.json", p.Prefix, dir, phase, i)
+}
+
+// writeUnmatched writes the users of sub-phase bucket i that no primary sub matched, as they
+// were read, for the key phase.
+func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d *differ) error {
+	store := s.S3(p.Region)
+	for _, side := range []string{sidePrimary, sideDR} {
+		matched := map[string]bool{}
+		entries := d.primary
+		if side == sideDR {
+			entries = d.dr
+		}
+		for _, e := range entries {
+			if e.match != nil {
+				matched[e.username] = true
+			}
+		}
+		w := openWriters(ctx, store, p.Bucket, 1, func(int) string { return p.bucketKey(dir, "unmatched", side, i) })
+		err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, phaseSub, side, i), func(r record) error {
+			if matched[r.User.Username] {
+				return nil
+			}
+			return w.write(0, r)
+		})
+		if err := w.close(err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repartition routes one side's unmatched users of every sub-phase bucket, one bucket at a
+// time, to the key-phase bucket of their key, s.openFiles() buckets at a time.
+func (s *Steps) repartition(ctx context.Context, p Plan, dir, side string) error {
+	store := s.S3(p.Region)
+	return s.windows(ctx, p, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) }, func(put func(i int, r record) error) error {
+		for i := range p.Buckets {
+			if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", side, i), func(r record) error {
+				return put(p.joinBucket(side, phaseKey, r.User), r)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sumBuckets reads every bucket's summary, writes the comparison's manifest and returns it with
+// the comparison's drift: the sums of the buckets' counts, the oldest change of all and the
+// largest RPO.
+func (s *Steps) sumBuckets(ctx context.Context, p Plan, dir string) (Manifest, Drift, error) {
+	store := s.S3(p.Region)
+	m := Manifest{Buckets: p.Buckets}
+	total := Drift{Kinds: map[string]int{}, Key: p.Prefix + dir + ManifestFile}
+	if dir == BeforeDir {
+		gone := FileRows{Key: p.Prefix + dir + PendingGoneFile, Rows: p.Gone, Pending: p.Gone}
+		m.Drift = append(m.Drift, gone)
+		m.Repairs = append(m.Repairs, gone)
+	}
+	phases := []string{phaseKey}
+	if p.trusted() {
+		phases = []string{phaseSub, phaseKey}
+	}
+	for _, phase := range phases {
+		for i := range p.Buckets {
+			var b bucketSummary
+			if err := getJSON(ctx, store, p.Bucket, p.summaryKey(dir, phase, i), &b); err != nil {
+				return Manifest{}, Drift{}, &stateerr.SnapshotInvalid{Msg: err.Error()}
+			}
+			m.Drift = append(m.Drift, b.List)
+			m.Repairs = append(m.Repairs, b.Repairs)
+			d := b.Drift
+			total.PrimaryUsers += d.PrimaryUsers
+			total.DRUsers += d.DRUsers
+			total.Users += d.Users
+			total.Skipped += d.Skipped
+			for k, n := range d.Kinds {
+				total.Kinds[k] += n
+			}
+			if d.OldestChange != nil && (total.OldestChange == nil || d.OldestChange.Before(*total.OldestChange)) {
+				total.OldestChange = d.OldestChange
+			}
+			total.RPOSeconds = max(total.RPOSeconds, d.RPOSeconds)
+		}
+	}
+	if err := putJSON(ctx, store, p.Bucket, total.Key, m); err != nil {
+		return Manifest{}, Drift{}, err
+	}
+	return m, total, nil
+}
+
+func getJSON(ctx context.Context, store S3, bucket, key string, v any) error {
+	r, err := s3stream.Open(ctx, store, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
