@@ -147,7 +147,7 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 	if err != nil {
 		return nil, err
 	}
-	stack := newStack(scope, id, cfg.Account, cfg.DR.Region, fmt.Sprintf("Cognito DR reconcile: %s (%s) into %s (%s), and the DR pool's pre-token trigger", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region))
+	stack := newStack(scope, id, cfg.Account, cfg.DR.Region, fmt.Sprintf("Cognito DR reconcile: %s (%s) into %s (%s), and the DR pool's gate triggers and mode parameter", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region))
 	stack.AddDependency(props.Backup.Stack, jsii.String("reconcile keeps its files in the backup bucket and reports to the operators' topic"))
 	if props.Replication != nil {
 		// Ordering only (no reference crosses Regions): the retry bucket exists before reconcile lists it.

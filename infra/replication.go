@@ -98,7 +98,7 @@ type ReplicationStack struct {
 // NewReplicationStack creates the replication stack in the primary Region.
 func NewReplicationStack(scope constructs.Construct, id string, props ReplicationStackProps) (*ReplicationStack, error) {
 	cfg := props.Config
-	stack := newStack(scope, id, cfg.Account, cfg.Primary.Region, fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket))
+	stack := newStack(scope, id, cfg.Account, cfg.Primary.Region, fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s; the primary pool's gate triggers and mode parameter", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket))
 	s := &ReplicationStack{Stack: stack, Config: cfg}
 	s.Topic = NewOperatorTopic(stack, "Operators", OperatorTopicName, cfg.OperatorEmails)
 	s.buildRetryBucket()
