@@ -147,17 +147,6 @@ type PoolGate struct {
 	ErrorsAlarms map[string]awscloudwatch.Alarm
 }
 
-// Functions are the gate's deployed functions, by event.
-func (g *PoolGate) Functions() map[string]*GoFunction {
-	m := map[string]*GoFunction{}
-	for event, fn := range map[string]*GoFunction{"PreSignUp": g.PreSignUp, "PreAuthentication": g.PreAuthentication, "PreTokenGeneration": g.PreToken} {
-		if fn != nil {
-			m[event] = fn
-		}
-	}
-	return m
-}
-
 // newPoolGate deploys pool's gate in stack (the pool's Region): the three gate triggers reading
 // both pools' modes, and the pool's mode parameter. The construct ids are the stack's own, so the
 // DR pool's pre-token trigger (id PreTokenTrigger) keeps the logical id it had before the gate.
