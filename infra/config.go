@@ -41,6 +41,8 @@ type Config struct {
 	// Replication configures the replicate trigger (primary Region), the retry store and the
 	// reconcile workflow (DR Region).
 	Replication ReplicationConfig `json:"replication,omitempty"`
+	// Gate configures the gate triggers and the pools' mode parameters (infra/gate.go).
+	Gate GateConfig `json:"gate,omitempty"`
 	// LogRetentionDays keeps the Lambda and state machine logs; one of CloudWatch Logs' values.
 	LogRetentionDays int `json:"logRetentionDays,omitempty"`
 	// Tracing turns on X-Ray for the state machines (its policy needs Resource "*").
@@ -51,7 +53,39 @@ type Config struct {
 type Pool struct {
 	UserPoolID string `json:"userPoolId"`
 	Region     string `json:"region"`
+	// ExistingTriggers are the functions the pool already has on the events Cognito DR attaches a
+	// trigger to: Cognito DR's trigger takes the event's place and chains to them
+	// (CHAIN_FUNCTION_ARN), so the pool's own checks keep running.
+	ExistingTriggers PoolTriggers `json:"existingTriggers,omitzero"`
 }
+
+// PoolTriggers are a pool's own Lambda functions by event, as full function ARNs in the pool's
+// Region; empty is none.
+type PoolTriggers struct {
+	PreSignUp          string `json:"preSignUp,omitempty"`
+	PreAuthentication  string `json:"preAuthentication,omitempty"`
+	PreTokenGeneration string `json:"preTokenGeneration,omitempty"`
+	// PostConfirmation is chained by the replicate trigger (primary pool only: nothing of Cognito
+	// DR runs on the DR pool's PostConfirmation).
+	PostConfirmation string `json:"postConfirmation,omitempty"`
+}
+
+// GateConfig configures the gate triggers (tasks/pre-sign-up, tasks/pre-authentication,
+// tasks/pre-token) on both pools and the pools' mode parameters.
+type GateConfig struct {
+	// Enabled deploys the gate (default true). Off, neither pool has gate functions or a mode
+	// parameter, and the DR pool's pre-token trigger only adds the primary_sub claim.
+	Enabled *bool `json:"enabled,omitempty"`
+	// FencedMessage is what users of a fenced pool are told when its mode carries no message
+	// (FENCED_MESSAGE); empty is poolmode.DefaultMessage.
+	FencedMessage string `json:"fencedMessage,omitempty"`
+	// ModeCacheSeconds is how long a gate uses a mode it read (MODE_CACHE_SECONDS, 1 to 10); 0 is
+	// the gate's default.
+	ModeCacheSeconds int `json:"modeCacheSeconds,omitempty"`
+}
+
+// GateEnabled reports whether the gate is deployed.
+func (c Config) GateEnabled() bool { return c.Gate.Enabled == nil || *c.Gate.Enabled }
 
 // BackupConfig configures the backup workflow's deployment.
 type BackupConfig struct {
@@ -375,6 +409,7 @@ func (c *Config) problems() []string {
 		add("backup.userListRps %v exceeds the UserList quota of %v requests/s, which AWS does not raise", b.UserListRPS, l.RPS)
 	}
 	p = append(p, c.replicationProblems(overlaps)...)
+	p = append(p, c.gateProblems()...)
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {
 		add("logRetentionDays %d is not one of CloudWatch Logs' values %v", c.LogRetentionDays, slices.Sorted(maps.Keys(logRetention)))
 	}

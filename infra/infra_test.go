@@ -384,8 +384,8 @@ func TestBuildCommand(t *testing.T) {
 	if cmd.Dir != "/repo" {
 		t.Errorf("dir %s", cmd.Dir)
 	}
-	want = []string{"apply-changes", "approval-page", "build-import-csv", "capture-pool-config", "collect-import-results", "disable-users", "export", "notify", "notify-failback",
-		"notify-reconcile", "plan-failback", "plan-reconcile", "poll-import", "pre-token", "repair-drift", "replicate", "report-drift", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
+	want = []string{"apply-changes", "approval-page", "build-import-csv", "capture-pool-config", "collect-import-results", "diff-bucket", "disable-users", "export", "export-after", "notify", "notify-failback",
+		"notify-reconcile", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token", "repair-drift", "replicate", "report-drift", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)
 	}

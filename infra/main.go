@@ -113,7 +113,7 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 
 // Tasks lists every tasks/<dir> the stacks deploy.
 func Tasks() []string {
-	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true}
+	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true, PreSignUpTask: true, PreAuthenticationTask: true}
 	for _, specs := range [][]boundary.Spec{boundary.Specs(backup.Tasks), boundary.Specs(failback.Tasks), boundary.Specs(replication.Tasks)} {
 		for _, t := range specs {
 			set[t.Name] = true

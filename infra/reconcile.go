@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -126,10 +125,12 @@ type ReconcileStackProps struct {
 // failover by deploying this stack alone, and a change to it never redeploys the backups.
 type ReconcileStack struct {
 	awscdk.Stack
-	Config       Config
-	Backup       *BackupStack
-	Functions    map[string]*GoFunction // by ASL placeholder
-	PreToken     *GoFunction
+	Config    Config
+	Backup    *BackupStack
+	Functions map[string]*GoFunction // by ASL placeholder
+	PreToken  *GoFunction
+	// Gate is the DR pool's gate; PreToken is its pre-token trigger.
+	Gate         *PoolGate
 	StateMachine awsstepfunctions.StateMachine
 	// ExecutionLogs receives the state machine's execution events.
 	ExecutionLogs awslogs.LogGroup
@@ -166,7 +167,7 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 	if err != nil {
 		return nil, err
 	}
-	stack := newStack(scope, id, cfg.Account, cfg.DR.Region, fmt.Sprintf("Cognito DR reconcile: %s (%s) into %s (%s), and the DR pool's pre-token trigger", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region))
+	stack := newStack(scope, id, cfg.Account, cfg.DR.Region, fmt.Sprintf("Cognito DR reconcile: %s (%s) into %s (%s), and the DR pool's gate triggers and mode parameter", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region))
 	stack.AddDependency(props.Backup.Stack, jsii.String("reconcile keeps its files in the backup bucket and reports to the operators' topic"))
 	if props.Replication != nil {
 		// Ordering only (no reference crosses Regions): the retry bucket exists before reconcile lists it.
@@ -184,7 +185,7 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.buildPreToken(props.Code, logRetention); err != nil {
+	if err := s.buildGate(props.Code); err != nil {
 		return nil, err
 	}
 	s.StateMachine, s.ExecutionLogs = newWorkflowStateMachine(stack, "Reconcile", workflowStateMachineProps{
@@ -202,29 +203,15 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 	return s, nil
 }
 
-// buildPreToken deploys the DR pool's pre-token-generation trigger: no settings, no AWS calls, so
-// its role holds only its log permissions.
-func (s *ReconcileStack) buildPreToken(code CodeSource, logRetention awslogs.RetentionDays) error {
-	cfg := s.Config
-	env, err := taskEnvironment(replication.PreTokenGenerationTrigger.Spec(), nil)
-	if err != nil {
+// buildGate deploys the DR pool's gate: its three gate triggers and its mode parameter. The
+// pre-token trigger also adds the primary_sub claim, and stays when the gate is off.
+func (s *ReconcileStack) buildGate(code CodeSource) error {
+	var err error
+	if s.Gate, err = newPoolGate(s.Stack, s.Config, code, s.Config.DR, true, s.Backup.Topic); err != nil {
 		return err
 	}
-	s.PreToken = NewGoFunction(s.Stack, "PreTokenTrigger", GoFunctionProps{
-		Task:         PreTokenTask,
-		FunctionName: PreTokenFunctionName,
-		Code:         code,
-		MemoryMiB:    256,
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(TriggerTimeoutSeconds)),
-		Environment:  env,
-		LogRetention: logRetention,
-	})
-	s.PreToken.Function.AddPermission(jsii.String("DRPoolInvoke"), &awslambda.Permission{
-		Principal:     awsiam.NewServicePrincipal(jsii.String(CognitoPrincipal), nil),
-		Action:        jsii.String("lambda:InvokeFunction"),
-		SourceArn:     jsii.String(cfg.PoolArn(cfg.DR)),
-		SourceAccount: jsii.String(cfg.Account),
-	})
+	s.PreToken = s.Gate.PreToken
+	s.PreTokenErrorsAlarm = s.Gate.ErrorsAlarms[PreTokenTask]
 	return nil
 }
 
@@ -262,17 +249,7 @@ func (s *ReconcileStack) buildAlarms() {
 		"A reconcile execution hit the state machine's timeout; no notification was sent. Check its history.",
 		s.StateMachine.MetricTimedOut(sum), 1)
 	s.DLQAlarm = newDeadLettersAlarm(s.Stack, "reconcile", s.DeadLetters)
-	s.PreTokenErrorsAlarm = newAlarm(s.Stack, "PreTokenErrorsAlarm", "cognito-dr-pre-token-errors",
-		"The DR pool's pre-token trigger failed (crash, timeout or throttle): those sign-ins to the DR pool FAILED. Check the "+PreTokenFunctionName+" logs.",
-		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String("errors + throttles"),
-			UsingMetrics: &map[string]awscloudwatch.IMetric{
-				"errors":    s.PreToken.Function.MetricErrors(sum),
-				"throttles": s.PreToken.Function.MetricThrottles(sum),
-			},
-			Period: awscdk.Duration_Minutes(jsii.Number(5)),
-		}), 1)
-	alarms := []awscloudwatch.Alarm{s.FailedAlarm, s.TimedOutAlarm, s.DLQAlarm, s.PreTokenErrorsAlarm}
+	alarms := []awscloudwatch.Alarm{s.FailedAlarm, s.TimedOutAlarm, s.DLQAlarm}
 	// The drift report (SNS, report.json) carries drift and RPO; the code publishes no metric of
 	// them. What bounds the RPO of a user the trigger missed is a successful run: alarm when none
 	// succeeded for staleAfterMinutes. Only while the schedule runs: paused, it would always fire.

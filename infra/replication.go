@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -83,6 +82,8 @@ type ReplicationStack struct {
 	RetryBucket awss3.Bucket
 	AccessLogs  awss3.Bucket
 	Replicate   *GoFunction
+	// Gate is the primary pool's gate (nil functions and parameter while the gate is off).
+	Gate *PoolGate
 	// QueuedMetric and NotQueuedMetric count the trigger's log lines with result
 	// queued-for-retry and not-queued.
 	QueuedMetric    awscloudwatch.Metric
@@ -97,31 +98,31 @@ type ReplicationStack struct {
 // NewReplicationStack creates the replication stack in the primary Region.
 func NewReplicationStack(scope constructs.Construct, id string, props ReplicationStackProps) (*ReplicationStack, error) {
 	cfg := props.Config
-	stack := newStack(scope, id, cfg.Account, cfg.Primary.Region, fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket))
+	stack := newStack(scope, id, cfg.Account, cfg.Primary.Region, fmt.Sprintf("Cognito DR replication: PostConfirmation trigger of %s (%s) copying users to %s (%s), retry store s3://%s; the primary pool's gate triggers and mode parameter", cfg.Primary.UserPoolID, cfg.Primary.Region, cfg.DR.UserPoolID, cfg.DR.Region, cfg.Replication.RetryBucket))
 	s := &ReplicationStack{Stack: stack, Config: cfg}
 	s.Topic = NewOperatorTopic(stack, "Operators", OperatorTopicName, cfg.OperatorEmails)
 	s.buildRetryBucket()
 
 	r := cfg.Replication
-	env, err := taskEnvironment(replication.PostConfirmationTrigger.Spec(), cfg.retryEnv(map[string]*string{
+	chain := cfg.Primary.ExistingTriggers.PostConfirmation
+	values := cfg.retryEnv(map[string]*string{
 		"DR_USER_POOL_ID": jsii.String(cfg.DR.UserPoolID),
 		"DR_REGION":       jsii.String(cfg.DR.Region),
-	}))
-	if err != nil {
+	})
+	if chain != "" {
+		values["CHAIN_FUNCTION_ARN"] = jsii.String(chain)
+	}
+	var err error
+	// Unreserved by default: a reservation is also a cap, and a throttled trigger fails the
+	// user's sign-up (config replication.replicateReservedConcurrency). Only the primary pool of
+	// this account may invoke it.
+	if s.Replicate, err = newTriggerFunction(stack, "ReplicateTrigger", cfg, props.Code, triggerFunctionProps{
+		Trigger: replication.PostConfirmationTrigger, FunctionName: ReplicateFunctionName,
+		MemoryMiB: r.ReplicateMemoryMiB, ReservedConcurrency: r.ReplicateReservedConcurrency,
+		Values: values, Pool: cfg.Primary, Chain: chain,
+	}); err != nil {
 		return nil, err
 	}
-	s.Replicate = NewGoFunction(stack, "ReplicateTrigger", GoFunctionProps{
-		Task:         ReplicateTask,
-		FunctionName: ReplicateFunctionName,
-		Code:         props.Code,
-		MemoryMiB:    r.ReplicateMemoryMiB,
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(TriggerTimeoutSeconds)),
-		// Unreserved by default: a reservation is also a cap, and a throttled trigger fails the
-		// user's sign-up (config replication.replicateReservedConcurrency).
-		ReservedConcurrency: r.ReplicateReservedConcurrency,
-		Environment:         env,
-		LogRetention:        cfg.LogRetention(),
-	})
 	role := s.Replicate.Role
 	allow(role, replicateDRActions, cfg.PoolArn(cfg.DR))
 	allow(role, []string{"s3:PutObject"}, cfg.RetryEntriesArn())
@@ -130,13 +131,11 @@ func NewReplicationStack(scope constructs.Construct, id string, props Replicatio
 		Actions:   jsii.Strings("kms:GenerateDataKey"),
 		Resources: &[]*string{s.RetryKey.KeyArn()},
 	}))
-	// Only the primary pool of this account may invoke it.
-	s.Replicate.Function.AddPermission(jsii.String("PrimaryPoolInvoke"), &awslambda.Permission{
-		Principal:     awsiam.NewServicePrincipal(jsii.String(CognitoPrincipal), nil),
-		Action:        jsii.String("lambda:InvokeFunction"),
-		SourceArn:     jsii.String(cfg.PoolArn(cfg.Primary)),
-		SourceAccount: jsii.String(cfg.Account),
-	})
+	// The primary pool's gate: its pre sign-up, pre authentication and pre-token triggers and its
+	// mode parameter, beside the other trigger of the pool's Region.
+	if s.Gate, err = newPoolGate(stack, cfg, props.Code, cfg.Primary, false, s.Topic); err != nil {
+		return nil, err
+	}
 	s.buildAlarms()
 	return s, nil
 }

@@ -102,8 +102,10 @@ func TestReconcileTaskPolicies(t *testing.T) {
 	for p, statements := range want {
 		t.Run(p, func(t *testing.T) { checkTaskRole(t, rcResources, rc.Functions[p], statements) })
 	}
-	// The pre-token trigger calls nothing: its logs only.
-	t.Run("PreToken", func(t *testing.T) { checkTaskRole(t, rcResources, rc.PreToken, nil) })
+	// The pre-token trigger is the DR pool's gate: it reads the two mode parameters (gate_test.go).
+	t.Run("PreToken", func(t *testing.T) {
+		checkTaskRole(t, rcResources, rc.PreToken, []any{allowAll([]string{"ssm:GetParameter"}, drModeArn, primaryModeArn)})
+	})
 }
 
 // Each trigger may be invoked by Cognito for its own pool only, and by nothing else.
@@ -119,13 +121,14 @@ func TestTriggerInvokePermissions(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []map[string]any
+			fnArn := getAtt(logicalID(t, c.fn.Function), "Arn")
 			for _, r := range c.rs {
-				if r.Type == "AWS::Lambda::Permission" {
+				if r.Type == "AWS::Lambda::Permission" && cmp.Equal(r.Properties["FunctionName"], fnArn) {
 					got = append(got, r.Properties)
 				}
 			}
 			want := []map[string]any{{
-				"Action": "lambda:InvokeFunction", "FunctionName": getAtt(logicalID(t, c.fn.Function), "Arn"),
+				"Action": "lambda:InvokeFunction", "FunctionName": fnArn,
 				"Principal": "cognito-idp.amazonaws.com", "SourceArn": c.pool, "SourceAccount": "123456789012",
 			}}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -165,9 +168,12 @@ func TestTriggerFunctions(t *testing.T) {
 		if got["Timeout"] != 5.0 || got["FunctionName"] != PreTokenFunctionName {
 			t.Errorf("timeout %v, name %v", got["Timeout"], got["FunctionName"])
 		}
-		if env := envOf(t, rcResources, stacks.Reconcile.PreToken); len(env) != 0 {
-			t.Errorf("pre-token has settings it does not read: %v", env)
+		// The DR pool's gate settings (gate_test.go): both pools' mode parameters.
+		env := envOf(t, rcResources, stacks.Reconcile.PreToken)
+		if diff := cmp.Diff(gateEnvWant(drPool, primaryPool), env); diff != "" {
+			t.Errorf("environment (-want +got):\n%s", diff)
 		}
+		checkSettings(t, replication.PreTokenGenerationTrigger.Spec(), env)
 	})
 }
 
@@ -376,8 +382,9 @@ func TestReplicationAlarms(t *testing.T) {
 			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching", "AlarmActions": topic,
 		})
 	}
-	if n := countTypeIn(repResources, "AWS::CloudWatch::Alarm"); n != 5 {
-		t.Errorf("%d alarms, want 5", n)
+	// And the primary pool's three gate triggers' errors (gate_test.go).
+	if n := countTypeIn(repResources, "AWS::CloudWatch::Alarm"); n != 5+3 {
+		t.Errorf("%d alarms, want 8", n)
 	}
 }
 
@@ -441,8 +448,9 @@ func TestReconcileAlarms(t *testing.T) {
 			}})}),
 		}),
 	})
-	if n := countTypeIn(rcResources, "AWS::CloudWatch::Alarm"); n != 5 {
-		t.Errorf("%d alarms, want 5", n)
+	// And the DR pool's other two gate triggers' errors (gate_test.go).
+	if n := countTypeIn(rcResources, "AWS::CloudWatch::Alarm"); n != 5+2 {
+		t.Errorf("%d alarms, want 7", n)
 	}
 }
 
