@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/cognito-dr/cognito-dr/internal/emf"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/notify"
@@ -98,7 +99,28 @@ func (s *Steps) VerifyDrill(ctx context.Context, in DrillInput) (DrillOutput, er
 	if _, err := s3stream.Put(ctx, s.S3(p.Region), p.Bucket, out.Key, body); err != nil {
 		return DrillOutput{}, fmt.Errorf("write the drill record: %w", err)
 	}
-	return out, nil
+	return out, s.drillMetrics(d)
+}
+
+// MetricsNamespace is the CloudWatch namespace of the drill's metrics; the stack alarms on
+// DrillFailed and DrillMismatches there, by the source pool's id (dimension UserPoolId).
+const MetricsNamespace = "CognitoDR"
+
+// drillMetrics publishes a drill's outcome: DrillSeconds (the RTO), DrillMismatches, DrillUsers
+// and DrillFailed (1 when the drill did not pass).
+func (s *Steps) drillMetrics(d manifest.Drill) error {
+	if s.Metrics == nil {
+		return nil
+	}
+	failed := 1.0
+	if d.Passed {
+		failed = 0
+	}
+	return emf.Write(s.Metrics, MetricsNamespace, map[string]string{"UserPoolId": d.Source.UserPoolID}, d.Finished,
+		emf.Metric{Name: "DrillSeconds", Unit: "Seconds", Value: d.RTOSeconds},
+		emf.Metric{Name: "DrillMismatches", Unit: "Count", Value: float64(d.Mismatches)},
+		emf.Metric{Name: "DrillUsers", Unit: "Count", Value: float64(d.Users)},
+		emf.Metric{Name: "DrillFailed", Unit: "Count", Value: failed})
 }
 
 type verifier struct {
@@ -370,5 +392,5 @@ func (s *Steps) recordFailedDrill(ctx context.Context, p Plan, reason string) (s
 	if _, err := s3stream.Put(ctx, s.S3(p.Region), p.Bucket, key, body); err != nil {
 		return "", fmt.Errorf("write the failed drill's record: %w", err)
 	}
-	return key, nil
+	return key, s.drillMetrics(d)
 }

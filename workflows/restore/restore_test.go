@@ -1,6 +1,7 @@
 package restore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -566,6 +567,8 @@ func TestRestoreMissingAttribute(t *testing.T) {
 func TestRestoreDrill(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
+	var metrics bytes.Buffer
+	f.run.Steps.Metrics = &metrics
 	in := map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": restore.Latest, "sourceUserPoolId": f.sc.TokyoID, "drill": true}
 	x := f.restore("drill-1", in)
 	if x.Status() != asl.StatusSucceeded {
@@ -590,6 +593,10 @@ func TestRestoreDrill(t *testing.T) {
 	var gone *types.ResourceNotFoundException
 	if d.ScratchPool.UserPoolID == "" || !errors.As(err, &gone) {
 		t.Errorf("scratch pool %q: %v, want deleted", d.ScratchPool.UserPoolID, err)
+	}
+	m := drillMetrics(t, &metrics)
+	if m["UserPoolId"] != f.sc.TokyoID || m["DrillFailed"] != 0.0 || m["DrillMismatches"] != 0.0 || m["DrillSeconds"] != d.RTOSeconds || m["DrillUsers"] != float64(d.Users) {
+		t.Errorf("drill metrics %v, want the passed drill's RTO, users and no mismatch for %s", m, f.sc.TokyoID)
 	}
 	msgs := f.stack.AWS.SNS().Messages()
 	if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "restore drill passed") {
@@ -624,6 +631,8 @@ func TestRestoreDrillFindsMismatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var metrics bytes.Buffer
+	run.Steps.Metrics = &metrics
 	raw, _ := json.Marshal(map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": f.manifestKey, "sourceUserPoolId": f.sc.TokyoID, "drill": true})
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -670,6 +679,8 @@ func TestRestoreDrillFailureNamesScratchPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var metrics bytes.Buffer
+	run.Steps.Metrics = &metrics
 	raw, _ := json.Marshal(map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": f.manifestKey, "sourceUserPoolId": f.sc.TokyoID, "drill": true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -688,4 +699,26 @@ func TestRestoreDrillFailureNamesScratchPool(t *testing.T) {
 	if err != nil || newest.Drill == nil || newest.Drill.Passed || !strings.Contains(newest.Drill.FailureReason, "lambda crashed") {
 		t.Errorf("newest drill record %+v %v, want the failed drill with its reason", newest.Drill, err)
 	}
+	if m := drillMetrics(t, &metrics); m["DrillFailed"] != 1.0 || m["UserPoolId"] != f.sc.TokyoID {
+		t.Errorf("drill metrics %v, want DrillFailed 1 for %s (the alarm's metric)", m, f.sc.TokyoID)
+	}
+}
+
+// drillMetrics decodes the one embedded-metric-format line a drill writes, checking it names its
+// metrics under restore.MetricsNamespace.
+func drillMetrics(t *testing.T, out *bytes.Buffer) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("drill metrics: %d lines, want 1:\n%s", len(lines), out)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	directives, _ := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)
+	if len(directives) != 1 || directives[0].(map[string]any)["Namespace"] != restore.MetricsNamespace {
+		t.Errorf("drill metrics %s: want one directive in %s", lines[0], restore.MetricsNamespace)
+	}
+	return doc
 }

@@ -2,7 +2,9 @@ package restore
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -71,7 +73,10 @@ type Steps struct {
 	// BatchTime bounds how long a looping step works before it returns its cursor; zero means
 	// 10 minutes.
 	BatchTime time.Duration
-	Now       func() time.Time
+	// Metrics receives the drill's metrics as CloudWatch embedded metric format lines (the
+	// Lambda's standard output); nil publishes none.
+	Metrics io.Writer
+	Now     func() time.Time
 }
 
 func (s *Steps) now() time.Time {
@@ -194,5 +199,8 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 		return nil, err
 	}
 	s.Quota = quota.NewRegistry(rates)
+	// A Lambda's standard output is its log stream, where CloudWatch Logs extracts the drill's
+	// embedded-format metrics.
+	s.Metrics = os.Stdout
 	return s, nil
 }
