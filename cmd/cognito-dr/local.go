@@ -34,7 +34,7 @@ func runLocal(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
-	dataDir := fs.String("data-dir", "", "keep pools, app clients, sign-ins, import jobs, S3 objects, SNS topics and subscriptions, logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
+	dataDir := fs.String("data-dir", "", "keep pools (with their identity providers, resource servers and domains), app clients, sign-ins, import jobs, S3 objects, SNS topics and subscriptions, Parameter Store (the pools' modes), logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -76,6 +76,8 @@ state machines (Step Functions, %[7]s)
   %[13]s
   %[14]s
   %[15]s
+  %[17]s
+modes         Parameter Store /cognito-dr/<pool id>/mode; where none was set, tokyo active and osaka fenced, as a deployment writes them
 
 Try the AWS CLI (any credentials will do):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -88,7 +90,7 @@ Try the AWS CLI (any credentials will do):
 Press Ctrl-C to stop.
 `, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
 			origin, time.Since(seedStart).Seconds(), *quotas, *latency,
-			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input)
+			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input, sm.ARNs[statemachines.Restore])
 	}
 	<-ctx.Done()
 	if *dataDir != "" {

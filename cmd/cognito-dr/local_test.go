@@ -21,6 +21,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/readiness"
 )
 
 // runMainEnv makes the test binary run the CLI's main instead of the tests (see TestMain), so a
@@ -184,4 +185,44 @@ func attrValue(attrs []types.AttributeType, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestLocalReadinessAsDeployed: `readiness` on the pools of a freshly seeded `cognito-dr local`
+// fails only for what a fresh deployment lacks too (a backup and a restore drill): the pools'
+// modes are set as a deployment sets them, the primary active and the DR pool fenced.
+func TestLocalReadinessAsDeployed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the CLI as a child process")
+	}
+	p := startLocalProcess(t, t.TempDir())
+	defer p.stop(t)
+	dir := t.TempDir()
+	t.Setenv("AWS_ENDPOINT_URL", p.ready.Endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_REGION", p.ready.BucketRegion)
+	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
+	t.Setenv("S3_FORCE_PATH_STYLE", "true")
+	var stdout strings.Builder
+	err := readinessCommand(t.Context(), []string{"--primary-pool", p.ready.TokyoPoolID, "--primary-region", p.ready.TokyoRegion,
+		"--dr-pool", p.ready.OsakaPoolID, "--dr-region", p.ready.OsakaRegion, "--bucket", p.ready.Bucket, "--bucket-region", p.ready.BucketRegion,
+		"--output", "json"}, &stdout)
+	if code := exitCode(err); code != exitOK && code != exitFindings {
+		t.Fatalf("readiness: exit %d, %v", code, err)
+	}
+	var report readiness.Report
+	if err := json.Unmarshal([]byte(stdout.String()), &report); err != nil {
+		t.Fatalf("readiness output is not its JSON report: %v\n%s", err, stdout.String())
+	}
+	freshAlsoFails := map[string]bool{readiness.CheckBackup: true, readiness.CheckRestore: true, readiness.CheckDrill: true}
+	for _, c := range report.Checks {
+		if c.Status == readiness.Fail && !freshAlsoFails[c.Name] {
+			t.Errorf("check %s fails on a fresh local stack: %s", c.Name, c.Reason)
+		}
+	}
+	modes, ok := report.Check(readiness.CheckModes)
+	if !ok || modes.Status != readiness.OK || !strings.Contains(modes.Reason, "active") || !strings.Contains(modes.Reason, "fenced") {
+		t.Errorf("pool-modes check %+v, want OK with the primary active and the DR pool fenced", modes)
+	}
 }

@@ -25,9 +25,9 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-// rehearsable are the workflows `run` executes in-process. Failback's approval page is served by
-// this process too (rehearse_failback.go).
-var rehearsable = []string{statemachines.Backup, statemachines.Failback, statemachines.Reconcile}
+// rehearsable are the workflows `run` executes in-process. The approval page of a failback and of
+// a restore into a pool with users is served by this process too (rehearse_failback.go).
+var rehearsable = []string{statemachines.Backup, statemachines.Failback, statemachines.Reconcile, statemachines.Restore}
 
 func runRehearse(ctx context.Context, args []string) error {
 	return rehearseCommand(ctx, args, os.Stdout, os.Stderr)
@@ -45,8 +45,8 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	retryBucket := fs.String("retry-bucket", "", "reconcile: the replicate trigger's retry store (RETRY_BUCKET) (default: none; the retry store is not read)")
 	retryRegion := fs.String("retry-region", "", "reconcile: the retry store's Region, the primary's (RETRY_REGION) (required with --retry-bucket)")
 	retryPrefix := fs.String("retry-prefix", "", "reconcile: the retry store's key prefix (RETRY_PREFIX)")
-	importLogsRole := fs.String("import-logs-role-arn", "", "failback: the role Cognito's import jobs write their results to CloudWatch Logs with (IMPORT_LOGS_ROLE_ARN) (required for failback)")
-	listen := fs.String("listen", "127.0.0.1:0", "failback: the loopback address this process serves the approval page on while the execution waits (port 0 picks a free one)")
+	importLogsRole := fs.String("import-logs-role-arn", "", "failback, restore: the role Cognito's import jobs write their results to CloudWatch Logs with (IMPORT_LOGS_ROLE_ARN) (required for failback and restore)")
+	listen := fs.String("listen", "127.0.0.1:0", "failback, restore: the loopback address this process serves the approval page on while the execution waits (port 0 picks a free one)")
 	var a awsFlags
 	a.register(fs)
 	workflow := ""
@@ -65,7 +65,7 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if (*retryBucket == "") != (*retryRegion == "") {
 		return usagef("--retry-bucket and --retry-region go together (see cognito-dr run --help)")
 	}
-	if workflow == statemachines.Failback {
+	if workflow == statemachines.Failback || workflow == statemachines.Restore {
 		if err := required(fs, "import-logs-role-arn"); err != nil {
 			return err
 		}
@@ -104,6 +104,12 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer pages.Close()
 		functions = failbackSteps(clients, *topic, *importLogsRole, rates, pages, stderr).Functions(log)
+	case statemachines.Restore:
+		if pages, err = listenApprovals(*listen, input, clients, log); err != nil {
+			return err
+		}
+		defer pages.Close()
+		functions = restoreSteps(clients, *topic, *importLogsRole, rates, pages, stderr).Functions(log)
 	case statemachines.Reconcile:
 		functions = reconcileSteps(clients, *topic, rates, *retryBucket, *retryRegion, *retryPrefix).Functions(log)
 	}
@@ -157,10 +163,16 @@ func reconcileSteps(clients *awsclients.Clients, topic string, rates quota.Rates
 }
 
 // loops are the states a workflow repeats over a work list: the state whose task output counts
-// the work done (progress field), and the earlier task output that gives the total.
+// the work done (progress field), and the earlier task output that gives the total. Restore's
+// loops have no total in an earlier output (totalState empty): they show the work done and its rate.
 var loops = map[string]struct{ totalState, totalField, doneField string }{
 	"RepairDrift": {"DiffBefore", "repairs", "cursor"},
 	"ExportUsers": {"ExportUsers", "estimatedUsers", "users"},
+	// restore.asl.json
+	"CreateUsers":        {"", "", "cursor"},
+	"RestoreGroups":      {"", "", "cursor"},
+	"RestoreMemberships": {"", "", "cursor"},
+	"DisableUsers":       {"", "", "cursor"},
 }
 
 // progress prints an execution's history as it happens: each state entered, the counts of each
@@ -206,7 +218,11 @@ func (p *progress) event(e asl.Event) {
 		if l, ok := loops[e.State]; ok {
 			total, known := p.totals[l.totalState+"."+l.totalField]
 			done := p.totals[e.State+"."+l.doneField]
-			if secs := e.Time.Sub(p.first[e.State]).Seconds(); known && total > 0 && secs > 0 {
+			secs := e.Time.Sub(p.first[e.State]).Seconds()
+			if l.totalState == "" && secs > 0 {
+				line += fmt.Sprintf("  %g done, %.1f/s", done, done/secs)
+			}
+			if known && total > 0 && secs > 0 {
 				rate := done / secs
 				line += fmt.Sprintf("  %g of %g, %.1f/s", done, total, rate)
 				if rate > 0 && done < total {

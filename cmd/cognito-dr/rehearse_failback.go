@@ -18,9 +18,10 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
-// approvalPages serves a rehearsed failback's approval page from this process: the page the
+// approvalPages serves a rehearsed failback's or restore's approval page from this process: the page the
 // deployed approval-page Lambda serves (approval.Service), on loopback, with decisions sent to the
 // in-process executor (devstack.Callbacks) instead of Step Functions.
 type approvalPages struct {
@@ -42,11 +43,14 @@ func loopbackOnly(listen string) error {
 	return nil
 }
 
-// listenApprovals listens on listen and builds the approval service over the failback's bucket
-// (the input's bucket and bucketRegion, where the deployed stack keeps approvals too), signing
-// links with a key that lives as long as this process. Serve starts answering.
+// listenApprovals listens on listen and builds the approval service over the failback's or
+// restore's bucket (the input's bucket and bucketRegion, where the deployed stack keeps approvals
+// too), signing links with a key that lives as long as this process. Serve starts answering.
 func listenApprovals(listen string, input []byte, clients *awsclients.Clients, log *slog.Logger) (*approvalPages, error) {
-	var req failback.Request
+	var req struct {
+		Bucket       string `json:"bucket"`
+		BucketRegion string `json:"bucketRegion"`
+	}
 	// An input without a bucket fails the execution's first state (InvalidInput), before any
 	// approval is stored, so nothing is checked here.
 	_ = json.Unmarshal(input, &req)
@@ -89,16 +93,18 @@ func (a *approvalPages) Close() error {
 }
 
 // announcedApprovals creates approvals as the deployed task does (the email still goes to the
-// topic) and shows the link to the operator on w, which is a terminal, not a log.
+// topic) and shows the link to the operator on w, which is a terminal, not a log. pool names the
+// pool nothing is written to before the decision.
 type announcedApprovals struct {
 	failback.Approvals
-	w io.Writer
+	w    io.Writer
+	pool string
 }
 
 func (a announcedApprovals) Create(ctx context.Context, token, execution string, sum approval.Summary, ttl time.Duration) (string, error) {
 	link, err := a.Approvals.Create(ctx, token, execution, sum, ttl)
 	if err == nil {
-		fmt.Fprintf(a.w, "\nWaiting for approval: open this link in a browser on this machine and press Approve or Reject\n(it was also sent to the topic; nothing changes in the primary pool until someone approves):\n  %s\n\n", link)
+		fmt.Fprintf(a.w, "\nWaiting for approval: open this link in a browser on this machine and press Approve or Reject\n(it was also sent to the topic; nothing changes in %s until someone approves):\n  %s\n\n", a.pool, link)
 	}
 	return link, err
 }
@@ -108,7 +114,17 @@ func (a announcedApprovals) Create(ctx context.Context, token, execution string,
 func failbackSteps(clients *awsclients.Clients, topic, importLogsRole string, rates quota.Rates, pages *approvalPages, stderr io.Writer) *failback.Steps {
 	s := failback.NewSteps(clients, topic, importLogsRole)
 	s.Quota = quota.NewRegistry(rates)
-	s.Approvals = announcedApprovals{Approvals: pages.svc, w: stderr}
+	s.Approvals = announcedApprovals{Approvals: pages.svc, w: stderr, pool: "the primary pool"}
+	return s
+}
+
+// restoreSteps configures restore's tasks as the deployed stack's environment does, with
+// approvals (a target that has users) served by pages.
+func restoreSteps(clients *awsclients.Clients, topic, importLogsRole string, rates quota.Rates, pages *approvalPages, stderr io.Writer) *restore.Steps {
+	s := restore.NewSteps(clients, topic, importLogsRole)
+	s.Quota = quota.NewRegistry(rates)
+	s.Import.Quota = s.Quota
+	s.Approvals = announcedApprovals{Approvals: pages.svc, w: stderr, pool: "the target pool"}
 	return s
 }
 

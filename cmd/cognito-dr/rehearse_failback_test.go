@@ -47,6 +47,14 @@ func startFailbackRehearsal(t *testing.T) (*devstack.Stack, *devstack.Scenario, 
 		t.Fatal(err)
 	}
 	input := writeJSON(t, sc.FailbackRequest(time.Now().Add(-24*time.Hour)))
+	return st, sc, outage, startRehearsal(t, "failback", "--input", input, "--topic-arn", sc.TopicArn,
+		"--import-logs-role-arn", devstack.ImportLogsRoleArn, "--name", "rehearsal", "--output", "json")
+}
+
+// startRehearsal runs `cognito-dr <args>` in the background and reads its stderr as the
+// operator does, catching the approval link it prints.
+func startRehearsal(t *testing.T, args ...string) *failbackRehearsal {
+	t.Helper()
 	r := &failbackRehearsal{link: make(chan string, 1), done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	go func() {
@@ -62,12 +70,11 @@ func startFailbackRehearsal(t *testing.T) (*devstack.Stack, *devstack.Scenario, 
 		}
 	}()
 	go func() {
-		err := rehearseCommand(t.Context(), []string{"failback", "--input", input, "--topic-arn", sc.TopicArn,
-			"--import-logs-role-arn", devstack.ImportLogsRoleArn, "--name", "rehearsal", "--output", "json"}, &r.stdout, pw)
+		err := rehearseCommand(t.Context(), args, &r.stdout, pw)
 		pw.Close()
 		r.done <- err
 	}()
-	return st, sc, outage, r
+	return r
 }
 
 // awaitLink returns the approval link printed on stderr, or fails when the command ends first.
@@ -77,7 +84,7 @@ func (r *failbackRehearsal) awaitLink(t *testing.T) string {
 	case l := <-r.link:
 		return l
 	case err := <-r.done:
-		t.Fatalf("run failback ended before asking for approval: %v\nstderr:\n%s", err, r.errText())
+		t.Fatalf("run ended before asking for approval: %v\nstderr:\n%s", err, r.errText())
 	}
 	return ""
 }

@@ -83,7 +83,8 @@ func TestRunRefusesBadUsage(t *testing.T) {
 		{"no topic", []string{"backup", "--input", writeJSON(t, sc.BackupRequest())}, "--topic-arn"},
 		{"failback without its role", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, "--import-logs-role-arn"},
 		{"failback page off loopback", []string{"failback", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn, "--import-logs-role-arn", "arn:aws:iam::000000000000:role/r", "--listen", "0.0.0.0:8080"}, "loopback"},
-		{"unknown workflow", []string{"restore", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, `"restore"`},
+		{"restore without its role", []string{"restore", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, "--import-logs-role-arn"},
+		{"unknown workflow", []string{"drill", "--input", writeJSON(t, map[string]any{}), "--topic-arn", sc.TopicArn}, `"drill"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder

@@ -124,7 +124,7 @@ func TestStartErrors(t *testing.T) {
 		msg  string
 	}{
 		{"failed", []string{"backup", "--input", writeJSON(t, bad)}, exitFindings, "FAILED: PoolNotFound"},
-		{"unknown workflow", []string{"restore", "--input", writeJSON(t, bad)}, exitUsage, "must be one of backup, failback, reconcile"},
+		{"unknown workflow", []string{"drill", "--input", writeJSON(t, bad)}, exitUsage, "must be one of backup, failback, reconcile, restore"},
 		{"not JSON", []string{"backup", "--input", notJSON}, exitUsage, "is not JSON"},
 		{"not deployed", []string{"backup", "--input", writeJSON(t, bad), "--region", "eu-west-1"}, exitUsage, "no state machine named cognito-dr-backup"},
 	} {
@@ -139,5 +139,35 @@ func TestStartErrors(t *testing.T) {
 				t.Errorf("exit %d, %v; want exit %d and %q", code, err, tt.code, tt.msg)
 			}
 		})
+	}
+}
+
+// TestStartFollowsRestore: `start restore` finds cognito-dr-restore, follows a restore into an
+// empty pool through its import and loops to the end, and prints the report's counts.
+func TestStartFollowsRestore(t *testing.T) {
+	st, sc, _, manifestKey, target := restoreFixture(t, 15)
+	var stdout, stderr strings.Builder
+	err := startCommand(t.Context(), []string{"restore", "--input", writeJSON(t, sc.RestoreRequest(manifestKey, target, sc.Tokyo.Region)),
+		"--region", devstack.ControlRegion, "--name", "restore-1", "--poll-interval", "20ms", "--output", "json"}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, stderr.String())
+	}
+	var res struct {
+		ExecutionArn, Status string
+		Output               struct{ Users, Mapped int }
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+	}
+	if res.Status != "SUCCEEDED" || !strings.HasSuffix(res.ExecutionArn, ":execution:cognito-dr-restore:restore-1") || res.Output.Users != 15 || res.Output.Mapped != 15 {
+		t.Errorf("result %+v", res)
+	}
+	if n := countUsers(t, st, sc.Tokyo.Region, target); n != 15 {
+		t.Errorf("the restored pool has %d users, want 15", n)
+	}
+	for _, want := range []string{"ResolveSnapshot", "PollImport", "CreateUsers", "done,", "WriteReport"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress on stderr does not show %q:\n%s", want, stderr.String())
+		}
 	}
 }

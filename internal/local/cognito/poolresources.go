@@ -11,7 +11,7 @@ import (
 )
 
 // poolResources are the parts of a pool that live beside its users: identity providers,
-// resource servers and the domain. The pool's lock guards them. Save does not keep them.
+// resource servers and the domain. The pool's lock guards them; Save keeps them (snapshot.go).
 type poolResources struct {
 	providers []*identityProvider // creation order
 	servers   []*types.ResourceServerType

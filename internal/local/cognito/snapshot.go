@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -12,9 +14,9 @@ import (
 )
 
 // The saved form of the emulator's state (Save, Load): what a restarted local stack needs so a
-// pool's id, configuration, MFA factors, groups and users (with their passwords, verified and
-// pending software tokens and pending codes) are there again, with the app clients, sign-ins and
-// import jobs (snapshot_auth.go).
+// pool's id, configuration, MFA factors, groups, users (with their passwords, verified and
+// pending software tokens and pending codes), identity providers, resource servers and domain are
+// there again, with the app clients, sign-ins and import jobs (snapshot_auth.go).
 type savedState struct {
 	Pools   []savedPool
 	Auth    savedAuth
@@ -30,6 +32,17 @@ type savedPool struct {
 	Groups          []savedGroup
 	Users           []savedUser
 	SignOuts        []savedSignOut `json:",omitempty"`
+	// Providers, Servers and Domain are absent from a state saved before they were kept.
+	Providers []savedProvider              `json:",omitempty"`
+	Servers   []types.ResourceServerType   `json:",omitempty"`
+	Domain    *types.DomainDescriptionType `json:",omitempty"`
+}
+
+type savedProvider struct {
+	Name, Type        string
+	Details, Mapping  map[string]string `json:",omitempty"`
+	Identifiers       []string          `json:",omitempty"`
+	Created, Modified float64
 }
 
 type savedMFA struct {
@@ -118,6 +131,19 @@ func (p *pool) save() savedPool {
 		sp.SignOuts = append(sp.SignOuts, savedSignOut{Sub: sub, At: at})
 	}
 	sort.Slice(sp.SignOuts, func(i, j int) bool { return string(sp.SignOuts[i].Sub[:]) < string(sp.SignOuts[j].Sub[:]) })
+	for _, ip := range p.res.providers { // creation order, which ListIdentityProviders follows
+		sp.Providers = append(sp.Providers, savedProvider{Name: ip.name, Type: ip.kind, Details: maps.Clone(ip.details), Mapping: maps.Clone(ip.mapping),
+			Identifiers: slices.Clone(ip.identifiers), Created: ip.created, Modified: ip.modified})
+	}
+	for _, rs := range p.res.servers {
+		c := *rs
+		c.Scopes = slices.Clone(rs.Scopes)
+		sp.Servers = append(sp.Servers, c)
+	}
+	if d := p.res.domain; d != nil {
+		c := *d
+		sp.Domain = &c
+	}
 	return sp
 }
 
@@ -165,6 +191,14 @@ func restorePool(sp savedPool) (*pool, error) {
 	}
 	p.modified = sp.Modified
 	p.mfa = mfaFactors{totp: sp.MFA.TOTP, sms: sp.MFA.SMS, email: sp.MFA.Email, smsCfg: sp.MFA.SMSConfig, emailCfg: sp.MFA.EmailConfig}
+	for _, sv := range sp.Providers {
+		p.res.providers = append(p.res.providers, &identityProvider{name: sv.Name, kind: sv.Type, details: sv.Details, mapping: sv.Mapping,
+			identifiers: sv.Identifiers, created: sv.Created, modified: sv.Modified})
+	}
+	for _, rs := range sp.Servers {
+		p.res.servers = append(p.res.servers, &rs)
+	}
+	p.res.domain = sp.Domain
 	for _, sg := range sp.Groups {
 		p.groups[sg.Name] = &group{name: sg.Name, description: sg.Description, precedence: sg.Precedence, roleArn: sg.RoleArn, created: sg.Created, modified: sg.Modified}
 	}

@@ -2,7 +2,11 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 )
 
 // Scenario is the classic deployment the demo, tests and `make local` seed: a primary pool in
@@ -51,4 +55,27 @@ func (sc *Scenario) BackupRequest() map[string]any {
 		"bucket": sc.Bucket, "bucketRegion": sc.BucketRegion,
 		"targetUserPoolId": sc.OsakaID, "targetRegion": sc.Osaka.Region,
 	}
+}
+
+// SetDeployedModes writes the modes a deployment starts with, the primary active and the DR pool
+// fenced (message is the fenced pool's FENCED_MESSAGE, empty for the built-in one), where none is
+// set: deploying again must not undo a failover. It returns both pools' mode parameters by pool ID.
+func (s *Stack) SetDeployedModes(ctx context.Context, primary, dr GatePool, message string) (map[string]poolmode.Parameter, error) {
+	params := map[string]poolmode.Parameter{}
+	now := time.Now().UTC()
+	for _, p := range []struct {
+		pool GatePool
+		mode poolmode.Mode
+	}{{primary, poolmode.Active}, {dr, poolmode.Fenced}} {
+		param := poolmode.Parameter{Client: s.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}
+		_, err := param.Get(ctx)
+		if errors.Is(err, poolmode.ErrNotSet) {
+			err = param.Set(ctx, poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseDeploy, Message: message})
+		}
+		if err != nil {
+			return nil, err
+		}
+		params[p.pool.ID] = param
+	}
+	return params, nil
 }

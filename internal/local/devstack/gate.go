@@ -2,12 +2,11 @@ package devstack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -91,25 +90,13 @@ func (s *Stack) WireGates(ctx context.Context, primary, dr GatePool, opts GateOp
 	return g, nil
 }
 
-// setDeployedModes writes the modes a deployment starts with, where none is set: deploying
-// again must not undo a failover.
+// setDeployedModes writes the modes a deployment starts with, where none is set (SetDeployedModes).
 func (g *Gates) setDeployedModes(ctx context.Context) error {
-	primary, dr := g.primary, g.dr
-	now := time.Now().UTC()
-	for _, p := range []struct {
-		pool GatePool
-		mode poolmode.Mode
-	}{{primary, poolmode.Active}, {dr, poolmode.Fenced}} {
-		param := poolmode.Parameter{Client: g.stack.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}
-		_, err := param.Get(ctx)
-		if errors.Is(err, poolmode.ErrNotSet) {
-			err = param.Set(ctx, poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseDeploy, Message: g.opts.Message})
-		}
-		if err != nil {
-			return err
-		}
-		g.Modes[p.pool.ID] = param
+	params, err := g.stack.SetDeployedModes(ctx, g.primary, g.dr, g.opts.Message)
+	if err != nil {
+		return err
 	}
+	maps.Copy(g.Modes, params)
 	return nil
 }
 

@@ -20,11 +20,13 @@ const (
 	s3File         = "s3.gob"
 	snsFile        = "sns.json"
 	executionsFile = "executions.gob"
+	ssmFile        = "ssm.json"
 )
 
 // Save writes the stack's state into dir, one file per service, each replaced atomically
-// (a temporary file renamed over it): the Cognito pools and users, the CloudWatch Logs, every S3
-// bucket and object, the SNS topics and subscriptions, the executions of sm (a running one as ABORTED, see localstates.Server.Save;
+// (a temporary file renamed over it): the Cognito pools and users (with their identity providers,
+// resource servers and domains), the CloudWatch Logs, every S3 bucket and object, the SNS topics
+// and subscriptions, Parameter Store (the pools' modes), the executions of sm (a running one as ABORTED, see localstates.Server.Save;
 // sm may be nil), and the scenario's ids. Restore and RestoreExecutions read it back.
 func (s *Stack) Save(dir string, sc *Scenario, sm *StateMachines) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -38,6 +40,7 @@ func (s *Stack) Save(dir string, sc *Scenario, sm *StateMachines) error {
 		{logsFile, s.Logs.Save},
 		{s3File, s.AWS.SaveS3},
 		{snsFile, s.AWS.SaveSNS},
+		{ssmFile, s.SSM.Save},
 		{executionsFile, func(w io.Writer) error {
 			if sm == nil {
 				return nil
@@ -75,8 +78,8 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 }
 
 // Restore loads a state Save wrote into dir: pools and users, logs, S3, SNS topics and
-// subscriptions, and the scenario, whose SNS topic it creates again (a directory saved without
-// SNS has none). It returns nil and no error when dir holds no saved state (it may
+// subscriptions, Parameter Store, and the scenario, whose SNS topic it creates again (a directory
+// saved without SNS or Parameter Store has none). It returns nil and no error when dir holds no saved state (it may
 // not exist), so the caller seeds instead. Executions come back with RestoreExecutions, once the
 // state machines are registered.
 func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
@@ -95,7 +98,7 @@ func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
 		read func(io.Reader) error
 		// optional: a directory saved before the file existed loads without it
 		optional bool
-	}{{cognitoFile, s.Cognito.Load, false}, {logsFile, s.Logs.Load, false}, {s3File, s.AWS.LoadS3, false}, {snsFile, s.AWS.LoadSNS, true}} {
+	}{{cognitoFile, s.Cognito.Load, false}, {logsFile, s.Logs.Load, false}, {s3File, s.AWS.LoadS3, false}, {snsFile, s.AWS.LoadSNS, true}, {ssmFile, s.SSM.Load, true}} {
 		err := readFile(filepath.Join(dir, f.name), f.read)
 		if f.optional && errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -112,7 +115,9 @@ func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
 
 // OpenScenario gives the stack its scenario and serves the state machines, as `cognito-dr local`
 // does: the state saved in dataDir when it holds one (restored is then true), else a scenario
-// seeded with users in the Tokyo pool. An empty dataDir always seeds. The caller closes sm.API.
+// seeded with users in the Tokyo pool. An empty dataDir always seeds. Either way the pools' mode
+// parameters are set as a deployment sets them (Tokyo active, Osaka fenced) where none is (a
+// saved mode, a failover's say, stays). The caller closes sm.API.
 func (s *Stack) OpenScenario(ctx context.Context, dataDir string, users int) (sc *Scenario, sm *StateMachines, restored bool, err error) {
 	if dataDir != "" {
 		if sc, err = s.Restore(ctx, dataDir); err != nil {
@@ -124,6 +129,10 @@ func (s *Stack) OpenScenario(ctx context.Context, dataDir string, users int) (sc
 		if sc, err = s.SeedScenario(ctx, users); err != nil {
 			return nil, nil, false, err
 		}
+	}
+	primary, dr := sc.GatePools()
+	if _, err = s.SetDeployedModes(ctx, primary, dr, ""); err != nil {
+		return nil, nil, false, err
 	}
 	if sm, err = s.ServeStateMachines(sc); err != nil {
 		return nil, nil, false, err

@@ -4,17 +4,21 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	cognitotypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 )
 
@@ -173,5 +177,83 @@ func TestDataDirKeepsStateAcrossRestart(t *testing.T) {
 	}
 	if len(pools.UserPools) != 0 || len(buckets.Buckets) != 0 {
 		t.Errorf("a stack without a data directory holds %d pools and %d buckets", len(pools.UserPools), len(buckets.Buckets))
+	}
+}
+
+// TestDataDirKeepsModesAndPoolResources: a seeded stack starts with the modes a deployment
+// writes (Tokyo active, Osaka fenced); a failover's modes, an identity provider and a domain
+// survive a restart; and a data directory saved before Parameter Store was kept (no ssm.json)
+// still loads, with the deployed modes written again.
+func TestDataDirKeepsModesAndPoolResources(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, sc, sm, _ := persistedStack(t, dir, 5)
+	primary, dr := sc.GatePools()
+	mode := func(st *Stack, p GatePool) poolmode.State {
+		t.Helper()
+		s, err := poolmode.Parameter{Client: st.Clients.SSM(p.Region), Name: poolmode.ParameterName(p.ID)}.Get(ctx)
+		if err != nil {
+			t.Fatalf("mode of %s: %v", p.ID, err)
+		}
+		return s
+	}
+	if a, f := mode(st, primary), mode(st, dr); a.Mode != poolmode.Active || f.Mode != poolmode.Fenced || a.Cause != poolmode.CauseDeploy {
+		t.Fatalf("seeded modes: primary %+v, DR %+v; want active and fenced by deploy", a, f)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, p := range []struct {
+		pool GatePool
+		mode poolmode.Mode
+	}{{primary, poolmode.Fenced}, {dr, poolmode.Active}} {
+		if err := (poolmode.Parameter{Client: st.Clients.SSM(p.pool.Region), Name: poolmode.ParameterName(p.pool.ID)}).Set(ctx,
+			poolmode.State{Mode: p.mode, Since: now, Cause: poolmode.CauseFailover}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := st.Clients.Cognito(sc.Tokyo.Region)
+	if _, err := c.CreateIdentityProvider(ctx, &cip.CreateIdentityProviderInput{UserPoolId: &sc.TokyoID, ProviderName: aws.String("Corp"),
+		ProviderType: cognitotypes.IdentityProviderTypeTypeSaml, ProviderDetails: map[string]string{"MetadataURL": "https://idp.example.jp/m"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateUserPoolDomain(ctx, &cip.CreateUserPoolDomainInput{UserPoolId: &sc.TokyoID, Domain: aws.String("tokyo-login")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(dir, sc, sm); err != nil {
+		t.Fatal(err)
+	}
+	sm.API.Close()
+	st.Close()
+
+	st2, sc2, sm2, restored := persistedStack(t, dir, 5)
+	if !restored {
+		t.Fatal("the saved state was not loaded")
+	}
+	if a, f := mode(st2, primary), mode(st2, dr); a.Mode != poolmode.Fenced || f.Mode != poolmode.Active || a.Cause != poolmode.CauseFailover || !a.Since.Equal(now) {
+		t.Errorf("modes after a restart: primary %+v, DR %+v; want the failover's (primary fenced, DR active)", a, f)
+	}
+	c2 := st2.Clients.Cognito(sc2.Tokyo.Region)
+	if _, err := c2.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &sc2.TokyoID, ProviderName: aws.String("Corp")}); err != nil {
+		t.Errorf("identity provider after a restart: %v", err)
+	}
+	if d, err := c2.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: aws.String("tokyo-login")}); err != nil || aws.ToString(d.DomainDescription.UserPoolId) != sc2.TokyoID {
+		t.Errorf("domain after a restart: %+v, %v", d, err)
+	}
+	if err := st2.Save(dir, sc2, sm2); err != nil {
+		t.Fatal(err)
+	}
+	sm2.API.Close()
+	st2.Close()
+
+	// A directory from before ssm.json existed.
+	if err := os.Remove(filepath.Join(dir, ssmFile)); err != nil {
+		t.Fatal(err)
+	}
+	st3, _, sm3, restored := persistedStack(t, dir, 5)
+	t.Cleanup(func() { sm3.API.Close(); st3.Close() })
+	if !restored {
+		t.Fatal("a directory without ssm.json was not loaded")
+	}
+	if a, f := mode(st3, primary), mode(st3, dr); a.Mode != poolmode.Active || f.Mode != poolmode.Fenced {
+		t.Errorf("modes of a directory without ssm.json: primary %+v, DR %+v; want active and fenced as deployed", a, f)
 	}
 }
