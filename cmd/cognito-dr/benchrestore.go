@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,7 +118,7 @@ func benchRestore(ctx context.Context, w io.Writer, n int, latency time.Duration
 		return err
 	}
 	times := &stateTimes{entered: map[string]time.Time{}}
-	run, err := st.RestoreWorkflow(sc, nil, nil, append(opts, asl.WithObserver(times.observe))...)
+	run, err := st.RestoreWorkflow(sc, nil, nil, append(slices.Clip(opts), asl.WithObserver(times.observe))...)
 	if err != nil {
 		return err
 	}
