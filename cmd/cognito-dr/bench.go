@@ -39,6 +39,8 @@ func runBench(ctx context.Context, args []string) error {
 	failbackUsers := fs.Int("failback-users", 20000, "DR-only users of the failback run (0 skips it)")
 	replicateUsers := fs.Int("replicate-users", 300, "sign-ups replicated by the trigger benchmark (0 skips it)")
 	reconcileUsers := fs.Int("reconcile-users", 50000, "users in the reconciled pool (0 skips it)")
+	restoreUsers := fs.Int("restore-users", 100000, "users in the snapshot restored into an empty pool (0 skips it)")
+	drillUsers := fs.Int("drill-users", 10000, "users in the snapshot of the restore drill (0 skips it)")
 	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
 	exportImpls := fs.String("export-impls", "ours,baseline", "the exporters of the throughput runs, comma-separated (ours, baseline)")
 	exportBudget := fs.Duration("export-budget", 0, "time budget of one export invocation in the throughput runs (0: the default, 10m); a short one makes the export resume many times")
@@ -64,6 +66,16 @@ func runBench(ctx context.Context, args []string) error {
 	if *failbackUsers > 0 {
 		if err := benchFailback(ctx, *failbackUsers, *latency); err != nil {
 			return err
+		}
+	}
+	if *restoreUsers > 0 {
+		if err := benchRestore(ctx, os.Stdout, *restoreUsers, *latency); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	if *drillUsers > 0 {
+		if err := benchDrill(ctx, os.Stdout, *drillUsers, *latency); err != nil {
+			return fmt.Errorf("drill: %w", err)
 		}
 	}
 	if *rssUsers == 0 {
