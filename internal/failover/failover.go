@@ -176,11 +176,23 @@ func (f *Failover) Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	now := f.now()
 
+	// The DR pool must answer before the primary is fenced: fencing a primary for a DR pool
+	// that cannot be activated would lock every user out.
+	drState, err := f.read(ctx, dr, callTimeout)
+	if err != nil && !errors.Is(err, poolmode.ErrNotSet) {
+		r.DR.Action, r.DR.Error = NotActivated, err.Error()
+		return r, fmt.Errorf("DR pool %s in %s does not answer, nothing was changed: %w", cfg.DRPool, cfg.DRRegion, err)
+	}
+
 	fenceErr := f.fence(ctx, primary, cfg, now, callTimeout, &r.Primary)
 
-	if err := f.activate(ctx, dr, now, callTimeout, &r); err != nil {
+	if err := f.activate(ctx, dr, drState, now, callTimeout, &r); err != nil {
 		r.DR.Action, r.DR.Error = NotActivated, err.Error()
-		return r, fmt.Errorf("activate DR pool %s in %s: %w", cfg.DRPool, cfg.DRRegion, err)
+		did := "the primary was not fenced either"
+		if fenceErr == nil {
+			did = "the primary is fenced: no pool lets users in until failover is run again"
+		}
+		return r, fmt.Errorf("activate DR pool %s in %s (%s): %w", cfg.DRPool, cfg.DRRegion, did, err)
 	}
 
 	f.pause(ctx, cfg, callTimeout, &r.Schedule)
@@ -206,6 +218,13 @@ func (f *Failover) Run(ctx context.Context, cfg Config) (Result, error) {
 	return r, nil
 }
 
+// read reads a pool's mode within timeout.
+func (f *Failover) read(ctx context.Context, p poolmode.Parameter, timeout time.Duration) (poolmode.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return p.Get(ctx)
+}
+
 // fence writes the primary's fenced mode unless it is fenced already. Each call is bounded.
 func (f *Failover) fence(ctx context.Context, p poolmode.Parameter, cfg Config, now time.Time, timeout time.Duration, out *Pool) error {
 	out.Attempts++
@@ -228,22 +247,20 @@ func (f *Failover) fence(ctx context.Context, p poolmode.Parameter, cfg Config, 
 
 // activate marks the DR pool active by a failover, unless an earlier failover did: its Since is
 // the failover time, which a re-run must not move (failback and the peer rule read it).
-func (f *Failover) activate(ctx context.Context, p poolmode.Parameter, now time.Time, timeout time.Duration, r *Result) error {
-	r.DR.Attempts++
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	s, err := p.Get(ctx)
+// s is the DR pool's state read before the primary was fenced (zero when none is set).
+func (f *Failover) activate(ctx context.Context, p poolmode.Parameter, s poolmode.State, now time.Time, timeout time.Duration, r *Result) error {
 	switch {
-	case err == nil && s.Mode == poolmode.Active && s.Cause == poolmode.CauseFailover:
+	case s.Mode == poolmode.Active && s.Cause == poolmode.CauseFailover:
 		r.DR.Action, r.FailoverTime = AlreadyActive, s.Since.UTC()
 		return nil
-	case err == nil && s.Mode == poolmode.Active:
+	case s.Mode == poolmode.Active:
 		// Active by a deployment or an operator: both pools were active. Activating it again by
 		// a failover now is what makes the primary's gate yield (the peer rule).
 		r.notef("DR pool %s was already active (cause %q since %s); marked active by this failover", p.Name, s.Cause, s.Since.UTC().Format(time.RFC3339))
-	case err != nil && !errors.Is(err, poolmode.ErrNotSet):
-		return err
 	}
+	r.DR.Attempts++
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if err := p.Set(ctx, poolmode.State{Mode: poolmode.Active, Since: now, Cause: poolmode.CauseFailover}); err != nil {
 		return err
 	}
