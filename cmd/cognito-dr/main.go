@@ -31,6 +31,7 @@ func commands() []command {
 		{"demo-failback", "continue the story: outage, changes in Osaka, approval-gated failback to Tokyo, report", runDemoFailback},
 		{"demo-restore", "the pool-loss story: back up Tokyo, delete it, restore a new Tokyo pool from the snapshot, sign a user in", runDemoRestore},
 		{"validate-csv", "check a (hand-edited) import CSV against a pool's own header and rules, with the backup's checks", runValidateCSV},
+		{"failover", "fail over to the DR pool: fence the primary, activate the DR pool, pause reconcile, verify; safe to re-run", runFailover},
 		{"readiness", "check, read-only, that failover and restore would work: pool drift, backup age, CSV checksums", runReadiness},
 		{"reset-totp", "delete users' TOTP authenticators (AdminDeleteSoftwareToken) so their next sign-in sets up MFA again", runResetTOTP},
 		{"start", "start a deployed workflow (backup, failback, reconcile, restore) with an input file and follow it until it ends or waits for approval", runStart},

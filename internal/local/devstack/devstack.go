@@ -18,6 +18,7 @@ import (
 	locallambda "github.com/cognito-dr/cognito-dr/internal/local/lambda"
 	locallogs "github.com/cognito-dr/cognito-dr/internal/local/logs"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	localscheduler "github.com/cognito-dr/cognito-dr/internal/local/scheduler"
 	localssm "github.com/cognito-dr/cognito-dr/internal/local/ssm"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
@@ -51,6 +52,8 @@ type Stack struct {
 	// functions a gate chains to).
 	SSM       *localssm.Store
 	Functions *locallambda.Functions
+	// Scheduler is EventBridge Scheduler (the reconcile schedule a failover pauses).
+	Scheduler *localscheduler.Store
 }
 
 // Start listens on loopback and serves Cognito (with import-job upload URLs), CloudWatch Logs,
@@ -75,6 +78,8 @@ func Start(opts Options) (*Stack, error) {
 	fns := locallambda.New(localaws.DefaultAccountID)
 	st.ServeSSM(params)
 	st.ServeLambda(fns)
+	sched := localscheduler.New(localscheduler.Options{AccountID: localaws.DefaultAccountID, Clock: opts.Clock})
+	st.ServeScheduler(sched)
 	return &Stack{
 		AWS:       st,
 		Cognito:   cog,
@@ -82,6 +87,7 @@ func Start(opts Options) (*Stack, error) {
 		Clients:   awsclients.New(st.AWSConfig("us-east-1"), awsclients.Options{S3PathStyle: true}),
 		SSM:       params,
 		Functions: fns,
+		Scheduler: sched,
 	}, nil
 }
 

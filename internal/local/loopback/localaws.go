@@ -6,7 +6,7 @@
 // Every service shares the endpoint, so a client only needs BaseEndpoint set to
 // [Stack.URL], just like `aws --endpoint-url URL <service> ...`. Requests are
 // routed by the X-Amz-Target header (Cognito, Logs, Step Functions, SSM), then by the service name in the
-// SigV4 credential scope (Lambda's REST API among them), then by the shape of unsigned awsquery requests
+// SigV4 credential scope (Lambda's and EventBridge Scheduler's REST APIs among them), then by the shape of unsigned awsquery requests
 // (SNS); everything else goes to S3. Paths under /_local/ are reserved for
 // local-only pages mounted with [Stack.Handle].
 package loopback
@@ -79,7 +79,9 @@ type Stack struct {
 	states  atomic.Pointer[http.Handler]
 	ssm     atomic.Pointer[http.Handler]
 	lambda  atomic.Pointer[http.Handler]
-	local   *http.ServeMux
+	// scheduler serves EventBridge Scheduler (credential scope service "scheduler").
+	scheduler atomic.Pointer[http.Handler]
+	local     *http.ServeMux
 }
 
 // Start listens on cfg.Addr and serves in the background until Close.
@@ -160,6 +162,9 @@ func (s *Stack) ServeSSM(h http.Handler) { s.ssm.Store(&h) }
 
 // ServeLambda makes h serve Lambda from now on.
 func (s *Stack) ServeLambda(h http.Handler) { s.lambda.Store(&h) }
+
+// ServeScheduler makes h serve EventBridge Scheduler (REST-JSON, SigV4 service "scheduler") from now on.
+func (s *Stack) ServeScheduler(h http.Handler) { s.scheduler.Store(&h) }
 
 // Handle mounts h for pattern, which must lie under [LocalPrefix]
 // ("/_local/import/" or "GET /_local/approve/{id}"). Like [http.ServeMux.Handle]
@@ -245,6 +250,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, r, loadHandler(&s.ssm), "SSM")
 	case service == "lambda", service == "" && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/"):
 		serveJSON(w, r, loadHandler(&s.lambda), "Lambda")
+	case service == "scheduler":
+		serveJSON(w, r, loadHandler(&s.scheduler), "EventBridge Scheduler")
 	case service == "sns", service == "" && isQueryRequest(r):
 		s.sns.serveHTTP(w, r, region)
 	default:
