@@ -208,6 +208,8 @@ type FailbackStack struct {
 	ExecutionLogs   awslogs.LogGroup
 	FailedAlarm     awscloudwatch.Alarm
 	TimedOutAlarm   awscloudwatch.Alarm
+	// The restore workflow and its drill (infra/restore.go).
+	restoreResources
 }
 
 // FilesPrefix is where this deployment's failbacks keep their files: <prefix>/<primary pool>/.
@@ -320,6 +322,12 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		Tracing:      cfg.Tracing,
 		StepEvidence: "the execution history, the per-user report and the tasks' JSON logs",
 	})
+	if err := s.buildRestore(props.Code, approvalEnv(map[string]*string{
+		"TOPIC_ARN":            s.Topic.Topic.TopicArn(),
+		"IMPORT_LOGS_ROLE_ARN": s.ImportLogsRole.RoleArn(),
+	}), logRetention); err != nil {
+		return nil, err
+	}
 	s.buildApprovalPage(props.Code, approvalEnv(map[string]*string{}), logRetention)
 	s.buildAlarms()
 	if err := s.buildOutputs(); err != nil {
@@ -392,7 +400,7 @@ func (s *FailbackStack) buildApprovalPage(code CodeSource, env map[string]*strin
 	s.grantSigningKey(role)
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure"),
-		Resources: &[]*string{s.StateMachine.StateMachineArn()},
+		Resources: &[]*string{s.StateMachine.StateMachineArn(), s.RestoreStateMachine.StateMachineArn()},
 	}))
 
 	s.APIAccessLogs = awslogs.NewLogGroup(s.Stack, jsii.String("ApprovalApiAccessLogs"), &awslogs.LogGroupProps{
