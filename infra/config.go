@@ -92,6 +92,9 @@ type GateConfig struct {
 type RestoreConfig struct {
 	// Prefix is the restore files' key prefix in the backup bucket (the request's "prefix").
 	Prefix string `json:"prefix,omitempty"`
+	// RetentionDays expires restore files: the imported users, the report and the sub map
+	// applications re-key their data with.
+	RetentionDays int `json:"retentionDays,omitempty"`
 	// Targets are the existing pools a restore may write into; default the primary pool.
 	Targets []Pool `json:"targets,omitempty"`
 	// CreateRegions are the Regions where a restore may create a pool (createPool); default the
@@ -220,7 +223,8 @@ const (
 	DefaultRetryNoncurrentVersionDays = 7
 	DefaultReplicateMemoryMiB         = 512
 	// DefaultDrillSchedule is monthly: 04:00 on the 1st, after the night's backup.
-	DefaultDrillSchedule = "cron(0 4 1 * ? *)"
+	DefaultDrillSchedule        = "cron(0 4 1 * ? *)"
+	DefaultRestoreRetentionDays = 90
 )
 
 var (
@@ -328,6 +332,9 @@ func (c *Config) setDefaults() {
 	rs := &c.Restore
 	if rs.Prefix == "" {
 		rs.Prefix = restore.DefaultPrefix
+	}
+	if rs.RetentionDays == 0 {
+		rs.RetentionDays = DefaultRestoreRetentionDays
 	}
 	if len(rs.Targets) == 0 && c.Primary.UserPoolID != "" {
 		rs.Targets = []Pool{{UserPoolID: c.Primary.UserPoolID, Region: c.Primary.Region}}
@@ -537,6 +544,9 @@ func (c *Config) restoreProblems(overlaps func(a, b string) bool) []string {
 				add("restore.prefix %q overlaps %s %q", r.Prefix, other.name, other.prefix)
 			}
 		}
+	}
+	if r.RetentionDays < 1 {
+		add("restore.retentionDays %d must be at least 1", r.RetentionDays)
 	}
 	for i, t := range r.Targets {
 		m := poolPattern.FindStringSubmatch(t.UserPoolID)

@@ -289,6 +289,7 @@ func TestBuckets(t *testing.T) {
 			map[string]any{"Id": "expire-snapshots", "Prefix": "cognito-dr/backups/", "ExpirationInDays": 35, "Status": "Enabled"},
 			map[string]any{"Id": "expire-reconcile-files", "Prefix": "cognito-dr/reconcile/", "ExpirationInDays": 7, "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 1}, "Status": "Enabled"},
 			map[string]any{"Id": "expire-failback-files", "Prefix": "cognito-dr/failback/", "ExpirationInDays": 90, "Status": "Enabled"},
+			map[string]any{"Id": "expire-restore-files", "Prefix": "cognito-dr/restores/", "ExpirationInDays": 90, "Status": "Enabled"},
 			map[string]any{"Id": "expire-approvals", "Prefix": "approvals/", "ExpirationInDays": 90, "Status": "Enabled"},
 			map[string]any{"Id": "expire-noncurrent-versions", "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 30}, "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}, "ExpiredObjectDeleteMarker": true, "Status": "Enabled"},
 		}},
@@ -401,8 +402,10 @@ func TestBuildCommand(t *testing.T) {
 	if cmd.Dir != "/repo" {
 		t.Errorf("dir %s", cmd.Dir)
 	}
-	want = []string{"apply-changes", "approval-page", "build-import-csv", "capture-pool-config", "collect-import-results", "diff-bucket", "disable-users", "export", "export-after", "notify", "notify-failback",
-		"notify-reconcile", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token", "repair-drift", "replicate", "report-drift", "request-approval", "start-import", "upload-import", "validate-import", "write-manifest", "write-report"}
+	want = []string{"apply-changes", "apply-restore", "approval-page", "build-import-csv", "build-restore-csv", "capture-pool-config", "collect-import-results", "delete-drill-pool", "diff-bucket", "disable-users",
+		"export", "export-after", "notify", "notify-failback", "notify-reconcile", "notify-restore", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token",
+		"prepare-restore-target", "repair-drift", "replicate", "report-drift", "request-approval", "request-restore-approval", "resolve-restore", "start-import", "upload-import", "validate-import",
+		"verify-restore-drill", "write-manifest", "write-report", "write-restore-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)
 	}

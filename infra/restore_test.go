@@ -298,6 +298,7 @@ func TestRestoreConfig(t *testing.T) {
 	}
 	wantDefaults := RestoreConfig{
 		Prefix:        restore.DefaultPrefix,
+		RetentionDays: 90,
 		Targets:       []Pool{{UserPoolID: "ap-northeast-1_A1", Region: "ap-northeast-1"}},
 		CreateRegions: []string{"ap-northeast-1"},
 		Drill:         DrillConfig{Schedule: "cron(0 4 1 * ? *)", TimeZone: "Asia/Tokyo"},
@@ -308,8 +309,8 @@ func TestRestoreConfig(t *testing.T) {
 	if !c.DrillEnabled() {
 		t.Error("the drill is off by default")
 	}
-	_, err = ParseConfig([]byte("{" + base + `,"restore":{"prefix":"cognito-dr/backups/x","targets":[{"userPoolId":"us-east-1_X","region":"ap-northeast-1"}],"createRegions":["tokyo"],"drill":{"schedule":"monthly","timeZone":"Mars/Base"}}}`))
-	for _, want := range []string{"restore.prefix", "restore.targets[0].userPoolId", "restore.createRegions[0]", "restore.drill.schedule", "restore.drill.timeZone"} {
+	_, err = ParseConfig([]byte("{" + base + `,"restore":{"prefix":"cognito-dr/backups/x","retentionDays":-1,"targets":[{"userPoolId":"us-east-1_X","region":"ap-northeast-1"}],"createRegions":["tokyo"],"drill":{"schedule":"monthly","timeZone":"Mars/Base"}}}`))
+	for _, want := range []string{"restore.prefix", "restore.retentionDays", "restore.targets[0].userPoolId", "restore.createRegions[0]", "restore.drill.schedule", "restore.drill.timeZone"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
