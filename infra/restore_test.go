@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
@@ -314,5 +315,33 @@ func TestRestoreConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
+	}
+}
+
+// The RestoreInput output is a restore request the state machine accepts as it is: the newest
+// snapshot of the primary pool into the primary pool.
+func TestRestoreInputOutput(t *testing.T) {
+	raw, _ := json.Marshal(fbTemplate.ToJSON())
+	var tm struct {
+		Outputs map[string]output `json:"Outputs"`
+	}
+	if err := json.Unmarshal(raw, &tm); err != nil {
+		t.Fatal(err)
+	}
+	in, ok := tm.Outputs["RestoreInput"].Value.(string)
+	if !ok {
+		t.Fatalf("no RestoreInput output: %v", tm.Outputs["RestoreInput"])
+	}
+	var req restore.Request
+	if err := boundary.DecodeStrict([]byte(in), &req); err != nil {
+		t.Fatalf("RestoreInput is not a restore.Request: %v", err)
+	}
+	want := restore.Request{
+		Bucket: "cognito-dr-backups-123456789012-ap-northeast-3", BucketRegion: "ap-northeast-3",
+		Snapshot: restore.Latest, SourceUserPoolID: "ap-northeast-1_AbCdEf123", SnapshotPrefix: "cognito-dr/backups",
+		Prefix: "cognito-dr/restores", Target: &manifest.PoolRef{UserPoolID: "ap-northeast-1_AbCdEf123", Region: "ap-northeast-1"},
+	}
+	if diff := cmp.Diff(want, req); diff != "" {
+		t.Errorf("RestoreInput (-want +got):\n%s", diff)
 	}
 }
