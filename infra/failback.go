@@ -184,7 +184,8 @@ type FailbackStackProps struct {
 // FailbackStack deploys the approval-gated failback workflow in the DR Region, beside the backup
 // stack whose bucket holds its files. It is a stack of its own so that the public approval
 // endpoint, the signing key and the roles that write to the primary pool are deployed, reviewed
-// and removed apart from the backups, and a change to one never redeploys the other.
+// and removed apart from the backups, and a change to one never redeploys the other. It also runs
+// the restore and its drill (restore.go), which share its import functions and its approvals.
 type FailbackStack struct {
 	awscdk.Stack
 	Config Config
