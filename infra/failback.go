@@ -323,10 +323,7 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		Tracing:      cfg.Tracing,
 		StepEvidence: "the execution history, the per-user report and the tasks' JSON logs",
 	})
-	if err := s.buildRestore(props.Code, approvalEnv(map[string]*string{
-		"TOPIC_ARN":            s.Topic.Topic.TopicArn(),
-		"IMPORT_LOGS_ROLE_ARN": s.ImportLogsRole.RoleArn(),
-	}), logRetention); err != nil {
+	if err := s.buildRestore(props.Code, approvalEnv(map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}), logRetention); err != nil {
 		return nil, err
 	}
 	s.buildApprovalPage(props.Code, approvalEnv(map[string]*string{}), logRetention)

@@ -111,7 +111,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			s.allowSnapshots(role, []string{"s3:GetObject"}, s.Backup.SnapshotsArn())
 			s.allowRestoreObjects(role, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, s.RestoreFilesArn())
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
-			s.Topic.GrantPublish(role)
+			s.Backup.Topic.GrantPublish(role)
 		},
 	},
 	"VerifyRestoreDrillFunctionArn": {
@@ -130,7 +130,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			// Only pools tagged as a drill's scratch pool at creation, in the DR Region; no role
 			// of the deployment may tag a pool afterwards.
 			s.allowDrillPools(role, []string{"cognito-idp:DescribeUserPool", "cognito-idp:DeleteUserPool"})
-			s.Topic.GrantPublish(role)
+			s.Backup.Topic.GrantPublish(role)
 		},
 	},
 	"NotifyRestoreFunctionArn": {
@@ -139,7 +139,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			// A failed drill's record, so readiness sees the failure.
 			s.allowSnapshots(role, []string{"s3:PutObject"}, s.DrillsArn())
 			s.Backup.grantBucketKey(role, "kms:GenerateDataKey")
-			s.Topic.GrantPublish(role)
+			s.Backup.Topic.GrantPublish(role)
 		},
 	},
 }
@@ -315,22 +315,36 @@ func (s *FailbackStack) grantRestoreImports() {
 	suppressWildcard(s.ImportLogsRole, "Cognito creates the log group /aws/cognito/userpools/<pool id>/<pool name> and a stream per job: the wildcard covers the restore targets' import logs and, for pools a restore creates (ids unknown), the import logs of the restore's Regions.", logs...)
 }
 
+// restoreApprovalTask is the one restore task whose TOPIC_ARN is the approvers' topic: its message
+// carries the approval link. The restore's outcomes go to the operators' topic.
+const restoreApprovalTask = "RequestRestoreApprovalFunctionArn"
+
 // buildRestore deploys the restore state machine, its own task functions, the drill schedule and
-// the drill alarms.
-func (s *FailbackStack) buildRestore(code CodeSource, settings map[string]*string, logRetention awslogs.RetentionDays) error {
+// the drill alarms. approvalSettings are the approval page's settings with the approvers' topic.
+func (s *FailbackStack) buildRestore(code CodeSource, approvalSettings map[string]*string, logRetention awslogs.RetentionDays) error {
 	def, tasks, err := restoreWorkflowTasks()
 	if err != nil {
 		return err
 	}
-	own := map[string]boundary.Spec{}
-	for p := range restoreTasks {
-		own[p] = tasks[p]
-	}
-	fns, err := newTaskFunctions(s.Stack, s, restoreTasks, taskFunctionsProps{
-		Workflow: "restore", Tasks: own, Code: code, LogRetention: logRetention, Settings: settings,
-	})
-	if err != nil {
-		return err
+	fns := map[string]*GoFunction{}
+	for _, approvers := range []bool{true, false} {
+		specs := map[string]boundary.Spec{}
+		for p := range restoreTasks {
+			if (p == restoreApprovalTask) == approvers {
+				specs[p] = tasks[p]
+			}
+		}
+		settings := approvalSettings
+		if !approvers {
+			settings = map[string]*string{"TOPIC_ARN": s.Backup.Topic.Topic.TopicArn()}
+		}
+		made, err := newTaskFunctions(s.Stack, s, restoreTasks, taskFunctionsProps{
+			Workflow: "restore", Tasks: specs, Code: code, LogRetention: logRetention, Settings: settings,
+		})
+		if err != nil {
+			return err
+		}
+		maps.Copy(fns, made)
 	}
 	s.grantRestoreImports()
 	s.RestoreFunctions = fns
@@ -367,9 +381,9 @@ func (s *FailbackStack) buildRestore(code CodeSource, settings map[string]*strin
 		return err
 	}
 	// Restores and drills fail the same way; a failed drill is also drill.json with its reason and
-	// the notification on the approvers' topic. Alarms go to the operators.
+	// the notification on the operators' topic, where the alarms go too.
 	s.RestoreFailedAlarm = newAlarm(s.Stack, "RestoreFailedAlarm", "cognito-dr-restore-failed",
-		"A restore or restore drill execution failed or was not approved in time; its notification on "+FailbackTopicName+" and, for a drill, its drill.json say why.",
+		"A restore or restore drill execution failed or was not approved in time; its notification on "+OperatorTopicName+" and, for a drill, its drill.json say why.",
 		s.RestoreStateMachine.MetricFailed(every5Minutes("Sum")), 1)
 	s.RestoreTimedOutAlarm = newAlarm(s.Stack, "RestoreTimedOutAlarm", "cognito-dr-restore-timed-out",
 		"A restore or restore drill execution hit the state machine's timeout; no notification was sent. Check its history.",

@@ -79,6 +79,12 @@ func TestRestoreTaskPolicies(t *testing.T) {
 		allowAll([]string{"sns:Publish"}, ref(logicalID(t, f.Topic.Topic))),
 		allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, getAtt(logicalID(t, f.Topic.Key), "Arn")),
 	}
+	// Outcomes (report, drill result, failures) go to the operators; only the approval request,
+	// which carries the link, to the approvers.
+	operators := []any{
+		allowAll([]string{"sns:Publish"}, imported(t, stacks.Backup.Topic.Topic, "")),
+		allowAll([]string{"kms:Decrypt", "kms:GenerateDataKey"}, imported(t, stacks.Backup.Topic.Key, "Arn")),
+	}
 	signingKey := []any{
 		allowAll([]string{"secretsmanager:GetSecretValue"}, ref(logicalID(t, f.SigningKey))),
 		allowIf([]string{"kms:Decrypt"}, map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.ap-northeast-3.amazonaws.com"}}, getAtt(logicalID(t, f.SigningKeyKey), "Arn")),
@@ -133,7 +139,7 @@ func TestRestoreTaskPolicies(t *testing.T) {
 			allowAll([]string{"s3:GetObject"}, rsSnapshots),
 			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, rsFiles),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
-		}, publish...),
+		}, operators...),
 		// The drill's steps reach no pool but its scratch pool.
 		"VerifyRestoreDrillFunctionArn": {
 			drillPools("cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser", "cognito-idp:CreateUserPoolClient",
@@ -145,11 +151,11 @@ func TestRestoreTaskPolicies(t *testing.T) {
 		},
 		"DeleteDrillPoolFunctionArn": append([]any{
 			drillPools("cognito-idp:DescribeUserPool", "cognito-idp:DeleteUserPool"),
-		}, publish...),
+		}, operators...),
 		"NotifyRestoreFunctionArn": append([]any{
 			allowAll([]string{"s3:PutObject"}, rsDrills),
 			kms("kms:GenerateDataKey"),
-		}, publish...),
+		}, operators...),
 	}
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(f.RestoreFunctions))); diff != "" {
 		t.Fatalf("restore functions (-want +got):\n%s", diff)
@@ -208,13 +214,14 @@ func TestRestoreStateMachine(t *testing.T) {
 }
 
 // Every restore Lambda: the common settings, a timeout equal to its ASL state's, TOPIC_ARN on the
-// approvers' topic, and the approval settings only where they are read.
+// operators' topic but for the approval request's (the approvers'), and the approval settings only
+// where they are read.
 func TestRestoreFunctions(t *testing.T) {
 	f := stacks.Failback
 	def, _ := statemachines.Definition(statemachines.Restore)
 	timeouts := aslTimeouts(t, def)
 	timeouts["RequestRestoreApprovalFunctionArn"] = 60
-	topic := ref(logicalID(t, f.Topic.Topic))
+	approvers, operators := ref(logicalID(t, f.Topic.Topic)), imported(t, stacks.Backup.Topic.Topic, "")
 	for _, spec := range boundary.Specs(restore.Tasks) {
 		p := spec.Placeholder
 		fn, own := f.RestoreFunctions[p]
@@ -232,6 +239,10 @@ func TestRestoreFunctions(t *testing.T) {
 			env := envOf(t, fbResources, fn)
 			checkSettings(t, spec, env)
 			if slices.ContainsFunc(spec.Settings, func(s boundary.Setting) bool { return s.Name == "TOPIC_ARN" }) {
+				topic := operators
+				if p == "RequestRestoreApprovalFunctionArn" {
+					topic = approvers
+				}
 				if diff := cmp.Diff(topic, env["TOPIC_ARN"]); diff != "" {
 					t.Errorf("TOPIC_ARN (-want +got):\n%s", diff)
 				}
