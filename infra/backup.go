@@ -254,6 +254,13 @@ func (s *BackupStack) buildBucket() {
 			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.Failback.RetentionDays))),
 		},
 		{
+			// Restore files hold user data; the report and the sub map are what applications
+			// re-key their data with.
+			Id:         jsii.String("expire-restore-files"),
+			Prefix:     jsii.String(s.Config.Restore.Prefix + "/"),
+			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.Restore.RetentionDays))),
+		},
+		{
 			Id:         jsii.String("expire-approvals"),
 			Prefix:     jsii.String(ApprovalsPrefix + "/"),
 			Expiration: awscdk.Duration_Days(jsii.Number(float64(s.Config.Failback.RetentionDays))),

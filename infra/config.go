@@ -14,10 +14,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 // Config is the deployment's configuration, read from a JSON file (cognito-dr.json by default; see
@@ -43,6 +45,8 @@ type Config struct {
 	Replication ReplicationConfig `json:"replication,omitempty"`
 	// Gate configures the gate triggers and the pools' mode parameters (infra/gate.go).
 	Gate GateConfig `json:"gate,omitempty"`
+	// Restore configures the restore workflow and its scheduled drill (infra/restore.go).
+	Restore RestoreConfig `json:"restore,omitzero"`
 	// LogRetentionDays keeps the Lambda and state machine logs; one of CloudWatch Logs' values.
 	LogRetentionDays int `json:"logRetentionDays,omitempty"`
 	// Tracing turns on X-Ray for the state machines (its policy needs Resource "*").
@@ -82,6 +86,37 @@ type GateConfig struct {
 	// ModeCacheSeconds is how long a gate uses a mode it read (MODE_CACHE_SECONDS, 1 to 10); 0 is
 	// the gate's default.
 	ModeCacheSeconds int `json:"modeCacheSeconds,omitempty"`
+}
+
+// RestoreConfig configures the restore state machine (in the failback stack) and the drill.
+type RestoreConfig struct {
+	// Prefix is the restore files' key prefix in the backup bucket (the request's "prefix").
+	Prefix string `json:"prefix,omitempty"`
+	// RetentionDays expires restore files: the imported users, the report and the sub map
+	// applications re-key their data with.
+	RetentionDays int `json:"retentionDays,omitempty"`
+	// Targets are the existing pools a restore may write into; default the primary pool.
+	Targets []Pool `json:"targets,omitempty"`
+	// CreateRegions are the Regions where a restore may create a pool (createPool); default the
+	// primary pool's Region. The drill creates its scratch pools in the DR Region regardless.
+	CreateRegions []string `json:"createRegions,omitempty"`
+	// Drill schedules the restore drill.
+	Drill DrillConfig `json:"drill,omitzero"`
+}
+
+// DrillConfig configures the scheduled restore drill.
+type DrillConfig struct {
+	// Enabled turns the schedule on (default true); off, the schedule is deployed DISABLED.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Schedule is an EventBridge Scheduler expression; default monthly.
+	Schedule string `json:"schedule,omitempty"`
+	// TimeZone is the IANA time zone the cron expression is read in.
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// DrillEnabled reports whether the drill schedule is on.
+func (c Config) DrillEnabled() bool {
+	return c.Restore.Drill.Enabled == nil || *c.Restore.Drill.Enabled
 }
 
 // GateEnabled reports whether the gate is deployed.
@@ -187,6 +222,9 @@ const (
 	DefaultFailbackRetentionDays      = 90
 	DefaultRetryNoncurrentVersionDays = 7
 	DefaultReplicateMemoryMiB         = 512
+	// DefaultDrillSchedule is monthly: 04:00 on the 1st, after the night's backup.
+	DefaultDrillSchedule        = "cron(0 4 1 * ? *)"
+	DefaultRestoreRetentionDays = 90
 )
 
 var (
@@ -290,6 +328,25 @@ func (c *Config) setDefaults() {
 	}
 	if f.RetentionDays == 0 {
 		f.RetentionDays = DefaultFailbackRetentionDays
+	}
+	rs := &c.Restore
+	if rs.Prefix == "" {
+		rs.Prefix = restore.DefaultPrefix
+	}
+	if rs.RetentionDays == 0 {
+		rs.RetentionDays = DefaultRestoreRetentionDays
+	}
+	if len(rs.Targets) == 0 && c.Primary.UserPoolID != "" {
+		rs.Targets = []Pool{{UserPoolID: c.Primary.UserPoolID, Region: c.Primary.Region}}
+	}
+	if len(rs.CreateRegions) == 0 && c.Primary.Region != "" {
+		rs.CreateRegions = []string{c.Primary.Region}
+	}
+	if rs.Drill.Schedule == "" {
+		rs.Drill.Schedule = DefaultDrillSchedule
+	}
+	if rs.Drill.TimeZone == "" {
+		rs.Drill.TimeZone = DefaultTimeZone
 	}
 	r := &c.Replication
 	if r.RetryBucket == "" && c.Account != "" && c.Primary.Region != "" {
@@ -410,6 +467,7 @@ func (c *Config) problems() []string {
 	}
 	p = append(p, c.replicationProblems(overlaps)...)
 	p = append(p, c.gateProblems()...)
+	p = append(p, c.restoreProblems(overlaps)...)
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {
 		add("logRetentionDays %d is not one of CloudWatch Logs' values %v", c.LogRetentionDays, slices.Sorted(maps.Keys(logRetention)))
 	}
@@ -472,6 +530,76 @@ func (c *Config) replicationProblems(overlaps func(a, b string) bool) []string {
 		add("replication.reconcile.staleAfterMinutes %d is less than two intervals of %s: the alarm would fire between runs", s, rc.Schedule)
 	}
 	return p
+}
+
+func (c *Config) restoreProblems(overlaps func(a, b string) bool) []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	r := c.Restore
+	if r.Prefix == "" || strings.HasPrefix(r.Prefix, "/") || strings.HasSuffix(r.Prefix, "/") || strings.ContainsAny(r.Prefix, "*?") {
+		add("restore.prefix %q must not be empty, start or end with / nor contain * or ?", r.Prefix)
+	} else {
+		for _, other := range []struct{ name, prefix string }{{"backup.prefix", c.Backup.Prefix}, {"failback.prefix", c.Failback.Prefix}, {"replication.reconcile.prefix", c.Replication.Reconcile.Prefix}, {"approvals", ApprovalsPrefix}} {
+			if overlaps(r.Prefix, other.prefix) {
+				add("restore.prefix %q overlaps %s %q", r.Prefix, other.name, other.prefix)
+			}
+		}
+	}
+	if r.RetentionDays < 1 {
+		add("restore.retentionDays %d must be at least 1", r.RetentionDays)
+	}
+	for i, t := range r.Targets {
+		m := poolPattern.FindStringSubmatch(t.UserPoolID)
+		switch {
+		case m == nil:
+			add("restore.targets[%d].userPoolId %q is not a user pool id such as ap-northeast-1_AbCdEf123", i, t.UserPoolID)
+		case m[1] != t.Region:
+			add("restore.targets[%d].userPoolId %q belongs to Region %s, not %q", i, t.UserPoolID, m[1], t.Region)
+		}
+		if t.ExistingTriggers != (PoolTriggers{}) {
+			add("restore.targets[%d]: existingTriggers belong to primary and dr only", i)
+		}
+	}
+	for i, region := range r.CreateRegions {
+		if !regionPattern.MatchString(region) {
+			add("restore.createRegions[%d] %q is not an AWS Region name", i, region)
+		}
+	}
+	if !schedulePatten.MatchString(r.Drill.Schedule) {
+		add("restore.drill.schedule %q is not cron(...) or rate(...)", r.Drill.Schedule)
+	}
+	if _, err := time.LoadLocation(r.Drill.TimeZone); err != nil {
+		add("restore.drill.timeZone %q is not an IANA time zone", r.Drill.TimeZone)
+	}
+	return p
+}
+
+// RestoreDrillRequest is the execution input the drill schedule starts the restore state machine
+// with: the primary pool's newest snapshot, restored into a scratch pool in the DR Region.
+func (c Config) RestoreDrillRequest() restore.Request {
+	return restore.Request{
+		Bucket:           c.Backup.Bucket,
+		BucketRegion:     c.DR.Region,
+		Snapshot:         restore.Latest,
+		SourceUserPoolID: c.Primary.UserPoolID,
+		SnapshotPrefix:   c.Backup.Prefix,
+		Prefix:           c.Restore.Prefix,
+		Drill:            true,
+	}
+}
+
+// RestoreRequest is the restore execution input an operator starts from: the primary pool's
+// newest snapshot into the primary pool (set target or createPool as the case needs).
+func (c Config) RestoreRequest() restore.Request {
+	return restore.Request{
+		Bucket:           c.Backup.Bucket,
+		BucketRegion:     c.DR.Region,
+		Snapshot:         restore.Latest,
+		SourceUserPoolID: c.Primary.UserPoolID,
+		SnapshotPrefix:   c.Backup.Prefix,
+		Prefix:           c.Restore.Prefix,
+		Target:           &manifest.PoolRef{UserPoolID: c.Primary.UserPoolID, Region: c.Primary.Region},
+	}
 }
 
 // LogRetention is LogRetentionDays as CDK names it.

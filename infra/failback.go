@@ -184,7 +184,8 @@ type FailbackStackProps struct {
 // FailbackStack deploys the approval-gated failback workflow in the DR Region, beside the backup
 // stack whose bucket holds its files. It is a stack of its own so that the public approval
 // endpoint, the signing key and the roles that write to the primary pool are deployed, reviewed
-// and removed apart from the backups, and a change to one never redeploys the other.
+// and removed apart from the backups, and a change to one never redeploys the other. It also runs
+// the restore and its drill (restore.go), which share its import functions and its approvals.
 type FailbackStack struct {
 	awscdk.Stack
 	Config Config
@@ -208,6 +209,8 @@ type FailbackStack struct {
 	ExecutionLogs   awslogs.LogGroup
 	FailedAlarm     awscloudwatch.Alarm
 	TimedOutAlarm   awscloudwatch.Alarm
+	// The restore workflow and its drill (infra/restore.go).
+	restoreResources
 }
 
 // FilesPrefix is where this deployment's failbacks keep their files: <prefix>/<primary pool>/.
@@ -320,6 +323,9 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		Tracing:      cfg.Tracing,
 		StepEvidence: "the execution history, the per-user report and the tasks' JSON logs",
 	})
+	if err := s.buildRestore(props.Code, approvalEnv(map[string]*string{"TOPIC_ARN": s.Topic.Topic.TopicArn()}), logRetention); err != nil {
+		return nil, err
+	}
 	s.buildApprovalPage(props.Code, approvalEnv(map[string]*string{}), logRetention)
 	s.buildAlarms()
 	if err := s.buildOutputs(); err != nil {
@@ -392,7 +398,7 @@ func (s *FailbackStack) buildApprovalPage(code CodeSource, env map[string]*strin
 	s.grantSigningKey(role)
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure"),
-		Resources: &[]*string{s.StateMachine.StateMachineArn()},
+		Resources: &[]*string{s.StateMachine.StateMachineArn(), s.RestoreStateMachine.StateMachineArn()},
 	}))
 
 	s.APIAccessLogs = awslogs.NewLogGroup(s.Stack, jsii.String("ApprovalApiAccessLogs"), &awslogs.LogGroupProps{

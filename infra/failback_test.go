@@ -58,25 +58,27 @@ func TestFailbackTaskPolicies(t *testing.T) {
 			allowAll([]string{"s3:PutObject"}, approvals),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		}, append(slices.Clone(signingKey), publish...)...),
-		"UploadImportFunctionArn": {
+		// The import tasks are shared with the restore: the primary pool for failbacks, the
+		// restore targets and the pools a restore created for restores (restoreImportGrants).
+		"UploadImportFunctionArn": append([]any{
 			allowAll([]string{"cognito-idp:CreateUserImportJob"}, primary),
 			allowIf([]string{"iam:PassRole"}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cognito-idp.amazonaws.com"}}, getAtt(logicalID(t, f.ImportLogsRole), "Arn")),
 			allowAll([]string{"s3:GetObject"}, files+"*/import/*"),
 			kms("kms:Decrypt"),
-		},
-		"StartImportFunctionArn": {
+		}, restoreImportGrants["UploadImportFunctionArn"]...),
+		"StartImportFunctionArn": append([]any{
 			allowAll([]string{"cognito-idp:StartUserImportJob", "cognito-idp:DescribeUserImportJob"}, primary),
-		},
-		"PollImportFunctionArn": {
+		}, restoreImportGrants["StartImportFunctionArn"]...),
+		"PollImportFunctionArn": append([]any{
 			allowAll([]string{"cognito-idp:DescribeUserImportJob"}, primary),
-		},
-		"CollectImportResultsFunctionArn": {
+		}, restoreImportGrants["PollImportFunctionArn"]...),
+		"CollectImportResultsFunctionArn": append([]any{
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:GetCSVHeader"}, primary),
 			allowAll([]string{"logs:GetLogEvents"}, "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/cognito/userpools/ap-northeast-1_AbCdEf123/*"),
 			allowAll([]string{"s3:GetObject"}, files+"*/import/*"),
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/import-results/*"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
-		},
+		}, restoreImportGrants["CollectImportResultsFunctionArn"]...),
 		"ApplyChangesFunctionArn": {
 			allowAll([]string{"cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminDeleteUserAttributes", "cognito-idp:AdminAddUserToGroup", "cognito-idp:CreateGroup", "cognito-idp:AdminDisableUser"}, primary),
 			allowAll([]string{"s3:GetObject"}, files+"*/import/*", files+"*/plan/*"),
@@ -109,7 +111,8 @@ func TestFailbackTaskPolicies(t *testing.T) {
 			allowAll([]string{"s3:GetObject", "s3:PutObject"}, approvals),
 			allowAll([]string{"s3:GetObject"}, files+"*/plan/actions.jsonl.gz"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
-			allowAll([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, ref(logicalID(t, f.StateMachine))),
+			// Restores into pools with users are approved on the same page.
+			allowAll([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, ref(logicalID(t, f.StateMachine)), ref(logicalID(t, f.RestoreStateMachine))),
 		}, signingKey...))
 	})
 }
@@ -123,8 +126,12 @@ func TestImportLogsRole(t *testing.T) {
 	if diff := cmp.Diff(wantTrust, resIn(t, fbResources, id).Properties["AssumeRolePolicyDocument"]); diff != "" {
 		t.Errorf("trust policy (-want +got):\n%s", diff)
 	}
-	want := normalize([]any{allowAll([]string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
-		"arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/cognito/userpools/ap-northeast-1_AbCdEf123/*")})
+	logActions := []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+	want := normalize([]any{
+		allowAll(logActions, "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/cognito/userpools/ap-northeast-1_AbCdEf123/*"),
+		// The restore's import jobs: its targets, and the pools it may create (ids unknown).
+		allowAll(logActions, restoreImportLogs...),
+	})
 	if diff := cmp.Diff(want, rolePolicyIn(t, fbResources, id)); diff != "" {
 		t.Errorf("policy (-want +got):\n%s", diff)
 	}
@@ -293,7 +300,7 @@ func TestSigningKeySecret(t *testing.T) {
 	if k := resIn(t, fbResources, logicalID(t, f.SigningKeyKey)).Properties; k["EnableKeyRotation"] != true {
 		t.Errorf("signing key's KMS key rotation: %v", k["EnableKeyRotation"])
 	}
-	// Only the approval page and request-approval can read it.
+	// Only the approval page, request-approval and request-restore-approval can read it.
 	var readers []string
 	for id, r := range fbResources {
 		if r.Type != "AWS::IAM::Policy" {
@@ -309,6 +316,7 @@ func TestSigningKeySecret(t *testing.T) {
 	wantReaders := []string{
 		logicalID(t, f.ApprovalPage.Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
 		logicalID(t, f.Functions["RequestApprovalFunctionArn"].Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
+		logicalID(t, f.RestoreFunctions["RequestRestoreApprovalFunctionArn"].Role.Node().TryFindChild(jsii.String("DefaultPolicy"))),
 	}
 	slices.Sort(wantReaders)
 	if diff := cmp.Diff(wantReaders, readers); diff != "" {

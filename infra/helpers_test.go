@@ -328,14 +328,20 @@ func aslTimeouts(t *testing.T, def []byte) map[string]float64 {
 	return timeouts
 }
 
-// checkWorkflowStateMachine checks a stack's only state machine, named name: its definition is
+// checkWorkflowStateMachine checks the stack's one state machine named name: its definition is
 // the embedded ASL of workflow as a plain string, exactly its placeholders are substituted, each
 // with its function's ARN, and it logs every event without execution data to execLogs. It returns
 // the definition as deployed with function ARNs made of the functions' logical ids.
 func checkWorkflowStateMachine(t *testing.T, rs map[string]resource, sm awsstepfunctions.StateMachine, execLogs awslogs.LogGroup, functions map[string]*GoFunction, workflow, name string) (deployed []byte, vars map[string]string) {
 	t.Helper()
-	if n := countTypeIn(rs, "AWS::StepFunctions::StateMachine"); n != 1 {
-		t.Errorf("%d state machines, want 1", n)
+	named := 0
+	for _, r := range rs {
+		if r.Type == "AWS::StepFunctions::StateMachine" && r.Properties["StateMachineName"] == name {
+			named++
+		}
+	}
+	if named != 1 {
+		t.Errorf("%d state machines named %s, want 1", named, name)
 	}
 	props := resIn(t, rs, logicalID(t, sm)).Properties
 	def, err := statemachines.Definition(workflow)
