@@ -391,7 +391,18 @@ func (s *FailbackStack) buildRestore(code CodeSource, approvalSettings map[strin
 	s.DrillDeadLettersAlarm = newAlarm(s.Stack, "DrillScheduleDeadLettersAlarm", "cognito-dr-restore-drill-schedule-dead-letters",
 		"EventBridge Scheduler could not start a restore drill; the event is in the dead-letter queue.",
 		s.DrillSchedule.DeadLetters.MetricApproximateNumberOfMessagesVisible(every5Minutes("Maximum")), 1)
-	notifyAlarms(s.Backup.Topic, s.RestoreFailedAlarm, s.RestoreTimedOutAlarm, s.DrillDeadLettersAlarm)
+	// A drill that ran to its end but found mismatches succeeds as an execution: its record, published
+	// as embedded-format metrics by the drill's tasks, is what tells.
+	s.DrillNotPassedAlarm = newAlarm(s.Stack, "DrillNotPassedAlarm", "cognito-dr-restore-drill-not-passed",
+		"A restore drill did not pass (mismatches between the restored scratch pool and the snapshot, or a failed drill): its drill.json and its notification on "+OperatorTopicName+" say why.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(restore.MetricsNamespace),
+			MetricName:    jsii.String("DrillFailed"),
+			DimensionsMap: &map[string]*string{"UserPoolId": jsii.String(s.Config.Primary.UserPoolID)},
+			Period:        awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic:     jsii.String("Maximum"),
+		}), 1)
+	notifyAlarms(s.Backup.Topic, s.RestoreFailedAlarm, s.RestoreTimedOutAlarm, s.DrillDeadLettersAlarm, s.DrillNotPassedAlarm)
 
 	input, err := json.Marshal(s.Config.RestoreRequest())
 	if err != nil {
@@ -416,4 +427,6 @@ type restoreResources struct {
 	RestoreFailedAlarm    awscloudwatch.Alarm
 	RestoreTimedOutAlarm  awscloudwatch.Alarm
 	DrillDeadLettersAlarm awscloudwatch.Alarm
+	// DrillNotPassedAlarm watches the drill's DrillFailed metric (workflows/restore.MetricsNamespace).
+	DrillNotPassedAlarm awscloudwatch.Alarm
 }

@@ -285,6 +285,12 @@ func TestDrillSchedule(t *testing.T) {
 		"AlarmName": "cognito-dr-restore-drill-schedule-dead-letters", "MetricName": "ApproximateNumberOfMessagesVisible",
 		"Threshold": 1, "AlarmActions": operators,
 	})
+	// A drill that ends with mismatches succeeds as an execution: its DrillFailed metric alarms.
+	hasPropsIn(t, fbTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "cognito-dr-restore-drill-not-passed", "Namespace": restore.MetricsNamespace, "MetricName": "DrillFailed",
+		"Dimensions": []any{map[string]any{"Name": "UserPoolId", "Value": "ap-northeast-1_AbCdEf123"}},
+		"Statistic": "Maximum", "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": operators,
+	})
 }
 
 // The off switch deploys the schedule disabled; the restore state machine stays.
