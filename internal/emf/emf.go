@@ -2,6 +2,8 @@
 // on a Lambda's standard output, from which CloudWatch Logs extracts the metrics — no API call,
 // no extra permission, and the metric is there even when the function fails right after.
 // Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+// A line without a "level" key passes the functions' INFO log-level filter: Lambda takes it as INFO
+// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
 package emf
 
 import (
