@@ -122,6 +122,13 @@ func NewGoFunction(scope constructs.Construct, id string, p GoFunctionProps) *Go
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: &[]*string{logs.LogGroupArn()},
 	}))
+	// The Go runtime collects harder as the heap nears GOMEMLIMIT, instead of growing until Lambda
+	// stops the function at its memory size: the limit leaves a tenth for the runtime's own memory.
+	env := map[string]*string{}
+	for k, v := range p.Environment {
+		env[k] = v
+	}
+	env["GOMEMLIMIT"] = jsii.String(GoMemLimit(p.MemoryMiB))
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(p.FunctionName),
 		Description:           jsii.String("Cognito DR task " + p.Task + " (tasks/" + p.Task + ")"),
@@ -132,7 +139,7 @@ func NewGoFunction(scope constructs.Construct, id string, p GoFunctionProps) *Go
 		MemorySize:            jsii.Number(p.MemoryMiB),
 		Timeout:               p.Timeout,
 		Role:                  role,
-		Environment:           &p.Environment,
+		Environment:           &env,
 		LogGroup:              logs,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
@@ -143,4 +150,9 @@ func NewGoFunction(scope constructs.Construct, id string, p GoFunctionProps) *Go
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
 	return &GoFunction{Function: fn, Role: role, LogGroup: logs}
+}
+
+// GoMemLimit is the GOMEMLIMIT of a function of memoryMiB: 90% of it.
+func GoMemLimit(memoryMiB float64) string {
+	return fmt.Sprintf("%dMiB", int(memoryMiB*9/10))
 }

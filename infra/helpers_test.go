@@ -219,9 +219,23 @@ func allowIf(actions []string, condition map[string]any, resources ...any) map[s
 
 func envOf(t *testing.T, rs map[string]resource, fn *GoFunction) map[string]any {
 	t.Helper()
-	env, _ := resIn(t, rs, logicalID(t, fn.Function)).Properties["Environment"].(map[string]any)
+	props := resIn(t, rs, logicalID(t, fn.Function)).Properties
+	env, _ := props["Environment"].(map[string]any)
 	vars, _ := env["Variables"].(map[string]any)
-	return vars
+	// Every function has GOMEMLIMIT below its memory (TestGoMemLimit); the rest is the task's.
+	memory, _ := props["MemorySize"].(float64)
+	if got, want := vars["GOMEMLIMIT"], GoMemLimit(memory); got != want {
+		t.Errorf("%s: GOMEMLIMIT %v, want %s (memory %v MiB)", logicalID(t, fn.Function), got, want, memory)
+	}
+	if vars == nil {
+		return nil
+	}
+	task := maps.Clone(vars) // the template's map is shared by every caller
+	delete(task, "GOMEMLIMIT")
+	if len(task) == 0 {
+		return nil
+	}
+	return task
 }
 
 // asGetenv turns a template's environment (plain strings, or a reference replaced by a stand-in)

@@ -439,3 +439,33 @@ func TestTaskEnvironment(t *testing.T) {
 		t.Errorf("error %v, want the missing required setting named", err)
 	}
 }
+
+// TestGoMemLimit: every Go function of every stack runs with GOMEMLIMIT below its memory size, so
+// the Go runtime collects before Lambda stops the function for exceeding its memory.
+func TestGoMemLimit(t *testing.T) {
+	st, _, _ := synthWith(t, cfg)
+	checked := 0
+	for _, s := range []awscdk.Stack{st.Backup.Stack, st.Failback.Stack, st.Replication.Stack, st.Reconcile.Stack} {
+		rs, _, err := parse(assertions.Template_FromStack(s, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, r := range rs {
+			if r.Type != "AWS::Lambda::Function" || r.Properties["Runtime"] != "provided.al2023" {
+				continue
+			}
+			checked++
+			memory, _ := r.Properties["MemorySize"].(float64)
+			env, _ := r.Properties["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			limit, _ := vars["GOMEMLIMIT"].(string)
+			var mib float64
+			if _, err := fmt.Sscanf(limit, "%gMiB", &mib); err != nil || mib >= memory || mib < memory*0.8 {
+				t.Errorf("%s %s: GOMEMLIMIT %q with %v MiB of memory, want 80–99%% of it", *s.StackName(), id, limit, memory)
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked %d Go functions, want every task and trigger", checked)
+	}
+}
