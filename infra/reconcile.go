@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -20,7 +21,8 @@ import (
 // Names of the reconcile resources operators look for.
 const (
 	ReconcileStateMachineName = "cognito-dr-reconcile"
-	ReconcileScheduleName     = "cognito-dr-reconcile"
+	// ReconcileScheduleName is the schedule `cognito-dr failover` pauses: one name for both.
+	ReconcileScheduleName = failover.DefaultScheduleName
 )
 
 // Cognito actions of the reconcile tasks, read off workflows/replication.

@@ -34,6 +34,12 @@ type Config struct {
 	SigningKey       string
 }
 
+// EnvNames are the settings LoadConfig reads; it decides which are required (one of the three
+// key sources), so a task declares them all as optional.
+func EnvNames() []string {
+	return []string{"APPROVAL_BUCKET", "BASE_URL", "APPROVAL_SIGNING_KEY_PARAM", "APPROVAL_SIGNING_KEY_SECRET", "APPROVAL_SIGNING_KEY"}
+}
+
 // LoadConfig reads Config with getenv and returns one error naming every missing setting.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{

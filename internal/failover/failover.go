@@ -21,7 +21,8 @@ import (
 
 // Defaults of a Config.
 const (
-	// DefaultScheduleName is the reconcile schedule the stack deploys (infra's ReconcileScheduleName).
+	// DefaultScheduleName is the reconcile schedule the stack deploys (infra's ReconcileScheduleName
+	// is this name).
 	DefaultScheduleName = "cognito-dr-reconcile"
 	// DefaultScheduleGroup is EventBridge Scheduler's group of a schedule created without one.
 	DefaultScheduleGroup = "default"

@@ -18,10 +18,7 @@ var (
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
 	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
 	// the three key sources), so they are optional here.
-	approvalSettings = []boundary.Setting{
-		{Name: "APPROVAL_BUCKET", Optional: true}, {Name: "BASE_URL", Optional: true},
-		{Name: "APPROVAL_SIGNING_KEY_PARAM", Optional: true}, {Name: "APPROVAL_SIGNING_KEY_SECRET", Optional: true}, {Name: "APPROVAL_SIGNING_KEY", Optional: true},
-	}
+	approvalSettings = boundary.Optional(approval.EnvNames()...)
 )
 
 // The tasks of failback.asl.json: each Lambda main starts one, the local executor binds them all

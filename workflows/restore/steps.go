@@ -109,10 +109,7 @@ var (
 	topicSetting  = boundary.Setting{Name: "TOPIC_ARN"}
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
 	// approvalSettings are what approval.LoadConfig reads (it decides which are required).
-	approvalSettings = []boundary.Setting{
-		{Name: "APPROVAL_BUCKET", Optional: true}, {Name: "BASE_URL", Optional: true},
-		{Name: "APPROVAL_SIGNING_KEY_PARAM", Optional: true}, {Name: "APPROVAL_SIGNING_KEY_SECRET", Optional: true}, {Name: "APPROVAL_SIGNING_KEY", Optional: true},
-	}
+	approvalSettings = boundary.Optional(approval.EnvNames()...)
 )
 
 // The tasks of restore.asl.json besides the import tasks (importjob), which failback shares.
