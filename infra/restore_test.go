@@ -289,7 +289,7 @@ func TestDrillSchedule(t *testing.T) {
 	hasPropsIn(t, fbTemplate, "AWS::CloudWatch::Alarm", map[string]any{
 		"AlarmName": "cognito-dr-restore-drill-not-passed", "Namespace": restore.MetricsNamespace, "MetricName": "DrillFailed",
 		"Dimensions": []any{map[string]any{"Name": "UserPoolId", "Value": "ap-northeast-1_AbCdEf123"}},
-		"Statistic": "Maximum", "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": operators,
+		"Statistic":  "Maximum", "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": operators,
 	})
 }
 
