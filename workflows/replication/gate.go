@@ -116,7 +116,11 @@ func GateTrigger(task string, g *Gatekeeper, then func(json.RawMessage) (json.Ra
 		var hdr events.CognitoEventUserPoolsHeader
 		_ = json.Unmarshal(payload, &hdr) // lenient: an event this code cannot read still passes
 		d := poolmode.Decision{Mode: poolmode.Active, Reason: poolmode.ReasonNotConfigured}
-		if g.Gate != nil {
+		switch {
+		case !refusable(hdr.TriggerSource):
+			// It passes whatever the mode: no Parameter Store read in the replicate trigger's time.
+			d.Reason = "administrator sign-up, not gated"
+		case g.Gate != nil:
 			d = g.Gate.Check(ctx)
 		}
 		attrs := []any{slog.String("task", task), slog.String("trigger_source", hdr.TriggerSource), slog.String("user_pool", hdr.UserPoolID),
