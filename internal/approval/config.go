@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 )
 
 // Config is the approval page's configuration, from the environment:
@@ -158,4 +161,24 @@ func (k KeySources) SigningKey(ctx context.Context, c Config) ([]byte, error) {
 		return nil, fmt.Errorf("get signing key secret %s: the secret has no value", c.SigningKeySecret)
 	}
 	return nil, errors.New("no signing key configured: set APPROVAL_SIGNING_KEY_PARAM, APPROVAL_SIGNING_KEY_SECRET or APPROVAL_SIGNING_KEY")
+}
+
+// LoadWithService wraps a task's Load (boundary.Task.Load) for the task that requests approvals:
+// it reads the approval service first — a task that cannot sign links fails at start, before an
+// execution waits for an approval nobody can give — then builds the steps with load and hands
+// them the service with set.
+func LoadWithService[S any](load func(context.Context, *boundary.Env, *awsclients.Clients, *slog.Logger) (S, error), set func(S, *Service)) func(context.Context, *boundary.Env, *awsclients.Clients, *slog.Logger) (S, error) {
+	return func(ctx context.Context, env *boundary.Env, clients *awsclients.Clients, log *slog.Logger) (S, error) {
+		var none S
+		svc, err := FromEnv(ctx, env.Get, log)
+		if err != nil {
+			return none, err
+		}
+		s, err := load(ctx, env, clients, log)
+		if err != nil {
+			return none, err
+		}
+		set(s, svc)
+		return s, nil
+	}
 }

@@ -38,19 +38,8 @@ var (
 	RequestApprovalTask = boundary.Task[*Steps, ApprovalInput, struct{}]{
 		Name: "request-approval", Placeholder: "RequestApprovalFunctionArn",
 		Settings: append([]boundary.Setting{topicSetting}, approvalSettings...),
-		Load: func(ctx context.Context, env *boundary.Env, clients *awsclients.Clients, log *slog.Logger) (*Steps, error) {
-			svc, err := approval.FromEnv(ctx, env.Get, log)
-			if err != nil {
-				return nil, err
-			}
-			s, err := load(ctx, env, clients, log)
-			if err != nil {
-				return nil, err
-			}
-			s.Approvals = svc
-			return s, nil
-		},
-		Step: (*Steps).RequestApproval,
+		Load:     approval.LoadWithService(load, func(s *Steps, svc *approval.Service) { s.Approvals = svc }),
+		Step:     (*Steps).RequestApproval,
 	}
 	ApplyChangesTask = boundary.Task[*Steps, ApplyInput, Progress]{
 		Name: "apply-changes", Placeholder: "ApplyChangesFunctionArn",
