@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
@@ -76,14 +74,14 @@ func snapshotsCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	store := clients.S3(*bucketRegion)
 	if sub == "show" {
 		if *key == "" {
-			items, err := listSnapshots(ctx, store, *bucket, *prefix+"/"+*pool+"/")
+			n, _, err := manifest.Newest(ctx, store, *bucket, *prefix+"/"+*pool+"/")
 			if err != nil {
 				return err
 			}
-			if len(items) == 0 {
-				return findingsError{fmt.Sprintf("no backups of %s under s3://%s/%s/%s/", *pool, *bucket, *prefix, *pool)}
+			if n.Manifest == nil {
+				return findingsError{fmt.Sprintf("no readable backups of %s under s3://%s/%s/%s/", *pool, *bucket, *prefix, *pool)}
 			}
-			*key = items[0].ManifestKey
+			*key = n.Key
 		}
 		m, err := getManifest(ctx, store, *bucket, *key)
 		if err != nil {
@@ -112,47 +110,36 @@ func snapshotsCommand(ctx context.Context, args []string, stdout io.Writer) erro
 	return tw.Flush()
 }
 
-// listSnapshots reads every manifest under prefix, newest snapshot first (by snapshotAt, not by
-// key or LastModified: a copied object must not look fresh).
+// listSnapshots is manifest.List under prefix, newest first, as `snapshots list` prints it. A
+// manifest that cannot be read fails the listing, naming it: an operator choosing a snapshot to
+// restore must not miss one.
 func listSnapshots(ctx context.Context, store snapshotStore, bucket, prefix string) ([]snapshotItem, error) {
-	var items []snapshotItem
-	pages := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range out.Contents {
-			k := aws.ToString(o.Key)
-			if path.Base(k) != backup.ManifestFile {
-				continue
-			}
-			m, err := getManifest(ctx, store, bucket, k)
-			if err != nil {
-				return nil, err
-			}
-			it := snapshotItem{SnapshotAt: m.SnapshotAt, Users: m.Users, Importable: m.Import.Accepted, Rejected: m.Import.Rejected, ManifestKey: k}
-			for _, f := range m.Files {
-				it.Bytes += f.Bytes
-			}
-			items = append(items, it)
-		}
+	all, err := manifest.List(ctx, store, bucket, prefix)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(items, func(a, b snapshotItem) int { return b.SnapshotAt.Compare(a.SnapshotAt) })
+	if len(all.Unreadable) > 0 {
+		return nil, fmt.Errorf("unreadable manifests under s3://%s/%s: %s", bucket, prefix, strings.Join(all.Unreadable, "; "))
+	}
+	items := []snapshotItem{}
+	for _, f := range all.Found {
+		m := f.Manifest
+		it := snapshotItem{SnapshotAt: m.SnapshotAt, Users: m.Users, Importable: m.Import.Accepted, Rejected: m.Import.Rejected, ManifestKey: f.Key}
+		for _, file := range m.Files {
+			it.Bytes += file.Bytes
+		}
+		items = append(items, it)
+	}
 	return items, nil
 }
 
+// getManifest reads the manifest at key (manifest.Read), naming it in an error.
 func getManifest(ctx context.Context, store s3stream.GetObjectAPI, bucket, key string) (*backup.Manifest, error) {
-	r, err := s3stream.Open(ctx, store, bucket, key)
+	m, err := manifest.Read(ctx, store, bucket, key)
 	if err != nil {
 		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}
-	defer r.Close()
-	var m backup.Manifest
-	if err := json.NewDecoder(r).Decode(&m); err != nil {
-		return nil, fmt.Errorf("parse s3://%s/%s: %w", bucket, key, err)
-	}
-	return &m, nil
+	return m, nil
 }
 
 func printManifest(w io.Writer, bucket, key string, m *backup.Manifest, asJSON bool) error {

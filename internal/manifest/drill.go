@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -54,14 +51,14 @@ func DrillKey(base, pool string, started time.Time, execution string) string {
 	return fmt.Sprintf("%s%s_%s/%s", DrillPrefix(base, pool), started.UTC().Format("20060102T150405Z"), execution, DrillFile)
 }
 
-// ListAPI is what NewestDrill calls on the bucket.
+// ListAPI is what List and NewestDrill call on the bucket.
 type ListAPI interface {
 	s3.ListObjectsV2APIClient
 	s3stream.GetObjectAPI
 }
 
-// Newest is the newest readable drill record of a pool.
-type Newest struct {
+// LatestDrill is the newest readable drill record of a pool.
+type LatestDrill struct {
 	Key   string
 	Drill *Drill
 	// Unreadable lists records that could not be read or parsed, with the reason.
@@ -71,30 +68,19 @@ type Newest struct {
 // NewestDrill reads every drill record of pool under base and returns the newest by its
 // started time (not by key or LastModified: a copied object must not look fresh). Drill is nil
 // when there is none; the error is only for a bucket that cannot be listed.
-func NewestDrill(ctx context.Context, store ListAPI, bucket, base, pool string) (Newest, error) {
-	var n Newest
-	prefix := DrillPrefix(base, pool)
-	pages := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return Newest{}, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range out.Contents {
-			key := aws.ToString(o.Key)
-			if path.Base(key) != DrillFile {
-				continue
-			}
-			d, err := readDrill(ctx, store, bucket, key)
-			switch {
-			case err != nil:
-				n.Unreadable = append(n.Unreadable, fmt.Sprintf("%s: %v", key, err))
-			case n.Drill == nil || d.Started.After(n.Drill.Started) || d.Started.Equal(n.Drill.Started) && key > n.Key:
-				n.Key, n.Drill = key, d
-			}
+func NewestDrill(ctx context.Context, store ListAPI, bucket, base, pool string) (LatestDrill, error) {
+	found, unreadable, err := readAll(ctx, store, bucket, DrillPrefix(base, pool), DrillFile, func(ctx context.Context, key string) (*Drill, error) {
+		return readDrill(ctx, store, bucket, key)
+	})
+	if err != nil {
+		return LatestDrill{}, err
+	}
+	n := LatestDrill{Unreadable: unreadable}
+	for key, d := range found {
+		if n.Drill == nil || newer(d.Started, key, n.Drill.Started, n.Key) {
+			n.Key, n.Drill = key, d
 		}
 	}
-	slices.Sort(n.Unreadable)
 	return n, nil
 }
 

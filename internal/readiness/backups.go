@@ -4,21 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 )
-
-// manifestReads bounds concurrent manifest reads: a year of daily snapshots is 365 small GETs.
-const manifestReads = 8
 
 // newest is the newest readable backup manifest, or why there is none.
 type newest struct {
@@ -32,46 +23,16 @@ type newest struct {
 	where string
 }
 
-// newestBackup lists every manifest under <prefix>/<primary pool>/ and picks the newest by its
-// snapshotAt (not by key or LastModified: a copied or rewritten object must not look fresh).
+// newestBackup is manifest.Newest under <prefix>/<primary pool>/.
 func (c *Checker) newestBackup(ctx context.Context, cfg Config) newest {
-	store := c.S3(cfg.BucketRegion)
 	prefix := cfg.Prefix + "/" + cfg.PrimaryPool + "/"
 	n := newest{where: fmt.Sprintf("s3://%s/%s", cfg.Bucket, prefix)}
-	var keys []string
-	pages := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(cfg.Bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			n.err = fmt.Errorf("list %s: %w", n.where, err)
-			return n
-		}
-		for _, o := range out.Contents {
-			if k := aws.ToString(o.Key); path.Base(k) == manifest.File {
-				keys = append(keys, k)
-			}
-		}
+	found, all, err := manifest.Newest(ctx, c.S3(cfg.BucketRegion), cfg.Bucket, prefix)
+	if err != nil {
+		n.err = err
+		return n
 	}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(manifestReads)
-	for _, key := range keys {
-		g.Go(func() error {
-			m, err := manifest.Read(ctx, store, cfg.Bucket, key)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				n.unreadable = append(n.unreadable, fmt.Sprintf("%s: %v", key, err))
-			case n.manifest == nil || m.SnapshotAt.After(n.manifest.SnapshotAt) ||
-				m.SnapshotAt.Equal(n.manifest.SnapshotAt) && key > n.key:
-				n.key, n.manifest = key, m
-			}
-			return nil
-		})
-	}
-	_ = g.Wait() // each read records its own error: one bad manifest must not hide the others
-	slices.Sort(n.unreadable)
+	n.key, n.manifest, n.unreadable = found.Key, found.Manifest, all.Unreadable
 	return n
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
@@ -283,33 +282,17 @@ func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key s
 	return out, nil
 }
 
-// newestManifest finds the newest snapshot under prefix by the snapshotAt its manifest records
-// (not by key or LastModified: a copied or rewritten object must not look fresh).
+// newestManifest is manifest.Newest's key under prefix; no readable snapshot is SnapshotInvalid
+// naming the unreadable ones.
 func newestManifest(ctx context.Context, store S3, bucket, prefix string) (string, error) {
-	var best string
-	var bestAt time.Time
-	pages := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range out.Contents {
-			k := aws.ToString(o.Key)
-			if path.Base(k) != manifest.File {
-				continue
-			}
-			m, err := readManifest(ctx, store, bucket, k)
-			if err != nil {
-				continue // an unreadable manifest is not a candidate; naming it is readiness's job
-			}
-			if best == "" || m.SnapshotAt.After(bestAt) || m.SnapshotAt.Equal(bestAt) && k > best {
-				best, bestAt = k, m.SnapshotAt
-			}
-		}
-	}
-	if best == "" {
+	n, all, err := manifest.Newest(ctx, store, bucket, prefix)
+	switch {
+	case err != nil:
+		return "", err
+	case n.Manifest == nil && len(all.Unreadable) > 0:
+		return "", &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("no readable snapshot under s3://%s/%s: %s", bucket, prefix, strings.Join(all.Unreadable, "; "))}
+	case n.Manifest == nil:
 		return "", &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("no snapshot under s3://%s/%s", bucket, prefix)}
 	}
-	return best, nil
+	return n.Key, nil
 }
