@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -46,6 +47,7 @@ type Clients struct {
 	logs    map[string]*cloudwatchlogs.Client
 	ssm     map[string]*ssm.Client
 	lambda  map[string]*lambda.Client
+	secrets map[string]*secretsmanager.Client
 }
 
 // New returns Clients built from cfg.
@@ -63,6 +65,7 @@ func New(cfg aws.Config, opts Options) *Clients {
 		logs:    map[string]*cloudwatchlogs.Client{},
 		ssm:     map[string]*ssm.Client{},
 		lambda:  map[string]*lambda.Client{},
+		secrets: map[string]*secretsmanager.Client{},
 	}
 }
 
@@ -162,6 +165,18 @@ func (c *Clients) SSM(region string) *ssm.Client {
 	}
 	cl := ssm.NewFromConfig(c.cfg, func(o *ssm.Options) { o.Region = region })
 	c.ssm[region] = cl
+	return cl
+}
+
+// SecretsManager returns the Secrets Manager client for region (a secret's Region is in its ARN).
+func (c *Clients) SecretsManager(region string) *secretsmanager.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.secrets[region]; ok {
+		return cl
+	}
+	cl := secretsmanager.NewFromConfig(c.cfg, func(o *secretsmanager.Options) { o.Region = region })
+	c.secrets[region] = cl
 	return cl
 }
 

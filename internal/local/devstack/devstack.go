@@ -19,6 +19,7 @@ import (
 	locallogs "github.com/cognito-dr/cognito-dr/internal/local/logs"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	localscheduler "github.com/cognito-dr/cognito-dr/internal/local/scheduler"
+	localsecrets "github.com/cognito-dr/cognito-dr/internal/local/secretsmanager"
 	localssm "github.com/cognito-dr/cognito-dr/internal/local/ssm"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
@@ -54,6 +55,8 @@ type Stack struct {
 	Functions *locallambda.Functions
 	// Scheduler is EventBridge Scheduler (the reconcile schedule a failover pauses).
 	Scheduler *localscheduler.Store
+	// Secrets is Secrets Manager (the identity-provider and app-client secrets a restore reads).
+	Secrets *localsecrets.Store
 }
 
 // Start listens on loopback and serves Cognito (with import-job upload URLs), CloudWatch Logs,
@@ -77,6 +80,8 @@ func Start(opts Options) (*Stack, error) {
 	params := localssm.New(localssm.Options{AccountID: localaws.DefaultAccountID})
 	fns := locallambda.New(localaws.DefaultAccountID)
 	st.ServeSSM(params)
+	secrets := localsecrets.New(localsecrets.Options{AccountID: localaws.DefaultAccountID, Clock: opts.Clock})
+	st.ServeSecretsManager(secrets)
 	st.ServeLambda(fns)
 	sched := localscheduler.New(localscheduler.Options{AccountID: localaws.DefaultAccountID, Clock: opts.Clock})
 	st.ServeScheduler(sched)
@@ -86,6 +91,7 @@ func Start(opts Options) (*Stack, error) {
 		Logs:      logs,
 		Clients:   awsclients.New(st.AWSConfig("us-east-1"), awsclients.Options{S3PathStyle: true}),
 		SSM:       params,
+		Secrets:   secrets,
 		Functions: fns,
 		Scheduler: sched,
 	}, nil

@@ -1,11 +1,11 @@
 // Package localaws is the project's emulated AWS for local runs and tests: one
 // loopback HTTP endpoint that serves S3 (gofakes3 with an in-memory backend),
-// a minimal SNS, and Cognito, CloudWatch Logs, Step Functions, Parameter Store and Lambda Invoke
+// a minimal SNS, and Cognito, CloudWatch Logs, Step Functions, Parameter Store, Secrets Manager and Lambda Invoke
 // through handlers supplied by the caller.
 //
 // Every service shares the endpoint, so a client only needs BaseEndpoint set to
 // [Stack.URL], just like `aws --endpoint-url URL <service> ...`. Requests are
-// routed by the X-Amz-Target header (Cognito, Logs, Step Functions, SSM), then by the service name in the
+// routed by the X-Amz-Target header (Cognito, Logs, Step Functions, SSM, Secrets Manager), then by the service name in the
 // SigV4 credential scope (Lambda's and EventBridge Scheduler's REST APIs among them), then by the shape of unsigned awsquery requests
 // (SNS); everything else goes to S3. Paths under /_local/ are reserved for
 // local-only pages mounted with [Stack.Handle].
@@ -58,6 +58,10 @@ type Config struct {
 	// path under /2015-03-31/functions/). [Stack.ServeSSM] and [Stack.ServeLambda] can set them
 	// later. Nil answers them with UnknownOperationException.
 	SSM, Lambda http.Handler
+	// SecretsManager serves Secrets Manager requests (X-Amz-Target secretsmanager.*, or credential
+	// scope service "secretsmanager"); [Stack.ServeSecretsManager] can set it later. Nil answers
+	// them with UnknownOperationException.
+	SecretsManager http.Handler
 	// AccountID appears in SNS ARNs; empty means DefaultAccountID.
 	AccountID string
 	// MailboxFile, if set, receives every published SNS message as one JSON
@@ -79,6 +83,7 @@ type Stack struct {
 	states  atomic.Pointer[http.Handler]
 	ssm     atomic.Pointer[http.Handler]
 	lambda  atomic.Pointer[http.Handler]
+	secrets atomic.Pointer[http.Handler]
 	// scheduler serves EventBridge Scheduler (credential scope service "scheduler").
 	scheduler atomic.Pointer[http.Handler]
 	local     *http.ServeMux
@@ -129,6 +134,9 @@ func Start(cfg Config) (*Stack, error) {
 	if cfg.Lambda != nil {
 		s.ServeLambda(cfg.Lambda)
 	}
+	if cfg.SecretsManager != nil {
+		s.ServeSecretsManager(cfg.SecretsManager)
+	}
 	s.handler = http.HandlerFunc(s.route)
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed after Close
@@ -159,6 +167,9 @@ func (s *Stack) ServeStepFunctions(h http.Handler) { s.states.Store(&h) }
 
 // ServeSSM makes h serve Parameter Store from now on.
 func (s *Stack) ServeSSM(h http.Handler) { s.ssm.Store(&h) }
+
+// ServeSecretsManager makes h serve Secrets Manager from now on.
+func (s *Stack) ServeSecretsManager(h http.Handler) { s.secrets.Store(&h) }
 
 // ServeLambda makes h serve Lambda from now on.
 func (s *Stack) ServeLambda(h http.Handler) { s.lambda.Store(&h) }
@@ -248,6 +259,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, r, loadHandler(&s.states), "Step Functions")
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM."), service == "ssm":
 		serveJSON(w, r, loadHandler(&s.ssm), "SSM")
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager."), service == "secretsmanager":
+		serveJSON(w, r, loadHandler(&s.secrets), "Secrets Manager")
 	case service == "lambda", service == "" && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/"):
 		serveJSON(w, r, loadHandler(&s.lambda), "Lambda")
 	case service == "scheduler":
