@@ -137,6 +137,13 @@ func demoRestore(ctx context.Context, users int, latency time.Duration, w io.Wri
 				clientID = nw
 			}
 		}
+		for _, ip := range c.IdentityProviders {
+			status := "created"
+			if !ip.Created {
+				status = "NOT created: " + ip.Reason
+			}
+			fmt.Fprintf(w, "identity provider %s (%s) %s\n", ip.Name, ip.Type, status)
+		}
 		for _, n := range c.Notes {
 			fmt.Fprintf(w, "note             %s\n", n)
 		}

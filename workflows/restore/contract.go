@@ -13,6 +13,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
+	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -33,6 +34,15 @@ type Request struct {
 	Target *manifest.PoolRef `json:"target,omitempty"`
 	// CreatePool restores into a new pool created from the snapshot's pool.json.
 	CreatePool *NewPool `json:"createPool,omitempty"`
+	// ProviderSecrets supplies, per identity provider of the snapshot's pool (createPool only),
+	// the secrets capture removed (client_secret, private_key) as AWS Secrets Manager secret ARNs:
+	// never the values, which would stay in the execution's history. A provider that needs a
+	// secret and is not named here is not created; the report says so.
+	ProviderSecrets map[string]SecretRef `json:"providerSecrets,omitempty"`
+	// ClientSecrets maps an app client id of the snapshot's pool that had a secret to the ARN of
+	// a secret whose SecretString is that client's secret (createPool only): the copy keeps it,
+	// so apps need no new one. A client not named gets a new secret.
+	ClientSecrets map[string]string `json:"clientSecrets,omitempty"`
 	// AddMissingAttributes lets the restore add to the target the custom attributes the snapshot
 	// has and the target lacks (AddCustomAttributes cannot be undone); otherwise it fails naming them.
 	AddMissingAttributes bool `json:"addMissingAttributes,omitempty"`
@@ -132,8 +142,11 @@ type CreatedPool struct {
 	// Clients maps each app client id of the snapshot's pool to the new pool's: what apps must
 	// be reconfigured with.
 	Clients map[string]string `json:"clients,omitempty"`
-	// Notes lists what the new pool lacks or does differently, and why (identity providers
-	// without secrets, the domain, triggers, the email sender).
+	// IdentityProviders says, per identity provider of the snapshot's pool, whether the new pool
+	// has it, and if not why (its secret was not supplied, or Cognito refused it).
+	IdentityProviders []poolconfig.ProviderResult `json:"identityProviders,omitempty"`
+	// Notes lists what else the new pool lacks or does differently, and why (the domain,
+	// triggers, the email sender, app clients without a provider that was not created).
 	Notes []string `json:"notes,omitempty"`
 }
 

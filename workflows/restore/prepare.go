@@ -36,7 +36,11 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 	case PrepareCreatePool:
 		// The execution's name as the token: a retried task finishes the pool an earlier attempt
 		// began (poolconfig finds it by its tag) instead of creating another.
-		opts := poolconfig.Options{Token: p.ExecutionName}
+		secrets, err := s.readSecrets(ctx, p.Request, cfg)
+		if err != nil {
+			return Plan{}, err
+		}
+		opts := poolconfig.Options{Token: p.ExecutionName, ProviderSecrets: secrets.providers, ClientSecrets: secrets.clients}
 		if p.Request.Drill {
 			// The drill deletes its scratch pool when it is done; the tag lets IAM limit that
 			// deletion to scratch pools (aws:ResourceTag).
@@ -82,12 +86,7 @@ func (s *Steps) PrepareTarget(ctx context.Context, in PlanRef) (Plan, error) {
 
 // createdPool is what a restore reports of a created pool.
 func createdPool(c poolconfig.Created) CreatedPool {
-	out := CreatedPool{UserPoolID: c.UserPoolID, Clients: c.ClientIDs}
-	for _, ip := range c.IdentityProviders {
-		if !ip.Created {
-			out.Notes = append(out.Notes, fmt.Sprintf("identity provider %s (%s): %s", ip.Name, ip.Type, ip.Reason))
-		}
-	}
+	out := CreatedPool{UserPoolID: c.UserPoolID, Clients: c.ClientIDs, IdentityProviders: c.IdentityProviders}
 	if c.Domain.Captured != "" && c.Domain.Created == "" {
 		out.Notes = append(out.Notes, fmt.Sprintf("domain %s: %s", c.Domain.Captured, c.Domain.Reason))
 	}

@@ -225,6 +225,13 @@ func summaryBody(p Plan, out ReportOutput) string {
 		for old, nw := range out.Created.Clients {
 			fmt.Fprintf(&b, "  app client %s is now %s\n", old, nw)
 		}
+		for _, ip := range out.Created.IdentityProviders {
+			if ip.Created {
+				fmt.Fprintf(&b, "  identity provider %s (%s) created\n", ip.Name, ip.Type)
+			} else {
+				fmt.Fprintf(&b, "  identity provider %s (%s) NOT created: %s\n", ip.Name, ip.Type, ip.Reason)
+			}
+		}
 		for _, n := range out.Created.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}

@@ -66,6 +66,9 @@ func (r Request) withDefaults() (Request, error) {
 			p.Add("a drill's scratch pool name must start with %s", DrillPoolPrefix)
 		}
 	}
+	if r.CreatePool == nil && (len(r.ProviderSecrets) > 0 || len(r.ClientSecrets) > 0) {
+		p.Add("providerSecrets and clientSecrets are for createPool: an existing target keeps its own identity providers and app clients")
+	}
 	switch {
 	case (r.Target == nil) == (r.CreatePool == nil):
 		p.Add("exactly one of target {userPoolId, region} and createPool {name, region} is required")
@@ -141,10 +144,18 @@ func (s *Steps) ResolveSnapshot(ctx context.Context, in ResolveInput) (Plan, err
 		if plan.Match, err = poolpair.NewMatcher(described, described); err != nil {
 			return Plan{}, stateerr.Invalid("%v", err)
 		}
+		// The secrets are read now, so that a wrong ARN, a missing secret or a missing key stops
+		// the restore before anything is created; PrepareTarget reads them again to use them.
+		if _, err := s.readSecrets(ctx, req, *cfg); err != nil {
+			return Plan{}, err
+		}
 		plan.Prepare = PrepareCreatePool
 		plan.Target = manifest.PoolRef{Region: req.CreatePool.Region}
 		plan.TargetName = req.CreatePool.Name
-		plan.Prefix = snapshot.RunPrefix(req.Prefix, req.CreatePool.Region+"_new-pool", started, in.ExecutionName)
+		// The new pool's id is unknown until it exists: a restore that creates one keeps its
+		// files under the snapshot's pool, beside the restores of that pool's snapshots, named by
+		// the execution (a retried task, a failure email and the report all name the same place).
+		plan.Prefix = snapshot.RunPrefix(req.Prefix, m.Source.UserPoolID, started, in.ExecutionName)
 		return plan, nil
 	}
 	plan.Target = *req.Target

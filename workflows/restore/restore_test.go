@@ -489,6 +489,10 @@ func TestRestoreIntoNewPool(t *testing.T) {
 	if out.Created == nil || out.Created.UserPoolID == "" || out.Target.UserPoolID != out.Created.UserPoolID {
 		t.Fatalf("report: target %+v created %+v, want the new pool", out.Target, out.Created)
 	}
+	// A created pool's restore files sit under the snapshot's pool, named by the execution.
+	if dir := restore.DefaultPrefix + "/" + f.sc.TokyoID + "/"; !strings.HasPrefix(out.Report.Key, dir) || !strings.HasSuffix(out.Report.Key, "_restore-new-pool/"+restore.ReportFile) {
+		t.Errorf("report at %s, want %s<time>_restore-new-pool/%s", out.Report.Key, dir, restore.ReportFile)
+	}
 	pool, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(out.Target.UserPoolID)})
 	if err != nil {
 		t.Fatal(err)

@@ -60,9 +60,12 @@ type Approvals interface {
 
 // Steps are the tasks of the restore state machine.
 type Steps struct {
-	Cognito   func(region string) Cognito
-	S3        func(region string) S3
-	SNS       func(region string) SNS
+	Cognito func(region string) Cognito
+	S3      func(region string) S3
+	SNS     func(region string) SNS
+	// Secrets reads the identity-provider and app-client secrets a request names, in the
+	// secret's Region.
+	Secrets   func(region string) Secrets
 	Approvals Approvals
 	// Import runs the import jobs (the same steps as failback's).
 	Import *importjob.Steps
@@ -99,6 +102,7 @@ func NewSteps(clients *awsclients.Clients, topicArn, importLogsRoleArn string) *
 		Cognito:  func(region string) Cognito { return clients.Cognito(region) },
 		S3:       func(region string) S3 { return clients.S3(region) },
 		SNS:      func(region string) SNS { return clients.SNS(region) },
+		Secrets:  func(region string) Secrets { return clients.SecretsManager(region) },
 		Import:   importjob.NewSteps(clients, importLogsRoleArn),
 		TopicArn: topicArn,
 	}
