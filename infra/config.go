@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
@@ -100,6 +101,11 @@ type RestoreConfig struct {
 	// CreateRegions are the Regions where a restore may create a pool (createPool); default the
 	// primary pool's Region. The drill creates its scratch pools in the DR Region regardless.
 	CreateRegions []string `json:"createRegions,omitempty"`
+	// SecretArns are the Secrets Manager secrets a restore may read: the identity-provider and
+	// app-client secrets a restore input names (providerSecrets, clientSecrets) when it creates
+	// a pool. Only the restore's ResolveSnapshot and CreateTargetPool functions get
+	// secretsmanager:GetSecretValue, on exactly these ARNs; none when empty (the default).
+	SecretArns []string `json:"secretArns,omitempty"`
 	// Drill schedules the restore drill.
 	Drill DrillConfig `json:"drill,omitzero"`
 }
@@ -563,6 +569,15 @@ func (c *Config) restoreProblems(overlaps func(a, b string) bool) []string {
 	for i, region := range r.CreateRegions {
 		if !regionPattern.MatchString(region) {
 			add("restore.createRegions[%d] %q is not an AWS Region name", i, region)
+		}
+	}
+	for i, a := range r.SecretArns {
+		parsed, err := arn.Parse(a)
+		switch {
+		case err != nil || parsed.Service != "secretsmanager" || !strings.HasPrefix(parsed.Resource, "secret:") || !regionPattern.MatchString(parsed.Region):
+			add("restore.secretArns[%d] %q is not a Secrets Manager secret ARN (arn:%s:secretsmanager:<region>:%s:secret:<name>-<suffix>)", i, a, c.Partition(), c.Account)
+		case parsed.Partition != c.Partition() || parsed.AccountID != c.Account:
+			add("restore.secretArns[%d] %q is not a secret of account %s (%s)", i, a, c.Account, c.Partition())
 		}
 	}
 	if !schedulePatten.MatchString(r.Drill.Schedule) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -54,6 +55,8 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			s.allowSnapshots(role, []string{"s3:GetObject"}, s.Backup.SnapshotsArn())
 			allow(role, []string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers"}, s.RestoreTargetArns()...)
 			s.Backup.grantBucketKey(role, "kms:Decrypt")
+			// The input's secrets are read here first, so a wrong one fails before any write.
+			s.allowRestoreSecrets(role)
 		},
 	},
 	"PrepareRestoreTargetFunctionArn": {
@@ -65,6 +68,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			s.allowCreatedPools(role, cognitoCreatePool)
 			allow(role, []string{"cognito-idp:DescribeUserPool", "cognito-idp:AddCustomAttributes"}, s.RestoreTargetArns()...)
 			s.allowPassRoleToCognito(role, "the snapshot's groups' role ARNs and its SMS role (SmsConfiguration.SnsCallerArn)")
+			s.allowRestoreSecrets(role)
 		},
 	},
 	"BuildRestoreCsvFunctionArn": {
@@ -184,8 +188,19 @@ func (s *FailbackStack) poolsIn(region string) string {
 var createdPoolCondition = map[string]any{"Null": map[string]any{"aws:ResourceTag/" + poolconfig.TokenTag: "false"}}
 
 // allowCreatePool lets role create pools in the restore's Regions, only with the creation token
-// tag. CreateUserPool has no resource type (Service Authorization Reference, Amazon Cognito User
-// Pools): it is bounded by aws:RequestedRegion and aws:RequestTag instead.
+// tag. CreateUserPool has no resource type: it is bounded by aws:RequestedRegion and
+// aws:RequestTag instead. The Service Authorization Reference
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncognitouserpools.html)
+// lists aws:RequestTag/${TagKey}, aws:TagKeys and aws:ResourceTag/${TagKey} as CreateUserPool's
+// condition keys, and no dependent action.
+//
+// Whether tags given at creation (UserPoolTags) also need cognito-idp:TagResource is not
+// documented: CloudFormation's AWS::Cognito::UserPool schema lists TagResource among its create
+// handler's permissions, which may only be its own separate tagging. No role here gets
+// TagResource, on purpose: a role that may tag pools could mark any pool as a restore's (the
+// token tag) or a drill's (the tag that bounds DeleteUserPool). If AWS asks for it, CreateUserPool
+// fails with AccessDenied before any pool exists and the failure email names the action: the
+// guess is recorded in internal/local/FIDELITY.md and the README (Restore: the deployed parts).
 func (s *FailbackStack) allowCreatePool(role awsiam.IRole) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("cognito-idp:CreateUserPool"),
@@ -233,6 +248,26 @@ func (s *FailbackStack) allowDrillPools(role awsiam.IRole, actions []string) {
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + restore.DrillTag: "true"}},
 	}))
 	suppressWildcard(role, "A drill's scratch pool ("+restore.DrillPoolPrefix+"<execution>) is created at run time: the wildcard is limited to the DR Region's pools tagged "+restore.DrillTag+"=true, a tag set only at creation.", arn)
+}
+
+// allowRestoreSecrets lets role read the secrets restore.secretArns lists (identity-provider and
+// app-client secrets), and nothing when it lists none. A secret encrypted with a customer
+// managed key also needs that key's policy to let the role decrypt through Secrets Manager.
+func (s *FailbackStack) allowRestoreSecrets(role awsiam.IRole) {
+	arns := s.Config.Restore.SecretArns
+	if len(arns) == 0 {
+		return
+	}
+	allow(role, []string{"secretsmanager:GetSecretValue"}, arns...)
+	var wild []string
+	for _, a := range arns {
+		if strings.ContainsAny(a, "*?") {
+			wild = append(wild, a)
+		}
+	}
+	if len(wild) > 0 {
+		suppressWildcard(role, "restore.secretArns names these secrets with a wildcard suffix (Secrets Manager appends six random characters to a secret's name): each is one named secret of the configuration.", wild...)
+	}
 }
 
 // allowPassRoleToCognito lets role pass this account's roles to Cognito only.

@@ -327,8 +327,10 @@ func TestRestoreConfig(t *testing.T) {
 	if !c.DrillEnabled() {
 		t.Error("the drill is off by default")
 	}
-	_, err = ParseConfig([]byte("{" + base + `,"restore":{"prefix":"cognito-dr/backups/x","retentionDays":-1,"targets":[{"userPoolId":"us-east-1_X","region":"ap-northeast-1"}],"createRegions":["tokyo"],"drill":{"schedule":"monthly","timeZone":"Mars/Base"}}}`))
-	for _, want := range []string{"restore.prefix", "restore.retentionDays", "restore.targets[0].userPoolId", "restore.createRegions[0]", "restore.drill.schedule", "restore.drill.timeZone"} {
+	_, err = ParseConfig([]byte("{" + base + `,"restore":{"prefix":"cognito-dr/backups/x","retentionDays":-1,"targets":[{"userPoolId":"us-east-1_X","region":"ap-northeast-1"}],"createRegions":["tokyo"],"drill":{"schedule":"monthly","timeZone":"Mars/Base"},` +
+		`"secretArns":["arn:aws:ssm:ap-northeast-1:123456789012:parameter/x","arn:aws:secretsmanager:ap-northeast-1:999999999999:secret:other-AbCdEf"]}}`))
+	for _, want := range []string{"restore.prefix", "restore.retentionDays", "restore.targets[0].userPoolId", "restore.createRegions[0]", "restore.drill.schedule", "restore.drill.timeZone",
+		"restore.secretArns[0]", "is not a Secrets Manager secret ARN", "restore.secretArns[1]", "is not a secret of account 123456789012"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
@@ -361,4 +363,48 @@ func TestRestoreInputOutput(t *testing.T) {
 	if diff := cmp.Diff(want, req); diff != "" {
 		t.Errorf("RestoreInput (-want +got):\n%s", diff)
 	}
+}
+
+// restore.secretArns: the restore's ResolveSnapshot and CreateTargetPool functions may read
+// exactly the listed secrets (an input's identity-provider and app-client secrets), and no other
+// role may; with none listed (the example) no restore role reads any secret
+// (TestRestoreTaskPolicies). A wildcard suffix stays cdk-nag clean.
+func TestRestoreSecretGrants(t *testing.T) {
+	c := cfg
+	oidc := "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:cognito-dr/restore/corp-oidc-AbCdEf"
+	backend := "arn:aws:secretsmanager:ap-northeast-3:123456789012:secret:cognito-dr/restore/backend-??????"
+	c.Restore.SecretArns = []string{oidc, backend}
+	st, _, _ := synthWith(t, c)
+	fb, _, err := parse(assertions.Template_FromStack(st.Failback.Stack, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := normalize([]any{allowAll([]string{"secretsmanager:GetSecretValue"}, oidc, backend)})[0]
+	readers := map[string]bool{}
+	for p, fn := range st.Failback.RestoreFunctions {
+		for _, s := range rolePolicyIn(t, fb, logicalID(t, fn.Role)) {
+			if slices.Contains(s.Actions, "secretsmanager:GetSecretValue") && !slices.Contains(s.Resources, `{"Ref":"`+logicalID(t, st.Failback.SigningKey)+`"}`) {
+				if diff := cmp.Diff(want, s); diff != "" {
+					t.Errorf("%s reads secrets (-want +got):\n%s", p, diff)
+				}
+				readers[p] = true
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]bool{"ResolveRestoreFunctionArn": true, "PrepareRestoreTargetFunctionArn": true}, readers); diff != "" {
+		t.Errorf("roles that read the restore's secrets (-want +got):\n%s", diff)
+	}
+	// No other role of the stack may read them (the approval signing key is another secret).
+	for id, r := range fb {
+		if r.Type != "AWS::IAM::Policy" {
+			continue
+		}
+		for _, s := range normalize(r.Properties["PolicyDocument"].(map[string]any)["Statement"].([]any)) {
+			if slices.Contains(s.Resources, `"`+oidc+`"`) && !strings.Contains(id, "ResolveRestore") && !strings.Contains(id, "PrepareRestoreTarget") {
+				t.Errorf("%s reads %s", id, oidc)
+			}
+		}
+	}
+	nagClean(t, st.Failback.Stack)
+
 }
