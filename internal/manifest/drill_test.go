@@ -6,31 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
 // TestNewestDrill: the newest record is picked by its started time, whatever the keys say; an
 // unreadable record is listed, not fatal; records of other pools and other files are ignored.
 func TestNewestDrill(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(devstack.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const bucket, region, pool = "backups", "ap-northeast-3", "ap-northeast-1_AbCdEf123"
-	if err := st.AWS.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	s3c := st.Clients.S3(region)
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := s3stream.Put(ctx, s3c, bucket, key, body); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s3c, put := newBucket(t)
 	n, err := manifest.NewestDrill(ctx, s3c, bucket, manifest.DefaultPrefix, pool)
 	if err != nil || n.Drill != nil {
 		t.Fatalf("no drill yet: %+v, %v", n, err)

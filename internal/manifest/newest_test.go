@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
 // TestNewest: snapshots are ordered by the snapshotAt their manifests record, whatever the keys
@@ -16,22 +14,7 @@ import (
 // another pool and other files are not read.
 func TestNewest(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(devstack.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	const bucket, region, pool = "backups", "ap-northeast-3", "ap-northeast-1_AbCdEf123"
-	if err := st.AWS.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	s3c := st.Clients.S3(region)
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := s3stream.Put(ctx, s3c, bucket, key, body); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s3c, put := newBucket(t)
 	prefix := manifest.DefaultPrefix + "/" + pool + "/"
 	n, all, err := manifest.Newest(ctx, s3c, bucket, prefix)
 	if err != nil || n.Manifest != nil || len(all.Found) != 0 {

@@ -10,18 +10,17 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/awsjson"
 )
 
 // TargetPrefix starts the X-Amz-Target of every Secrets Manager request.
 const TargetPrefix = "secretsmanager."
-
-const contentType = "application/x-amz-json-1.1"
 
 // maxValue is the largest SecretString or SecretBinary, in bytes.
 const maxValue = 65536
@@ -70,72 +69,29 @@ func New(opts Options) *Store {
 	return &Store{opts: opts, regions: map[string]map[string]*secret{}}
 }
 
-type apiError struct {
-	code, message string
+func errInvalidParameter(format string, args ...any) *awsjson.Error {
+	return awsjson.Errorf("InvalidParameterException", format, args...)
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func errInvalidParameter(format string, args ...any) *apiError {
-	return &apiError{"InvalidParameterException", fmt.Sprintf(format, args...)}
-}
-
-var errNotFound = &apiError{"ResourceNotFoundException", "Secrets Manager can't find the specified secret."}
+var errNotFound = &awsjson.Error{Code: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret."}
 
 // ServeHTTP serves one AWS JSON 1.1 request.
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
-	region, signed := signedRegion(r.Header.Get("Authorization"))
+	req, err := awsjson.Read(r, TargetPrefix)
 	var out any
-	var err error
-	switch {
-	case !ok:
-		err = &apiError{"UnknownOperationException", "missing or unknown X-Amz-Target"}
-	case !signed:
-		err = &apiError{"MissingAuthenticationTokenException", "Request is missing Authentication Token"}
-	default:
-		body, rerr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if rerr != nil {
-			err = errInvalidParameter("cannot read the request: %v", rerr)
-			break
-		}
-		switch op {
+	if err == nil {
+		switch req.Op {
 		case "CreateSecret":
-			out, err = s.createSecret(region, body)
+			out, err = s.createSecret(req.Region, req.Body)
 		case "PutSecretValue":
-			out, err = s.putSecretValue(region, body)
+			out, err = s.putSecretValue(req.Region, req.Body)
 		case "GetSecretValue":
-			out, err = s.getSecretValue(region, body)
+			out, err = s.getSecretValue(req.Region, req.Body)
 		default:
-			err = &apiError{"UnknownOperationException", op + " is not emulated"}
+			err = awsjson.Errorf("UnknownOperationException", "%s is not emulated", req.Op)
 		}
 	}
-	w.Header().Set("Content-Type", contentType)
-	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
-			ae = &apiError{"InternalServiceError", err.Error()}
-		}
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"__type": ae.code, "message": ae.message}) //nolint:errcheck // the client went away
-		return
-	}
-	json.NewEncoder(w).Encode(out) //nolint:errcheck // the client went away
-}
-
-// signedRegion reads the Region of a SigV4 Authorization header
-// (Credential=AKID/20261201/<region>/secretsmanager/aws4_request). The signature is not checked.
-func signedRegion(auth string) (string, bool) {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return "", false
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[2] == "" {
-		return "", false
-	}
-	return parts[2], true
+	awsjson.Write(w, out, err, "InternalServiceError")
 }
 
 // valueIn is the value part of CreateSecret and PutSecretValue.
@@ -179,7 +135,7 @@ func (s *Store) createSecret(region string, body []byte) (any, error) {
 		s.regions[region] = secrets
 	}
 	if _, ok := secrets[*in.Name]; ok {
-		return nil, &apiError{"ResourceExistsException", fmt.Sprintf("The operation failed because the secret %s already exists.", *in.Name)}
+		return nil, awsjson.Errorf("ResourceExistsException", "The operation failed because the secret %s already exists.", *in.Name)
 	}
 	sec := &secret{name: *in.Name, created: s.opts.Clock(), value: v,
 		arn: fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s-%s", region, s.opts.AccountID, *in.Name, suffix())}
@@ -231,7 +187,7 @@ func (s *Store) getSecretValue(region string, body []byte) (any, error) {
 		return nil, err
 	}
 	if in.VersionStage != nil && *in.VersionStage != "AWSCURRENT" || sec.value == nil {
-		return nil, &apiError{"ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: " + stage(in.VersionStage)}
+		return nil, awsjson.Errorf("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: %s", stage(in.VersionStage))
 	}
 	out := map[string]any{
 		"ARN": sec.arn, "Name": sec.name, "VersionId": sec.value.id, "VersionStages": []string{"AWSCURRENT"},

@@ -9,17 +9,16 @@ package ssm
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/local/awsjson"
 )
 
 // TargetPrefix starts the X-Amz-Target of every Parameter Store request.
 const TargetPrefix = "AmazonSSM."
-
-const contentType = "application/x-amz-json-1.1"
 
 // maxValue is a standard parameter's size limit in characters.
 const maxValue = 4096
@@ -85,36 +84,18 @@ func (s *Store) Value(region, name string) (string, bool) {
 	return p.value, true
 }
 
-type apiError struct {
-	code, message string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
-func errValidation(format string, args ...any) *apiError {
-	return &apiError{"ValidationException", fmt.Sprintf(format, args...)}
+func errValidation(format string, args ...any) *awsjson.Error {
+	return awsjson.Errorf("ValidationException", format, args...)
 }
 
 // ServeHTTP serves one AWS JSON 1.1 request.
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
-	region, signed := signedRegion(r.Header.Get("Authorization"))
+	// The body is read first: only then does the server notice a caller that gives up.
+	req, err := awsjson.Read(r, TargetPrefix)
 	var out any
-	var err error
-	switch {
-	case !ok:
-		err = &apiError{"UnknownOperationException", "missing or unknown X-Amz-Target"}
-	case !signed:
-		err = &apiError{"MissingAuthenticationTokenException", "Request is missing Authentication Token"}
-	default:
-		// The body is read first: only then does the server notice a caller that gives up.
-		body, rerr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if rerr != nil {
-			err = errValidation("cannot read the request: %v", rerr)
-			break
-		}
+	if err == nil {
 		s.mu.Lock()
-		ch := s.down[region]
+		ch := s.down[req.Region]
 		s.mu.Unlock()
 		if ch != nil {
 			select {
@@ -123,43 +104,18 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		switch op {
+		switch req.Op {
 		case "GetParameter":
-			out, err = s.getParameter(region, body)
+			out, err = s.getParameter(req.Region, req.Body)
 		case "GetParameters":
-			out, err = s.getParameters(region, body)
+			out, err = s.getParameters(req.Region, req.Body)
 		case "PutParameter":
-			out, err = s.putParameter(region, body)
+			out, err = s.putParameter(req.Region, req.Body)
 		default:
-			err = &apiError{"UnknownOperationException", op + " is not emulated"}
+			err = awsjson.Errorf("UnknownOperationException", "%s is not emulated", req.Op)
 		}
 	}
-	w.Header().Set("Content-Type", contentType)
-	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
-			ae = &apiError{"InternalServerError", err.Error()}
-		}
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"__type": ae.code, "message": ae.message}) //nolint:errcheck // the client went away
-		return
-	}
-	json.NewEncoder(w).Encode(out) //nolint:errcheck // the client went away
-}
-
-// signedRegion reads the Region of a SigV4 Authorization header
-// (Credential=AKID/20261201/<region>/ssm/aws4_request). The signature itself is not checked.
-func signedRegion(auth string) (string, bool) {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return "", false
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[2] == "" {
-		return "", false
-	}
-	return parts[2], true
+	awsjson.Write(w, out, err, "InternalServerError")
 }
 
 type parameterJSON struct {
@@ -198,7 +154,7 @@ func (s *Store) getParameter(region string, body []byte) (any, error) {
 	defer s.mu.Unlock()
 	p, ok := s.regions[region][*in.Name]
 	if !ok {
-		return nil, &apiError{"ParameterNotFound", ""}
+		return nil, &awsjson.Error{Code: "ParameterNotFound", Message: ""}
 	}
 	return map[string]any{"Parameter": s.toJSON(region, p)}, nil
 }
@@ -260,7 +216,7 @@ func (s *Store) putParameter(region string, body []byte) (any, error) {
 	p, exists := params[name]
 	switch {
 	case exists && !in.Overwrite:
-		return nil, &apiError{"ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."}
+		return nil, &awsjson.Error{Code: "ParameterAlreadyExists", Message: "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."}
 	case !exists && in.Type == nil:
 		return nil, errValidation("A parameter type is required when you create a parameter.")
 	case !exists:
