@@ -726,3 +726,45 @@ func drillMetrics(t *testing.T, out *bytes.Buffer) map[string]any {
 	}
 	return doc
 }
+
+// TestRestoreOldSnapshotWithoutPoolConfig: a snapshot taken before pool.json was captured still
+// restores into an existing pool; createPool, which needs the pool's configuration, is refused
+// at the first state saying why, and no pool is created.
+func TestRestoreOldSnapshotWithoutPoolConfig(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	store := f.stack.Clients.S3(f.sc.BucketRegion)
+	m, err := manifest.Read(ctx, store, f.sc.Bucket, f.manifestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile, ok := m.Find(manifest.KindPoolConfig)
+	if !ok {
+		t.Fatal("the snapshot has no pool.json: the test proves nothing")
+	}
+	m.Files = slices.DeleteFunc(m.Files, func(e manifest.FileEntry) bool { return e.Kind == manifest.KindPoolConfig })
+	old, _ := json.Marshal(m)
+	f.putObjects(func() map[string][]byte {
+		objs := f.objects()
+		delete(objs, cfgFile.Key)
+		objs[f.manifestKey] = old
+		return objs
+	}())
+
+	x := f.restore("restore-old-new-pool", map[string]any{"bucket": f.sc.Bucket, "bucketRegion": f.sc.BucketRegion, "snapshot": f.manifestKey,
+		"createPool": map[string]any{"name": "tokyo-users", "region": f.sc.Tokyo.Region}})
+	if x.Status() != asl.StatusFailed || x.ErrorName() != "InvalidInput" || !strings.Contains(x.Cause(), "has no pool.json") {
+		t.Fatalf("createPool from an old snapshot: %s %s %s, want InvalidInput naming pool.json", x.Status(), x.ErrorName(), x.Cause())
+	}
+	if diff := cmp.Diff([]string{"ResolveSnapshot", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	target := f.emptyPool("tokyo-restored")
+	x = f.restore("restore-old-into-pool", f.sc.RestoreRequest(f.manifestKey, target, f.sc.Tokyo.Region))
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
+	}
+	if got := f.pool(f.sc.Tokyo.Region, target); len(got) != len(f.want) {
+		t.Errorf("restored %d users from the old snapshot, want %d", len(got), len(f.want))
+	}
+}
