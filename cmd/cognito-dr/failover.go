@@ -79,7 +79,7 @@ func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error
 	r, runErr := f.Run(ctx, cfg)
 	out := failoverOutput{Result: r, FailbackInput: failback.Request{
 		PrimaryUserPoolID: cfg.PrimaryPool, PrimaryRegion: cfg.PrimaryRegion, DRUserPoolID: cfg.DRPool, DRRegion: cfg.DRRegion,
-		Bucket: *bucket, BucketRegion: *bucketRegion, FailoverTime: failbackTime(r.FailoverTime),
+		Bucket: *bucket, BucketRegion: *bucketRegion, FailoverTime: failover.FailbackTime(r.FailoverTime),
 	}}
 	if a.json() {
 		enc := json.NewEncoder(stdout)
@@ -97,15 +97,6 @@ func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error
 		return findingsError{fmt.Sprintf("failover done with %d finding(s): %s", len(r.Findings), strings.Join(r.Findings, "; "))}
 	}
 	return nil
-}
-
-// failbackTime is the failover time as failback's failoverTime: RFC 3339, rounded down to the
-// second so no DR change made in the failover's first second is left out.
-func failbackTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
 func printFailover(w io.Writer, out failoverOutput) error {
