@@ -178,7 +178,8 @@ func FailbackTime(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
-func (c Config) parameters(f *Failover) (primary, dr poolmode.Parameter) {
+// Parameters are the two pools' mode parameters, each with its own Region's client.
+func (f *Failover) Parameters(c Config) (primary, dr poolmode.Parameter) {
 	return poolmode.Parameter{Client: f.SSM(c.PrimaryRegion), Name: poolmode.ParameterName(c.PrimaryPool)},
 		poolmode.Parameter{Client: f.SSM(c.DRRegion), Name: poolmode.ParameterName(c.DRPool)}
 }
@@ -225,7 +226,7 @@ func (f *Failover) Check(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	primary, dr := cfg.parameters(f)
+	primary, dr := f.Parameters(cfg)
 	r := Result{
 		Started: f.now(), Findings: []string{}, Notes: []string{},
 		Primary: Pool{Role: "primary", Pool: cfg.PrimaryPool, Region: cfg.PrimaryRegion, Parameter: primary.Name},
@@ -246,7 +247,7 @@ func (f *Failover) Check(ctx context.Context, cfg Config) (Result, error) {
 // Fence makes one attempt to fence the primary: r.Primary.Action is Fenced or AlreadyFenced,
 // or NotFenced with the error when its Region did not answer (a later attempt may).
 func (f *Failover) Fence(ctx context.Context, cfg Config, r *Result) {
-	primary, _ := cfg.parameters(f)
+	primary, _ := f.Parameters(cfg)
 	if err := f.fence(ctx, primary, cfg, r.Started, orDefault(cfg.CallTimeout, DefaultCallTimeout), &r.Primary); err != nil {
 		r.Primary.Action, r.Primary.Error = NotFenced, err.Error()
 		return
@@ -257,7 +258,7 @@ func (f *Failover) Fence(ctx context.Context, cfg Config, r *Result) {
 // Activate marks the DR pool active by a failover (see activate). An error means its mode could
 // not be written; it says whether the primary was fenced all the same.
 func (f *Failover) Activate(ctx context.Context, cfg Config, r *Result) error {
-	_, dr := cfg.parameters(f)
+	_, dr := f.Parameters(cfg)
 	var before poolmode.State
 	if r.DR.Before != nil {
 		before = *r.DR.Before
@@ -281,7 +282,7 @@ func (f *Failover) Pause(ctx context.Context, cfg Config, r *Result) {
 // Verify reads both modes and the schedule back into r and states as findings what is not as a
 // failover leaves it.
 func (f *Failover) Verify(ctx context.Context, cfg Config, r *Result) {
-	primary, dr := cfg.parameters(f)
+	primary, dr := f.Parameters(cfg)
 	f.verify(ctx, primary, dr, cfg, orDefault(cfg.CallTimeout, DefaultCallTimeout), r)
 }
 
