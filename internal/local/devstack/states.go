@@ -73,17 +73,17 @@ func (s *Stack) ServeStateMachines(sc *Scenario, opts ...asl.Option) (*StateMach
 		return nil, err
 	}
 
-	if sm.Replication, err = s.Replication(sc, nil, log, opts...); err != nil {
-		return nil, err
-	}
-	if err := register(statemachines.Reconcile, sm.Replication.Exec); err != nil {
-		return nil, err
-	}
-
 	if sm.Failover, err = s.Failover(sc.TopicArn, nil, opts...); err != nil {
 		return nil, err
 	}
 	if err := register(statemachines.Failover, sm.Failover.Exec); err != nil {
+		return nil, err
+	}
+
+	if sm.Replication, err = s.Replication(sc, nil, log, opts...); err != nil {
+		return nil, err
+	}
+	if err := register(statemachines.Reconcile, sm.Replication.Exec); err != nil {
 		return nil, err
 	}
 
