@@ -46,6 +46,8 @@ type Config struct {
 	Replication ReplicationConfig `json:"replication,omitempty"`
 	// Gate configures the gate triggers and the pools' mode parameters (infra/gate.go).
 	Gate GateConfig `json:"gate,omitempty"`
+	// Failover configures the failover state machine and the mode watch's alarms (infra/failover.go).
+	Failover FailoverConfig `json:"failover,omitzero"`
 	// Restore configures the restore workflow and its scheduled drill (infra/restore.go).
 	Restore RestoreConfig `json:"restore,omitzero"`
 	// LogRetentionDays keeps the Lambda and state machine logs; one of CloudWatch Logs' values.
@@ -473,6 +475,7 @@ func (c *Config) problems() []string {
 	}
 	p = append(p, c.replicationProblems(overlaps)...)
 	p = append(p, c.gateProblems()...)
+	p = append(p, c.failoverProblems()...)
 	p = append(p, c.restoreProblems(overlaps)...)
 	if _, ok := logRetention[c.LogRetentionDays]; !ok {
 		add("logRetentionDays %d is not one of CloudWatch Logs' values %v", c.LogRetentionDays, slices.Sorted(maps.Keys(logRetention)))

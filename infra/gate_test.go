@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -179,13 +180,18 @@ func TestModeParameters(t *testing.T) {
 }
 
 // Only the mode parameters' create-only provider may call ssm:PutParameter, on its own pool's
-// parameter only, and it is denied every overwrite: no role in any stack can change a mode.
+// parameter only, and it is denied every overwrite; besides it, only the failover tasks change a
+// mode (infra/failover.go): fence the primary, activate the DR pool.
 func TestNoRoleSetsModes(t *testing.T) {
 	all := map[string]map[string]resource{"backup": resources, "failback": fbResources, "replication": repResources, "reconcile": rcResources}
 	want := map[string][]stmt{
 		"replication": createOnly(primaryModeArn),
-		"reconcile":   createOnly(drModeArn),
+		"reconcile": append(createOnly(drModeArn), normalize([]any{
+			allowAll([]string{"ssm:PutParameter"}, drModeArn),
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, primaryModeArn),
+		})...),
 	}
+	byText := func(a, b stmt) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }
 	for name, rs := range all {
 		var got []stmt
 		for _, r := range rs {
@@ -198,6 +204,8 @@ func TestNoRoleSetsModes(t *testing.T) {
 				}
 			}
 		}
+		slices.SortFunc(got, byText)
+		slices.SortFunc(want[name], byText)
 		if diff := cmp.Diff(want[name], got); diff != "" {
 			t.Errorf("%s: Parameter Store writes (-want +got):\n%s", name, diff)
 		}

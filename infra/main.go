@@ -19,6 +19,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/failover"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
@@ -114,8 +115,8 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 
 // Tasks lists every tasks/<dir> the stacks deploy.
 func Tasks() []string {
-	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true, PreSignUpTask: true, PreAuthenticationTask: true}
-	for _, specs := range [][]boundary.Spec{boundary.Specs(backup.Tasks), boundary.Specs(failback.Tasks), boundary.Specs(replication.Tasks), boundary.Specs(restore.Tasks)} {
+	set := map[string]bool{ApprovalPageTask: true, ReplicateTask: true, PreTokenTask: true, PreSignUpTask: true, PreAuthenticationTask: true, failover.FailoverWatchTask.Name: true}
+	for _, specs := range [][]boundary.Spec{boundary.Specs(backup.Tasks), boundary.Specs(failback.Tasks), boundary.Specs(failover.Tasks), boundary.Specs(replication.Tasks), boundary.Specs(restore.Tasks)} {
 		for _, t := range specs {
 			set[t.Name] = true
 		}

@@ -144,6 +144,8 @@ type ReconcileStack struct {
 	StaleAlarm          awscloudwatch.Alarm
 	DLQAlarm            awscloudwatch.Alarm
 	PreTokenErrorsAlarm awscloudwatch.Alarm
+	// Failover is the failover state machine and the mode watch (infra/failover.go).
+	Failover *FailoverParts
 }
 
 // FilesPrefix is where reconciles keep their files: <reconcile prefix>/<primary pool>/.
@@ -202,6 +204,9 @@ func NewReconcileStack(scope constructs.Construct, id string, props ReconcileSta
 		return nil, err
 	}
 	s.buildAlarms()
+	if err := s.buildFailover(props.Code); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

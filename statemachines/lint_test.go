@@ -17,6 +17,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/failover"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
@@ -27,6 +28,7 @@ func machines() map[string][]boundary.Spec {
 	return map[string][]boundary.Spec{
 		statemachines.Backup:    boundary.Specs(backup.Tasks),
 		statemachines.Failback:  boundary.Specs(failback.Tasks),
+		statemachines.Failover:  boundary.Specs(failover.Tasks),
 		statemachines.Reconcile: boundary.Specs(replication.Tasks),
 		statemachines.Restore:   boundary.Specs(restore.Tasks),
 	}
@@ -36,6 +38,7 @@ func machines() map[string][]boundary.Spec {
 // failure there must end in FailureDirty, anywhere else in FailureClean.
 var poolWriters = map[string][]string{
 	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
+	statemachines.Failover:  {"FencePrimary", "ActivateDr", "PauseReconcile", "FencePrimaryAgain", "Verify"},
 	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},
 	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
 }

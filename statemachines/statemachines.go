@@ -14,6 +14,7 @@ var files embed.FS
 const (
 	Backup    = "backup"
 	Failback  = "failback"
+	Failover  = "failover"
 	Reconcile = "reconcile"
 	Restore   = "restore"
 )

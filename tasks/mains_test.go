@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/failover"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
@@ -26,6 +27,7 @@ func TestMainsStartTheirTask(t *testing.T) {
 	workflows := map[string][]boundary.Spec{
 		"backup": boundary.Specs(backup.Tasks), "failback": boundary.Specs(failback.Tasks), "replication": boundary.Specs(replication.Tasks),
 		"importjob": boundary.Specs(importjob.Tasks), "restore": boundary.Specs(restore.Tasks),
+		"failover": append(boundary.Specs(failover.Tasks), failover.FailoverWatchTask.Spec()),
 	}
 	triggers := map[string]boundary.Trigger{
 		"replication.PostConfirmationTrigger": replication.PostConfirmationTrigger, "replication.PreTokenGenerationTrigger": replication.PreTokenGenerationTrigger,

@@ -7,13 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
-	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	wffailover "github.com/cognito-dr/cognito-dr/workflows/failover"
 )
 
 // runFailover moves users to the DR pool: fence the primary, activate the DR pool, pause
@@ -22,12 +19,9 @@ func runFailover(ctx context.Context, args []string) error {
 	return failoverCommand(ctx, args, os.Stdout)
 }
 
-// failoverOutput is the command's JSON: the failover's result and the failback input to use later.
-type failoverOutput struct {
-	failover.Result
-	// FailbackInput is the failback request with this failover's time (bucket from --bucket).
-	FailbackInput failback.Request `json:"failbackInput"`
-}
+// failoverOutput is the command's JSON: the failover's result and the failback input to use later
+// (the failover state machine's report, written the same way).
+type failoverOutput = wffailover.Report
 
 func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("failover", "failover --primary-pool ID --primary-region R --dr-pool ID --dr-region R [flags]")
@@ -62,10 +56,6 @@ func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error
 	if *noSchedule {
 		cfg.ScheduleName = ""
 	}
-	awsCfg, err := a.config(ctx)
-	if err != nil {
-		return err
-	}
 	clients, err := a.clients(ctx)
 	if err != nil {
 		return err
@@ -73,21 +63,18 @@ func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error
 	f := &failover.Failover{
 		SSM: func(region string) poolmode.SSM { return clients.SSM(region) },
 		Scheduler: func(region string) failover.Scheduler {
-			return scheduler.NewFromConfig(awsCfg, func(o *scheduler.Options) { o.Region = region })
+			return clients.Scheduler(region)
 		},
 	}
 	r, runErr := f.Run(ctx, cfg)
-	out := failoverOutput{Result: r, FailbackInput: failback.Request{
-		PrimaryUserPoolID: cfg.PrimaryPool, PrimaryRegion: cfg.PrimaryRegion, DRUserPoolID: cfg.DRPool, DRRegion: cfg.DRRegion,
-		Bucket: *bucket, BucketRegion: *bucketRegion, FailoverTime: failbackTime(r.FailoverTime),
-	}}
+	out := wffailover.NewReport(r, *bucket, *bucketRegion)
 	if a.json() {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
-	} else if err := printFailover(stdout, out); err != nil {
+	} else if err := out.WriteText(stdout); err != nil {
 		return err
 	}
 	switch {
@@ -97,64 +84,4 @@ func failoverCommand(ctx context.Context, args []string, stdout io.Writer) error
 		return findingsError{fmt.Sprintf("failover done with %d finding(s): %s", len(r.Findings), strings.Join(r.Findings, "; "))}
 	}
 	return nil
-}
-
-// failbackTime is the failover time as failback's failoverTime: RFC 3339, rounded down to the
-// second so no DR change made in the failover's first second is left out.
-func failbackTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
-}
-
-func printFailover(w io.Writer, out failoverOutput) error {
-	r := out.Result
-	for _, p := range []failover.Pool{r.Primary, r.DR} {
-		fmt.Fprintf(w, "%-8s %s (%s): %s", p.Role, p.Pool, p.Region, p.Action)
-		if p.Attempts > 1 {
-			fmt.Fprintf(w, " after %d attempts", p.Attempts)
-		}
-		if s := p.State; s != nil {
-			fmt.Fprintf(w, "; reads %s since %s", s.Mode, s.Since.UTC().Format(time.RFC3339))
-			if s.Cause != "" {
-				fmt.Fprintf(w, " (%s)", s.Cause)
-			}
-		} else {
-			fmt.Fprint(w, "; mode not read back")
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "%-8s ", "schedule")
-	if r.Schedule.Name != "" {
-		fmt.Fprintf(w, "%s/%s (%s): ", r.Schedule.Group, r.Schedule.Name, r.Schedule.Region)
-	}
-	fmt.Fprint(w, r.Schedule.Action)
-	if r.Schedule.State != "" {
-		fmt.Fprintf(w, "; reads %s", r.Schedule.State)
-	}
-	fmt.Fprintln(w)
-	if !r.FailoverTime.IsZero() {
-		fmt.Fprintf(w, "failover time: %s (the DR pool's mode keeps it)\n", r.FailoverTime.Format(time.RFC3339Nano))
-		b, err := json.Marshal(out.FailbackInput)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "failback input: %s\n", b)
-		if out.FailbackInput.Bucket == "" {
-			fmt.Fprintln(w, "  (bucket and bucketRegion: from the FailbackInput stack output, or pass --bucket and --bucket-region)")
-		}
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(w, "FINDING: %s\n", f)
-	}
-	status := "OK"
-	if len(r.Findings) > 0 {
-		status = "INCOMPLETE"
-	}
-	_, err := fmt.Fprintf(w, "failover: %s\n", status)
-	return err
 }

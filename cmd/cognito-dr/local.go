@@ -77,6 +77,7 @@ state machines (Step Functions, %[7]s)
   %[14]s
   %[15]s
   %[17]s
+  %[18]s
 modes         Parameter Store /cognito-dr/<pool id>/mode; where none was set, tokyo active and osaka fenced, as a deployment writes them
 
 Try the AWS CLI (any credentials will do):
@@ -90,7 +91,7 @@ Try the AWS CLI (any credentials will do):
 Press Ctrl-C to stop.
 `, st.URL(), sc.TokyoID, sc.Tokyo.Region, sc.OsakaID, sc.Osaka.Region, sc.Bucket, sc.BucketRegion, sc.TopicArn,
 			origin, time.Since(seedStart).Seconds(), *quotas, *latency,
-			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input, sm.ARNs[statemachines.Restore])
+			sm.ARNs[statemachines.Backup], sm.ARNs[statemachines.Failback], sm.ARNs[statemachines.Reconcile], input, sm.ARNs[statemachines.Restore], sm.ARNs[statemachines.Failover])
 	}
 	<-ctx.Done()
 	if *dataDir != "" {

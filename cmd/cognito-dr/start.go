@@ -20,7 +20,7 @@ import (
 )
 
 // workflows are the state machines `start` knows, deployed as cognito-dr-<name>.
-var workflows = []string{statemachines.Backup, statemachines.Failback, statemachines.Reconcile, statemachines.Restore}
+var workflows = []string{statemachines.Backup, statemachines.Failback, statemachines.Failover, statemachines.Reconcile, statemachines.Restore}
 
 // sfnAPI is what `start` calls.
 type sfnAPI interface {

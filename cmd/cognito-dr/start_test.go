@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/statemachines"
+	wffailover "github.com/cognito-dr/cognito-dr/workflows/failover"
 )
 
 // localStateMachines starts the local stack with its state machines and points the standard AWS
@@ -124,7 +127,7 @@ func TestStartErrors(t *testing.T) {
 		msg  string
 	}{
 		{"failed", []string{"backup", "--input", writeJSON(t, bad)}, exitFindings, "FAILED: PoolNotFound"},
-		{"unknown workflow", []string{"drill", "--input", writeJSON(t, bad)}, exitUsage, "must be one of backup, failback, reconcile, restore"},
+		{"unknown workflow", []string{"drill", "--input", writeJSON(t, bad)}, exitUsage, "must be one of backup, failback, failover, reconcile, restore"},
 		{"not JSON", []string{"backup", "--input", notJSON}, exitUsage, "is not JSON"},
 		{"not deployed", []string{"backup", "--input", writeJSON(t, bad), "--region", "eu-west-1"}, exitUsage, "no state machine named cognito-dr-backup"},
 	} {
@@ -168,6 +171,45 @@ func TestStartFollowsRestore(t *testing.T) {
 	for _, want := range []string{"ResolveSnapshot", "PollImport", "CreateUsers", "done,", "WriteReport"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress on stderr does not show %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestStartFailover: `start failover` with the console input fences Tokyo, activates Osaka and
+// prints the report with the failback input; the modes are what the gates then read.
+func TestStartFailover(t *testing.T) {
+	st, sc, _ := localStateMachines(t, 0)
+	var stdout, stderr strings.Builder
+	err := startCommand(t.Context(), []string{"failover", "--input", writeJSON(t, sc.FailoverRequest()), "--region", devstack.ControlRegion,
+		"--name", "failover-drill", "--poll-interval", "20ms", "--output", "json"}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, stderr.String())
+	}
+	var res struct {
+		Status string
+		Output wffailover.Report
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+	}
+	out := res.Output
+	if res.Status != "SUCCEEDED" || out.Primary.Action != failover.Fenced || out.DR.Action != failover.Activated || out.FailbackInput.FailoverTime == "" ||
+		out.FailbackInput.Bucket != sc.Bucket {
+		t.Errorf("result %s: %+v", res.Status, out)
+	}
+	for _, state := range []string{"CheckRequest", "FencePrimary", "ActivateDr", "PauseReconcile", "Verify", "NotifyResult"} {
+		if !strings.Contains(stderr.String(), state) {
+			t.Errorf("progress on stderr does not show %s:\n%s", state, stderr.String())
+		}
+	}
+	for pool, want := range map[string]poolmode.Mode{sc.TokyoID: poolmode.Fenced, sc.OsakaID: poolmode.Active} {
+		region := sc.Tokyo.Region
+		if pool == sc.OsakaID {
+			region = sc.Osaka.Region
+		}
+		s, err := poolmode.Parameter{Client: st.Clients.SSM(region), Name: poolmode.ParameterName(pool)}.Get(t.Context())
+		if err != nil || s.Mode != want || s.Cause != poolmode.CauseFailover {
+			t.Errorf("%s mode %+v %v, want %s by the failover", pool, s, err, want)
 		}
 	}
 }

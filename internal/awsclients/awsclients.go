@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -200,4 +201,10 @@ func TopicRegion(topicArn string) (string, error) {
 		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", topicArn)
 	}
 	return a.Region, nil
+}
+
+// Scheduler returns the EventBridge Scheduler client for region (the reconcile schedule a
+// failover pauses). Built per call: it is called once or twice per run.
+func (c *Clients) Scheduler(region string) *scheduler.Client {
+	return scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
 }

@@ -107,6 +107,8 @@ type Pool struct {
 	Action    string `json:"action"`
 	// Attempts counts the writes tried (the primary's fence is retried while unreachable).
 	Attempts int `json:"attempts,omitempty"`
+	// Before is the mode read before anything was changed (the DR pool's; nil when none is set).
+	Before *poolmode.State `json:"before,omitempty"`
 	// State is the mode read back at the end; nil when it could not be read.
 	State *poolmode.State `json:"state,omitempty"`
 	Error string          `json:"error,omitempty"`
@@ -129,11 +131,14 @@ type Result struct {
 	// FailoverTime is when the DR pool became active by this failover (or the earlier one a
 	// re-run found): the DR mode's Since, failback's failoverTime.
 	FailoverTime time.Time `json:"failoverTime"`
-	Primary      Pool      `json:"primary"`
-	DR           Pool      `json:"dr"`
-	Schedule     Schedule  `json:"schedule"`
-	Findings     []string  `json:"findings"`
-	Notes        []string  `json:"notes"`
+	// Started is when this run began: the Since of the fence it writes, and where the fence
+	// timeout counts from.
+	Started  time.Time `json:"started"`
+	Primary  Pool      `json:"primary"`
+	DR       Pool      `json:"dr"`
+	Schedule Schedule  `json:"schedule"`
+	Findings []string  `json:"findings"`
+	Notes    []string  `json:"notes"`
 }
 
 func (r *Result) findingf(format string, args ...any) {
@@ -158,65 +163,127 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// AnotherAttempt reports whether one more attempt to fence the primary, a retry interval from
+// now, still falls within the fence timeout of a run started at started.
+func (c Config) AnotherAttempt(started, now time.Time) bool {
+	return now.Add(orDefault(c.RetryInterval, DefaultRetryInterval)).Before(started.Add(orDefault(c.FenceTimeout, DefaultFenceTimeout)))
+}
+
+// FailbackTime is a failover time as failback's failoverTime: RFC 3339, rounded down to the
+// second so no DR change made in the failover's first second is left out; "" for none.
+func FailbackTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// Parameters are the two pools' mode parameters, each with its own Region's client.
+func (f *Failover) Parameters(c Config) (primary, dr poolmode.Parameter) {
+	return poolmode.Parameter{Client: f.SSM(c.PrimaryRegion), Name: poolmode.ParameterName(c.PrimaryPool)},
+		poolmode.Parameter{Client: f.SSM(c.DRRegion), Name: poolmode.ParameterName(c.DRPool)}
+}
+
 // Run fails over. The primary is tried once first (a database fences the old writer before it
 // promotes the new one); if its Region does not answer, the DR pool is activated anyway and the
 // primary is tried again until FenceTimeout. An error means nothing could be done (bad config,
 // or the DR pool's mode could not be written); everything else is in the Result.
+//
+// Run is Check, Fence, Activate, Pause, Fence again while AnotherAttempt, and Verify: the
+// failover state machine runs the same steps, one task each, and waits in ASL instead.
 func (f *Failover) Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return Result{}, err
+	start := time.Now()
+	r, err := f.Check(ctx, cfg)
+	if err != nil {
+		return r, err
 	}
-	callTimeout := orDefault(cfg.CallTimeout, DefaultCallTimeout)
-	deadline := time.Now().Add(orDefault(cfg.FenceTimeout, DefaultFenceTimeout))
-	primary := poolmode.Parameter{Client: f.SSM(cfg.PrimaryRegion), Name: poolmode.ParameterName(cfg.PrimaryPool)}
-	dr := poolmode.Parameter{Client: f.SSM(cfg.DRRegion), Name: poolmode.ParameterName(cfg.DRPool)}
-	r := Result{
-		Findings: []string{}, Notes: []string{},
-		Primary: Pool{Role: "primary", Pool: cfg.PrimaryPool, Region: cfg.PrimaryRegion, Parameter: primary.Name},
-		DR:      Pool{Role: "DR", Pool: cfg.DRPool, Region: cfg.DRRegion, Parameter: dr.Name},
+	f.Fence(ctx, cfg, &r)
+	if err := f.Activate(ctx, cfg, &r); err != nil {
+		return r, err
 	}
-	now := f.now()
-
-	// The DR pool must answer before the primary is fenced: fencing a primary for a DR pool
-	// that cannot be activated would lock every user out.
-	drState, err := f.read(ctx, dr, callTimeout)
-	if err != nil && !errors.Is(err, poolmode.ErrNotSet) {
-		r.DR.Action, r.DR.Error = NotActivated, err.Error()
-		return r, fmt.Errorf("DR pool %s in %s does not answer, nothing was changed: %w", cfg.DRPool, cfg.DRRegion, err)
-	}
-
-	fenceErr := f.fence(ctx, primary, cfg, now, callTimeout, &r.Primary)
-
-	if err := f.activate(ctx, dr, drState, now, callTimeout, &r); err != nil {
-		r.DR.Action, r.DR.Error = NotActivated, err.Error()
-		did := "the primary was not fenced either"
-		if fenceErr == nil {
-			did = "the primary is fenced: no pool lets users in until failover is run again"
-		}
-		return r, fmt.Errorf("activate DR pool %s in %s (%s): %w", cfg.DRPool, cfg.DRRegion, did, err)
-	}
-
-	f.pause(ctx, cfg, callTimeout, &r.Schedule)
-
-	for fenceErr != nil && time.Now().Add(orDefault(cfg.RetryInterval, DefaultRetryInterval)).Before(deadline) {
+	f.Pause(ctx, cfg, &r)
+	for r.Primary.Action == NotFenced && cfg.AnotherAttempt(start, time.Now()) {
 		t := time.NewTimer(orDefault(cfg.RetryInterval, DefaultRetryInterval))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			fenceErr = errors.Join(fenceErr, ctx.Err())
+			r.Primary.Error = errors.Join(errors.New(r.Primary.Error), ctx.Err()).Error()
 		case <-t.C:
-			fenceErr = f.fence(ctx, primary, cfg, now, callTimeout, &r.Primary)
+			f.Fence(ctx, cfg, &r)
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if fenceErr != nil {
-		r.Primary.Action, r.Primary.Error = NotFenced, fenceErr.Error()
-	}
-
-	f.verify(ctx, primary, dr, cfg, callTimeout, &r)
+	f.Verify(ctx, cfg, &r)
 	return r, nil
+}
+
+// Check validates cfg and reads the DR pool's mode, changing nothing: the DR pool must answer
+// before the primary is fenced, since fencing a primary for a DR pool that cannot be activated
+// would lock every user out. The Result it returns is the one the other steps fill in.
+func (f *Failover) Check(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	primary, dr := f.Parameters(cfg)
+	r := Result{
+		Started: f.now(), Findings: []string{}, Notes: []string{},
+		Primary: Pool{Role: "primary", Pool: cfg.PrimaryPool, Region: cfg.PrimaryRegion, Parameter: primary.Name},
+		DR:      Pool{Role: "DR", Pool: cfg.DRPool, Region: cfg.DRRegion, Parameter: dr.Name},
+	}
+	s, err := f.read(ctx, dr, orDefault(cfg.CallTimeout, DefaultCallTimeout))
+	switch {
+	case errors.Is(err, poolmode.ErrNotSet):
+	case err != nil:
+		r.DR.Action, r.DR.Error = NotActivated, err.Error()
+		return r, fmt.Errorf("DR pool %s in %s does not answer, nothing was changed: %w", cfg.DRPool, cfg.DRRegion, err)
+	default:
+		r.DR.Before = &s
+	}
+	return r, nil
+}
+
+// Fence makes one attempt to fence the primary: r.Primary.Action is Fenced or AlreadyFenced,
+// or NotFenced with the error when its Region did not answer (a later attempt may).
+func (f *Failover) Fence(ctx context.Context, cfg Config, r *Result) {
+	primary, _ := f.Parameters(cfg)
+	if err := f.fence(ctx, primary, cfg, r.Started, orDefault(cfg.CallTimeout, DefaultCallTimeout), &r.Primary); err != nil {
+		r.Primary.Action, r.Primary.Error = NotFenced, err.Error()
+		return
+	}
+	r.Primary.Error = ""
+}
+
+// Activate marks the DR pool active by a failover (see activate). An error means its mode could
+// not be written; it says whether the primary was fenced all the same.
+func (f *Failover) Activate(ctx context.Context, cfg Config, r *Result) error {
+	_, dr := f.Parameters(cfg)
+	var before poolmode.State
+	if r.DR.Before != nil {
+		before = *r.DR.Before
+	}
+	if err := f.activate(ctx, dr, before, r.Started, orDefault(cfg.CallTimeout, DefaultCallTimeout), r); err != nil {
+		r.DR.Action, r.DR.Error = NotActivated, err.Error()
+		did := "the primary was not fenced either"
+		if r.Primary.Action == Fenced || r.Primary.Action == AlreadyFenced {
+			did = "the primary is fenced: no pool lets users in until failover is run again"
+		}
+		return fmt.Errorf("activate DR pool %s in %s (%s): %w", cfg.DRPool, cfg.DRRegion, did, err)
+	}
+	return nil
+}
+
+// Pause disables the reconcile schedule (see pause); what happened is in r.Schedule.
+func (f *Failover) Pause(ctx context.Context, cfg Config, r *Result) {
+	f.pause(ctx, cfg, orDefault(cfg.CallTimeout, DefaultCallTimeout), &r.Schedule)
+}
+
+// Verify reads both modes and the schedule back into r and states as findings what is not as a
+// failover leaves it.
+func (f *Failover) Verify(ctx context.Context, cfg Config, r *Result) {
+	primary, dr := f.Parameters(cfg)
+	f.verify(ctx, primary, dr, cfg, orDefault(cfg.CallTimeout, DefaultCallTimeout), r)
 }
 
 // read reads a pool's mode within timeout.

@@ -18,35 +18,29 @@ const CheckModes = "pool-modes"
 // fenced/fenced locks every user out. A mode that is not set or cannot be read is a WARN: that
 // pool's gate is open.
 func Modes(ctx context.Context, ssm func(region string) poolmode.SSM, cfg Config) Check {
-	type read struct {
-		role, pool string
-		state      poolmode.State
-		err        error
-	}
-	pools := []*read{{role: "primary", pool: cfg.PrimaryPool}, {role: "DR", pool: cfg.DRPool}}
-	for i, region := range []string{cfg.PrimaryRegion, cfg.DRRegion} {
-		r := pools[i]
-		r.state, r.err = poolmode.Parameter{Client: ssm(region), Name: poolmode.ParameterName(r.pool)}.Get(ctx)
-	}
+	pair := poolmode.ReadPair(ctx,
+		poolmode.Parameter{Client: ssm(cfg.PrimaryRegion), Name: poolmode.ParameterName(cfg.PrimaryPool)},
+		poolmode.Parameter{Client: ssm(cfg.DRRegion), Name: poolmode.ParameterName(cfg.DRPool)}, 0)
 	var f findings
 	var desc []string
-	for _, r := range pools {
+	for _, r := range []struct {
+		role, pool string
+		read       poolmode.Reading
+	}{{"primary", cfg.PrimaryPool, pair.Primary}, {"DR", cfg.DRPool, pair.DR}} {
 		switch {
-		case errors.Is(r.err, poolmode.ErrNotSet):
+		case errors.Is(r.read.Err, poolmode.ErrNotSet):
 			f.warnf("%s pool %s has no mode (%s not set): its gate lets everyone in; deploy the gate", r.role, r.pool, poolmode.ParameterName(r.pool))
-		case r.err != nil:
-			f.warnf("%s pool %s: %v (its gate keeps its last known mode, or lets everyone in)", r.role, r.pool, r.err)
+		case r.read.Err != nil:
+			f.warnf("%s pool %s: %v (its gate keeps its last known mode, or lets everyone in)", r.role, r.pool, r.read.Err)
 		default:
-			desc = append(desc, describeMode(r.role, r.pool, r.state))
+			desc = append(desc, describeMode(r.role, r.pool, r.read.State))
 		}
 	}
-	if p, d := pools[0], pools[1]; p.err == nil && d.err == nil {
-		switch {
-		case p.state.Mode == poolmode.Active && d.state.Mode == poolmode.Active:
-			f.failf("both pools are active (%s; %s): users can sign up and change data in both; fence one", desc[0], desc[1])
-		case p.state.Mode == poolmode.Fenced && d.state.Mode == poolmode.Fenced:
-			f.failf("both pools are fenced (%s; %s): no user can sign in anywhere; activate one", desc[0], desc[1])
-		}
+	switch pair.Together() {
+	case poolmode.BothActive:
+		f.failf("both pools are active (%s; %s): users can sign up and change data in both; fence one", desc[0], desc[1])
+	case poolmode.BothFenced:
+		f.failf("both pools are fenced (%s; %s): no user can sign in anywhere; activate one", desc[0], desc[1])
 	}
 	return f.check(CheckModes, fmt.Sprintf("one pool active: %s", joinModes(desc)))
 }

@@ -30,11 +30,12 @@ type StateMachines struct {
 	// stack, and decisions reach the execution through the Step Functions API, as in AWS.
 	Failback    *FailbackRunner
 	Replication *Replication
+	Failover    *FailoverRunner
 	// Restore shares the failback's approval pages and decisions.
 	Restore *RestoreRunner
 }
 
-// ServeStateMachines registers backup, failback, restore and reconcile for the scenario on the stack's
+// ServeStateMachines registers backup, failback, failover, restore and reconcile for the scenario on the stack's
 // Step Functions API, each bound to the same handlers the Lambdas run. Call it once per stack
 // (the approval pages mount once).
 func (s *Stack) ServeStateMachines(sc *Scenario, opts ...asl.Option) (*StateMachines, error) {
@@ -69,6 +70,13 @@ func (s *Stack) ServeStateMachines(sc *Scenario, opts ...asl.Option) (*StateMach
 	client := sfn.NewFromConfig(s.AWS.AWSConfig(ControlRegion))
 	sm.Failback.Approvals.Callbacks = approval.StepFunctions{Client: client}
 	if err := register(statemachines.Failback, sm.Failback.Exec); err != nil {
+		return nil, err
+	}
+
+	if sm.Failover, err = s.Failover(sc.TopicArn, nil, opts...); err != nil {
+		return nil, err
+	}
+	if err := register(statemachines.Failover, sm.Failover.Exec); err != nil {
 		return nil, err
 	}
 

@@ -70,7 +70,7 @@ func TestStepFunctionsBackup(t *testing.T) {
 			t.Errorf("state machine %s: arn %s type %s", aws.ToString(m.Name), aws.ToString(m.StateMachineArn), m.Type)
 		}
 	}
-	if diff := cmp.Diff([]string{"cognito-dr-backup", "cognito-dr-failback", "cognito-dr-reconcile", "cognito-dr-restore"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"cognito-dr-backup", "cognito-dr-failback", "cognito-dr-failover", "cognito-dr-reconcile", "cognito-dr-restore"}, names); diff != "" {
 		t.Errorf("ListStateMachines (-want +got):\n%s", diff)
 	}
 	backupARN := sm.ARNs[statemachines.Backup]

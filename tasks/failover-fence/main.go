@@ -1,0 +1,9 @@
+// Command failover-fence is the Lambda of the failover state machine's FencePrimary and FencePrimaryAgain tasks.
+package main
+
+import (
+	"github.com/cognito-dr/cognito-dr/internal/lambdamain"
+	"github.com/cognito-dr/cognito-dr/workflows/failover"
+)
+
+func main() { lambdamain.Start(failover.FailoverFenceTask) }
