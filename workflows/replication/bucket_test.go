@@ -68,7 +68,8 @@ func (f *stackFixture) request() replication.Request {
 		Bucket: f.sc.Bucket, BucketRegion: f.sc.BucketRegion}
 }
 
-// plan runs PlanReconcile with at most bucketUsers users of a pool a bucket.
+// plan runs PlanReconcile with at most bucketUsers users of a pool a bucket, then the
+// ExportBefore loop, as the state machine does.
 func (f *stackFixture) plan(name string, bucketUsers int) replication.Plan {
 	f.t.Helper()
 	f.repl.Steps.BucketUsers = bucketUsers
@@ -76,7 +77,37 @@ func (f *stackFixture) plan(name string, bucketUsers int) replication.Plan {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.export(p, nil)
 	return p
+}
+
+// export runs ExportPools under before/ as the state machine does until it is done and returns
+// its last progress; each, if set, runs before each invocation and may replace its context
+// (an error of an invocation so cut is not fatal: the loop goes on as Step Functions retries).
+func (f *stackFixture) export(p replication.Plan, each func(ctx context.Context, prog replication.ExportProgress) (context.Context, func())) replication.ExportProgress {
+	f.t.Helper()
+	var prog replication.ExportProgress
+	for range 1000 {
+		if prog.Done {
+			return prog
+		}
+		ctx, done := context.Background(), func() {}
+		if each != nil {
+			ctx, done = each(ctx, prog)
+		}
+		next, err := f.repl.Steps.ExportPools(ctx, replication.ExportInput{Plan: p, Dir: replication.BeforeDir, Progress: prog})
+		cut := ctx.Err() != nil
+		done()
+		if err != nil {
+			if cut && errors.Is(err, context.Canceled) {
+				continue
+			}
+			f.t.Fatalf("export at %+v: %v", prog, err)
+		}
+		prog = next
+	}
+	f.t.Fatal("the export loop does not end")
+	return prog
 }
 
 // diff runs DiffBucket as the state machine does until it is done; each, if set, runs before

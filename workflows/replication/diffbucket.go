@@ -160,7 +160,7 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 // time, to the key-phase bucket of their key, s.openFiles() buckets at a time.
 func (s *Steps) repartition(ctx context.Context, p Plan, dir, side string) error {
 	store := s.S3(p.Region)
-	return s.windows(ctx, p, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) }, func(put func(i int, r record) error) error {
+	return s.windows(ctx, p, p.Buckets, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) }, func(put func(i int, r record) error) error {
 		for i := range p.Buckets {
 			if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", side, i), func(r record) error {
 				return put(p.joinBucket(side, phaseKey, r.User), r)
@@ -180,7 +180,11 @@ func (s *Steps) sumBuckets(ctx context.Context, p Plan, dir string) (Manifest, D
 	m := Manifest{Buckets: p.Buckets}
 	total := Drift{Kinds: map[string]int{}, Key: p.Prefix + dir + ManifestFile}
 	if dir == BeforeDir {
-		gone := FileRows{Key: p.Prefix + dir + PendingGoneFile, Rows: p.Gone, Pending: p.Gone}
+		gone := FileRows{Key: p.Prefix + dir + PendingGoneFile}
+		if err := snapshot.GetLines(ctx, store, p.Bucket, gone.Key, func(Repair) error { gone.Rows++; return nil }); err != nil {
+			return Manifest{}, Drift{}, &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		gone.Pending = gone.Rows
 		m.Drift = append(m.Drift, gone)
 		m.Repairs = append(m.Repairs, gone)
 	}

@@ -23,7 +23,8 @@ import (
 const seeded = 60
 
 // reconciledPath is the path of a reconcile, each loop's repeats collapsed (see loops).
-var reconciledPath = []string{"PlanReconcile", "StartDiffBefore", "DiffBefore", "BeforeDiffed", "StartRepair", "RepairDrift", "DriftRepaired", "ExportAfter", "DiffAfter", "AfterDiffed", "ReportDrift"}
+var reconciledPath = []string{"PlanReconcile", "StartExportBefore", "ExportBefore", "BeforeExported", "StartDiffBefore", "DiffBefore", "BeforeDiffed",
+	"StartRepair", "RepairDrift", "DriftRepaired", "StartExportAfter", "ExportAfter", "AfterExported", "StartDiffAfter", "DiffAfter", "AfterDiffed", "ReportDrift"}
 
 // loops collapses each loop of a path (a Task state and the Choice after it, repeated) to one
 // round, and counts the rounds of each Task.

@@ -1,0 +1,344 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+)
+
+// ExportPools is one invocation of the ExportBefore or ExportAfter loop. It continues both
+// pools' resumable exports under Dir (export.Resume, each with its checkpoint in S3) for one time
+// budget (ExportBudget, EXPORT_BUDGET_SECONDS), then, once both are written, works through the
+// units of the partition (partitionUnit) into the plan's buckets while the budget is open. The
+// state machine calls it again until Done.
+//
+// The two exports run side by side in one invocation: the pools are in different Regions, so
+// each has its own UserList quota (one pacer per Region for everything the function calls), and
+// together they take as long as the larger pool alone.
+func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress, error) {
+	b, length, stop := export.StartBudget(s.ExportBudget, s.Budget)
+	defer stop()
+	p, prog := in.Plan, in.Progress
+	if in.Dir != BeforeDir && in.Dir != AfterDir {
+		return prog, stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
+	}
+	if p.Buckets < 1 {
+		return prog, stateerr.Invalid("plan.buckets must be at least 1")
+	}
+	if prog.Done {
+		return prog, nil
+	}
+	prog.Invocations++
+	if !prog.Primary.Done || !prog.DR.Done {
+		if err := s.exportPools(ctx, p, in.Dir, &prog, b, length); err != nil {
+			return in.Progress, fmt.Errorf("export pools for reconcile: %w", err)
+		}
+		if !prog.Primary.Done || !prog.DR.Done {
+			return prog, nil
+		}
+	}
+	pt, err := s.newPartition(ctx, p, in.Dir)
+	if err != nil {
+		return in.Progress, fmt.Errorf("partition exports for reconcile: %w", err)
+	}
+	prog.Units = len(pt.units)
+	for prog.Next < len(pt.units) && b.Open() {
+		u := pt.units[prog.Next]
+		gone, err := pt.run(ctx, u)
+		if err != nil {
+			return in.Progress, fmt.Errorf("partition exports for reconcile (%s): %w", u, err)
+		}
+		if u.kind == unitGone {
+			prog.Gone = gone
+		}
+		prog.Next++
+	}
+	prog.Done = prog.Next == len(pt.units)
+	return prog, nil
+}
+
+// exportPools continues both pools' exports, side by side. A failing export does not cut the
+// other: it saves its progress, and the retried invocation resumes both from their checkpoints.
+func (s *Steps) exportPools(ctx context.Context, p Plan, dir string, prog *ExportProgress, b checkpoint.Budget, length time.Duration) error {
+	req := p.Request
+	var wg sync.WaitGroup
+	var errs [2]error
+	for i, side := range []struct {
+		pe           *PoolExport
+		pool, region string
+		dir          string
+	}{{&prog.Primary, req.PrimaryUserPoolID, req.PrimaryRegion, PrimaryDir}, {&prog.DR, req.DRUserPoolID, req.DRRegion, DRDir}} {
+		if side.pe.Done {
+			continue
+		}
+		wg.Go(func() {
+			errs[i] = s.exportPool(ctx, p, dir+side.dir, side.pool, side.region, side.pe, b, length)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs[:]...)
+}
+
+// exportPool continues one pool's resumable export under the run's prefix + dir.
+func (s *Steps) exportPool(ctx context.Context, p Plan, dir, pool, region string, pe *PoolExport, b checkpoint.Budget, length time.Duration) error {
+	desc, err := s.describe(ctx, pool, region)
+	if err != nil {
+		return err
+	}
+	c := s.Cognito(region)
+	pace := s.Quota.Pacer(region, export.Ops)
+	opts := export.Options{Estimated: int(desc.EstimatedNumberOfUsers)}
+	opts.PerShard = export.New(c, pace, opts).ShardUsers(length)
+	got, err := export.New(c, pace, opts).Resume(ctx, s.S3(p.Region), p.Bucket, p.Prefix+dir, pool, b)
+	if err != nil {
+		return fmt.Errorf("export %s to s3://%s/%s%s: %w", pool, p.Bucket, p.Prefix, dir, err)
+	}
+	*pe = PoolExport{Done: got.Done(), Users: got.Users, Shards: len(got.Pending)}
+	return nil
+}
+
+// Kinds of partition units.
+const (
+	// unitStage stages one users part of a pool's export by username (partition.stageBuckets()
+	// files), so that each user meets its group memberships; for the primary pool before the
+	// repairs it also notes the retry-store users it holds.
+	unitStage = "stage"
+	// unitStageMembers stages a pool's memberships by username, as unitStage does its users.
+	unitStageMembers = "stage-members"
+	// unitGone lists the retry-store users the primary pool no longer has (PendingGoneFile).
+	unitGone = "gone"
+	// unitRoute reads one staged bucket of a pool, gives each user its groups and writes it to
+	// the window of its join bucket: plan.Buckets in windows of s.openFiles() buckets.
+	unitRoute = "route"
+	// unitSplit reads one window's files and writes each of its buckets' file.
+	unitSplit = "split"
+)
+
+// partitionUnit is one unit of the partition: it reads files of the run and writes files of its
+// own, under keys fixed by the plan, the directory, its kind, side and index, so a re-run
+// rewrites the same objects. Each reads a bounded share of one pool: an export part (at most
+// about 250,000 users), the memberships file, one staged bucket (1/16 of the pool) or one
+// window (s.openFiles() buckets of at most BucketUsers users).
+type partitionUnit struct {
+	kind string
+	side string
+	i    int
+}
+
+func (u partitionUnit) String() string { return fmt.Sprintf("%s %s %d", u.kind, u.side, u.i) }
+
+// partition partitions both pools' exports under dir into the plan's buckets: first staged by
+// username (so each user meets its group memberships), then each staged bucket routed by join
+// value into windows of buckets, then each window split into its buckets. Join values are the
+// primary sub when custom:primary_sub is trusted (phase sub) else the key (phase key). No unit
+// holds a pool: each reads a bounded share of one and streams it.
+type partition struct {
+	s     *Steps
+	p     Plan
+	dir   string
+	first string
+	parts map[string][]snapshot.Part
+	units []partitionUnit
+}
+
+func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partition, error) {
+	pt := &partition{s: s, p: p, dir: dir, first: phaseKey, parts: map[string][]snapshot.Part{}}
+	if p.trusted() {
+		pt.first = phaseSub
+	}
+	store := s.S3(p.Region)
+	for _, side := range []string{sidePrimary, sideDR} {
+		parts, err := snapshot.UsersParts(ctx, store, p.Bucket, pt.exportDir(side))
+		if err != nil {
+			return nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		pt.parts[side] = parts
+		for i := range parts {
+			pt.units = append(pt.units, partitionUnit{unitStage, side, i})
+		}
+		pt.units = append(pt.units, partitionUnit{kind: unitStageMembers, side: side})
+	}
+	if dir == BeforeDir {
+		pt.units = append(pt.units, partitionUnit{kind: unitGone, side: sidePrimary})
+	}
+	for _, side := range []string{sidePrimary, sideDR} {
+		for i := range p.stageBuckets() {
+			pt.units = append(pt.units, partitionUnit{unitRoute, side, i})
+		}
+	}
+	for _, side := range []string{sidePrimary, sideDR} {
+		for i := range pt.windows() {
+			pt.units = append(pt.units, partitionUnit{unitSplit, side, i})
+		}
+	}
+	return pt, nil
+}
+
+// exportDir is where a pool's export is.
+func (pt *partition) exportDir(side string) string {
+	if side == sidePrimary {
+		return pt.p.Prefix + pt.dir + PrimaryDir
+	}
+	return pt.p.Prefix + pt.dir + DRDir
+}
+
+// windows is how many windows of s.openFiles() buckets the buckets make.
+func (pt *partition) windows() int {
+	return (pt.p.Buckets + pt.s.openFiles() - 1) / pt.s.openFiles()
+}
+
+func (pt *partition) stageKey(side string, part, i int) string {
+	return pt.p.bucketKey(pt.dir, "stage", fmt.Sprintf("%s-users-p%05d", side, part), i)
+}
+
+func (pt *partition) membersKey(side string, i int) string {
+	return pt.p.bucketKey(pt.dir, "stage", side+"-members", i)
+}
+
+func (pt *partition) windowKey(side string, staged, w int) string {
+	return pt.p.bucketKey(pt.dir, "window", fmt.Sprintf("%s-s%05d", side, staged), w)
+}
+
+// seenKey lists the retry-store users that users part holds.
+func (pt *partition) seenKey(part int) string {
+	return pt.p.bucketKey(pt.dir, "stage", "pending-seen", part)
+}
+
+// run runs one unit; a unitGone returns how many retry-store users are gone.
+func (pt *partition) run(ctx context.Context, u partitionUnit) (int, error) {
+	switch u.kind {
+	case unitStage:
+		return 0, pt.stage(ctx, u.side, u.i)
+	case unitStageMembers:
+		return 0, pt.stageMembers(ctx, u.side)
+	case unitGone:
+		return pt.gone(ctx)
+	case unitRoute:
+		return 0, pt.route(ctx, u.side, u.i)
+	default:
+		return 0, pt.split(ctx, u.side, u.i)
+	}
+}
+
+// pendingSubs are the retry store's subs as PlanReconcile read them.
+func (pt *partition) pendingSubs(ctx context.Context) (map[string]bool, error) {
+	pending := map[string]bool{}
+	err := snapshot.GetLines(ctx, pt.s.S3(pt.p.Region), pt.p.Bucket, pt.p.Prefix+PendingFile, func(sub string) error { pending[sub] = true; return nil })
+	return pending, err
+}
+
+// stage writes users part `part` of a pool's export to the staged buckets by username.
+func (pt *partition) stage(ctx context.Context, side string, part int) error {
+	store := pt.s.S3(pt.p.Region)
+	var pending map[string]bool
+	seen := []string{}
+	if pt.dir == BeforeDir && side == sidePrimary {
+		var err error
+		if pending, err = pt.pendingSubs(ctx); err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+	}
+	n := pt.p.stageBuckets()
+	w := openWriters(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.stageKey(side, part, i) })
+	err := snapshot.ReadParts(ctx, store, pt.p.Bucket, pt.parts[side][part:part+1], func(u snapshot.User) error {
+		if sub := u.Attributes["sub"]; pending[sub] {
+			seen = append(seen, sub)
+		}
+		return w.write(bucketOf(u.Username, n), u)
+	})
+	if err := w.close(err); err != nil {
+		return err
+	}
+	if pending == nil {
+		return nil
+	}
+	return snapshot.PutLines(ctx, store, pt.p.Bucket, pt.seenKey(part), seen)
+}
+
+// stageMembers writes a pool's memberships to the staged buckets by username.
+func (pt *partition) stageMembers(ctx context.Context, side string) error {
+	store := pt.s.S3(pt.p.Region)
+	n := pt.p.stageBuckets()
+	w := openWriters(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.membersKey(side, i) })
+	err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.exportDir(side)+export.MembershipsFile, func(m snapshot.Membership) error {
+		return w.write(bucketOf(m.Username, n), m)
+	})
+	return w.close(err)
+}
+
+// gone writes the repair list of the retry-store users no users part of the primary holds: only
+// their entries to remove.
+func (pt *partition) gone(ctx context.Context) (int, error) {
+	store := pt.s.S3(pt.p.Region)
+	pending, err := pt.pendingSubs(ctx)
+	if err != nil {
+		return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
+	}
+	for part := range pt.parts[sidePrimary] {
+		if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.seenKey(part), func(sub string) error { delete(pending, sub); return nil }); err != nil {
+			return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+	}
+	// In the order PlanReconcile wrote them.
+	gone := []Repair{}
+	err = snapshot.GetLines(ctx, store, pt.p.Bucket, pt.p.Prefix+PendingFile, func(sub string) error {
+		if pending[sub] {
+			gone = append(gone, Repair{Key: "sub:" + sub, PrimarySub: sub, Pending: true})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
+	}
+	return len(gone), snapshot.PutLines(ctx, store, pt.p.Bucket, pt.p.Prefix+pt.dir+PendingGoneFile, gone)
+}
+
+// route reads staged bucket i of a pool with its memberships (users stream through; only the
+// bucket's memberships are held) and writes each user, with its groups, to the window of its
+// join bucket.
+func (pt *partition) route(ctx context.Context, side string, i int) error {
+	store := pt.s.S3(pt.p.Region)
+	groups := map[string][]string{}
+	if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.membersKey(side, i), func(m snapshot.Membership) error {
+		groups[m.Username] = append(groups[m.Username], m.Group)
+		return nil
+	}); err != nil {
+		return &stateerr.SnapshotInvalid{Msg: err.Error()}
+	}
+	of := pt.s.openFiles()
+	return pt.s.windows(ctx, pt.p, pt.windows(), func(w int) string { return pt.windowKey(side, i, w) }, func(put func(int, record) error) error {
+		for part := range pt.parts[side] {
+			if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.stageKey(side, part, i), func(u snapshot.User) error {
+				return put(pt.p.joinBucket(side, pt.first, u)/of, record{User: u, Groups: groups[u.Username]})
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// split writes the bucket files of window w of a pool from the window's files of every staged
+// bucket.
+func (pt *partition) split(ctx context.Context, side string, w int) error {
+	store := pt.s.S3(pt.p.Region)
+	lo := w * pt.s.openFiles()
+	hi := min(lo+pt.s.openFiles(), pt.p.Buckets)
+	out := openWriters(ctx, store, pt.p.Bucket, hi-lo, func(i int) string { return pt.p.bucketKey(pt.dir, pt.first, side, lo+i) })
+	var err error
+	for i := range pt.p.stageBuckets() {
+		if err = snapshot.GetLines(ctx, store, pt.p.Bucket, pt.windowKey(side, i, w), func(r record) error {
+			return out.write(pt.p.joinBucket(side, pt.first, r.User)-lo, r)
+		}); err != nil {
+			break
+		}
+	}
+	return out.close(err)
+}
