@@ -54,12 +54,18 @@ type stackFixture struct {
 // and wires replication; Cognito's default quotas are enforced.
 func newStack(t *testing.T) *stackFixture {
 	t.Helper()
+	return newStackOf(t, seeded)
+}
+
+// newStackOf is newStack with users seeded users.
+func newStackOf(t *testing.T, users int) *stackFixture {
+	t.Helper()
 	st, err := devstack.Start(devstack.Options{Quotas: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sc, err := st.SeedScenario(context.Background(), seeded)
+	sc, err := st.SeedScenario(context.Background(), users)
 	if err != nil {
 		t.Fatal(err)
 	}
