@@ -174,7 +174,7 @@ func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partitio
 		}
 	}
 	for _, side := range []string{sidePrimary, sideDR} {
-		for i := range pt.windows() {
+		for i := range s.windowCount(p) {
 			pt.units = append(pt.units, partitionUnit{unitSplit, side, i})
 		}
 	}
@@ -187,11 +187,6 @@ func (pt *partition) exportDir(side string) string {
 		return pt.p.Prefix + pt.dir + PrimaryDir
 	}
 	return pt.p.Prefix + pt.dir + DRDir
-}
-
-// windows is how many windows of s.openFiles() buckets the buckets make.
-func (pt *partition) windows() int {
-	return (pt.p.Buckets + pt.s.openFiles() - 1) / pt.s.openFiles()
 }
 
 func (pt *partition) stageKey(side string, part, i int) string {
@@ -312,11 +307,10 @@ func (pt *partition) route(ctx context.Context, side string, i int) error {
 	}); err != nil {
 		return &stateerr.SnapshotInvalid{Msg: err.Error()}
 	}
-	of := pt.s.openFiles()
-	return pt.s.windows(ctx, pt.p, pt.windows(), func(w int) string { return pt.windowKey(side, i, w) }, func(put func(int, record) error) error {
+	return pt.s.routeWindows(ctx, pt.p, side, pt.first, func(w int) string { return pt.windowKey(side, i, w) }, func(put func(record) error) error {
 		for part := range pt.parts[side] {
 			if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.stageKey(side, part, i), func(u snapshot.User) error {
-				return put(pt.p.joinBucket(side, pt.first, u)/of, record{User: u, Groups: groups[u.Username]})
+				return put(record{User: u, Groups: groups[u.Username]})
 			}); err != nil {
 				return err
 			}
@@ -328,14 +322,38 @@ func (pt *partition) route(ctx context.Context, side string, i int) error {
 // split writes the bucket files of window w of a pool from the window's files of every staged
 // bucket.
 func (pt *partition) split(ctx context.Context, side string, w int) error {
-	store := pt.s.S3(pt.p.Region)
-	lo := w * pt.s.openFiles()
-	hi := min(lo+pt.s.openFiles(), pt.p.Buckets)
-	out := openWriters(ctx, store, pt.p.Bucket, hi-lo, func(i int) string { return pt.p.bucketKey(pt.dir, pt.first, side, lo+i) })
+	keys := make([]string, pt.p.stageBuckets())
+	for i := range keys {
+		keys[i] = pt.windowKey(side, i, w)
+	}
+	return pt.s.splitWindow(ctx, pt.p, side, pt.first, w, keys, func(i int) string { return pt.p.bucketKey(pt.dir, pt.first, side, i) })
+}
+
+// windowCount is how many windows of s.openFiles() buckets the plan's buckets make.
+func (s *Steps) windowCount(p Plan) int { return (p.Buckets + s.openFiles() - 1) / s.openFiles() }
+
+// routeWindows writes each record read puts to the window file (key) of its bucket in phase: a
+// first pass that reads its input once (or once per s.openFiles() windows) however many
+// buckets there are, where writing the buckets themselves would read it once per
+// s.openFiles() buckets.
+func (s *Steps) routeWindows(ctx context.Context, p Plan, side, phase string, key func(w int) string, read func(put func(record) error) error) error {
+	of := s.openFiles()
+	return s.windows(ctx, p, s.windowCount(p), key, func(put func(int, record) error) error {
+		return read(func(r record) error { return put(p.joinBucket(side, phase, r.User)/of, r) })
+	})
+}
+
+// splitWindow writes the bucket files (bucketKey) of window w in phase from the window's files
+// keys, which routeWindows wrote.
+func (s *Steps) splitWindow(ctx context.Context, p Plan, side, phase string, w int, keys []string, bucketKey func(i int) string) error {
+	store := s.S3(p.Region)
+	lo := w * s.openFiles()
+	hi := min(lo+s.openFiles(), p.Buckets)
+	out := openWriters(ctx, store, p.Bucket, hi-lo, func(i int) string { return bucketKey(lo + i) })
 	var err error
-	for i := range pt.p.stageBuckets() {
-		if err = snapshot.GetLines(ctx, store, pt.p.Bucket, pt.windowKey(side, i, w), func(r record) error {
-			return out.write(pt.p.joinBucket(side, pt.first, r.User)-lo, r)
+	for _, key := range keys {
+		if err = snapshot.GetLines(ctx, store, p.Bucket, key, func(r record) error {
+			return out.write(p.joinBucket(side, phase, r.User)-lo, r)
 		}); err != nil {
 			break
 		}
