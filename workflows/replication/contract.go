@@ -170,15 +170,11 @@ type ExportInput struct {
 }
 
 // ExportProgress is the cursor of the export loop: first both pools' resumable exports (each
-// with its checkpoint in S3), then the partition's units of work, Next of Units done.
+// with its checkpoint in S3), then each pool's units of the partition.
 type ExportProgress struct {
 	Done    bool       `json:"done"`
 	Primary PoolExport `json:"primary"`
 	DR      PoolExport `json:"dr"`
-	// Next is the first partition unit not done, once both exports are; Units is how many the
-	// partition has.
-	Next  int `json:"next"`
-	Units int `json:"units"`
 	// Invocations counts the ExportPools invocations of the loop.
 	Invocations int `json:"invocations"`
 	// Gone (before the repairs) is the number of retry-store users the primary no longer has.
@@ -191,6 +187,10 @@ type PoolExport struct {
 	// Users is the number of users written so far; Shards the shards not written yet.
 	Users  int `json:"users"`
 	Shards int `json:"shards"`
+	// Next is the pool's first partition unit not done, once both exports are; Units is how many
+	// the pool's partition has.
+	Next  int `json:"next"`
+	Units int `json:"units"`
 }
 
 // ReportInput is what the ReportDrift state passes.

@@ -48,19 +48,32 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 	if err != nil {
 		return in.Progress, fmt.Errorf("partition exports for reconcile: %w", err)
 	}
-	prog.Units = len(pt.units)
-	for prog.Next < len(pt.units) && b.Open() {
-		u := pt.units[prog.Next]
-		gone, err := pt.run(ctx, u)
-		if err != nil {
-			return in.Progress, fmt.Errorf("partition exports for reconcile (%s): %w", u, err)
-		}
-		if u.kind == unitGone {
-			prog.Gone = gone
-		}
-		prog.Next++
+	// Each pool's units in order, the two pools side by side: no unit reads the other pool's files.
+	var wg sync.WaitGroup
+	var errs [2]error
+	for i, pe := range []*PoolExport{&prog.Primary, &prog.DR} {
+		units := pt.units[i]
+		pe.Units = len(units)
+		wg.Go(func() {
+			for pe.Next < len(units) && b.Open() {
+				u := units[pe.Next]
+				gone, err := pt.run(ctx, u)
+				if err != nil {
+					errs[i] = fmt.Errorf("partition exports for reconcile (%s): %w", u, err)
+					return
+				}
+				if u.kind == unitGone {
+					prog.Gone = gone
+				}
+				pe.Next++
+			}
+		})
 	}
-	prog.Done = prog.Next == len(pt.units)
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return in.Progress, err
+	}
+	prog.Done = prog.Primary.Next == prog.Primary.Units && prog.DR.Next == prog.DR.Units
 	return prog, nil
 }
 
@@ -145,7 +158,8 @@ type partition struct {
 	dir   string
 	first string
 	parts map[string][]snapshot.Part
-	units []partitionUnit
+	// units are each pool's units, primary then DR, in the order they run.
+	units [2][]partitionUnit
 }
 
 func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partition, error) {
@@ -160,23 +174,23 @@ func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partitio
 			return nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
 		pt.parts[side] = parts
-		for i := range parts {
-			pt.units = append(pt.units, partitionUnit{unitStage, side, i})
-		}
-		pt.units = append(pt.units, partitionUnit{kind: unitStageMembers, side: side})
 	}
-	if dir == BeforeDir {
-		pt.units = append(pt.units, partitionUnit{kind: unitGone, side: sidePrimary})
-	}
-	for _, side := range []string{sidePrimary, sideDR} {
-		for i := range p.stageBuckets() {
-			pt.units = append(pt.units, partitionUnit{unitRoute, side, i})
+	for i, side := range []string{sidePrimary, sideDR} {
+		units := make([]partitionUnit, 0, len(pt.parts[side])+2+p.stageBuckets()+s.windowCount(p))
+		for part := range pt.parts[side] {
+			units = append(units, partitionUnit{unitStage, side, part})
 		}
-	}
-	for _, side := range []string{sidePrimary, sideDR} {
-		for i := range s.windowCount(p) {
-			pt.units = append(pt.units, partitionUnit{unitSplit, side, i})
+		units = append(units, partitionUnit{kind: unitStageMembers, side: side})
+		if dir == BeforeDir && side == sidePrimary {
+			units = append(units, partitionUnit{kind: unitGone, side: side})
 		}
+		for staged := range p.stageBuckets() {
+			units = append(units, partitionUnit{unitRoute, side, staged})
+		}
+		for w := range s.windowCount(p) {
+			units = append(units, partitionUnit{unitSplit, side, w})
+		}
+		pt.units[i] = units
 	}
 	return pt, nil
 }
