@@ -137,7 +137,7 @@ const (
 // partitionUnit is one unit of the partition: it reads files of the run and writes files of its
 // own, under keys fixed by the plan, the directory, its kind, side and index, so a re-run
 // rewrites the same objects. Each reads a bounded share of one pool: an export part (at most
-// about 250,000 users), the memberships file, one staged bucket (1/16 of the pool) or one
+// about 250,000 users), the memberships file, one staged bucket (at most 1/32 of the pool) or one
 // window (s.openFiles() buckets of at most BucketUsers users).
 type partitionUnit struct {
 	kind string

@@ -174,10 +174,11 @@ func (p Plan) joinBucket(side, phase string, u snapshot.User) int {
 }
 
 // stageBuckets is how many files partition stages each pool's users and memberships in: far
-// fewer than Buckets (at most 16, so 64 files open at once), since each open file holds an S3
-// part buffer (5 MiB) and route holds only one staged bucket's memberships (users stream
-// through), not its users.
-func (p Plan) stageBuckets() int { return min(16, max(1, (p.Buckets+15)/16)) }
+// fewer than Buckets (at most 32, so 64 files open at once with both pools' units side by side),
+// since each open file holds an S3 part buffer (5 MiB); enough that one staged bucket (what a
+// route unit reads, its memberships held) is at most 1/32 of a pool: 1.25 million users at 40
+// million.
+func (p Plan) stageBuckets() int { return min(32, max(1, (p.Buckets+15)/16)) }
 
 // trusted is whether custom:primary_sub identifies a DR user's primary user (see PlanReconcile).
 func (p Plan) trusted() bool { return p.MatchNote == "" }
