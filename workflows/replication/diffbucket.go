@@ -27,14 +27,8 @@ type bucketSummary struct {
 // each bucket's output is written exactly once whatever the retries.
 func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, error) {
 	p, prog := in.Plan, in.Progress
-	if in.Dir != BeforeDir && in.Dir != AfterDir {
-		return prog, stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
-	}
-	if p.Buckets < 1 {
-		return prog, stateerr.Invalid("plan.buckets must be at least 1")
-	}
-	if prog.Done {
-		return prog, nil
+	if err := p.checkDir(in.Dir); err != nil || prog.Done {
+		return prog, err
 	}
 	if prog.Phase == "" {
 		prog.Phase = phaseKey
@@ -70,6 +64,17 @@ func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, err
 		}
 	}
 	return prog, nil
+}
+
+// checkDir checks what a loop over the plan's buckets under dir needs.
+func (p Plan) checkDir(dir string) error {
+	if dir != BeforeDir && dir != AfterDir {
+		return stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
+	}
+	if p.Buckets < 1 {
+		return stateerr.Invalid("plan.buckets must be at least 1")
+	}
+	return nil
 }
 
 // diffBucket compares bucket i of a phase: it reads that bucket's two files (and the retry

@@ -16,22 +16,6 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-// startsBudget lets an invocation start a few pieces of work (export shards and groups,
-// partition units), as a short time budget would, and never cuts what runs.
-type startsBudget struct {
-	mu   sync.Mutex
-	left int
-}
-
-func (b *startsBudget) Open() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.left--
-	return b.left >= 0
-}
-
-func (b *startsBudget) Done() <-chan struct{} { return nil }
-
 // killingCognito is a pool's Cognito that calls kill once it has served the k-th ListUsers page
 // since arm: the Lambda dies in the middle of listing a shard.
 type killingCognito struct {
@@ -131,32 +115,53 @@ func TestExportInSeveralInvocationsFindsWhatOneFinds(t *testing.T) {
 	f.repl.Steps.OpenFiles = 5
 	one := f.planOnly("one-invocation", 50)
 	oneProg := f.export(one, nil)
-	f.repl.Steps.Budget = func() checkpoint.Budget { return &startsBudget{left: 3} }
+	f.repl.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(3) }
 	many := f.planOnly("many-invocations", 50)
 	manyProg := f.export(many, nil)
 	if oneProg.Invocations != 1 || manyProg.Invocations < 10 || manyProg.Primary.Units <= oneProg.Primary.Units || oneProg.Primary.Units < 8 {
 		t.Fatalf("invocations %d and %d, primary units %d and %d; want 1 and many, and more units when the exports are in parts",
 			oneProg.Invocations, manyProg.Invocations, oneProg.Primary.Units, manyProg.Primary.Units)
 	}
+	oneOut := f.sameComparison("several invocations", one, many)
+	if oneOut.Drift.Users != 8 {
+		t.Errorf("one invocation: %d drifted users, want 8", oneOut.Drift.Users)
+	}
+}
+
+// sameComparison checks that plan got exported every user of want's exports exactly once and
+// put each in one bucket once, and that comparing its buckets finds what comparing want's finds:
+// the same drift, drift lists and repair lists. It returns want's comparison.
+func (f *stackFixture) sameComparison(what string, want, got replication.Plan) replication.DiffProgress {
+	t := f.t
+	t.Helper()
 	for _, side := range []string{"primary", "dr"} {
-		oneExport, _ := f.exported(one, side)
-		manyExport, manyBuckets := f.exported(many, side)
-		onceEach(t, side+" export in parts", oneExport, manyExport)
-		onceEach(t, side+" buckets from parts", oneExport, manyBuckets)
+		wantExport, _ := f.exported(want, side)
+		export, buckets := f.exported(got, side)
+		onceEach(t, side+" export, "+what, wantExport, export)
+		onceEach(t, side+" buckets, "+what, wantExport, buckets)
 	}
-	oneOut, manyOut := f.diff(one, nil), f.diff(many, nil)
-	sameDrift(t, "several invocations", oneOut.Drift, manyOut.Drift)
-	if oneOut.Drift.Users != 8 || oneOut.Repairs != manyOut.Repairs {
-		t.Errorf("one invocation: %d drifted users, %d repairs; several: %d repairs; want 8 drifted and the same repairs", oneOut.Drift.Users, oneOut.Repairs, manyOut.Repairs)
+	wantOut, out := f.diff(want, nil), f.diff(got, nil)
+	sameDrift(t, what, wantOut.Drift, out.Drift)
+	if wantOut.Repairs != out.Repairs {
+		t.Errorf("%s: %d repairs, want %d", what, out.Repairs, wantOut.Repairs)
 	}
-	oneDrift, oneRepairs := f.lists(one)
-	manyDrift, manyRepairs := f.lists(many)
-	if diff := gocmp.Diff(oneDrift, manyDrift); diff != "" {
-		t.Errorf("drift lists (-one invocation +several):\n%s", diff)
+	f.sameLists(what, want, got)
+	return wantOut
+}
+
+// sameLists checks that the comparisons of two plans list the same drifted users and repairs,
+// and returns want's lists.
+func (f *stackFixture) sameLists(what string, want, got replication.Plan) (drift, repairs []replication.Repair) {
+	f.t.Helper()
+	wantDrift, wantRepairs := f.lists(want)
+	gotDrift, gotRepairs := f.lists(got)
+	if diff := gocmp.Diff(wantDrift, gotDrift); diff != "" {
+		f.t.Errorf("%s: drift lists (-want +got):\n%s", what, diff)
 	}
-	if diff := gocmp.Diff(oneRepairs, manyRepairs); diff != "" {
-		t.Errorf("repair lists (-one invocation +several):\n%s", diff)
+	if diff := gocmp.Diff(wantRepairs, gotRepairs); diff != "" {
+		f.t.Errorf("%s: repair lists (-want +got):\n%s", what, diff)
 	}
+	return wantDrift, wantRepairs
 }
 
 // TestExportKilledMidwayResumes: every other ExportPools invocation is killed (its context
@@ -169,11 +174,9 @@ func TestExportKilledMidwayResumes(t *testing.T) {
 	f := newStackOf(t, 1500)
 	f.makeEveryDrift()
 	f.repl.Steps.OpenFiles = 5
-	f.repl.Steps.Budget = func() checkpoint.Budget { return &startsBudget{left: 4} }
+	f.repl.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(4) }
 	clean := f.planOnly("never-killed", 50)
 	f.export(clean, nil)
-	cleanOut := f.diff(clean, nil)
-	cleanDrift, cleanRepairs := f.lists(clean)
 
 	w := f.watch()
 	cognito := f.repl.Steps.Cognito
@@ -219,21 +222,7 @@ func TestExportKilledMidwayResumes(t *testing.T) {
 	if inShard.Load() < 2 || inUnit.Load() < 4 || !prog.Done {
 		t.Fatalf("killed %d invocations in a shard and %d in a partition unit, done %v; want several of each", inShard.Load(), inUnit.Load(), prog.Done)
 	}
-	for _, side := range []string{"primary", "dr"} {
-		cleanExport, _ := f.exported(clean, side)
-		export, buckets := f.exported(p, side)
-		onceEach(t, side+" export killed and resumed", cleanExport, export)
-		onceEach(t, side+" buckets killed and resumed", cleanExport, buckets)
-	}
-	out := f.diff(p, nil)
-	sameDrift(t, "killed and resumed", cleanOut.Drift, out.Drift)
-	drift, repairs := f.lists(p)
-	if diff := gocmp.Diff(cleanDrift, drift); diff != "" {
-		t.Errorf("drift lists (-never killed +killed):\n%s", diff)
-	}
-	if diff := gocmp.Diff(cleanRepairs, repairs); diff != "" {
-		t.Errorf("repair lists (-never killed +killed):\n%s", diff)
-	}
+	f.sameComparison("killed and resumed", clean, p)
 }
 
 // TestReconcileInSeveralInvocations: the state machine loops ExportBefore and ExportAfter until
@@ -242,7 +231,7 @@ func TestReconcileInSeveralInvocations(t *testing.T) {
 	f := newStack(t)
 	f.makeEveryDrift()
 	f.repl.Steps.BucketUsers = 8
-	f.repl.Steps.Budget = func() checkpoint.Budget { return &startsBudget{left: 4} }
+	f.repl.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(4) }
 	run := f.run("reconcile-in-parts", false)
 	_, rounds := loops(run.Path)
 	if rounds["ExportBefore"] < 4 || rounds["ExportAfter"] < 4 {

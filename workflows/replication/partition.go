@@ -26,14 +26,8 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 	b, length, stop := export.StartBudget(s.ExportBudget, s.Budget)
 	defer stop()
 	p, prog := in.Plan, in.Progress
-	if in.Dir != BeforeDir && in.Dir != AfterDir {
-		return prog, stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
-	}
-	if p.Buckets < 1 {
-		return prog, stateerr.Invalid("plan.buckets must be at least 1")
-	}
-	if prog.Done {
-		return prog, nil
+	if err := p.checkDir(in.Dir); err != nil || prog.Done {
+		return prog, err
 	}
 	prog.Invocations++
 	if !prog.Primary.Done || !prog.DR.Done {
