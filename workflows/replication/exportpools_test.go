@@ -3,14 +3,18 @@ package replication_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
@@ -250,5 +254,27 @@ func TestReconcileInSeveralInvocations(t *testing.T) {
 	}
 	if out.Repaired != 7 || out.Failed != 0 || out.Pending != 1 || out.Resolved != 1 {
 		t.Errorf("repaired %d failed %d pending %d resolved %d; want 7 0 1 1", out.Repaired, out.Failed, out.Pending, out.Resolved)
+	}
+}
+
+// TestExportPoolsBudgetSetting: EXPORT_BUDGET_SECONDS sets how long one ExportPools invocation
+// works, as it does the backup's export; a value a Lambda could not honour is refused at start,
+// with the quota settings' problems.
+func TestExportPoolsBudgetSetting(t *testing.T) {
+	load := func(env map[string]string) (*replication.Steps, error) {
+		task := replication.ExportPoolsTask
+		return task.Load(context.Background(), boundary.NewEnv(func(k string) string { return env[k] }, task.Settings),
+			awsclients.New(aws.Config{}, awsclients.Options{}), nil)
+	}
+	s, err := load(map[string]string{"EXPORT_BUDGET_SECONDS": "120"})
+	if err != nil || s.ExportBudget != 2*time.Minute {
+		t.Errorf("budget %v err %v, want 2m", s.ExportBudget, err)
+	}
+	if s, err := load(nil); err != nil || s.ExportBudget != 0 {
+		t.Errorf("unset: budget %v err %v, want the default (0)", s.ExportBudget, err)
+	}
+	_, err = load(map[string]string{"EXPORT_BUDGET_SECONDS": "900", "USER_LIST_RPS": "31"})
+	if err == nil || !strings.Contains(err.Error(), `EXPORT_BUDGET_SECONDS="900"`) || !strings.Contains(err.Error(), "USER_LIST_RPS") {
+		t.Errorf("err %v, want EXPORT_BUDGET_SECONDS and USER_LIST_RPS refused", err)
 	}
 }

@@ -43,6 +43,9 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 		return in.Progress, fmt.Errorf("partition exports for reconcile: %w", err)
 	}
 	// Each pool's units in order, the two pools side by side: no unit reads the other pool's files.
+	// A failed unit fails the invocation, so the other pool's stop too: the retry redoes both.
+	lanes, stopLanes := context.WithCancel(ctx)
+	defer stopLanes()
 	var wg sync.WaitGroup
 	var errs [2]error
 	for i, pe := range []*PoolExport{&prog.Primary, &prog.DR} {
@@ -51,9 +54,10 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 		wg.Go(func() {
 			for pe.Next < len(units) && b.Open() {
 				u := units[pe.Next]
-				gone, err := pt.run(ctx, u)
+				gone, err := pt.run(lanes, u)
 				if err != nil {
 					errs[i] = fmt.Errorf("partition exports for reconcile (%s): %w", u, err)
+					stopLanes()
 					return
 				}
 				if u.kind == unitGone {
