@@ -257,24 +257,15 @@ func TestReconcileInSeveralInvocations(t *testing.T) {
 	}
 }
 
-// TestExportPoolsBudgetSetting: EXPORT_BUDGET_SECONDS sets how long one ExportPools invocation
-// works, as it does the backup's export; a value a Lambda could not honour is refused at start,
-// with the quota settings' problems.
+// TestExportPoolsBudgetSetting: export-pools reads EXPORT_BUDGET_SECONDS as the backup's export
+// does (export.ParseBudget, tested there), and refuses a value a Lambda could not honour.
 func TestExportPoolsBudgetSetting(t *testing.T) {
-	load := func(env map[string]string) (*replication.Steps, error) {
-		task := replication.ExportPoolsTask
-		return task.Load(context.Background(), boundary.NewEnv(func(k string) string { return env[k] }, task.Settings),
-			awsclients.New(aws.Config{}, awsclients.Options{}), nil)
-	}
-	s, err := load(map[string]string{"EXPORT_BUDGET_SECONDS": "120"})
-	if err != nil || s.ExportBudget != 2*time.Minute {
-		t.Errorf("budget %v err %v, want 2m", s.ExportBudget, err)
-	}
-	if s, err := load(nil); err != nil || s.ExportBudget != 0 {
-		t.Errorf("unset: budget %v err %v, want the default (0)", s.ExportBudget, err)
-	}
-	_, err = load(map[string]string{"EXPORT_BUDGET_SECONDS": "900", "USER_LIST_RPS": "31"})
-	if err == nil || !strings.Contains(err.Error(), `EXPORT_BUDGET_SECONDS="900"`) || !strings.Contains(err.Error(), "USER_LIST_RPS") {
-		t.Errorf("err %v, want EXPORT_BUDGET_SECONDS and USER_LIST_RPS refused", err)
+	task := replication.ExportPoolsTask
+	for v, want := range map[string]time.Duration{"120": 2 * time.Minute, "": 0, "900": -1} {
+		env := boundary.NewEnv(func(k string) string { return map[string]string{"EXPORT_BUDGET_SECONDS": v}[k] }, task.Settings)
+		s, err := task.Load(context.Background(), env, awsclients.New(aws.Config{}, awsclients.Options{}), nil)
+		if want < 0 && (err == nil || !strings.Contains(err.Error(), "EXPORT_BUDGET_SECONDS")) || want >= 0 && (err != nil || s.ExportBudget != want) {
+			t.Errorf("EXPORT_BUDGET_SECONDS=%q: err %v; want budget %v (-1: refused)", v, err, want)
+		}
 	}
 }
