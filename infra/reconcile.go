@@ -27,7 +27,7 @@ const (
 
 // Cognito actions of the reconcile tasks, read off workflows/replication.
 var (
-	// export.WriteSnapshot without MFA preferences, after preflight.DescribePool: both pools.
+	// export.Exporter.Resume without MFA preferences, after preflight.DescribePool: both pools.
 	reconcileExport = []string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"}
 	// Steps.applyRepair and upsert on the DR pool: every kind of repair, the existing copy's
 	// status (AdminGetUser) and the unusable permanent password.
@@ -41,15 +41,16 @@ var (
 // reconcileTasks deploys every placeholder of reconcile.asl.json; NewReconcileStack refuses to
 // synthesize when it, the ASL's placeholders and replication.Tasks disagree.
 var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
+	// PlanReconcile checks both pools and the bucket, and writes the retry store's subs: the
+	// exports are ExportPools'.
 	"PlanReconcileFunctionArn": {
-		MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
-			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
 			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
 			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn()) // HeadBucket
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"))
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.PendingFile))
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.PendingFile))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			// The retry store's listing, in the primary Region; listing needs no key.
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -87,13 +88,16 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
 	},
-	"ExportAfterFunctionArn": {
+	// ExportPools (the ExportBefore and ExportAfter loops) exports both pools under before/ or
+	// after/, checkpoints included, and partitions them there; before/ it also reads the retry
+	// store's subs PlanReconcile wrote.
+	"ExportPoolsFunctionArn": {
 		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.AfterDir+"*"))
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.AfterDir+"*"))
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.AfterDir+"*"), s.FileArn(replication.PendingFile))
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(replication.BeforeDir+"*"), s.FileArn(replication.AfterDir+"*"))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
 	},

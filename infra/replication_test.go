@@ -62,11 +62,10 @@ func TestReconcileTaskPolicies(t *testing.T) {
 	}
 	want := map[string][]any{
 		"PlanReconcileFunctionArn": {
-			allowAll(exportActions, primaryPoolArn, drPoolArn),
+			allowAll([]string{"cognito-idp:DescribeUserPool"}, primaryPoolArn, drPoolArn),
 			allowAll([]string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}, drPoolArn),
 			allowAll([]string{"s3:ListBucket"}, backupBucket),
-			allowAll([]string{"s3:GetObject"}, reconcileFiles+"before/*"),
-			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"before/*", reconcileFiles+"pending.jsonl.gz"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"pending.jsonl.gz"),
 			kms,
 			allowIf([]string{"s3:ListBucket"}, map[string]any{"StringEquals": map[string]any{"s3:prefix": "cognito-dr/replication-retry/ap-northeast-1_AbCdEf123/"}}, "arn:aws:s3:::"+retryBucket),
 		},
@@ -84,10 +83,10 @@ func TestReconcileTaskPolicies(t *testing.T) {
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"before/*", reconcileFiles+"after/*"),
 			kms,
 		},
-		"ExportAfterFunctionArn": {
+		"ExportPoolsFunctionArn": {
 			allowAll(exportActions, primaryPoolArn, drPoolArn),
-			allowAll([]string{"s3:GetObject"}, reconcileFiles+"after/*"),
-			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"after/*"),
+			allowAll([]string{"s3:GetObject"}, reconcileFiles+"before/*", reconcileFiles+"after/*", reconcileFiles+"pending.jsonl.gz"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, reconcileFiles+"before/*", reconcileFiles+"after/*"),
 			kms,
 		},
 		"ReportDriftFunctionArn": append([]any{

@@ -124,6 +124,11 @@ func benchBucketDiff(ctx context.Context, n, bucketUsers int) error {
 	if err != nil {
 		return err
 	}
+	for exp := (replication.ExportProgress{}); !exp.Done; {
+		if exp, err = r.Steps.ExportPools(ctx, replication.ExportInput{Plan: plan, Dir: replication.BeforeDir, Progress: exp}); err != nil {
+			return err
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -88,3 +88,25 @@ func (t *Timer) Done() <-chan struct{} { return t.done }
 
 // Stop releases the timer.
 func (t *Timer) Stop() { t.timer.Stop() }
+
+// Starts is a Budget counted in work rather than time: it lets Starts pieces of work start (each
+// Open that says yes is one) and never cuts what runs. Tests and benchmarks cut a looped step's
+// invocations with it where a short time budget would make the cut depend on the machine's speed.
+type Starts struct {
+	mu   sync.Mutex
+	left int
+}
+
+// NewStarts returns a budget that lets n pieces of work start.
+func NewStarts(n int) *Starts { return &Starts{left: n} }
+
+// Open reports whether one more piece of work may start, and counts it.
+func (s *Starts) Open() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.left--
+	return s.left >= 0
+}
+
+// Done is never closed: what started runs to its end.
+func (s *Starts) Done() <-chan struct{} { return nil }

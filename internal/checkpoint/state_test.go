@@ -77,3 +77,12 @@ func TestTimer(t *testing.T) {
 		}
 	})
 }
+
+// TestStarts: a budget of n starts says yes n times, then no, and never cuts.
+func TestStarts(t *testing.T) {
+	b := checkpoint.NewStarts(2)
+	got := []bool{b.Open(), b.Open(), b.Open()}
+	if got[0] != true || got[1] != true || got[2] != false || b.Done() != nil {
+		t.Errorf("opens %v, done %v; want true true false and never done", got, b.Done())
+	}
+}

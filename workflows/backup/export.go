@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -21,15 +20,8 @@ import (
 // Done is false; the checkpoint lives under the snapshot's prefix, named by the execution.
 func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error) {
 	// The budget counts from the start of the invocation, checks included.
-	budget := s.exportBudget()
-	var b checkpoint.Budget
-	if s.Budget != nil {
-		b = s.Budget()
-	} else {
-		t := checkpoint.NewTimer(budget)
-		defer t.Stop()
-		b = t
-	}
+	b, budget, stop := export.StartBudget(s.ExportBudget, s.Budget)
+	defer stop()
 	req, err := in.Request.withDefaults()
 	if err != nil {
 		return ExportOutput{}, err
@@ -107,12 +99,4 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 		out.WithMFA = aws.Int(prog.WithMFA)
 	}
 	return out, nil
-}
-
-// exportBudget is how long one ExportUsers invocation works before it saves and returns.
-func (s *Steps) exportBudget() time.Duration {
-	if s.ExportBudget > 0 {
-		return s.ExportBudget
-	}
-	return checkpoint.DefaultBudget
 }

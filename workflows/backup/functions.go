@@ -3,13 +3,12 @@ package backup
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -18,7 +17,7 @@ import (
 var (
 	ExportTask = boundary.Task[*Steps, ExportInput, ExportOutput]{
 		Name: "export", Placeholder: "ExportFunctionArn",
-		Settings: boundary.Optional(append(quota.EnvNames(), "EXPORT_BUDGET_SECONDS")...),
+		Settings: boundary.Optional(append(quota.EnvNames(), export.BudgetSetting)...),
 		Load:     load(readExport),
 		Step:     (*Steps).Export,
 	}
@@ -74,13 +73,9 @@ type Config struct {
 func readExport(env *boundary.Env) (Config, error) {
 	cfg, err := readRates(env)
 	errs := []error{err}
-	if v := env.Get("EXPORT_BUDGET_SECONDS"); v != "" {
-		secs, err := strconv.Atoi(v)
-		if err != nil || secs < 10 || secs > 840 {
-			errs = append(errs, fmt.Errorf("EXPORT_BUDGET_SECONDS=%q must be a whole number of seconds from 10 to 840 (a Lambda runs at most 900)", v))
-		}
-		cfg.ExportBudget = time.Duration(secs) * time.Second
-	}
+	budget, err := export.ParseBudget(env.Get(export.BudgetSetting))
+	cfg.ExportBudget = budget
+	errs = append(errs, err)
 	return cfg, errors.Join(errs...)
 }
 

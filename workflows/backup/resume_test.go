@@ -3,7 +3,6 @@ package backup_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
@@ -12,28 +11,12 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 )
 
-// startsBudget lets an invocation start a few pieces of work (shards, groups), as a short time
-// budget would, and never cuts what runs.
-type startsBudget struct {
-	mu   sync.Mutex
-	left int
-}
-
-func (b *startsBudget) Open() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.left--
-	return b.left >= 0
-}
-
-func (b *startsBudget) Done() <-chan struct{} { return nil }
-
 // TestBackupInSeveralInvocations: with a budget of 4 shards per invocation, the state machine
 // runs ExportUsers again until the pool is exported; the manifest lists each invocation's users
 // part, and the snapshot has every user once.
 func TestBackupInSeveralInvocations(t *testing.T) {
 	f := newFixtureWith(t, 900, func(s *backup.Steps) {
-		s.Budget = func() checkpoint.Budget { return &startsBudget{left: 5} }
+		s.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(5) }
 	})
 	x := f.run(t, "in-parts", f.BackupRequest())
 	if x.Status() != asl.StatusSucceeded {

@@ -117,15 +117,16 @@ type Plan struct {
 	// Buckets is how many buckets each pool's export is partitioned into (at most about
 	// Steps.BucketUsers users of a pool each).
 	Buckets int `json:"buckets"`
-	// Pending is the number of users in the retry store; Gone of them the primary no longer has.
+	// Pending is the number of users in the retry store.
 	Pending int `json:"pending"`
-	Gone    int `json:"gone"`
 }
 
 // Files of a reconcile under Plan.Prefix.
 const (
-	BeforeDir    = "before/"
-	AfterDir     = "after/"
+	BeforeDir = "before/"
+	AfterDir  = "after/"
+	// PrimaryDir and DRDir (under BeforeDir or AfterDir) hold each pool's resumable export: its
+	// users parts, groups, memberships and checkpoint (internal/export).
 	PrimaryDir   = "primary/"
 	DRDir        = "dr/"
 	RepairLedger = "ledger/"
@@ -159,9 +160,37 @@ type DiffProgress struct {
 	Repairs int   `json:"repairs"`
 }
 
-// AfterInput is what the ExportAfter state passes.
-type AfterInput struct {
-	Plan Plan `json:"plan"`
+// ExportInput is what the ExportBefore and ExportAfter states pass: ExportPools exports both
+// pools under Dir and partitions the exports into the plan's buckets, one time budget per
+// invocation, until Progress.Done.
+type ExportInput struct {
+	Plan     Plan           `json:"plan"`
+	Dir      string         `json:"dir"`
+	Progress ExportProgress `json:"progress"`
+}
+
+// ExportProgress is the cursor of the export loop: first both pools' resumable exports (each
+// with its checkpoint in S3), then each pool's units of the partition.
+type ExportProgress struct {
+	Done    bool       `json:"done"`
+	Primary PoolExport `json:"primary"`
+	DR      PoolExport `json:"dr"`
+	// Invocations counts the ExportPools invocations of the loop.
+	Invocations int `json:"invocations"`
+	// Gone (before the repairs) is the number of retry-store users the primary no longer has.
+	Gone int `json:"gone"`
+}
+
+// PoolExport is one pool's resumable export, as its checkpoint last said.
+type PoolExport struct {
+	Done bool `json:"done"`
+	// Users is the number of users written so far; Shards the shards not written yet.
+	Users  int `json:"users"`
+	Shards int `json:"shards"`
+	// Next is the pool's first partition unit not done, once both exports are; Units is how many
+	// the pool's partition has.
+	Next  int `json:"next"`
+	Units int `json:"units"`
 }
 
 // ReportInput is what the ReportDrift state passes.

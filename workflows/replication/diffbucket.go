@@ -21,20 +21,14 @@ type bucketSummary struct {
 
 // DiffBucket does one unit of a partitioned comparison per invocation, in order: compare bucket
 // Next of the phase (sub, then key); once the sub phase's buckets are done, partition the users
-// they left unmatched by key; once the key phase's are done, sum the buckets' summaries into the
-// manifest and the totals. Each unit writes files of its own only, under keys fixed by the plan,
+// they left unmatched by key, one unit (repartitionUnits) at a time; once the key phase's are
+// done, sum the buckets' summaries into the manifest and the totals. Each unit writes files of its own only, under keys fixed by the plan,
 // the directory and its bucket, so a retried or re-run invocation rewrites the same objects:
 // each bucket's output is written exactly once whatever the retries.
 func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, error) {
 	p, prog := in.Plan, in.Progress
-	if in.Dir != BeforeDir && in.Dir != AfterDir {
-		return prog, stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
-	}
-	if p.Buckets < 1 {
-		return prog, stateerr.Invalid("plan.buckets must be at least 1")
-	}
-	if prog.Done {
-		return prog, nil
+	if err := p.checkDir(in.Dir); err != nil || prog.Done {
+		return prog, err
 	}
 	if prog.Phase == "" {
 		prog.Phase = phaseKey
@@ -49,13 +43,16 @@ func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, err
 		}
 		prog.Next++
 	case prog.Phase == phaseSub:
-		// One side at a time: each open bucket file holds an S3 part buffer.
-		for _, side := range []string{sidePrimary, sideDR} {
-			if err := s.repartition(ctx, p, in.Dir, side); err != nil {
-				return in.Progress, fmt.Errorf("partition unmatched users of %s by key: %w", in.Dir, err)
+		units := s.repartitionUnits(p)
+		if u := prog.Next - p.Buckets; u < len(units) {
+			if err := s.repartition(ctx, p, in.Dir, units[u]); err != nil {
+				return in.Progress, fmt.Errorf("partition unmatched users of %s by key (%s): %w", in.Dir, units[u], err)
 			}
+			prog.Next++
 		}
-		prog.Phase, prog.Next = phaseKey, 0
+		if prog.Next-p.Buckets >= len(units) {
+			prog.Phase, prog.Next = phaseKey, 0
+		}
 	default:
 		m, drift, err := s.sumBuckets(ctx, p, in.Dir)
 		if err != nil {
@@ -67,6 +64,17 @@ func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, err
 		}
 	}
 	return prog, nil
+}
+
+// checkDir checks what a loop over the plan's buckets under dir needs.
+func (p Plan) checkDir(dir string) error {
+	if dir != BeforeDir && dir != AfterDir {
+		return stateerr.Invalid("dir must be %q or %q", BeforeDir, AfterDir)
+	}
+	if p.Buckets < 1 {
+		return stateerr.Invalid("plan.buckets must be at least 1")
+	}
+	return nil
 }
 
 // diffBucket compares bucket i of a phase: it reads that bucket's two files (and the retry
@@ -156,20 +164,50 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 	return nil
 }
 
-// repartition routes one side's unmatched users of every sub-phase bucket, one bucket at a
-// time, to the key-phase bucket of their key, s.openFiles() buckets at a time.
-func (s *Steps) repartition(ctx context.Context, p Plan, dir, side string) error {
-	store := s.S3(p.Region)
-	return s.windows(ctx, p, func(i int) string { return p.bucketKey(dir, phaseKey, side, i) }, func(put func(i int, r record) error) error {
-		for i := range p.Buckets {
-			if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", side, i), func(r record) error {
-				return put(p.joinBucket(side, phaseKey, r.User), r)
-			}); err != nil {
-				return err
-			}
+// repartitionGroup is how many sub-phase buckets' unmatched users one repartition unit routes:
+// at most 16 buckets of BucketUsers users of a pool.
+const repartitionGroup = 16
+
+// repartitionUnits are the units of partitioning by key the users the sub phase left unmatched,
+// one per DiffBucket invocation: route each group of sub-phase buckets' unmatched users to the
+// windows of their key bucket, then split each window into its buckets (as the partition does).
+// Each reads a bounded share of a pool however many users are unmatched (all of them in a first
+// reconcile into an empty DR pool).
+func (s *Steps) repartitionUnits(p Plan) []partitionUnit {
+	var units []partitionUnit
+	groups := (p.Buckets + repartitionGroup - 1) / repartitionGroup
+	for _, side := range []string{sidePrimary, sideDR} {
+		for g := range groups {
+			units = append(units, partitionUnit{unitRoute, side, g})
 		}
-		return nil
-	})
+	}
+	for _, side := range []string{sidePrimary, sideDR} {
+		for w := range s.windowCount(p) {
+			units = append(units, partitionUnit{unitSplit, side, w})
+		}
+	}
+	return units
+}
+
+// repartition runs one repartition unit.
+func (s *Steps) repartition(ctx context.Context, p Plan, dir string, u partitionUnit) error {
+	store := s.S3(p.Region)
+	windowKey := func(g, w int) string { return p.bucketKey(dir, "rewindow", fmt.Sprintf("%s-g%05d", u.side, g), w) }
+	if u.kind == unitRoute {
+		return s.routeWindows(ctx, p, u.side, phaseKey, func(w int) string { return windowKey(u.i, w) }, func(put func(record) error) error {
+			for i := u.i * repartitionGroup; i < min((u.i+1)*repartitionGroup, p.Buckets); i++ {
+				if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", u.side, i), put); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	keys := make([]string, (p.Buckets+repartitionGroup-1)/repartitionGroup)
+	for g := range keys {
+		keys[g] = windowKey(g, u.i)
+	}
+	return s.splitWindow(ctx, p, u.side, phaseKey, u.i, keys, func(i int) string { return p.bucketKey(dir, phaseKey, u.side, i) })
 }
 
 // sumBuckets reads every bucket's summary, writes the comparison's manifest and returns it with
@@ -180,7 +218,11 @@ func (s *Steps) sumBuckets(ctx context.Context, p Plan, dir string) (Manifest, D
 	m := Manifest{Buckets: p.Buckets}
 	total := Drift{Kinds: map[string]int{}, Key: p.Prefix + dir + ManifestFile}
 	if dir == BeforeDir {
-		gone := FileRows{Key: p.Prefix + dir + PendingGoneFile, Rows: p.Gone, Pending: p.Gone}
+		gone := FileRows{Key: p.Prefix + dir + PendingGoneFile}
+		if err := snapshot.GetLines(ctx, store, p.Bucket, gone.Key, func(Repair) error { gone.Rows++; return nil }); err != nil {
+			return Manifest{}, Drift{}, &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+		gone.Pending = gone.Rows
 		m.Drift = append(m.Drift, gone)
 		m.Repairs = append(m.Repairs, gone)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -29,6 +30,8 @@ var (
 	// bucketUsersSetting overrides DefaultBucketUsers: how many users of a pool one reconcile
 	// bucket holds, so what one DiffBucket invocation holds in memory.
 	bucketUsersSetting = boundary.Setting{Name: "RECONCILE_BUCKET_USERS", Optional: true}
+	// budgetSetting is how long one ExportPools invocation works: the backup export's setting.
+	budgetSetting = boundary.Setting{Name: export.BudgetSetting, Optional: true}
 	// quotaSettings are the request-rate overrides (quota.FromEnv) of the tasks that call Cognito.
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
 )
@@ -46,10 +49,12 @@ var (
 		Settings: quotaSettings,
 		Load:     load, Step: (*Steps).DiffBucket,
 	}
-	ExportAfterTask = boundary.Task[*Steps, AfterInput, DiffProgress]{
-		Name: "export-after", Placeholder: "ExportAfterFunctionArn",
-		Settings: quotaSettings,
-		Load:     load, Step: (*Steps).ExportAfter,
+	// ExportPoolsTask runs the ExportBefore and ExportAfter loops: one function, the same
+	// exports and partition under before/ or after/.
+	ExportPoolsTask = boundary.Task[*Steps, ExportInput, ExportProgress]{
+		Name: "export-pools", Placeholder: "ExportPoolsFunctionArn",
+		Settings: append(slices.Clone(quotaSettings), budgetSetting),
+		Load:     load, Step: (*Steps).ExportPools,
 	}
 	RepairDriftTask = boundary.Task[*Steps, RepairInput, Progress]{
 		Name: "repair-drift", Placeholder: "RepairDriftFunctionArn",
@@ -69,7 +74,7 @@ var (
 )
 
 // Tasks are the tasks of reconcile.asl.json.
-var Tasks = []boundary.Def[*Steps]{PlanReconcileTask, DiffBucketTask, RepairDriftTask, ExportAfterTask, ReportDriftTask, NotifyReconcileTask}
+var Tasks = []boundary.Def[*Steps]{PlanReconcileTask, ExportPoolsTask, DiffBucketTask, RepairDriftTask, ReportDriftTask, NotifyReconcileTask}
 
 // Functions maps each task placeholder of reconcile.asl.json to its handler on s: the local
 // executor's binding.
@@ -115,10 +120,12 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 		s.BucketUsers = n
 	}
 	rates, err := quota.FromEnv(env.Declared)
-	if err != nil {
+	budget, budgetErr := export.ParseBudget(env.Declared(budgetSetting.Name))
+	if err := errors.Join(err, budgetErr); err != nil {
 		return nil, err
 	}
 	s.Quota = quota.NewRegistry(rates)
+	s.ExportBudget = budget
 	return s, nil
 }
 

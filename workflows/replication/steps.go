@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -75,7 +76,12 @@ type Steps struct {
 	// OpenFiles is how many bucket files a reconcile task writes at once (each holds an S3 part
 	// buffer): more buckets are written in several passes over what is partitioned; zero means 32.
 	OpenFiles int
-	Now       func() time.Time
+	// ExportBudget is how long one ExportPools invocation works (EXPORT_BUDGET_SECONDS, as the
+	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer
+	// (tests cut invocations with it).
+	ExportBudget time.Duration
+	Budget       func() checkpoint.Budget
+	Now          func() time.Time
 
 	drPool poolCache
 }

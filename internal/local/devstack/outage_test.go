@@ -503,9 +503,10 @@ func TestReconcileFailureAfterRepairsEndsDirty(t *testing.T) {
 	if x == nil {
 		t.Fatal(err)
 	}
-	// One bucket: compared by primary sub, the unmatched partitioned by key, compared by key, summed.
-	diffBefore := slices.Repeat([]string{"DiffBefore", "BeforeDiffed"}, 4)
-	want := slices.Concat([]string{"PlanReconcile", "StartDiffBefore"}, diffBefore, []string{"StartRepair", "RepairDrift", "NotifyFailedAfterChanges", "FailureDirty"})
+	// One bucket: compared by primary sub, the unmatched partitioned by key (a route and a split
+	// for each pool), compared by key, summed.
+	diffBefore := slices.Repeat([]string{"DiffBefore", "BeforeDiffed"}, 7)
+	want := slices.Concat([]string{"PlanReconcile", "StartExportBefore", "ExportBefore", "BeforeExported", "StartDiffBefore"}, diffBefore, []string{"StartRepair", "RepairDrift", "NotifyFailedAfterChanges", "FailureDirty"})
 	if diff := cmp.Diff(want, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
