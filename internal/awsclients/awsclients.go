@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -46,6 +47,7 @@ type Clients struct {
 	logs    map[string]*cloudwatchlogs.Client
 	ssm     map[string]*ssm.Client
 	lambda  map[string]*lambda.Client
+	sched   map[string]*scheduler.Client
 }
 
 // New returns Clients built from cfg.
@@ -63,6 +65,7 @@ func New(cfg aws.Config, opts Options) *Clients {
 		logs:    map[string]*cloudwatchlogs.Client{},
 		ssm:     map[string]*ssm.Client{},
 		lambda:  map[string]*lambda.Client{},
+		sched:   map[string]*scheduler.Client{},
 	}
 }
 
@@ -174,6 +177,18 @@ func (c *Clients) Lambda(region string) *lambda.Client {
 	}
 	cl := lambda.NewFromConfig(c.cfg, func(o *lambda.Options) { o.Region = region })
 	c.lambda[region] = cl
+	return cl
+}
+
+// Scheduler returns the EventBridge Scheduler client for region.
+func (c *Clients) Scheduler(region string) *scheduler.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.sched[region]; ok {
+		return cl
+	}
+	cl := scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
+	c.sched[region] = cl
 	return cl
 }
 
