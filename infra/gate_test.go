@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
@@ -179,12 +181,19 @@ func TestModeParameters(t *testing.T) {
 }
 
 // Only the mode parameters' create-only provider may call ssm:PutParameter, on its own pool's
-// parameter only, and it is denied every overwrite: no role in any stack can change a mode.
+// parameter only, and it is denied every overwrite; and the failback's switch: fencing and
+// reopening the DR pool, activating the primary, each on that one pool's parameter. No other role
+// in any stack can change a mode.
 func TestNoRoleSetsModes(t *testing.T) {
 	all := map[string]map[string]resource{"backup": resources, "failback": fbResources, "replication": repResources, "reconcile": rcResources}
 	want := map[string][]stmt{
 		"replication": createOnly(primaryModeArn),
 		"reconcile":   createOnly(drModeArn),
+		"failback": normalize([]any{
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, drModeArn),
+			allowAll([]string{"ssm:PutParameter"}, drModeArn),
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, primaryModeArn),
+		}),
 	}
 	for name, rs := range all {
 		var got []stmt
@@ -198,7 +207,7 @@ func TestNoRoleSetsModes(t *testing.T) {
 				}
 			}
 		}
-		if diff := cmp.Diff(want[name], got); diff != "" {
+		if diff := cmp.Diff(want[name], got, cmpopts.SortSlices(func(a, b stmt) bool { return fmt.Sprint(a) < fmt.Sprint(b) })); diff != "" {
 			t.Errorf("%s: Parameter Store writes (-want +got):\n%s", name, diff)
 		}
 	}
