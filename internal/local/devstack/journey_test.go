@@ -25,14 +25,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/smithy-go"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -46,10 +50,15 @@ import (
 //  2. A signs up in Tokyo, is replicated to Osaka, sets up TOTP in Tokyo and signs in with it.
 //  3. Osaka is unreachable from the trigger: B's sign-up in Tokyo still succeeds at once, B waits
 //     in the retry store, and reconcile creates B in Osaka once Osaka is back.
-//  4. Tokyo is unreachable: A signs in to Osaka by resetting the password and setting up a new
-//     authenticator, and gets an ID token whose primary_sub claim is A's Tokyo sub.
-//  5. Tokyo is back; after the approved failback A signs in to Tokyo with the original password
-//     and authenticator, and the Osaka copies of A and B are disabled.
+//  4. Tokyo is unreachable: `cognito-dr failover` (internal/failover, as the command runs it)
+//     fences Tokyo, activates Osaka and pauses reconcile; Tokyo's gate refuses A with its message.
+//  5. A signs in to Osaka by resetting the password and setting up a new authenticator, and gets
+//     an ID token whose primary_sub claim is A's Tokyo sub.
+//  6. Tokyo is back. While the approved failback runs, users keep signing up in Osaka and A keeps
+//     changing the profile: every write Osaka accepted is in Tokyo afterwards, the writes after
+//     the fence are refused with the failback's message, A signs in to Tokyo with the original
+//     password and authenticator, Osaka refuses A with that message, and the Osaka copies are
+//     disabled; Tokyo is active, Osaka fenced, reconcile resumed.
 func TestUserJourney(t *testing.T) {
 	start := time.Now()
 	j := newJourney(t)
@@ -60,8 +69,9 @@ func TestUserJourney(t *testing.T) {
 		{"1-pools-and-triggers", j.poolsAndTriggers},
 		{"2-signup-replicate-totp", j.signUpReplicateTOTP},
 		{"3-signup-while-osaka-down", j.signUpWhileOsakaDown},
-		{"4-signin-to-osaka-while-tokyo-down", j.signInToOsaka},
-		{"5-failback", j.failback},
+		{"4-failover", j.failOver},
+		{"5-signin-to-osaka-while-tokyo-down", j.signInToOsaka},
+		{"6-failback-with-writes-in-flight", j.failback},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.fn) {
@@ -86,6 +96,10 @@ const (
 	passwordA      = "Tokyo-Passw0rd!A"
 	passwordB      = "Tokyo-Passw0rd!B"
 	osakaPasswordA = "Osaka-Passw0rd!A"
+	writerPassword = "Writer-Passw0rd!"
+	// What each pool's gate tells users once it is fenced: Tokyo by the failover, Osaka by the failback.
+	tokyoClosedMessage = "Tokyo is down: sign in at https://osaka.example.jp"
+	osakaClosedMessage = "We are back in Tokyo: sign in at https://login.example.jp"
 )
 
 type journey struct {
@@ -94,7 +108,9 @@ type journey struct {
 	stack *devstack.Stack
 	sc    *devstack.Scenario
 	repl  *devstack.Replication
+	gates *devstack.Gates
 	logs  *lockedBuffer
+	log   *slog.Logger
 
 	tokyo, osaka *cip.Client // what apps and admins reach the two Regions with
 	// deadTokyo is an app's client while Tokyo is unreachable: its endpoint accepts connections
@@ -151,6 +167,7 @@ func newJourney(t *testing.T) *journey {
 	j.deadTokyo = cip.NewFromConfig(localaws.ClientConfig(deadURL, sc.Tokyo.Region), func(o *cip.Options) { o.RetryMaxAttempts = 1 })
 
 	log := slog.New(slog.NewJSONHandler(j.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	j.log = log
 	if j.repl, err = st.Replication(sc, nil, log, asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +190,16 @@ func (j *journey) poolsAndTriggers(t *testing.T) {
 	j.osakaClient = j.appClient(t, j.osaka, j.sc.OsakaID, "osaka-web")
 	j.setTriggers(t, j.tokyo, j.sc.TokyoID, func(lc *types.LambdaConfigType) { lc.PostConfirmation = aws.String(j.repl.ReplicateARN) })
 	j.setTriggers(t, j.osaka, j.sc.OsakaID, func(lc *types.LambdaConfigType) { lc.PreTokenGeneration = aws.String(j.repl.PreTokenARN) })
+	// The gates on both pools, as deployed (Tokyo active, Osaka fenced); Osaka's pre-token
+	// trigger becomes the gate's, which adds the same claim. And the reconcile schedule.
+	primary, dr := j.sc.GatePools()
+	var err error
+	if j.gates, err = j.stack.WireGates(j.ctx, primary, dr, devstack.GateOptions{Log: j.log}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.stack.DeployReconcileSchedule(j.ctx, primary, dr, failover.DefaultScheduleName); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, p := range []struct {
 		c    *cip.Client
@@ -363,13 +390,43 @@ func (j *journey) signUpWhileOsakaDown(t *testing.T) {
 	}
 }
 
-// signInToOsaka: Tokyo is unreachable (an app's Tokyo endpoint drops every connection; the
-// Tokyo pool itself is untouched, as a Regional outage leaves the data). A signs in to Osaka.
-func (j *journey) signInToOsaka(t *testing.T) {
+// failOver: the operator runs `cognito-dr failover` (internal/failover with the CLI's clients):
+// Tokyo fenced with its message, Osaka active since the failover time, reconcile paused. The apps
+// that still reach Tokyo are refused there with the message.
+func (j *journey) failOver(t *testing.T) {
 	// Traffic moves to Osaka now. The failover time goes to the failback in whole seconds, so
 	// start on a second boundary: every copy made so far is older, A's reset in Osaka newer.
 	j.failover = time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(j.failover))
+	f := &failover.Failover{
+		SSM:       func(region string) poolmode.SSM { return j.stack.Clients.SSM(region) },
+		Scheduler: func(region string) failover.Scheduler { return j.stack.Clients.Scheduler(region) },
+		Now:       func() time.Time { return j.failover },
+	}
+	r, err := f.Run(j.ctx, failover.Config{
+		PrimaryPool: j.sc.TokyoID, PrimaryRegion: j.sc.Tokyo.Region, DRPool: j.sc.OsakaID, DRRegion: j.sc.Osaka.Region,
+		Message: tokyoClosedMessage, ScheduleName: failover.DefaultScheduleName, ScheduleGroup: failover.DefaultScheduleGroup,
+	})
+	if err != nil || len(r.Findings) != 0 {
+		t.Fatalf("failover: %v, findings %q", err, r.Findings)
+	}
+	if r.Primary.Action != failover.Fenced || r.DR.Action != failover.Activated || r.Schedule.Action != failover.Paused || !r.FailoverTime.Equal(j.failover) {
+		t.Errorf("failover: primary %s, DR %s, schedule %s, time %s; want fenced, activated, paused, %s", r.Primary.Action, r.DR.Action, r.Schedule.Action, r.FailoverTime, j.failover)
+	}
+	// New gate containers: each reads the switch at once (a warm one within MODE_CACHE_SECONDS).
+	if err := j.gates.Restart(j.ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = j.tokyo.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.tokyoClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": passwordA}})
+	if code, msg := errCodeMessage(err); code != "UserLambdaValidationException" || !strings.Contains(msg, tokyoClosedMessage) {
+		t.Errorf("A signing in to the fenced Tokyo: %v, want UserLambdaValidationException with %q", err, tokyoClosedMessage)
+	}
+}
+
+// signInToOsaka: Tokyo is unreachable (an app's Tokyo endpoint drops every connection; the
+// Tokyo pool itself is untouched, as a Regional outage leaves the data). A signs in to Osaka.
+func (j *journey) signInToOsaka(t *testing.T) {
 	_, err := j.deadTokyo.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.tokyoClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": passwordA}})
 	var apiErr smithy.APIError
@@ -437,20 +494,40 @@ func (j *journey) signInToOsaka(t *testing.T) {
 	j.osakaTokensA = res
 }
 
-// failback: Tokyo is back. The failback workflow plans, waits for approval, and disables every
-// Osaka copy of a user Tokyo has; A signs in to Tokyo as before the outage.
+// failback: Tokyo is back. The failback workflow plans, waits for approval, fences Osaka, takes
+// the final plan, imports, activates Tokyo and disables every Osaka copy of a user Tokyo has,
+// while a writer keeps signing users up in Osaka and A keeps changing the profile there.
 func (j *journey) failback(t *testing.T) {
-	fb, err := j.stack.Failback(j.sc, nil, asl.WithClock(asl.NewFakeClock(time.Now())))
+	fb, err := j.stack.Failback(j.sc, func(fns map[string]boundary.Func) {
+		// With the fake clock the state machine's WaitForGateCaches takes no time: fresh gate
+		// containers stand for the caches it waits out.
+		fence := fns["FenceDrFunctionArn"]
+		fns["FenceDrFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			out, err := fence(ctx, in)
+			if err == nil {
+				err = j.gates.Restart(ctx)
+			}
+			return out, err
+		}
+	}, asl.WithClock(asl.NewFakeClock(time.Now())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(j.sc.FailbackRequest(j.failover))
+	in := j.sc.FailbackRequest(j.failover)
+	in["fencedMessage"] = osakaClosedMessage
+	// The writer makes more changes between the plan and the fence than the default margin: this
+	// journey approves once (the second approval has its own tests in workflows/failback).
+	in["approvalMarginUsers"] = 1000
+	raw, _ := json.Marshal(in)
+
+	ctx, cancel := context.WithTimeout(j.ctx, 60*time.Second)
+	defer cancel()
+	w := &writer{j: j, stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run(ctx)
 	x, err := fb.Exec.Start(j.ctx, "journey-failback", raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(j.ctx, 20*time.Second)
-	defer cancel()
 	link := ""
 	for m := range j.stack.AWS.SNS().Follow(ctx) {
 		if l := devstack.ApprovalLink(m.Message); l != "" && strings.Contains(m.Message, x.Name) {
@@ -464,8 +541,11 @@ func (j *journey) failback(t *testing.T) {
 	if status, err := devstack.Decide(ctx, link, "approve", "Aiko (SRE on call)"); err != nil || status != http.StatusOK {
 		t.Fatalf("approve: HTTP %d %v", status, err)
 	}
-	if err := x.Wait(ctx); err != nil {
-		t.Fatalf("failback did not end: %v (path %v)", err, x.Path())
+	waitErr := x.Wait(ctx)
+	close(w.stop)
+	<-w.done
+	if waitErr != nil {
+		t.Fatalf("failback did not end: %v (path %v)", waitErr, x.Path())
 	}
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("failback %s: %s %s (path %v)", x.Status(), x.ErrorName(), x.Cause(), x.Path())
@@ -474,16 +554,35 @@ func (j *journey) failback(t *testing.T) {
 	if err := json.Unmarshal(x.Output(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int{"primary:unchanged": 2, "dr:disabled": 2}, out.Outcomes); diff != "" || out.Lost != 0 {
-		t.Errorf("failback report: lost %d, outcomes (-want +got):\n%s", out.Lost, diff)
+	t.Logf("writes in flight: %d sign-ups and %d profile changes accepted by Osaka, %d refused by the fence", len(w.signUps), w.updates, w.refused)
+	if len(w.signUps) == 0 || w.refused == 0 {
+		t.Errorf("the writer had %d sign-ups accepted and %d writes refused: the failback did not run with writes in flight on both sides of the fence", len(w.signUps), w.refused)
+	}
+	carried := out.Outcomes["primary:imported"] + out.Outcomes["primary:created-by-api"]
+	if out.Lost != 0 || carried != len(w.signUps) || out.Outcomes["dr:disabled"] != 2+len(w.signUps) {
+		t.Errorf("failback report: lost %d, outcomes %v; want every one of the %d accepted sign-ups carried over and every Osaka user disabled", out.Lost, out.Outcomes, len(w.signUps))
+	}
+	// Nothing Osaka accepted is lost: each sign-up is in Tokyo, and A's last profile change.
+	for _, email := range w.signUps {
+		if _, err := j.tokyo.AdminGetUser(j.ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(j.sc.TokyoID), Username: aws.String(email)}); err != nil {
+			t.Errorf("%s signed up in Osaka during the failback (accepted) and is not in Tokyo: %v", email, err)
+		}
+	}
+	if w.lastGivenName != "" {
+		if got := attrMap(j.getUser(t, j.tokyo, j.sc.TokyoID, emailA).UserAttributes)["given_name"]; got != w.lastGivenName {
+			t.Errorf("A's last profile change accepted by Osaka: given_name %q, Tokyo has %q", w.lastGivenName, got)
+		}
+	}
+	if out.Modes != (failback.Modes{Primary: "active", DR: "fenced", Schedule: failover.Resumed}) {
+		t.Errorf("report modes %+v, want Tokyo active, Osaka fenced, reconcile resumed", out.Modes)
 	}
 
 	// A signs in to Tokyo with the original password and the original authenticator.
-	in := j.initiate(t, j.tokyo, j.tokyoClient, emailA, passwordA)
-	if in.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
-		t.Fatalf("Tokyo sign-in of A after failback: %q, want SOFTWARE_TOKEN_MFA with the Tokyo authenticator", in.ChallengeName)
+	in2 := j.initiate(t, j.tokyo, j.tokyoClient, emailA, passwordA)
+	if in2.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
+		t.Fatalf("Tokyo sign-in of A after failback: %q, want SOFTWARE_TOKEN_MFA with the Tokyo authenticator", in2.ChallengeName)
 	}
-	res := j.answerTOTP(t, j.tokyo, j.tokyoClient, emailA, in, j.tokyoTOTPA, "Tokyo after failback")
+	res := j.answerTOTP(t, j.tokyo, j.tokyoClient, emailA, in2, j.tokyoTOTPA, "Tokyo after failback")
 	if claims := j.verifyIDToken(t, j.sc.Tokyo.Region, j.sc.TokyoID, j.tokyoClient, aws.ToString(res.IdToken)); claims["sub"] != j.subA {
 		t.Errorf("Tokyo ID token of A after failback: sub %v, want %s", claims["sub"], j.subA)
 	}
@@ -494,11 +593,11 @@ func (j *journey) failback(t *testing.T) {
 		t.Errorf("A's Osaka password in Tokyo: %v, want NotAuthorizedException Incorrect username or password.", err)
 	}
 
-	// The Osaka copies are refused.
+	// Osaka refuses A with the failback's message: its gate runs before the password is checked.
 	_, err = j.osaka.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.osakaClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": osakaPasswordA}})
-	if code, msg := errCodeMessage(err); code != "NotAuthorizedException" || msg != "User is disabled." {
-		t.Errorf("A signing in to Osaka after failback: %v, want NotAuthorizedException User is disabled.", err)
+	if code, msg := errCodeMessage(err); code != "UserLambdaValidationException" || !strings.Contains(msg, osakaClosedMessage) {
+		t.Errorf("A signing in to Osaka after failback: %v, want UserLambdaValidationException with %q", err, osakaClosedMessage)
 	}
 	// Disabling revoked what A holds from Osaka: the access token and the refresh token.
 	if _, err := j.osaka.GetUser(j.ctx, &cip.GetUserInput{AccessToken: j.osakaTokensA.AccessToken}); errCode(err) != "NotAuthorizedException" {
@@ -516,6 +615,95 @@ func (j *journey) failback(t *testing.T) {
 		if u := j.getUser(t, j.tokyo, j.sc.TokyoID, email); !u.Enabled || u.UserStatus != types.UserStatusTypeConfirmed {
 			t.Errorf("%s in Tokyo after failback: %s enabled=%v, want CONFIRMED and enabled", email, u.UserStatus, u.Enabled)
 		}
+	}
+	sched, err := j.stack.Clients.Scheduler(j.sc.Osaka.Region).GetSchedule(j.ctx, &scheduler.GetScheduleInput{Name: aws.String(failover.DefaultScheduleName)})
+	if err != nil || sched.State != schedtypes.ScheduleStateEnabled {
+		t.Errorf("reconcile schedule after failback: %v %v, want ENABLED", sched, err)
+	}
+}
+
+// writer is Osaka's users during the failback: every 25 ms one signs up (SignUp, then
+// ConfirmSignUp with the emailed code) or A changes the profile (a sign-in, which the app
+// completes, then the app's AdminUpdateUserAttributes for the signed-in user). A write is accepted
+// when Osaka's gate let it through, refused when the gate answered with the fenced message; once
+// a kind of write was refused, no later one of that kind may be accepted.
+type writer struct {
+	j          *journey
+	stop, done chan struct{}
+
+	signUps          []string
+	updates, refused int
+	lastGivenName    string
+	signUpRefused    bool
+	signInRefused    bool
+}
+
+func (w *writer) run(ctx context.Context) {
+	defer close(w.done)
+	j, t := w.j, w.j.t
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	refusedWith := func(err error, kind string) bool {
+		code, msg := errCodeMessage(err)
+		if code == "UserLambdaValidationException" && strings.Contains(msg, osakaClosedMessage) {
+			w.refused++
+			return true
+		}
+		t.Errorf("%s in Osaka during the failback: %v", kind, err)
+		return false
+	}
+	for i := 0; ; i++ {
+		select {
+		case <-w.stop:
+			if w.signUpRefused && w.signInRefused {
+				return
+			}
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if i%2 == 0 {
+			email := fmt.Sprintf("writer%04d@example.jp", i)
+			_, err := j.osaka.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(j.osakaClient), Username: aws.String(email), Password: aws.String(writerPassword),
+				UserAttributes: []types.AttributeType{{Name: aws.String("given_name"), Value: aws.String("Writer")}}})
+			if err != nil {
+				w.signUpRefused = refusedWith(err, "SignUp") || w.signUpRefused
+				continue
+			}
+			if w.signUpRefused {
+				t.Errorf("Osaka accepted sign-up %s after refusing one: the fence let a write through", email)
+			}
+			code, ok := j.stack.Cognito.LastCode(j.sc.OsakaID, email, localcognito.KindSignUp)
+			if !ok {
+				t.Errorf("no sign-up code for %s", email)
+				continue
+			}
+			if _, err := j.osaka.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(j.osakaClient), Username: aws.String(email), ConfirmationCode: aws.String(code)}); err != nil {
+				t.Errorf("ConfirmSignUp %s in Osaka: %v", email, err)
+			}
+			w.signUps = append(w.signUps, email)
+			continue
+		}
+		_, err := j.osaka.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.osakaClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+			AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": osakaPasswordA}})
+		if err != nil {
+			if errCode(err) == "NotAuthorizedException" {
+				continue // disabled by the failback after its gate passed: told, nothing written
+			}
+			w.signInRefused = refusedWith(err, "sign-in of A") || w.signInRefused
+			continue
+		}
+		if w.signInRefused {
+			t.Error("Osaka accepted A's sign-in after refusing one: the fence let a write through")
+		}
+		given := fmt.Sprintf("Aiko %d", i)
+		if _, err := j.osaka.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: aws.String(j.sc.OsakaID), Username: aws.String(emailA),
+			UserAttributes: []types.AttributeType{{Name: aws.String("given_name"), Value: aws.String(given)}}}); err != nil {
+			t.Errorf("the app's profile change for A in Osaka: %v", err)
+			continue
+		}
+		w.updates++
+		w.lastGivenName = given
 	}
 }
 
