@@ -96,7 +96,6 @@ const (
 	passwordA      = "Tokyo-Passw0rd!A"
 	passwordB      = "Tokyo-Passw0rd!B"
 	osakaPasswordA = "Osaka-Passw0rd!A"
-	writerPassword = "Writer-Passw0rd!"
 	// What each pool's gate tells users once it is fenced: Tokyo by the failover, Osaka by the failback.
 	tokyoClosedMessage = "Tokyo is down: sign in at https://osaka.example.jp"
 	osakaClosedMessage = "We are back in Tokyo: sign in at https://login.example.jp"
@@ -522,8 +521,13 @@ func (j *journey) failback(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(j.ctx, 60*time.Second)
 	defer cancel()
-	w := &writer{j: j, stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run(ctx)
+	// Osaka's users keep writing: sign-ups, and A changing the profile (A's sign-in in Osaka
+	// passes the gate, the app completes it and changes the profile).
+	_, dr := j.sc.GatePools()
+	w := &devstack.Writer{Stack: j.stack, Pool: dr, ClientID: j.osakaClient, Message: osakaClosedMessage,
+		Users: map[string]string{emailA: osakaPasswordA}, Interval: 25 * time.Millisecond, Prefix: "writer"}
+	stop, written := make(chan struct{}), make(chan devstack.WriterResult)
+	go func() { written <- w.Run(ctx, stop) }()
 	x, err := fb.Exec.Start(j.ctx, "journey-failback", raw)
 	if err != nil {
 		t.Fatal(err)
@@ -542,8 +546,8 @@ func (j *journey) failback(t *testing.T) {
 		t.Fatalf("approve: HTTP %d %v", status, err)
 	}
 	waitErr := x.Wait(ctx)
-	close(w.stop)
-	<-w.done
+	close(stop)
+	wr := <-written
 	if waitErr != nil {
 		t.Fatalf("failback did not end: %v (path %v)", waitErr, x.Path())
 	}
@@ -554,24 +558,19 @@ func (j *journey) failback(t *testing.T) {
 	if err := json.Unmarshal(x.Output(), &out); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("writes in flight: %d sign-ups and %d profile changes accepted by Osaka, %d refused by the fence", len(w.signUps), w.updates, w.refused)
-	if len(w.signUps) == 0 || w.refused == 0 {
-		t.Errorf("the writer had %d sign-ups accepted and %d writes refused: the failback did not run with writes in flight on both sides of the fence", len(w.signUps), w.refused)
+	t.Logf("writes in flight: %d accepted by Osaka (%d sign-ups), %d refused by the fence", wr.Accepted, len(wr.SignUps), wr.Refused)
+	if len(wr.SignUps) == 0 || wr.Given[emailA] == "" || wr.Refused == 0 || len(wr.Violations) > 0 || len(wr.Errors) > 0 {
+		t.Errorf("the writer: %d sign-ups and A's profile change %q accepted, %d refused, violations %q, errors %q; "+
+			"want writes accepted before the fence, refused after it, and no other answer", len(wr.SignUps), wr.Given[emailA], wr.Refused, wr.Violations, wr.Errors)
 	}
 	carried := out.Outcomes["primary:imported"] + out.Outcomes["primary:created-by-api"]
-	if out.Lost != 0 || carried != len(w.signUps) || out.Outcomes["dr:disabled"] != 2+len(w.signUps) {
-		t.Errorf("failback report: lost %d, outcomes %v; want every one of the %d accepted sign-ups carried over and every Osaka user disabled", out.Lost, out.Outcomes, len(w.signUps))
+	if out.Lost != 0 || carried != len(wr.SignUps) || out.Outcomes["dr:disabled"] != 2+len(wr.SignUps) {
+		t.Errorf("failback report: lost %d, outcomes %v; want every one of the %d accepted sign-ups carried over and every Osaka user disabled", out.Lost, out.Outcomes, len(wr.SignUps))
 	}
 	// Nothing Osaka accepted is lost: each sign-up is in Tokyo, and A's last profile change.
-	for _, email := range w.signUps {
-		if _, err := j.tokyo.AdminGetUser(j.ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(j.sc.TokyoID), Username: aws.String(email)}); err != nil {
-			t.Errorf("%s signed up in Osaka during the failback (accepted) and is not in Tokyo: %v", email, err)
-		}
-	}
-	if w.lastGivenName != "" {
-		if got := attrMap(j.getUser(t, j.tokyo, j.sc.TokyoID, emailA).UserAttributes)["given_name"]; got != w.lastGivenName {
-			t.Errorf("A's last profile change accepted by Osaka: given_name %q, Tokyo has %q", w.lastGivenName, got)
-		}
+	primary, _ := j.sc.GatePools()
+	if lost, err := wr.Lost(j.ctx, j.stack, primary); err != nil || len(lost) > 0 {
+		t.Errorf("writes Osaka accepted that Tokyo does not have: %q %v", lost, err)
 	}
 	if out.Modes != (failback.Modes{Primary: "active", DR: "fenced", Schedule: failover.Resumed}) {
 		t.Errorf("report modes %+v, want Tokyo active, Osaka fenced, reconcile resumed", out.Modes)
@@ -619,91 +618,6 @@ func (j *journey) failback(t *testing.T) {
 	sched, err := j.stack.Clients.Scheduler(j.sc.Osaka.Region).GetSchedule(j.ctx, &scheduler.GetScheduleInput{Name: aws.String(failover.DefaultScheduleName)})
 	if err != nil || sched.State != schedtypes.ScheduleStateEnabled {
 		t.Errorf("reconcile schedule after failback: %v %v, want ENABLED", sched, err)
-	}
-}
-
-// writer is Osaka's users during the failback: every 25 ms one signs up (SignUp, then
-// ConfirmSignUp with the emailed code) or A changes the profile (a sign-in, which the app
-// completes, then the app's AdminUpdateUserAttributes for the signed-in user). A write is accepted
-// when Osaka's gate let it through, refused when the gate answered with the fenced message; once
-// a kind of write was refused, no later one of that kind may be accepted.
-type writer struct {
-	j          *journey
-	stop, done chan struct{}
-
-	signUps          []string
-	updates, refused int
-	lastGivenName    string
-	signUpRefused    bool
-	signInRefused    bool
-}
-
-func (w *writer) run(ctx context.Context) {
-	defer close(w.done)
-	j, t := w.j, w.j.t
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	refusedWith := func(err error, kind string) bool {
-		code, msg := errCodeMessage(err)
-		if code == "UserLambdaValidationException" && strings.Contains(msg, osakaClosedMessage) {
-			w.refused++
-			return true
-		}
-		t.Errorf("%s in Osaka during the failback: %v", kind, err)
-		return false
-	}
-	for i := 0; ; i++ {
-		select {
-		case <-w.stop:
-			if w.signUpRefused && w.signInRefused {
-				return
-			}
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if i%2 == 0 {
-			email := fmt.Sprintf("writer%04d@example.jp", i)
-			_, err := j.osaka.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(j.osakaClient), Username: aws.String(email), Password: aws.String(writerPassword),
-				UserAttributes: []types.AttributeType{{Name: aws.String("given_name"), Value: aws.String("Writer")}}})
-			if err != nil {
-				w.signUpRefused = refusedWith(err, "SignUp") || w.signUpRefused
-				continue
-			}
-			if w.signUpRefused {
-				t.Errorf("Osaka accepted sign-up %s after refusing one: the fence let a write through", email)
-			}
-			code, ok := j.stack.Cognito.LastCode(j.sc.OsakaID, email, localcognito.KindSignUp)
-			if !ok {
-				t.Errorf("no sign-up code for %s", email)
-				continue
-			}
-			if _, err := j.osaka.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(j.osakaClient), Username: aws.String(email), ConfirmationCode: aws.String(code)}); err != nil {
-				t.Errorf("ConfirmSignUp %s in Osaka: %v", email, err)
-			}
-			w.signUps = append(w.signUps, email)
-			continue
-		}
-		_, err := j.osaka.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.osakaClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-			AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": osakaPasswordA}})
-		if err != nil {
-			if errCode(err) == "NotAuthorizedException" {
-				continue // disabled by the failback after its gate passed: told, nothing written
-			}
-			w.signInRefused = refusedWith(err, "sign-in of A") || w.signInRefused
-			continue
-		}
-		if w.signInRefused {
-			t.Error("Osaka accepted A's sign-in after refusing one: the fence let a write through")
-		}
-		given := fmt.Sprintf("Aiko %d", i)
-		if _, err := j.osaka.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{UserPoolId: aws.String(j.sc.OsakaID), Username: aws.String(emailA),
-			UserAttributes: []types.AttributeType{{Name: aws.String("given_name"), Value: aws.String(given)}}}); err != nil {
-			t.Errorf("the app's profile change for A in Osaka: %v", err)
-			continue
-		}
-		w.updates++
-		w.lastGivenName = given
 	}
 }
 
