@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -119,6 +120,15 @@ func (s *Steps) FenceDr(ctx context.Context, in PlanRef) (Fence, error) {
 		prev, set, err := s.modes().Mode(ctx, req.DRUserPoolID, req.DRRegion)
 		if err != nil {
 			return f, fmt.Errorf("read the DR pool's mode before fencing it (nothing was changed): %w", err)
+		}
+		if set && prev.Mode == poolmode.Fenced && prev.Cause == poolmode.CauseFailback {
+			// An earlier failback fenced it and failed: before that, the DR pool was active since
+			// the failover. Reopening to "fenced" would leave neither pool active.
+			at, err := time.Parse(time.RFC3339, req.FailoverTime)
+			if err != nil {
+				return f, stateerr.Invalid("failoverTime %q: %v", req.FailoverTime, err)
+			}
+			prev = poolmode.State{Mode: poolmode.Active, Since: at, Cause: poolmode.CauseFailover}
 		}
 		if set {
 			rec.Previous = &prev

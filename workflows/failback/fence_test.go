@@ -207,6 +207,29 @@ func TestFailbackFinalPlanRejectedReopensDR(t *testing.T) {
 	}
 }
 
+// TestFailbackRerunRejectedReopensDRAsTheFailoverLeftIt: a failback that failed after its fence
+// left the DR pool fenced; a second one whose final plan is rejected reopens it active since the
+// failover, not "as it found it" (fenced), which would leave neither pool active.
+func TestFailbackRerunRejectedReopensDRAsTheFailoverLeftIt(t *testing.T) {
+	f := newFixture(t)
+	f.switched()
+	ctx := context.Background()
+	dr := poolmode.Parameter{Client: f.stack.Clients.SSM(f.sc.Osaka.Region), Name: poolmode.ParameterName(f.sc.OsakaID)}
+	if err := dr.Set(ctx, poolmode.State{Mode: poolmode.Fenced, Since: time.Now(), Cause: poolmode.CauseFailback, Message: "an earlier failback"}); err != nil {
+		t.Fatal(err)
+	}
+	x := f.start("failback-rerun-reject", noMargin)
+	first := f.approvalLink(x)
+	f.writeAfterThePlan()
+	f.decide(first, "approve")
+	f.decide(f.nextApprovalLink(x, first), "reject")
+	f.wait(x)
+	got := f.mode(f.sc.OsakaID, f.sc.Osaka.Region)
+	if want := (poolmode.State{Mode: poolmode.Active, Since: f.failover.UTC().Truncate(time.Second), Cause: poolmode.CauseFailover}); !cmp.Equal(want, got) {
+		t.Errorf("DR mode after the re-run's final plan was rejected: %+v, want %+v (active since the failover)", got, want)
+	}
+}
+
 // TestFailbackFailureAfterTheFenceSaysDRIsFenced: a final plan file changed before it is compared
 // fails the run after the fence: it ends dirty, and the email says the DR pool is fenced and how
 // to reopen it with the mode it had before.
