@@ -180,12 +180,7 @@ func TestFailbackFinalPlanBeyondMarginAsksAgain(t *testing.T) {
 func TestFailbackFinalPlanRejectedReopensDR(t *testing.T) {
 	f := newFixture(t)
 	primaryBefore, drBefore := f.switched()
-	x := f.start("failback-reject-final", noMargin)
-	first := f.approvalLink(x)
-	f.writeAfterThePlan()
-	f.decide(first, "approve")
-	f.decide(f.nextApprovalLink(x, first), "reject")
-	f.wait(x)
+	x := f.rejectFinalPlan("failback-reject-final")
 	if diff := cmp.Diff(append(append([]string{}, approvedPath[:11]...), "RequestFinalApproval", "ReopenDrAfterRejection", "NotifyFinalRejected", "FailbackRejected"), x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
@@ -218,12 +213,7 @@ func TestFailbackRerunRejectedReopensDRAsTheFailoverLeftIt(t *testing.T) {
 	if err := dr.Set(ctx, poolmode.State{Mode: poolmode.Fenced, Since: time.Now(), Cause: poolmode.CauseFailback, Message: "an earlier failback"}); err != nil {
 		t.Fatal(err)
 	}
-	x := f.start("failback-rerun-reject", noMargin)
-	first := f.approvalLink(x)
-	f.writeAfterThePlan()
-	f.decide(first, "approve")
-	f.decide(f.nextApprovalLink(x, first), "reject")
-	f.wait(x)
+	f.rejectFinalPlan("failback-rerun-reject")
 	got := f.mode(f.sc.OsakaID, f.sc.Osaka.Region)
 	if want := (poolmode.State{Mode: poolmode.Active, Since: f.failover.UTC().Truncate(time.Second), Cause: poolmode.CauseFailover}); !cmp.Equal(want, got) {
 		t.Errorf("DR mode after the re-run's final plan was rejected: %+v, want %+v (active since the failover)", got, want)
@@ -269,6 +259,19 @@ func TestFailbackFailureAfterTheFenceSaysDRIsFenced(t *testing.T) {
 			t.Errorf("failure email lacks %q:\n%s", want, last.Message)
 		}
 	}
+}
+
+// rejectFinalPlan starts a failback with no margin, writes in DR after its plan, approves the plan
+// and rejects the final one, and waits for the end.
+func (f *fixture) rejectFinalPlan(name string) *asl.Execution {
+	f.t.Helper()
+	x := f.start(name, noMargin)
+	first := f.approvalLink(x)
+	f.writeAfterThePlan()
+	f.decide(first, "approve")
+	f.decide(f.nextApprovalLink(x, first), "reject")
+	f.wait(x)
+	return x
 }
 
 // nextApprovalLink waits for an approval email of x with a link other than seen: the second approval.
