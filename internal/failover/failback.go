@@ -153,7 +153,3 @@ func setScheduleState(ctx context.Context, c Scheduler, name, group string, stat
 	}
 	return true, state, nil
 }
-
-// FenceTTL is how long after a mode is written every gate has read it: the longest gate cache.
-// A failback waits this long after fencing before its final export.
-const FenceTTL = poolmode.MaxTTL

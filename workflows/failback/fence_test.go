@@ -20,6 +20,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
+	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
@@ -100,6 +101,30 @@ func (f *fixture) checkLateWritesInPrimary(changed string) {
 	}
 	if got := attr(u, "given_name"); got != lateGivenName {
 		f.t.Errorf("%s changed in DR after the plan: given_name %q in the primary, want %q", changed, got, lateGivenName)
+	}
+}
+
+// TestFinalPlanWaitsOutTheGateCaches: the state machine waits longer than any gate caches a mode
+// before the final export, so no DR sign-in is accepted after the final plan starts.
+func TestFinalPlanWaitsOutTheGateCaches(t *testing.T) {
+	def, err := statemachines.Definition(statemachines.Failback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		States map[string]struct {
+			Type    string
+			Seconds float64
+			Next    string
+		}
+	}
+	if err := json.Unmarshal(def, &m); err != nil {
+		t.Fatal(err)
+	}
+	w := m.States["WaitForGateCaches"]
+	if w.Type != "Wait" || w.Seconds <= poolmode.MaxTTL.Seconds() || w.Next != "PlanFinalDelta" || m.States["FenceDr"].Next != "WaitForGateCaches" {
+		t.Errorf("FenceDr → %s, WaitForGateCaches %+v; want a wait longer than the gates' longest cache (%s) between the fence and the final plan",
+			m.States["FenceDr"].Next, w, poolmode.MaxTTL)
 	}
 }
 

@@ -39,6 +39,10 @@ type Writer struct {
 	res WriterResult
 }
 
+// AfterStop bounds how long a Writer goes on after it is told to stop, waiting to see both kinds
+// of write refused: longer than any gate's cache.
+const AfterStop = 30 * time.Second
+
 // WriterResult is what a Writer saw.
 type WriterResult struct {
 	// SignUps are the users whose sign-up the pool accepted; Given the last given_name each
@@ -55,7 +59,8 @@ type WriterResult struct {
 	signUpRefused bool
 }
 
-// Run writes until stop is closed and both kinds of write have been refused (or ctx ends).
+// Run writes until stop is closed and both kinds of write have been refused, or for at most
+// AfterStop more once stop is closed (a fence that never bites), or until ctx ends.
 func (w *Writer) Run(ctx context.Context, stop <-chan struct{}) WriterResult {
 	interval := w.Interval
 	if interval <= 0 {
@@ -68,16 +73,18 @@ func (w *Writer) Run(ctx context.Context, stop <-chan struct{}) WriterResult {
 	c := w.Stack.Clients.Cognito(w.Pool.Region)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	stopped := false
+	var giveUp <-chan time.Time
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
-			stopped = true
+			stop, giveUp = nil, time.After(AfterStop)
+		case <-giveUp:
+			return w.Result()
 		case <-ctx.Done():
 			return w.Result()
 		case <-tick.C:
 		}
-		if stopped && w.done(len(users) > 0) {
+		if stop == nil && w.done(len(users) > 0) {
 			return w.Result()
 		}
 		if i%2 == 0 || len(users) == 0 {
