@@ -19,6 +19,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
@@ -167,10 +168,59 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 			s.Topic.GrantPublish(role)
 		},
 	},
+	// The switch (internal/failover through workflows/failback): each function writes exactly one
+	// pool's mode parameter; ActivatePrimary also resumes the reconcile schedule (its PassRole on
+	// the schedule's role is granted by GrantResumeReconcile, once the reconcile stack exists).
+	"FenceDrFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 60,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			allow(role, []string{"ssm:GetParameter", "ssm:PutParameter"}, s.Config.ModeParameterArn(s.Config.DR))
+			// The DR pool's mode before the fence, recorded before it is changed.
+			s.allowObjects(role, []string{"s3:GetObject", "s3:PutObject"}, s.FileArn(failback.FenceRecordFile))
+			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
+		},
+	},
+	"ReopenDrFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 60,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			allow(role, []string{"ssm:PutParameter"}, s.Config.ModeParameterArn(s.Config.DR))
+		},
+	},
+	"CompareFinalPlanFunctionArn": {
+		MemoryMiB: 1024, TimeoutSeconds: 900,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			// Both plans' users to import and actions (plan/ and final/plan/), checked against their digests.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"))
+			s.Backup.grantBucketKey(role, "kms:Decrypt")
+		},
+	},
+	"ActivatePrimaryFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 60,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			allow(role, []string{"ssm:GetParameter", "ssm:PutParameter"}, s.Config.ModeParameterArn(s.Config.Primary))
+			allow(role, []string{"scheduler:GetSchedule", "scheduler:UpdateSchedule"}, s.Config.ReconcileScheduleArn())
+		},
+	},
 	"NotifyFailbackFunctionArn": {
 		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *FailbackStack, role awsiam.IRole) { s.Topic.GrantPublish(role) },
 	},
+}
+
+// ReconcileScheduleArn is the reconcile schedule failover pauses and failback resumes, in the DR Region.
+func (c Config) ReconcileScheduleArn() string {
+	return fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule/%s/%s", c.Partition(), c.DR.Region, c.Account, failover.DefaultScheduleGroup, ReconcileScheduleName)
+}
+
+// GrantResumeReconcile lets ActivatePrimary pass the reconcile schedule's role back to EventBridge
+// Scheduler: UpdateSchedule sends the whole schedule, its target's role included
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html).
+func (s *FailbackStack) GrantResumeReconcile(scheduleRole awsiam.IRole) {
+	s.Functions[failback.ActivatePrimaryTask.Placeholder].Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  &[]*string{scheduleRole.RoleArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+	}))
 }
 
 // FailbackStackProps configure NewFailbackStack.
@@ -307,8 +357,10 @@ func NewFailbackStack(scope constructs.Construct, id string, props FailbackStack
 		Code:         props.Code,
 		LogRetention: logRetention,
 		Settings: approvalEnv(map[string]*string{
-			"TOPIC_ARN":            s.Topic.Topic.TopicArn(),
-			"IMPORT_LOGS_ROLE_ARN": s.ImportLogsRole.RoleArn(),
+			"TOPIC_ARN":                s.Topic.Topic.TopicArn(),
+			"IMPORT_LOGS_ROLE_ARN":     s.ImportLogsRole.RoleArn(),
+			"RECONCILE_SCHEDULE_NAME":  jsii.String(ReconcileScheduleName),
+			"RECONCILE_SCHEDULE_GROUP": jsii.String(failover.DefaultScheduleGroup),
 		}),
 	}); err != nil {
 		return nil, err

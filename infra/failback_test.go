@@ -98,6 +98,23 @@ func TestFailbackTaskPolicies(t *testing.T) {
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/report.jsonl.gz", files+"*/report-summary.json"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		}, publish...),
+		"FenceDrFunctionArn": {
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, "arn:aws:ssm:ap-northeast-3:123456789012:parameter/cognito-dr/"+cfg.DR.UserPoolID+"/mode"),
+			allowAll([]string{"s3:GetObject", "s3:PutObject"}, files+"*/ledger/fence.json"),
+			kms("kms:Decrypt", "kms:GenerateDataKey"),
+		},
+		"ReopenDrFunctionArn": {
+			allowAll([]string{"ssm:PutParameter"}, "arn:aws:ssm:ap-northeast-3:123456789012:parameter/cognito-dr/"+cfg.DR.UserPoolID+"/mode"),
+		},
+		"CompareFinalPlanFunctionArn": {
+			allowAll([]string{"s3:GetObject"}, files+"*/plan/*"),
+			kms("kms:Decrypt"),
+		},
+		"ActivatePrimaryFunctionArn": {
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, "arn:aws:ssm:ap-northeast-1:123456789012:parameter/cognito-dr/"+cfg.Primary.UserPoolID+"/mode"),
+			allowAll([]string{"scheduler:GetSchedule", "scheduler:UpdateSchedule"}, "arn:aws:scheduler:ap-northeast-3:123456789012:schedule/default/cognito-dr-reconcile"),
+			allowIf([]string{"iam:PassRole"}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}, imported(t, stacks.Reconcile.ScheduleRole, "Arn")),
+		},
 		"NotifyFailbackFunctionArn": publish,
 	}
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(f.Functions))); diff != "" {
@@ -200,6 +217,8 @@ func TestFailbackFunctions(t *testing.T) {
 				maps.Copy(env, approvalEnv)
 			case failback.WriteReportTask.Placeholder, failback.NotifyFailbackTask.Placeholder:
 				env["TOPIC_ARN"] = topic
+			case failback.ActivatePrimaryTask.Placeholder:
+				env["RECONCILE_SCHEDULE_NAME"], env["RECONCILE_SCHEDULE_GROUP"] = "cognito-dr-reconcile", "default"
 			}
 			check(t, f.Functions[p], timeouts[p], env)
 			checkSettings(t, spec, envOf(t, fbResources, f.Functions[p]))

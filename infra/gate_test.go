@@ -180,8 +180,9 @@ func TestModeParameters(t *testing.T) {
 }
 
 // Only the mode parameters' create-only provider may call ssm:PutParameter, on its own pool's
-// parameter only, and it is denied every overwrite; besides it, only the failover tasks change a
-// mode (infra/failover.go): fence the primary, activate the DR pool.
+// parameter only, and it is denied every overwrite; besides it, the failover tasks (infra/failover.go:
+// fence the primary, activate the DR pool) and the failback's switch (fence and reopen the DR pool,
+// activate the primary), each on that one pool's parameter. No other role in any stack can change a mode.
 func TestNoRoleSetsModes(t *testing.T) {
 	all := map[string]map[string]resource{"backup": resources, "failback": fbResources, "replication": repResources, "reconcile": rcResources}
 	want := map[string][]stmt{
@@ -190,6 +191,11 @@ func TestNoRoleSetsModes(t *testing.T) {
 			allowAll([]string{"ssm:PutParameter"}, drModeArn),
 			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, primaryModeArn),
 		})...),
+		"failback": normalize([]any{
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, drModeArn),
+			allowAll([]string{"ssm:PutParameter"}, drModeArn),
+			allowAll([]string{"ssm:GetParameter", "ssm:PutParameter"}, primaryModeArn),
+		}),
 	}
 	byText := func(a, b stmt) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }
 	for name, rs := range all {

@@ -77,7 +77,13 @@ func TestMain(m *testing.M) {
 			repResources, _, err = parse(repTemplate)
 		}
 		if err == nil {
-			rcResources, _, err = parse(rcTemplate)
+			// The failback stack also imports the reconcile schedule's role.
+			var rcOutputs map[string]output
+			if rcResources, rcOutputs, err = parse(rcTemplate); err == nil {
+				for k, o := range rcOutputs {
+					outputs["reconcile/"+k] = o
+				}
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -402,9 +408,10 @@ func TestBuildCommand(t *testing.T) {
 	if cmd.Dir != "/repo" {
 		t.Errorf("dir %s", cmd.Dir)
 	}
-	want = []string{"apply-changes", "apply-restore", "approval-page", "build-import-csv", "build-restore-csv", "capture-pool-config", "collect-import-results", "delete-drill-pool", "diff-bucket", "disable-users",
-		"export", "export-pools", "failover-activate", "failover-check", "failover-fence", "failover-notify", "failover-pause", "failover-verify", "failover-watch", "notify", "notify-failback", "notify-reconcile", "notify-restore", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token",
-		"prepare-restore-target", "repair-drift", "replicate", "report-drift", "request-approval", "request-restore-approval", "resolve-restore", "start-import", "upload-import", "validate-import",
+	want = []string{"activate-primary", "apply-changes", "apply-restore", "approval-page", "build-import-csv", "build-restore-csv", "capture-pool-config", "collect-import-results", "compare-final-plan", "delete-drill-pool", "diff-bucket", "disable-users",
+		"export", "export-pools", "failover-activate", "failover-check", "failover-fence", "failover-notify", "failover-pause", "failover-verify", "failover-watch", "fence-dr", "notify", "notify-failback",
+		"notify-reconcile", "notify-restore", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token", "prepare-restore-target", "reopen-dr", "repair-drift", "replicate",
+		"report-drift", "request-approval", "request-restore-approval", "resolve-restore", "start-import", "upload-import", "validate-import",
 		"verify-restore-drill", "write-manifest", "write-report", "write-restore-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {
 		t.Errorf("tasks (-want +got):\n%s", diff)

@@ -108,6 +108,9 @@ func NewStacks(app awscdk.App, cfg Config, code CodeSource) (*Stacks, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The end of a failback resumes the reconcile schedule: the failback stack then follows the
+	// reconcile stack, whose schedule role it passes.
+	f.GrantResumeReconcile(rc.ScheduleRole)
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("cognito-dr"), nil)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return &Stacks{Backup: b, Failback: f, Replication: r, Reconcile: rc}, nil

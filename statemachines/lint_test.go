@@ -37,7 +37,9 @@ func machines() map[string][]boundary.Spec {
 // poolWriters are, per machine, the top-level states from its first write to a user pool on: a
 // failure there must end in FailureDirty, anywhere else in FailureClean.
 var poolWriters = map[string][]string{
-	statemachines.Failback:  {"ImportParts", "ApplyChanges", "DisableDrUsers", "WriteReport"},
+	// The failback's first change is the DR pool's fence (its mode), right after the approval.
+	statemachines.Failback: {"FenceDr", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "RequestFinalApproval", "ReopenDrAfterRejection",
+		"ReopenDrAfterTimeout", "ImportParts", "ApplyChanges", "ActivatePrimary", "DisableDrUsers", "WriteReport"},
 	statemachines.Failover:  {"FencePrimary", "ActivateDr", "PauseReconcile", "FencePrimaryAgain", "Verify"},
 	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},
 	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},

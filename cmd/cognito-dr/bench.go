@@ -36,7 +36,8 @@ func runBench(ctx context.Context, args []string) error {
 	users := fs.Int("users", 50000, "users in the pool exported with quotas and latency")
 	latency := fs.Duration("latency", 100*time.Millisecond, "latency the emulator adds to each Cognito call")
 	rssUsers := fs.Int("rss-users", 1000000, "users in the pool of the memory runs (0 skips them)")
-	failbackUsers := fs.Int("failback-users", 20000, "DR-only users of the failback run (0 skips it)")
+	failbackUsers := fs.Int("failback-users", 20000, "DR-only users of the failback run, which runs with writes in flight in the DR pool (0 skips it)")
+	fence := fs.Bool("fence", true, "print the fence line: seconds from the approval until a DR sign-in is refused (measured in the failback run; with -failback-users 0, in a run of 200 DR-only users)")
 	replicateUsers := fs.Int("replicate-users", 300, "sign-ups replicated by the trigger benchmark (0 skips it)")
 	reconcileUsers := fs.Int("reconcile-users", 50000, "users in the reconciled pool (0 skips it)")
 	restoreUsers := fs.Int("restore-users", 100000, "users in the snapshot restored into an empty pool (0 skips it)")
@@ -63,8 +64,8 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if *failbackUsers > 0 {
-		if err := benchFailback(ctx, *failbackUsers, *latency); err != nil {
+	if *failbackUsers > 0 || *fence {
+		if err := benchFailback(ctx, os.Stdout, *failbackUsers, *latency, *fence); err != nil {
 			return err
 		}
 	}
@@ -203,27 +204,54 @@ func runBenchExport(ctx context.Context, args []string) error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// benchFailback runs the failback end to end with AWS default quotas: n users who signed up in
-// the DR pool during the outage go back by import job, then every DR user is disabled.
-func benchFailback(ctx context.Context, n int, latency time.Duration) error {
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return err
+// fenceOnlyUsers are the DR-only users of the run that measures the fence alone.
+const fenceOnlyUsers = 200
+
+// benchWriteEvery paces the benchmark's DR writer: a sign-up or a profile change every 100 ms.
+const benchWriteEvery = 100 * time.Millisecond
+
+// benchFailback runs the failback end to end with AWS default quotas, on pools switched by
+// `cognito-dr failover` with the gates running: n users who signed up in the DR pool during the
+// outage go back by import job while a writer keeps signing up and changing profiles in the DR
+// pool; the DR pool is fenced right after the approval; every DR user is disabled at the end.
+// It prints the fence line when fence is set, and the failback and disable lines when n > 0
+// (n == 0: a run of fenceOnlyUsers for the fence line alone).
+func benchFailback(ctx context.Context, w io.Writer, n int, latency time.Duration, fence bool) error {
+	size := n
+	if size == 0 {
+		size = fenceOnlyUsers
 	}
-	defer devnull.Close()
 	res, err := runFailbackScenario(ctx, failbackScenario{
-		primaryUsers: 1000, signUps: n, latency: latency, out: devnull,
+		primaryUsers: 1000, signUps: size, latency: latency, out: io.Discard, switched: true, writeEvery: benchWriteEvery,
 		approve: func(ctx context.Context, link string, _ <-chan struct{}) error { return approveAs(ctx, link) },
 	})
 	if err != nil {
 		return fmt.Errorf("failback: %w", err)
 	}
-	if res.report.Lost != 0 {
-		return fmt.Errorf("failback left %d users only in the DR pool: %v", res.report.Lost, res.report.Outcomes)
+	wr := res.writes
+	if len(wr.Errors) > 0 {
+		return fmt.Errorf("failback: the DR writer got answers that were neither accepted nor refused by the fence: %q", wr.Errors)
 	}
-	fmt.Printf("failback users=%d seconds=%.1f\n", res.report.Outcomes["primary:imported"], res.seconds)
+	if fence {
+		if wr.FirstSignInRefused.IsZero() {
+			return errors.New("fence: no DR sign-in was refused during the failback")
+		}
+		fmt.Fprintf(w, "fence seconds=%.1f\n", wr.FirstSignInRefused.Sub(res.approvedAt).Seconds())
+	}
+	if n == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "failback users=%d writes_during=%d lost=%d seconds=%.1f\n", n, wr.Accepted, len(res.lost), res.seconds)
 	rate := float64(res.disabled) / res.disableSeconds
-	fmt.Printf("disable users=%d users_per_s=%.1f bound=25 ratio=%.2f\n", res.disabled, rate, rate/25)
+	fmt.Fprintf(w, "disable users=%d users_per_s=%.1f bound=25 ratio=%.2f\n", res.disabled, rate, rate/25)
+	switch {
+	case res.report.Lost != 0:
+		return fmt.Errorf("failback left %d users only in the DR pool: %v", res.report.Lost, res.report.Outcomes)
+	case len(res.lost) > 0:
+		return fmt.Errorf("failback lost %d writes the DR pool accepted: %q", len(res.lost), res.lost)
+	case len(wr.Violations) > 0:
+		return fmt.Errorf("the fence let writes through: %q", wr.Violations)
+	}
 	return nil
 }
 

@@ -49,6 +49,7 @@ type Clients struct {
 	ssm     map[string]*ssm.Client
 	lambda  map[string]*lambda.Client
 	secrets map[string]*secretsmanager.Client
+	sched   map[string]*scheduler.Client
 }
 
 // New returns Clients built from cfg.
@@ -67,6 +68,7 @@ func New(cfg aws.Config, opts Options) *Clients {
 		ssm:     map[string]*ssm.Client{},
 		lambda:  map[string]*lambda.Client{},
 		secrets: map[string]*secretsmanager.Client{},
+		sched:   map[string]*scheduler.Client{},
 	}
 }
 
@@ -193,6 +195,18 @@ func (c *Clients) Lambda(region string) *lambda.Client {
 	return cl
 }
 
+// Scheduler returns the EventBridge Scheduler client for region.
+func (c *Clients) Scheduler(region string) *scheduler.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.sched[region]; ok {
+		return cl
+	}
+	cl := scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
+	c.sched[region] = cl
+	return cl
+}
+
 // TopicRegion is the Region of an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>),
 // the Region its SNS client must call. Anything else is an error naming the ARN.
 func TopicRegion(topicArn string) (string, error) {
@@ -201,10 +215,4 @@ func TopicRegion(topicArn string) (string, error) {
 		return "", fmt.Errorf("topic ARN %q is not an SNS topic ARN", topicArn)
 	}
 	return a.Region, nil
-}
-
-// Scheduler returns the EventBridge Scheduler client for region (the reconcile schedule a
-// failover pauses). Built per call: it is called once or twice per run.
-func (c *Clients) Scheduler(region string) *scheduler.Client {
-	return scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
 }

@@ -28,14 +28,23 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 		return struct{}{}, err
 	}
 	sum := summary(p, in.CSV, samples)
+	if in.Final != nil {
+		finalSummary(&sum, p, *in.Final)
+	}
 	sum.Changes = &approval.ChangesFile{Bucket: p.Bucket, Object: in.CSV.PlanFiles.Actions}
 	sum.Bound = in.CSV.files()
 	ttl := time.Duration(p.ApprovalTimeoutSeconds) * time.Second
+	if in.Final != nil {
+		ttl = time.Duration(p.FinalApprovalTimeoutSeconds) * time.Second
+	}
 	link, err := s.Approvals.Create(ctx, in.TaskToken, executionName(p), sum, ttl)
 	if err != nil {
 		return struct{}{}, fmt.Errorf("create approval: %w", err)
 	}
 	subject := fmt.Sprintf("Approve Cognito DR failback to %s? %d to import, %d to update", p.Request.PrimaryUserPoolID, p.Counts.Import, p.Counts.Update)
+	if in.Final != nil {
+		subject = fmt.Sprintf("Approve the FINAL Cognito DR failback plan for %s? %d changes beyond the approved plan; DR is fenced", p.Request.PrimaryUserPoolID, in.Final.NewChanges)
+	}
 	if len(subject) > 100 {
 		subject = subject[:97] + "..."
 	}
@@ -56,7 +65,7 @@ func (s *Steps) RequestApproval(ctx context.Context, in ApprovalInput) (struct{}
 
 func executionName(p Plan) string {
 	// The prefix ends in "<time>_<execution name>/".
-	last := strings.TrimSuffix(p.Prefix, "/")
+	last := strings.TrimSuffix(p.runPrefix(), "/")
 	last = last[strings.LastIndex(last, "/")+1:]
 	_, name, _ := strings.Cut(last, "_")
 	return name
@@ -76,8 +85,10 @@ func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summar
 	sum := approval.Summary{
 		Title: fmt.Sprintf("Fail back %s (%s) to %s", p.PrimaryName, p.Request.PrimaryUserPoolID, p.Request.PrimaryRegion),
 		Effect: fmt.Sprintf("Approving imports %d users from the DR pool %s into the primary pool (import jobs; they must reset their password and set up MFA again), "+
-			"updates %d changed users and adds %d group memberships by API, then disables and signs out the DR users that exist in the primary.",
-			c.Import, p.Request.DRUserPoolID, c.Update, c.GroupAdds),
+			"updates %d changed users and adds %d group memberships by API, then marks the primary active, resumes reconcile, and disables and signs out the DR users that exist in the primary. "+
+			"Approving first fences the DR pool at once (its users are told: %q) and plans again with it fenced, so what changed there meanwhile goes back too; "+
+			"if that final plan has more than %d changes this one does not, you are asked again.",
+			c.Import, p.Request.DRUserPoolID, c.Update, c.GroupAdds, p.Request.FencedMessage, margin(p.Request, p.changeCount())),
 		PlanKey: p.Prefix + PlanSummaryFile,
 		Facts: []approval.Fact{
 			{Label: "Users in the primary pool", Value: fmt.Sprint(c.PrimaryUsers)},
@@ -108,6 +119,32 @@ func summary(p Plan, csv CSVOutput, samples map[string][]string) approval.Summar
 		sum.Samples = append(sum.Samples, approval.Sample{Label: "Sample: " + l, Names: samples[l]})
 	}
 	return sum
+}
+
+// finalSummary turns the summary of a final plan into the second approval's: the DR pool is
+// fenced, and how the plan goes beyond the approved one.
+func finalSummary(sum *approval.Summary, p Plan, c Comparison) {
+	sum.Title = "Final plan: " + sum.Title
+	sum.Effect = fmt.Sprintf("The DR pool %s is fenced since the first approval: nobody can sign in to either pool until you decide. "+
+		"This final plan, taken with the DR pool fenced, has %d changes the approved plan did not (the approval covered %d): approving applies it as described below. "+
+		"Rejecting, or no decision within %s, imports nothing and reopens the DR pool exactly as it was before the fence.",
+		p.Request.DRUserPoolID, c.NewChanges, c.Margin, time.Duration(p.FinalApprovalTimeoutSeconds)*time.Second)
+	sum.Facts = append([]approval.Fact{
+		{Label: "Changes beyond the approved plan", Value: fmt.Sprintf("%d (margin %d)", c.NewChanges, c.Margin)},
+		{Label: "Changes in the approved plan", Value: fmt.Sprint(c.ApprovedChanges)},
+		{Label: "Changes in this final plan", Value: fmt.Sprint(c.FinalChanges)},
+		{Label: "Approved changes no longer planned", Value: fmt.Sprint(c.Dropped)},
+	}, sum.Facts...)
+}
+
+// changeCount is how many changes the plan makes: users to import and actions.
+func (p Plan) changeCount() int {
+	c := p.Counts
+	n := c.Import + c.Update + c.GroupAdds
+	if p.Request.ApplyDisables {
+		n += c.DisabledInDR
+	}
+	return n
 }
 
 // listed are the kinds of change the page lists in full from the actions file: no samples.

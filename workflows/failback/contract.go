@@ -41,7 +41,30 @@ type Request struct {
 	ApprovalTimeoutSeconds int `json:"approvalTimeoutSeconds,omitempty"`
 	// Prefix is the key prefix of failback files; default "cognito-dr/failback".
 	Prefix string `json:"prefix,omitempty"`
+	// FencedMessage is what the DR pool's users are told once the failback fences it, right after
+	// the approval: where to sign in now. Default DefaultFencedMessage.
+	FencedMessage string `json:"fencedMessage,omitempty"`
+	// ApprovalMarginUsers and ApprovalMarginPercent bound how far the final plan (taken after the
+	// fence) may go beyond the approved one without asking again: the changes it has that the
+	// approved plan did not (users to import, updates, memberships, disables) may number at most
+	// the larger of the two, the percent taken of the approved plan's changes. Defaults 10 and 1;
+	// 0 and 0 ask again whenever the final plan has anything new.
+	ApprovalMarginUsers   *int     `json:"approvalMarginUsers,omitempty"`
+	ApprovalMarginPercent *float64 `json:"approvalMarginPercent,omitempty"`
+	// FinalApprovalTimeoutSeconds bounds the wait for a second approval. The DR pool is fenced
+	// meanwhile and the primary not yet active, so nobody can sign in: default 3600 (one hour).
+	FinalApprovalTimeoutSeconds int `json:"finalApprovalTimeoutSeconds,omitempty"`
 }
+
+// DefaultFencedMessage is what the fenced DR pool's users are told when the request names nothing.
+const DefaultFencedMessage = "This service is back in its primary Region. Please sign in through its usual address."
+
+// Defaults of the final plan's margin and second approval.
+const (
+	DefaultApprovalMarginUsers   = 10
+	DefaultApprovalMarginPercent = 1.0
+	DefaultFinalApprovalTimeout  = time.Hour
+)
 
 // DefaultPrefix is where failback files go when the request names no prefix.
 const DefaultPrefix = "cognito-dr/failback"
@@ -54,6 +77,9 @@ type PlanInput struct {
 	Request       Request `json:"request"`
 	ExecutionName string  `json:"executionName"`
 	StartTime     string  `json:"startTime"`
+	// Approved is the approved plan when this is the final plan, taken after the DR pool was
+	// fenced (PlanFinalDelta): the same planner on fresh exports, its files under FinalDir.
+	Approved *Plan `json:"approved,omitempty"`
 }
 
 // Plan locates a failback's files and carries the decisions later states need. It travels in
@@ -74,9 +100,15 @@ type Plan struct {
 	Match poolpair.Matcher `json:"match"`
 	// MatchNote says why custom:primary_sub was not used to match users, when it was not.
 	MatchNote string `json:"matchNote,omitempty"`
-	// ApprovalTimeoutSeconds is the request's value with its default applied.
-	ApprovalTimeoutSeconds int    `json:"approvalTimeoutSeconds"`
-	Counts                 Counts `json:"counts"`
+	// ApprovalTimeoutSeconds and FinalApprovalTimeoutSeconds are the request's values with their
+	// defaults applied.
+	ApprovalTimeoutSeconds      int `json:"approvalTimeoutSeconds"`
+	FinalApprovalTimeoutSeconds int `json:"finalApprovalTimeoutSeconds"`
+	// Final is true for the plan taken after the DR pool was fenced. RunPrefix is the run's own
+	// prefix (Prefix of the first plan; the final plan's Prefix is RunPrefix + FinalDir).
+	Final     bool   `json:"final,omitempty"`
+	RunPrefix string `json:"runPrefix"`
+	Counts    Counts `json:"counts"`
 	// Import is where the import jobs run and write their results: the primary pool, this plan's
 	// files.
 	Import importjob.Target `json:"import"`
@@ -116,7 +148,12 @@ const (
 	ApplyLedgerDir   = "ledger/apply/"
 	DisableLedgerDir = "ledger/disable/"
 	ReportFile       = "report.jsonl.gz"
-	ReportSummary    = "report-summary.json"
+	// FinalDir holds the final plan and everything after it, under the run's prefix.
+	FinalDir = "final/"
+	// FenceRecordFile (under the run's prefix) keeps the DR pool's mode from before the fence,
+	// written before the fence so a retried FenceDr still knows it.
+	FenceRecordFile = "ledger/fence.json"
+	ReportSummary   = "report-summary.json"
 )
 
 // PlanRef is what most steps take: the plan.
@@ -150,6 +187,9 @@ type ApprovalInput struct {
 	TaskToken string    `json:"taskToken"`
 	Plan      Plan      `json:"plan"`
 	CSV       CSVOutput `json:"csv"`
+	// Final is set for the second approval (RequestFinalApproval): how the final plan, taken with
+	// the DR pool fenced, goes beyond the approved one.
+	Final *Comparison `json:"final,omitempty"`
 }
 
 // ApprovalOutput is what the approval page sends back with SendTaskSuccess.
@@ -187,6 +227,11 @@ type ReportInput struct {
 	Plan    Plan            `json:"plan"`
 	CSV     CSVOutput       `json:"csv"`
 	Imports []ImportResults `json:"imports"`
+	// Fence and Activation are what the failback did to the pools' modes and the schedule.
+	Fence      *Fence      `json:"fence,omitempty"`
+	Activation *Activation `json:"activation,omitempty"`
+	// Compare is how the final plan went beyond the approved one.
+	Compare *Comparison `json:"compare,omitempty"`
 }
 
 // ReportOutput is the execution's result: counts and where the per-user report is.
@@ -196,7 +241,17 @@ type ReportOutput struct {
 	Outcomes   map[string]int  `json:"outcomes"`
 	Users      int             `json:"users"`
 	Lost       int             `json:"lost"`
-	MessageID  string          `json:"messageId,omitempty"`
+	// Modes are the pools' modes and the reconcile schedule's state the failback left: primary
+	// "active", dr "fenced", schedule "resumed" (or why not).
+	Modes     Modes  `json:"modes"`
+	MessageID string `json:"messageId,omitempty"`
+}
+
+// Modes are what a failback left of the switch.
+type Modes struct {
+	Primary  string `json:"primary"`
+	DR       string `json:"dr"`
+	Schedule string `json:"schedule"`
 }
 
 // NotifyInput is what the notify states pass for endings other than success (rejection,
@@ -207,6 +262,8 @@ type NotifyInput struct {
 	Outcome       string            `json:"outcome"`
 	Error         *StateError       `json:"error,omitempty"`
 	Changes       *stateerr.Changes `json:"changes,omitempty"`
+	// Fence is set from the fence on: the DR pool is (or may be) fenced, or was reopened.
+	Fence *Fence `json:"fence,omitempty"`
 }
 
 // StateError is the error object a Catch puts in the state.

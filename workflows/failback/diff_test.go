@@ -11,9 +11,9 @@ import (
 )
 
 var (
-	failover     = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
-	before       = failover.Add(-time.Hour)
-	after        = failover.Add(time.Hour)
+	failoverAt   = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	before       = failoverAt.Add(-time.Hour)
+	after        = failoverAt.Add(time.Hour)
 	testWritable = map[string]bool{"email": true, "email_verified": true, "given_name": true, "family_name": true, "custom:tenant": true}
 )
 
@@ -27,7 +27,7 @@ func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.
 
 // TestPlannerDecidesUserByUser covers each kind of change a DR user can carry back.
 func TestPlannerDecidesUserByUser(t *testing.T) {
-	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failover, false, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failoverAt, false, testWritable)
 	for _, u := range []snapshot.User{
 		user("p-same", before, true, "sub", "s-same", "email", "same@example.jp", "given_name", "Same"),
 		user("p-changed", before, true, "sub", "s-changed", "email", "changed@example.jp", "given_name", "Old", "family_name", "Gone"),
@@ -88,7 +88,7 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 // TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn: with applyDisables a DR disable is carried
 // back, except for users an earlier failback disabled itself.
 func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
-	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failover, true, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failoverAt, true, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "a@example.jp", "email_verified", "true"))
 	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "b@example.jp", "email_verified", "true"))
 	pl.disabledByUs["d2"] = true
@@ -111,7 +111,7 @@ func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
 // TestPlannerHoldsUnverifiedDRUsers: a DR sign-up that is UNCONFIRMED, or whose email is not
 // verified, never speaks for the primary user that has that email.
 func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
-	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, true, failover, true, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, true, failoverAt, true, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
 	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "other@example.jp", "email_verified", "true"))
 	for _, u := range []snapshot.User{
@@ -138,7 +138,7 @@ func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
 // TestPlannerDistrustsAWritablePrimarySub: when a DR app client can write custom:primary_sub,
 // a DR user claiming someone's primary sub is matched by its own verified email only.
 func TestPlannerDistrustsAWritablePrimarySub(t *testing.T) {
-	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failoverAt, false, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
 	acts, importIt, held := pl.addDR(user("d1", after, true, "email", "attacker@example.jp", "email_verified", "true", "custom:primary_sub", "s1", "given_name", "Attacker"))
 	if len(acts) != 0 || !importIt || held != nil {
@@ -149,7 +149,7 @@ func TestPlannerDistrustsAWritablePrimarySub(t *testing.T) {
 // TestPlannerMatchesExactCaseInCaseSensitivePools: in a case-sensitive pair, Alice@Example.com is
 // matched to Alice@Example.com only, and the update names the primary user as the primary holds it.
 func TestPlannerMatchesExactCaseInCaseSensitivePools(t *testing.T) {
-	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failover, false, testWritable)
+	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failoverAt, false, testWritable)
 	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
 	acts, _, _ := pl.addDR(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New"))
 	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}, Was: map[string]string{"given_name": "Old"}}}

@@ -197,8 +197,9 @@ func (f *fixture) groups(email string) []string {
 	return g
 }
 
-var approvedPath = []string{"PlanFailback", "ValidateImport", "RequestApproval", "ImportParts", "StartApply", "ApplyChanges", "ChangesApplied",
-	"StartDisable", "DisableDrUsers", "DrUsersDisabled", "WriteReport"}
+var approvedPath = []string{"PlanFailback", "ValidateImport", "RequestApproval",
+	"StartFence", "FenceDr", "WaitForGateCaches", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
+	"ImportParts", "StartApply", "ApplyChanges", "ChangesApplied", "ActivatePrimary", "StartDisable", "DisableDrUsers", "DrUsersDisabled", "WriteReport"}
 
 // checkFailedBack asserts the end state user by user: every DR user is in the primary exactly
 // once, changes arrived, and every DR user is disabled.
@@ -424,15 +425,22 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	x := f.start("failback-busy", nil)
 	link := f.approvalLink(x)
 
+	// Both happen after the final plan, right before the first part is uploaded: the final plan
+	// is taken with the DR pool fenced, but the primary is not fenced against its administrators.
 	ctx := context.Background()
 	tokyo := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
 	again := f.outage.New[0]
-	if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
-		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
-		t.Fatal(err)
-	}
 	f.recreated = map[string]bool{again: true}
-	other := f.occupyImportSlot(ctx)
+	var other string
+	f.hooks.Lock()
+	f.beforeTask = map[string]func(json.RawMessage){"UploadImportFunctionArn": func(json.RawMessage) {
+		if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
+			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
+			t.Error(err)
+		}
+		other = f.occupyImportSlot(ctx)
+	}}
+	f.hooks.Unlock()
 
 	f.decide(link, "approve")
 	f.wait(x)

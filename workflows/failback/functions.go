@@ -7,7 +7,9 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -19,6 +21,8 @@ var (
 	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
 	// the three key sources), so they are optional here.
 	approvalSettings = boundary.Optional(approval.EnvNames()...)
+	// scheduleSettings name the reconcile schedule ActivatePrimary resumes; an empty name resumes none.
+	scheduleSettings = boundary.Optional("RECONCILE_SCHEDULE_NAME", "RECONCILE_SCHEDULE_GROUP")
 )
 
 // The tasks of failback.asl.json: each Lambda main starts one, the local executor binds them all
@@ -56,6 +60,23 @@ var (
 		Settings: []boundary.Setting{topicSetting},
 		Load:     load, Step: (*Steps).WriteReport,
 	}
+	FenceDrTask = boundary.Task[*Steps, PlanRef, Fence]{
+		Name: "fence-dr", Placeholder: "FenceDrFunctionArn",
+		Load: load, Step: (*Steps).FenceDr,
+	}
+	ReopenDrTask = boundary.Task[*Steps, ReopenInput, Fence]{
+		Name: "reopen-dr", Placeholder: "ReopenDrFunctionArn",
+		Load: load, Step: (*Steps).ReopenDr,
+	}
+	CompareFinalPlanTask = boundary.Task[*Steps, CompareInput, Comparison]{
+		Name: "compare-final-plan", Placeholder: "CompareFinalPlanFunctionArn",
+		Load: load, Step: (*Steps).CompareFinalPlan,
+	}
+	ActivatePrimaryTask = boundary.Task[*Steps, ActivateInput, Activation]{
+		Name: "activate-primary", Placeholder: "ActivatePrimaryFunctionArn",
+		Settings: scheduleSettings,
+		Load:     load, Step: (*Steps).ActivatePrimary,
+	}
 	NotifyFailbackTask = boundary.Task[*Steps, NotifyInput, struct{}]{
 		Name: "notify-failback", Placeholder: "NotifyFailbackFunctionArn",
 		Settings: []boundary.Setting{topicSetting},
@@ -65,7 +86,8 @@ var (
 
 // Tasks are the tasks of failback.asl.json.
 var Tasks = append([]boundary.Def[*Steps]{
-	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, ApplyChangesTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
+	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, FenceDrTask, ReopenDrTask, CompareFinalPlanTask,
+	ApplyChangesTask, ActivatePrimaryTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
 }, importjob.For((*Steps).importer)...)
 
 // Functions maps each task placeholder of failback.asl.json to its handler on s: the local
@@ -80,6 +102,9 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	s := NewSteps(clients, "", "")
 	if env.Declares(topicSetting.Name) {
 		s.TopicArn = env.Get(topicSetting.Name)
+	}
+	if env.Declares(scheduleSettings[0].Name) {
+		s.ScheduleName, s.ScheduleGroup = env.Get(scheduleSettings[0].Name), env.Get(scheduleSettings[1].Name)
 	}
 	rates, err := quota.FromEnv(env.Declared)
 	if err != nil {
@@ -96,6 +121,9 @@ func NewSteps(clients *awsclients.Clients, topicArn, importLogsRoleArn string) *
 		S3:                func(region string) S3 { return clients.S3(region) },
 		SNS:               func(region string) SNS { return clients.SNS(region) },
 		Logs:              func(region string) Logs { return clients.Logs(region) },
+		SSM:               func(region string) poolmode.SSM { return clients.SSM(region) },
+		Scheduler:         func(region string) failover.Scheduler { return clients.Scheduler(region) },
+		ScheduleName:      failover.DefaultScheduleName,
 		TopicArn:          topicArn,
 		ImportLogsRoleArn: importLogsRoleArn,
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -34,6 +35,18 @@ func (r Request) withDefaults() (Request, time.Time, error) {
 	if r.ApprovalTimeoutSeconds == 0 {
 		r.ApprovalTimeoutSeconds = int(DefaultApprovalTimeout.Seconds())
 	}
+	if r.FinalApprovalTimeoutSeconds == 0 {
+		r.FinalApprovalTimeoutSeconds = int(DefaultFinalApprovalTimeout.Seconds())
+	}
+	if r.FencedMessage == "" {
+		r.FencedMessage = DefaultFencedMessage
+	}
+	if r.ApprovalMarginUsers == nil {
+		r.ApprovalMarginUsers = aws.Int(DefaultApprovalMarginUsers)
+	}
+	if r.ApprovalMarginPercent == nil {
+		r.ApprovalMarginPercent = aws.Float64(DefaultApprovalMarginPercent)
+	}
 	var p preflight.Problems
 	p.Region("primaryRegion", r.PrimaryRegion)
 	p.Pool("primaryUserPoolId", r.PrimaryUserPoolID, r.PrimaryRegion)
@@ -53,6 +66,18 @@ func (r Request) withDefaults() (Request, time.Time, error) {
 	}
 	if r.ApprovalTimeoutSeconds < 60 || r.ApprovalTimeoutSeconds > 7*24*3600 {
 		p.Add("approvalTimeoutSeconds %d is outside 60..604800", r.ApprovalTimeoutSeconds)
+	}
+	if r.FinalApprovalTimeoutSeconds < 60 || r.FinalApprovalTimeoutSeconds > 24*3600 {
+		p.Add("finalApprovalTimeoutSeconds %d is outside 60..86400 (nobody can sign in while it waits)", r.FinalApprovalTimeoutSeconds)
+	}
+	if n := *r.ApprovalMarginUsers; n < 0 {
+		p.Add("approvalMarginUsers %d is negative", n)
+	}
+	if pc := *r.ApprovalMarginPercent; pc < 0 || pc > 100 || math.IsNaN(pc) {
+		p.Add("approvalMarginPercent %v is outside 0..100", pc)
+	}
+	if len(r.FencedMessage) > 1000 {
+		p.Add("fencedMessage is %d characters; keep it under 1000 (it is shown to users)", len(r.FencedMessage))
 	}
 	return r, failover, p.Err("failback request")
 }
@@ -96,15 +121,24 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	}
 
 	plan := Plan{
-		Request:                req,
-		Bucket:                 req.Bucket,
-		Region:                 req.BucketRegion,
-		Prefix:                 snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
-		PrimaryName:            aws.ToString(primary.Name),
-		ApprovalTimeoutSeconds: req.ApprovalTimeoutSeconds,
-		UsernameAttribute:      match.Attribute,
-		Match:                  match,
-		MatchNote:              trust.Reason(),
+		Request:                     req,
+		Bucket:                      req.Bucket,
+		Region:                      req.BucketRegion,
+		Prefix:                      snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
+		PrimaryName:                 aws.ToString(primary.Name),
+		ApprovalTimeoutSeconds:      req.ApprovalTimeoutSeconds,
+		FinalApprovalTimeoutSeconds: req.FinalApprovalTimeoutSeconds,
+		UsernameAttribute:           match.Attribute,
+		Match:                       match,
+		MatchNote:                   trust.Reason(),
+	}
+	plan.RunPrefix = plan.Prefix
+	if a := in.Approved; a != nil {
+		// The final plan: the same planner, after the fence, beside the approved plan's files.
+		if a.Final || a.Prefix != plan.Prefix {
+			return Plan{}, stateerr.Invalid("approved plan %s is not this execution's first plan %s", a.Prefix, plan.Prefix)
+		}
+		plan.Final, plan.Prefix = true, plan.RunPrefix+FinalDir
 	}
 	plan.Import = importTarget(plan, in.ExecutionName)
 

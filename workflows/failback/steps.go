@@ -14,6 +14,8 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
@@ -59,11 +61,17 @@ type Approvals interface {
 
 // Steps are the tasks of the failback state machine.
 type Steps struct {
-	Cognito   func(region string) Cognito
-	S3        func(region string) S3
-	SNS       func(region string) SNS
-	Logs      func(region string) Logs
-	Approvals Approvals
+	Cognito func(region string) Cognito
+	S3      func(region string) S3
+	SNS     func(region string) SNS
+	Logs    func(region string) Logs
+	// SSM and Scheduler switch the pools' modes and the reconcile schedule (internal/failover).
+	SSM       func(region string) poolmode.SSM
+	Scheduler func(region string) failover.Scheduler
+	// ScheduleName and ScheduleGroup are the reconcile schedule in the DR Region the end of a
+	// failback resumes; an empty name resumes none.
+	ScheduleName, ScheduleGroup string
+	Approvals                   Approvals
 	// HTTP uploads import CSVs to their presigned URLs; nil means http.DefaultClient.
 	HTTP *http.Client
 	// TopicArn receives the approval request and the outcome.

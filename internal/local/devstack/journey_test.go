@@ -25,14 +25,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/smithy-go"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
@@ -46,10 +50,15 @@ import (
 //  2. A signs up in Tokyo, is replicated to Osaka, sets up TOTP in Tokyo and signs in with it.
 //  3. Osaka is unreachable from the trigger: B's sign-up in Tokyo still succeeds at once, B waits
 //     in the retry store, and reconcile creates B in Osaka once Osaka is back.
-//  4. Tokyo is unreachable: A signs in to Osaka by resetting the password and setting up a new
-//     authenticator, and gets an ID token whose primary_sub claim is A's Tokyo sub.
-//  5. Tokyo is back; after the approved failback A signs in to Tokyo with the original password
-//     and authenticator, and the Osaka copies of A and B are disabled.
+//  4. Tokyo is unreachable: `cognito-dr failover` (internal/failover, as the command runs it)
+//     fences Tokyo, activates Osaka and pauses reconcile; Tokyo's gate refuses A with its message.
+//  5. A signs in to Osaka by resetting the password and setting up a new authenticator, and gets
+//     an ID token whose primary_sub claim is A's Tokyo sub.
+//  6. Tokyo is back. While the approved failback runs, users keep signing up in Osaka and A keeps
+//     changing the profile: every write Osaka accepted is in Tokyo afterwards, the writes after
+//     the fence are refused with the failback's message, A signs in to Tokyo with the original
+//     password and authenticator, Osaka refuses A with that message, and the Osaka copies are
+//     disabled; Tokyo is active, Osaka fenced, reconcile resumed.
 func TestUserJourney(t *testing.T) {
 	start := time.Now()
 	j := newJourney(t)
@@ -60,8 +69,9 @@ func TestUserJourney(t *testing.T) {
 		{"1-pools-and-triggers", j.poolsAndTriggers},
 		{"2-signup-replicate-totp", j.signUpReplicateTOTP},
 		{"3-signup-while-osaka-down", j.signUpWhileOsakaDown},
-		{"4-signin-to-osaka-while-tokyo-down", j.signInToOsaka},
-		{"5-failback", j.failback},
+		{"4-failover", j.failOver},
+		{"5-signin-to-osaka-while-tokyo-down", j.signInToOsaka},
+		{"6-failback-with-writes-in-flight", j.failback},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.fn) {
@@ -86,6 +96,9 @@ const (
 	passwordA      = "Tokyo-Passw0rd!A"
 	passwordB      = "Tokyo-Passw0rd!B"
 	osakaPasswordA = "Osaka-Passw0rd!A"
+	// What each pool's gate tells users once it is fenced: Tokyo by the failover, Osaka by the failback.
+	tokyoClosedMessage = "Tokyo is down: sign in at https://osaka.example.jp"
+	osakaClosedMessage = "We are back in Tokyo: sign in at https://login.example.jp"
 )
 
 type journey struct {
@@ -94,7 +107,9 @@ type journey struct {
 	stack *devstack.Stack
 	sc    *devstack.Scenario
 	repl  *devstack.Replication
+	gates *devstack.Gates
 	logs  *lockedBuffer
+	log   *slog.Logger
 
 	tokyo, osaka *cip.Client // what apps and admins reach the two Regions with
 	// deadTokyo is an app's client while Tokyo is unreachable: its endpoint accepts connections
@@ -151,6 +166,7 @@ func newJourney(t *testing.T) *journey {
 	j.deadTokyo = cip.NewFromConfig(localaws.ClientConfig(deadURL, sc.Tokyo.Region), func(o *cip.Options) { o.RetryMaxAttempts = 1 })
 
 	log := slog.New(slog.NewJSONHandler(j.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	j.log = log
 	if j.repl, err = st.Replication(sc, nil, log, asl.WithClock(asl.NewFakeClock(time.Now()))); err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +189,16 @@ func (j *journey) poolsAndTriggers(t *testing.T) {
 	j.osakaClient = j.appClient(t, j.osaka, j.sc.OsakaID, "osaka-web")
 	j.setTriggers(t, j.tokyo, j.sc.TokyoID, func(lc *types.LambdaConfigType) { lc.PostConfirmation = aws.String(j.repl.ReplicateARN) })
 	j.setTriggers(t, j.osaka, j.sc.OsakaID, func(lc *types.LambdaConfigType) { lc.PreTokenGeneration = aws.String(j.repl.PreTokenARN) })
+	// The gates on both pools, as deployed (Tokyo active, Osaka fenced); Osaka's pre-token
+	// trigger becomes the gate's, which adds the same claim. And the reconcile schedule.
+	primary, dr := j.sc.GatePools()
+	var err error
+	if j.gates, err = j.stack.WireGates(j.ctx, primary, dr, devstack.GateOptions{Log: j.log}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.stack.DeployReconcileSchedule(j.ctx, primary, dr, failover.DefaultScheduleName); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, p := range []struct {
 		c    *cip.Client
@@ -363,13 +389,43 @@ func (j *journey) signUpWhileOsakaDown(t *testing.T) {
 	}
 }
 
-// signInToOsaka: Tokyo is unreachable (an app's Tokyo endpoint drops every connection; the
-// Tokyo pool itself is untouched, as a Regional outage leaves the data). A signs in to Osaka.
-func (j *journey) signInToOsaka(t *testing.T) {
+// failOver: the operator runs `cognito-dr failover` (internal/failover with the CLI's clients):
+// Tokyo fenced with its message, Osaka active since the failover time, reconcile paused. The apps
+// that still reach Tokyo are refused there with the message.
+func (j *journey) failOver(t *testing.T) {
 	// Traffic moves to Osaka now. The failover time goes to the failback in whole seconds, so
 	// start on a second boundary: every copy made so far is older, A's reset in Osaka newer.
 	j.failover = time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(j.failover))
+	f := &failover.Failover{
+		SSM:       func(region string) poolmode.SSM { return j.stack.Clients.SSM(region) },
+		Scheduler: func(region string) failover.Scheduler { return j.stack.Clients.Scheduler(region) },
+		Now:       func() time.Time { return j.failover },
+	}
+	r, err := f.Run(j.ctx, failover.Config{
+		PrimaryPool: j.sc.TokyoID, PrimaryRegion: j.sc.Tokyo.Region, DRPool: j.sc.OsakaID, DRRegion: j.sc.Osaka.Region,
+		Message: tokyoClosedMessage, ScheduleName: failover.DefaultScheduleName, ScheduleGroup: failover.DefaultScheduleGroup,
+	})
+	if err != nil || len(r.Findings) != 0 {
+		t.Fatalf("failover: %v, findings %q", err, r.Findings)
+	}
+	if r.Primary.Action != failover.Fenced || r.DR.Action != failover.Activated || r.Schedule.Action != failover.Paused || !r.FailoverTime.Equal(j.failover) {
+		t.Errorf("failover: primary %s, DR %s, schedule %s, time %s; want fenced, activated, paused, %s", r.Primary.Action, r.DR.Action, r.Schedule.Action, r.FailoverTime, j.failover)
+	}
+	// New gate containers: each reads the switch at once (a warm one within MODE_CACHE_SECONDS).
+	if err := j.gates.Restart(j.ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = j.tokyo.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.tokyoClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": passwordA}})
+	if code, msg := errCodeMessage(err); code != "UserLambdaValidationException" || !strings.Contains(msg, tokyoClosedMessage) {
+		t.Errorf("A signing in to the fenced Tokyo: %v, want UserLambdaValidationException with %q", err, tokyoClosedMessage)
+	}
+}
+
+// signInToOsaka: Tokyo is unreachable (an app's Tokyo endpoint drops every connection; the
+// Tokyo pool itself is untouched, as a Regional outage leaves the data). A signs in to Osaka.
+func (j *journey) signInToOsaka(t *testing.T) {
 	_, err := j.deadTokyo.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.tokyoClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": passwordA}})
 	var apiErr smithy.APIError
@@ -437,20 +493,45 @@ func (j *journey) signInToOsaka(t *testing.T) {
 	j.osakaTokensA = res
 }
 
-// failback: Tokyo is back. The failback workflow plans, waits for approval, and disables every
-// Osaka copy of a user Tokyo has; A signs in to Tokyo as before the outage.
+// failback: Tokyo is back. The failback workflow plans, waits for approval, fences Osaka, takes
+// the final plan, imports, activates Tokyo and disables every Osaka copy of a user Tokyo has,
+// while a writer keeps signing users up in Osaka and A keeps changing the profile there.
 func (j *journey) failback(t *testing.T) {
-	fb, err := j.stack.Failback(j.sc, nil, asl.WithClock(asl.NewFakeClock(time.Now())))
+	fb, err := j.stack.Failback(j.sc, func(fns map[string]boundary.Func) {
+		// With the fake clock the state machine's WaitForGateCaches takes no time: fresh gate
+		// containers stand for the caches it waits out.
+		fence := fns["FenceDrFunctionArn"]
+		fns["FenceDrFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			out, err := fence(ctx, in)
+			if err == nil {
+				err = j.gates.Restart(ctx)
+			}
+			return out, err
+		}
+	}, asl.WithClock(asl.NewFakeClock(time.Now())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(j.sc.FailbackRequest(j.failover))
+	in := j.sc.FailbackRequest(j.failover)
+	in["fencedMessage"] = osakaClosedMessage
+	// The writer makes more changes between the plan and the fence than the default margin: this
+	// journey approves once (the second approval has its own tests in workflows/failback).
+	in["approvalMarginUsers"] = 1000
+	raw, _ := json.Marshal(in)
+
+	ctx, cancel := context.WithTimeout(j.ctx, 60*time.Second)
+	defer cancel()
+	// Osaka's users keep writing: sign-ups, and A changing the profile (A's sign-in in Osaka
+	// passes the gate, the app completes it and changes the profile).
+	_, dr := j.sc.GatePools()
+	w := &devstack.Writer{Stack: j.stack, Pool: dr, ClientID: j.osakaClient, Message: osakaClosedMessage,
+		Users: map[string]string{emailA: osakaPasswordA}, Interval: 25 * time.Millisecond, Prefix: "writer"}
+	stop, written := make(chan struct{}), make(chan devstack.WriterResult)
+	go func() { written <- w.Run(ctx, stop) }()
 	x, err := fb.Exec.Start(j.ctx, "journey-failback", raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(j.ctx, 20*time.Second)
-	defer cancel()
 	link := ""
 	for m := range j.stack.AWS.SNS().Follow(ctx) {
 		if l := devstack.ApprovalLink(m.Message); l != "" && strings.Contains(m.Message, x.Name) {
@@ -464,8 +545,11 @@ func (j *journey) failback(t *testing.T) {
 	if status, err := devstack.Decide(ctx, link, "approve", "Aiko (SRE on call)"); err != nil || status != http.StatusOK {
 		t.Fatalf("approve: HTTP %d %v", status, err)
 	}
-	if err := x.Wait(ctx); err != nil {
-		t.Fatalf("failback did not end: %v (path %v)", err, x.Path())
+	waitErr := x.Wait(ctx)
+	close(stop)
+	wr := <-written
+	if waitErr != nil {
+		t.Fatalf("failback did not end: %v (path %v)", waitErr, x.Path())
 	}
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("failback %s: %s %s (path %v)", x.Status(), x.ErrorName(), x.Cause(), x.Path())
@@ -474,16 +558,30 @@ func (j *journey) failback(t *testing.T) {
 	if err := json.Unmarshal(x.Output(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int{"primary:unchanged": 2, "dr:disabled": 2}, out.Outcomes); diff != "" || out.Lost != 0 {
-		t.Errorf("failback report: lost %d, outcomes (-want +got):\n%s", out.Lost, diff)
+	t.Logf("writes in flight: %d accepted by Osaka (%d sign-ups), %d refused by the fence", wr.Accepted, len(wr.SignUps), wr.Refused)
+	if len(wr.SignUps) == 0 || wr.Given[emailA] == "" || wr.Refused == 0 || len(wr.Violations) > 0 || len(wr.Errors) > 0 {
+		t.Errorf("the writer: %d sign-ups and A's profile change %q accepted, %d refused, violations %q, errors %q; "+
+			"want writes accepted before the fence, refused after it, and no other answer", len(wr.SignUps), wr.Given[emailA], wr.Refused, wr.Violations, wr.Errors)
+	}
+	carried := out.Outcomes["primary:imported"] + out.Outcomes["primary:created-by-api"]
+	if out.Lost != 0 || carried != len(wr.SignUps) || out.Outcomes["dr:disabled"] != 2+len(wr.SignUps) {
+		t.Errorf("failback report: lost %d, outcomes %v; want every one of the %d accepted sign-ups carried over and every Osaka user disabled", out.Lost, out.Outcomes, len(wr.SignUps))
+	}
+	// Nothing Osaka accepted is lost: each sign-up is in Tokyo, and A's last profile change.
+	primary, _ := j.sc.GatePools()
+	if lost, err := wr.Lost(j.ctx, j.stack, primary); err != nil || len(lost) > 0 {
+		t.Errorf("writes Osaka accepted that Tokyo does not have: %q %v", lost, err)
+	}
+	if out.Modes != (failback.Modes{Primary: "active", DR: "fenced", Schedule: failover.Resumed}) {
+		t.Errorf("report modes %+v, want Tokyo active, Osaka fenced, reconcile resumed", out.Modes)
 	}
 
 	// A signs in to Tokyo with the original password and the original authenticator.
-	in := j.initiate(t, j.tokyo, j.tokyoClient, emailA, passwordA)
-	if in.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
-		t.Fatalf("Tokyo sign-in of A after failback: %q, want SOFTWARE_TOKEN_MFA with the Tokyo authenticator", in.ChallengeName)
+	in2 := j.initiate(t, j.tokyo, j.tokyoClient, emailA, passwordA)
+	if in2.ChallengeName != types.ChallengeNameTypeSoftwareTokenMfa {
+		t.Fatalf("Tokyo sign-in of A after failback: %q, want SOFTWARE_TOKEN_MFA with the Tokyo authenticator", in2.ChallengeName)
 	}
-	res := j.answerTOTP(t, j.tokyo, j.tokyoClient, emailA, in, j.tokyoTOTPA, "Tokyo after failback")
+	res := j.answerTOTP(t, j.tokyo, j.tokyoClient, emailA, in2, j.tokyoTOTPA, "Tokyo after failback")
 	if claims := j.verifyIDToken(t, j.sc.Tokyo.Region, j.sc.TokyoID, j.tokyoClient, aws.ToString(res.IdToken)); claims["sub"] != j.subA {
 		t.Errorf("Tokyo ID token of A after failback: sub %v, want %s", claims["sub"], j.subA)
 	}
@@ -494,11 +592,11 @@ func (j *journey) failback(t *testing.T) {
 		t.Errorf("A's Osaka password in Tokyo: %v, want NotAuthorizedException Incorrect username or password.", err)
 	}
 
-	// The Osaka copies are refused.
+	// Osaka refuses A with the failback's message: its gate runs before the password is checked.
 	_, err = j.osaka.InitiateAuth(j.ctx, &cip.InitiateAuthInput{ClientId: aws.String(j.osakaClient), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
 		AuthParameters: map[string]string{"USERNAME": emailA, "PASSWORD": osakaPasswordA}})
-	if code, msg := errCodeMessage(err); code != "NotAuthorizedException" || msg != "User is disabled." {
-		t.Errorf("A signing in to Osaka after failback: %v, want NotAuthorizedException User is disabled.", err)
+	if code, msg := errCodeMessage(err); code != "UserLambdaValidationException" || !strings.Contains(msg, osakaClosedMessage) {
+		t.Errorf("A signing in to Osaka after failback: %v, want UserLambdaValidationException with %q", err, osakaClosedMessage)
 	}
 	// Disabling revoked what A holds from Osaka: the access token and the refresh token.
 	if _, err := j.osaka.GetUser(j.ctx, &cip.GetUserInput{AccessToken: j.osakaTokensA.AccessToken}); errCode(err) != "NotAuthorizedException" {
@@ -516,6 +614,10 @@ func (j *journey) failback(t *testing.T) {
 		if u := j.getUser(t, j.tokyo, j.sc.TokyoID, email); !u.Enabled || u.UserStatus != types.UserStatusTypeConfirmed {
 			t.Errorf("%s in Tokyo after failback: %s enabled=%v, want CONFIRMED and enabled", email, u.UserStatus, u.Enabled)
 		}
+	}
+	sched, err := j.stack.Clients.Scheduler(j.sc.Osaka.Region).GetSchedule(j.ctx, &scheduler.GetScheduleInput{Name: aws.String(failover.DefaultScheduleName)})
+	if err != nil || sched.State != schedtypes.ScheduleStateEnabled {
+		t.Errorf("reconcile schedule after failback: %v %v, want ENABLED", sched, err)
 	}
 }
 
