@@ -350,31 +350,17 @@ func (f *Failover) pause(ctx context.Context, cfg Config, timeout time.Duration,
 	out.Name, out.Group, out.Region = cfg.ScheduleName, group, cfg.DRRegion
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c := f.Scheduler(cfg.DRRegion)
-	s, err := c.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(cfg.ScheduleName), GroupName: aws.String(group)})
-	if _, ok := errors.AsType[*schedtypes.ResourceNotFoundException](err); ok {
+	changed, _, err := setScheduleState(ctx, f.Scheduler(cfg.DRRegion), cfg.ScheduleName, group, schedtypes.ScheduleStateDisabled)
+	switch _, notFound := errors.AsType[*schedtypes.ResourceNotFoundException](err); {
+	case notFound:
 		out.Action = NotFound
-		return
-	}
-	if err != nil {
-		out.Action, out.Error = NotPaused, fmt.Sprintf("read schedule %s/%s: %v", group, cfg.ScheduleName, err)
-		return
-	}
-	if s.State == schedtypes.ScheduleStateDisabled {
+	case err != nil:
+		out.Action, out.Error = NotPaused, err.Error()
+	case !changed:
 		out.Action = AlreadyPaused
-		return
+	default:
+		out.Action = Paused
 	}
-	_, err = c.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{
-		Name: aws.String(cfg.ScheduleName), GroupName: aws.String(group), State: schedtypes.ScheduleStateDisabled,
-		ActionAfterCompletion: s.ActionAfterCompletion, Description: s.Description, EndDate: s.EndDate,
-		FlexibleTimeWindow: s.FlexibleTimeWindow, KmsKeyArn: s.KmsKeyArn, ScheduleExpression: s.ScheduleExpression,
-		ScheduleExpressionTimezone: s.ScheduleExpressionTimezone, StartDate: s.StartDate, Target: s.Target,
-	})
-	if err != nil {
-		out.Action, out.Error = NotPaused, fmt.Sprintf("disable schedule %s/%s: %v", group, cfg.ScheduleName, err)
-		return
-	}
-	out.Action = Paused
 }
 
 // verify reads both modes and the schedule back and states what is not as a failover leaves it.
