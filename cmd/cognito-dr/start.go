@@ -158,6 +158,9 @@ func follow(ctx context.Context, client sfnAPI, arn string, interval time.Durati
 	waiting := map[int64]bool{} // TaskScheduled ids of callback tasks not yet answered
 	p := &progress{w: w}
 	var state string // the state whose task the next task event belongs to
+	// ended is set once DescribeExecution has said the execution ended: the history is read once
+	// more, since events may have been added between the last read and that answer.
+	ended := false
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -202,7 +205,11 @@ func follow(ctx context.Context, client sfnAPI, arn string, interval time.Durati
 			res.Output = json.RawMessage(aws.ToString(d.Output))
 		}
 		if d.Status != sfntypes.ExecutionStatusRunning {
-			return res, nil
+			if ended {
+				return res, nil
+			}
+			ended = true
+			continue
 		}
 		if len(waiting) > 0 {
 			res.WaitingForApproval = true
