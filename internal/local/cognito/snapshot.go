@@ -33,7 +33,7 @@ type savedPool struct {
 	Users           []savedUser
 	// Synthetic is a synthetic pool's spec and touched users (its stored users are in Users).
 	Synthetic *savedSynthetic `json:",omitempty"`
-	SignOuts        []savedSignOut `json:",omitempty"`
+	SignOuts  []savedSignOut  `json:",omitempty"`
 	// Providers, Servers and Domain are absent from a state saved before they were kept.
 	Providers []savedProvider              `json:",omitempty"`
 	Servers   []types.ResourceServerType   `json:",omitempty"`
