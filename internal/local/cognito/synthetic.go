@@ -255,3 +255,12 @@ func (s Synthetic) checkIndex(digits string, offset int) (int, bool) {
 	}
 	return offset + n, true
 }
+
+// IndexOf is the index of the user whose email is email (SyntheticEmail or, in a copy,
+// SyntheticDROnlyEmail), if s has such a user.
+func (s Synthetic) IndexOf(email string) (int, bool) {
+	if !strings.HasSuffix(email, syntheticDomain) || strings.HasPrefix(email, "+") {
+		return 0, false
+	}
+	return s.indexOfName(email)
+}
