@@ -44,6 +44,9 @@ func runBench(ctx context.Context, args []string) error {
 	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
 	exportImpls := fs.String("export-impls", "ours,baseline", "the exporters of the throughput runs, comma-separated (ours, baseline)")
 	exportBudget := fs.Duration("export-budget", 0, "time budget of one export invocation in the throughput runs (0: the default, 10m); a short one makes the export resume many times")
+	scaleUsers := fs.Int("scale-users", 5000000, "synthesized users of the scale runs: backup, reconcile and the failback plan with quotas off, each task invocation in its own process (0 skips them)")
+	scaleWorkflows := fs.String("scale-workflows", "backup,failback-plan,reconcile", "the workflows of the scale runs, comma-separated (run in this order: reconcile repairs the drift the failback plan reads)")
+	scaleBudget := fs.Duration("scale-budget", 20*time.Second, "the export's time budget per invocation in the scale runs, short so it continues many times")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -76,6 +79,11 @@ func runBench(ctx context.Context, args []string) error {
 	if *drillUsers > 0 {
 		if err := benchDrill(ctx, os.Stdout, *drillUsers, *latency); err != nil {
 			return fmt.Errorf("drill: %w", err)
+		}
+	}
+	if *scaleUsers > 0 {
+		if _, err := benchScale(ctx, os.Stdout, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget); err != nil {
+			return fmt.Errorf("scale: %w", err)
 		}
 	}
 	if *rssUsers == 0 {

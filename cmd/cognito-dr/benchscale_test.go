@@ -1,0 +1,42 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+// TestScaleBenchSmall runs the scale part of the bench as `make bench` does, at a small size:
+// the local stack with synthesized pools in a child process, every task invocation in a child
+// process, an export budget short enough that the export continues several times. Every user
+// must be exported once, every drifted user found once, every DR-only, changed and disabled
+// user planned.
+func TestScaleBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three workflows on 20,000 users in child processes")
+	}
+	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
+	results, err := benchScale(t.Context(), io.Discard, 20_000, []string{scaleReconcile, scaleFailbackPlan, scaleBackup}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, r.Workflow)
+		if r.Err != nil || r.Lost != 0 || r.Duplicated != 0 || r.PeakRSSKB == 0 {
+			t.Errorf("%s", r)
+		}
+		if r.Workflow == scaleBackup {
+			if n := r.ByTask[backup.ExportTask.Placeholder]; n < 3 {
+				t.Errorf("the export ran %d times, want at least 3 with a 1-s budget: %s", n, r)
+			}
+		}
+	}
+	// Reconcile repairs the drift the failback plan must see: it runs last.
+	if want := []string{scaleBackup, scaleFailbackPlan, scaleReconcile}; !slices.Equal(got, want) {
+		t.Errorf("ran %v, want %v", got, want)
+	}
+}
