@@ -82,7 +82,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	}
 	if *scaleUsers > 0 {
-		if _, err := benchScale(ctx, os.Stdout, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget); err != nil {
+		if _, err := benchScale(ctx, os.Stdout, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget, 0); err != nil {
 			return fmt.Errorf("scale: %w", err)
 		}
 	}

@@ -69,7 +69,7 @@ func (r scaleResult) String() string {
 // in this process with every task invocation in a child process of its own (bench-task), the
 // export's budget cut to budget so it continues many times. A workflow that fails gets its line
 // with error=… and the next one runs.
-func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, budget time.Duration) ([]scaleResult, error) {
+func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, budget time.Duration, exportStarts int) ([]scaleResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 	}
 	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
 		users, time.Since(seedStart).Seconds(), float64(procRSSKB(stack.Process.Pid, "VmRSS:"))/1024)
-	env := taskEnv{Ready: ready, ExportBudget: budget}
+	env := taskEnv{Ready: ready, ExportBudget: budget, ExportStarts: exportStarts}
 	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
 	var results []scaleResult
 	for _, wf := range scaleOrder(workflows) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
@@ -31,7 +32,29 @@ type taskEnv struct {
 	Ready localReady `json:"ready"`
 	// ExportBudget is the export's time budget per invocation (backup's EXPORT_BUDGET_SECONDS).
 	ExportBudget time.Duration `json:"exportBudget"`
+	// ExportStarts, if set, replaces the export's time budget by one of work: an invocation
+	// starts at most this many pieces of work (shards) and returns once they are done, so even a
+	// small pool's export continues over several invocations, whatever the machine's speed.
+	ExportStarts int `json:"exportStarts,omitempty"`
 }
+
+// startsBudget is a checkpoint.Budget of a number of starts; started work always finishes.
+type startsBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (b *startsBudget) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.left == 0 {
+		return false
+	}
+	b.left--
+	return true
+}
+
+func (b *startsBudget) Done() <-chan struct{} { return nil }
 
 // taskRequest is what `bench-task` reads on stdin: one invocation of one task of a workflow.
 type taskRequest struct {
@@ -70,6 +93,9 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 	case statemachines.Backup:
 		s := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, ExportBudget: env.ExportBudget})
 		s.Quota = reg
+		if n := env.ExportStarts; n > 0 {
+			s.Budget = func() checkpoint.Budget { return &startsBudget{left: n} }
+		}
 		return s.Functions(log), nil
 	case statemachines.Reconcile:
 		s := replication.NewSteps(clients)
