@@ -103,16 +103,18 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		users, time.Since(seedStart).Seconds(), float64(procRSSKB(stack.Process.Pid, "VmRSS:"))/1024)
 	env := taskEnv{Ready: ready, ExportBudget: budget, ExportStarts: exportStarts}
 	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
+	sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: ready.TokyoPoolID, OsakaID: ready.OsakaPoolID,
+		Bucket: ready.Bucket, BucketRegion: ready.BucketRegion, TopicArn: ready.TopicArn}
 	var results []scaleResult
 	for _, wf := range scaleOrder(workflows) {
 		var res scaleResult
 		switch wf {
 		case scaleBackup:
-			res = scaleRunBackup(ctx, self, env, *tokyo.Synthetic)
+			res = scaleRunBackup(ctx, self, env, sc.BackupRequest(), *tokyo.Synthetic)
 		case scaleReconcile:
-			res = scaleRunReconcile(ctx, self, env, *osaka.Synthetic)
+			res = scaleRunReconcile(ctx, self, env, sc.ReconcileRequest(false), *osaka.Synthetic)
 		case scaleFailbackPlan:
-			res = scaleRunFailbackPlan(ctx, self, env, *osaka.Synthetic)
+			res = scaleRunFailbackPlan(ctx, self, env, sc.FailbackRequest(devstack.SyntheticFailover), *osaka.Synthetic)
 		default:
 			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan)", wf)
 		}
@@ -216,12 +218,7 @@ func failed(x *asl.Execution, err error) error {
 
 // scaleRunBackup backs the Tokyo pool up and checks that the snapshot holds every generated
 // user exactly once.
-func scaleRunBackup(ctx context.Context, self string, env taskEnv, spec localcognito.Synthetic) scaleResult {
-	r := env.Ready
-	input := map[string]any{
-		"userPoolId": r.TokyoPoolID, "region": r.TokyoRegion, "bucket": r.Bucket, "bucketRegion": r.BucketRegion,
-		"targetUserPoolId": r.OsakaPoolID, "targetRegion": r.OsakaRegion,
-	}
+func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[string]any, spec localcognito.Synthetic) scaleResult {
 	var last json.RawMessage
 	x, v, secs, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
 		recordOutput(fns, backup.ExportTask.Placeholder, &last)
@@ -267,12 +264,8 @@ func driftOf(dr localcognito.Synthetic) map[localcognito.DriftKind]int {
 
 // scaleRunReconcile reconciles the Osaka copy with Tokyo and checks the drift it found, user by
 // user, against the generator: the changed and disabled copies, and the DR-only users.
-func scaleRunReconcile(ctx context.Context, self string, env taskEnv, dr localcognito.Synthetic) scaleResult {
+func scaleRunReconcile(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	r := env.Ready
-	input := map[string]any{
-		"primaryUserPoolId": r.TokyoPoolID, "primaryRegion": r.TokyoRegion, "drUserPoolId": r.OsakaPoolID, "drRegion": r.OsakaRegion,
-		"bucket": r.Bucket, "bucketRegion": r.BucketRegion,
-	}
 	x, v, secs, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil)
 	res := scaleResult{Seconds: secs}
 	if v != nil {
@@ -331,12 +324,7 @@ var errReachedApproval = errors.New("the failback reached its approval")
 
 // scaleRunFailbackPlan runs the failback up to its approval and checks the plan's counts against
 // the generator: every DR-only user to import, every changed copy to update, every disabled one.
-func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, dr localcognito.Synthetic) scaleResult {
-	r := env.Ready
-	input := map[string]any{
-		"primaryUserPoolId": r.TokyoPoolID, "primaryRegion": r.TokyoRegion, "drUserPoolId": r.OsakaPoolID, "drRegion": r.OsakaRegion,
-		"bucket": r.Bucket, "bucketRegion": r.BucketRegion, "failoverTime": devstack.SyntheticFailover.Format(time.RFC3339),
-	}
+func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	var plan json.RawMessage
 	reached := false
 	x, v, secs, err := scaleExecution(ctx, self, statemachines.Failback, env, input, func(fns map[string]boundary.Func, stop context.CancelFunc) {

@@ -38,23 +38,7 @@ type taskEnv struct {
 	ExportStarts int `json:"exportStarts,omitempty"`
 }
 
-// startsBudget is a checkpoint.Budget of a number of starts; started work always finishes.
-type startsBudget struct {
-	mu   sync.Mutex
-	left int
-}
 
-func (b *startsBudget) Open() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.left == 0 {
-		return false
-	}
-	b.left--
-	return true
-}
-
-func (b *startsBudget) Done() <-chan struct{} { return nil }
 
 // taskRequest is what `bench-task` reads on stdin: one invocation of one task of a workflow.
 type taskRequest struct {
@@ -94,7 +78,7 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 		s := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, ExportBudget: env.ExportBudget})
 		s.Quota = reg
 		if n := env.ExportStarts; n > 0 {
-			s.Budget = func() checkpoint.Budget { return &startsBudget{left: n} }
+			s.Budget = func() checkpoint.Budget { return checkpoint.Starts(n) }
 		}
 		return s.Functions(log), nil
 	case statemachines.Reconcile:

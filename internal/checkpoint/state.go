@@ -88,3 +88,25 @@ func (t *Timer) Done() <-chan struct{} { return t.done }
 
 // Stop releases the timer.
 func (t *Timer) Stop() { t.timer.Stop() }
+
+// Starts is a Budget of n starts of work instead of time, which never cuts what runs: a test or
+// a benchmark makes a small job continue over several invocations with it, however fast the
+// machine is.
+func Starts(n int) Budget { return &starts{left: n} }
+
+type starts struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (b *starts) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.left <= 0 {
+		return false
+	}
+	b.left--
+	return true
+}
+
+func (b *starts) Done() <-chan struct{} { return nil }

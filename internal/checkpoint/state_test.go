@@ -2,6 +2,7 @@ package checkpoint_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -76,4 +77,20 @@ func TestTimer(t *testing.T) {
 			t.Error("not done at the end of the budget")
 		}
 	})
+}
+
+func TestStartsOpensNTimesAndNeverCuts(t *testing.T) {
+	b := checkpoint.Starts(2)
+	var opened []bool
+	for range 4 {
+		opened = append(opened, b.Open())
+	}
+	if want := []bool{true, true, false, false}; !slices.Equal(opened, want) {
+		t.Errorf("Open gave %v, want %v", opened, want)
+	}
+	select {
+	case <-b.Done():
+		t.Error("Done closed: a budget of starts never cuts the work that runs")
+	default:
+	}
 }
