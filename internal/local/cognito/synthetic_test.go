@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,13 +102,6 @@ func call(fn func(ctx context.Context, c *cip.Client, pool string) error) func(c
 // the API, and reads again.
 func syntheticSteps(spec Synthetic) (reads, steps []syntheticStep) {
 	sub3, sub4, sub5, sub6 := spec.Sub(3), spec.Sub(4), spec.Sub(5), spec.Sub(6)
-	attrs := func(kv ...string) []types.AttributeType {
-		var out []types.AttributeType
-		for i := 0; i < len(kv); i += 2 {
-			out = append(out, types.AttributeType{Name: aws.String(kv[i]), Value: aws.String(kv[i+1])})
-		}
-		return out
-	}
 	reads = []syntheticStep{
 		{"list all", allUsers("", 60)},
 		{"list by 7", allUsers("", 7)},
@@ -312,4 +306,47 @@ func heapAlloc() int64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// TestSyntheticPoolImportSkipsExisting imports the same CSV into a stored and a synthetic pool
+// of the same users: existing users (in any case the pool folds) are SKIPPED alike, new ones
+// imported, and the pools list the same users afterwards.
+func TestSyntheticPoolImportSkipsExisting(t *testing.T) { synctest.Test(t, testSyntheticPoolImport) }
+
+func testSyntheticPoolImport(t *testing.T) {
+	spec := synthPrimary
+	var runs []string
+	for _, synthetic := range []bool{false, true} {
+		env := newBubbleImportEnv(t, Options{})
+		var err error
+		if synthetic {
+			err = env.e.SeedSynthetic(env.poolID, spec)
+		} else {
+			err = env.e.SeedUsers(env.poolID, func(yield func(SeedUser) bool) {
+				for i := range spec.Users {
+					if !yield(spec.User(i)) {
+						return
+					}
+				}
+			})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := env.run(t, "import", csvFile(env.header, userRow(SyntheticEmail(3)), userRow("new@example.jp"),
+			userRow("USER0000004@EXAMPLE.JP"), userRow(SyntheticEmail(spec.Users+5))))
+		if c := countsOf(job); c.Skipped < 1 || c.Imported < 1 {
+			t.Errorf("synthetic %v: %+v, want the existing user skipped and new ones imported", synthetic, c)
+		}
+		listed, err := allUsers("", 60)(t.Context(), env.cog, env.poolID)
+		// Imported users get random subs (and so usernames): compare what the import decided.
+		var users []string
+		for _, u := range listed.([]types.UserType) {
+			users = append(users, fmt.Sprint(attrMap(u.Attributes)["email"], " ", u.UserStatus, " ", u.Enabled))
+		}
+		runs = append(runs, describe(t, []any{countsOf(job), env.logLines(t, job), users}, err))
+	}
+	if diff := cmp.Diff(runs[0], runs[1]); diff != "" {
+		t.Errorf("the import differs (-stored +synthetic):\n%s", diff)
+	}
 }
