@@ -38,8 +38,6 @@ type taskEnv struct {
 	ExportStarts int `json:"exportStarts,omitempty"`
 }
 
-
-
 // taskRequest is what `bench-task` reads on stdin: one invocation of one task of a workflow.
 type taskRequest struct {
 	Workflow string          `json:"workflow"`
