@@ -174,13 +174,17 @@ func exportRSS(ctx context.Context, impl string, users int) (float64, int, error
 }
 
 // peakRSSKB reads this process's resident-set high-water mark from /proc/self/status (Linux).
-func peakRSSKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func peakRSSKB() int64 { return procStatusKB("self", "VmHWM:") }
+
+// procStatusKB reads a field in kB (VmHWM:, VmRSS:) of a process's /proc/<pid>/status (Linux);
+// 0 when it cannot.
+func procStatusKB(pid, field string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb
 		}

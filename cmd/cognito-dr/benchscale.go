@@ -11,7 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
@@ -100,7 +100,7 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
-		users, time.Since(seedStart).Seconds(), float64(procRSSKB(stack.Process.Pid, "VmRSS:"))/1024)
+		users, time.Since(seedStart).Seconds(), float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmRSS:"))/1024)
 	env := taskEnv{Ready: ready, ExportBudget: budget, ExportStarts: exportStarts}
 	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
 	sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: ready.TokyoPoolID, OsakaID: ready.OsakaPoolID,
@@ -126,7 +126,7 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		results = append(results, res)
 	}
 	fmt.Fprintf(os.Stderr, "  scale: local stack peak rss %.0f MB for %d + %d synthetic users\n",
-		float64(procRSSKB(stack.Process.Pid, "VmHWM:"))/1024, users, osaka.Synthetic.Users)
+		float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmHWM:"))/1024, users, osaka.Synthetic.Users)
 	return results, nil
 }
 
@@ -145,22 +145,6 @@ func scaleOrder(selected []string) []string {
 		}
 	}
 	return out
-}
-
-// procRSSKB reads a field (VmRSS:, VmHWM:) of another process's status.
-func procRSSKB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
-			return kb
-		}
-	}
-	return 0
 }
 
 // scaleExecution runs one execution of workflow with its tasks in child processes; observe, if
