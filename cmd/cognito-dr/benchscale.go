@@ -147,12 +147,13 @@ func scaleOrder(selected []string) []string {
 	return out
 }
 
-// scaleExecution runs one execution of workflow with its tasks in child processes; observe, if
-// set, may wrap the handlers (after they are moved to child processes) to watch outputs.
-func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc)) (*asl.Execution, *invocations, float64, error) {
+// scaleExecution runs one execution of workflow with its tasks in child processes and returns
+// its time and invocations; observe, if set, may wrap the handlers (after they are moved to child
+// processes) to watch outputs.
+func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc)) (*asl.Execution, scaleResult, error) {
 	fns, err := taskFunctions(workflow, env)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, scaleResult{}, err
 	}
 	v := &invocations{}
 	inChildProcesses(self, workflow, env, v)(fns)
@@ -163,15 +164,16 @@ func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, inp
 	}
 	ex, err := devstack.Executor(workflow, fns)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, scaleResult{}, err
 	}
 	raw, err := json.Marshal(input)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, scaleResult{}, err
 	}
 	start := time.Now()
 	x, err := ex.Run(ctx, "scale-"+workflow, raw)
-	return x, v, time.Since(start).Seconds(), err
+	res := scaleResult{Seconds: time.Since(start).Seconds(), Invocations: v.n, PeakRSSKB: v.peakRSSKB, ByTask: v.byTask, TaskRSSKB: v.taskRSSKB}
+	return x, res, err
 }
 
 // recordOutput wraps task's handler to keep its last output.
@@ -204,13 +206,9 @@ func failed(x *asl.Execution, err error) error {
 // user exactly once.
 func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[string]any, spec localcognito.Synthetic) scaleResult {
 	var last json.RawMessage
-	x, v, secs, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
+	x, res, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
 		recordOutput(fns, backup.ExportTask.Placeholder, &last)
 	})
-	res := scaleResult{Seconds: secs}
-	if v != nil {
-		res.Invocations, res.PeakRSSKB, res.ByTask, res.TaskRSSKB = v.n, v.peakRSSKB, v.byTask, v.taskRSSKB
-	}
 	if res.Err = failed(x, err); res.Err != nil {
 		return res
 	}
@@ -250,11 +248,7 @@ func driftOf(dr localcognito.Synthetic) map[localcognito.DriftKind]int {
 // user, against the generator: the changed and disabled copies, and the DR-only users.
 func scaleRunReconcile(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	r := env.Ready
-	x, v, secs, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil)
-	res := scaleResult{Seconds: secs}
-	if v != nil {
-		res.Invocations, res.PeakRSSKB, res.ByTask, res.TaskRSSKB = v.n, v.peakRSSKB, v.byTask, v.taskRSSKB
-	}
+	x, res, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil)
 	if res.Err = failed(x, err); res.Err != nil {
 		return res
 	}
@@ -311,7 +305,7 @@ var errReachedApproval = errors.New("the failback reached its approval")
 func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	var plan json.RawMessage
 	reached := false
-	x, v, secs, err := scaleExecution(ctx, self, statemachines.Failback, env, input, func(fns map[string]boundary.Func, stop context.CancelFunc) {
+	x, res, err := scaleExecution(ctx, self, statemachines.Failback, env, input, func(fns map[string]boundary.Func, stop context.CancelFunc) {
 		recordOutput(fns, failback.PlanFailbackTask.Placeholder, &plan)
 		fns[failback.RequestApprovalTask.Placeholder] = func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			reached = true
@@ -319,10 +313,6 @@ func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input m
 			return nil, errReachedApproval
 		}
 	})
-	res := scaleResult{Seconds: secs}
-	if v != nil {
-		res.Invocations, res.PeakRSSKB, res.ByTask, res.TaskRSSKB = v.n, v.peakRSSKB, v.byTask, v.taskRSSKB
-	}
 	if err == nil && !reached {
 		err = failed(x, nil)
 		if err == nil {
