@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"testing"
@@ -40,5 +41,23 @@ func TestScaleBenchSmall(t *testing.T) {
 	// Reconcile repairs the drift the failback plan must see: it runs last.
 	if want := []string{scaleBackup, scaleFailbackPlan, scaleReconcile}; !slices.Equal(got, want) {
 		t.Errorf("ran %v, want %v", got, want)
+	}
+}
+
+// TestScaleLineSaysWhatFailed: a workflow that cannot finish at a size says so on its line.
+func TestScaleLineSaysWhatFailed(t *testing.T) {
+	for _, tc := range []struct {
+		res  scaleResult
+		want string
+	}{
+		{scaleResult{Workflow: scaleBackup, Users: 5000000, Invocations: 13, Seconds: 199.74, PeakRSSKB: 827 << 10},
+			"scale workflow=backup users=5000000 invocations=13 seconds=199.7 peak_rss_mb=827 lost=0 duplicated=0"},
+		{scaleResult{Workflow: scaleFailbackPlan, Users: 5000000, Invocations: 1, Seconds: 900, PeakRSSKB: 7 << 20,
+			Err: errors.New(`FAILED States.Timeout: PlanFailbackFunctionArn ran longer than Lambda's 15m0s`)},
+			`scale workflow=failback-plan users=5000000 invocations=1 seconds=900.0 peak_rss_mb=7168 lost=0 duplicated=0 error="FAILED States.Timeout: PlanFailbackFunctionArn ran longer than Lambda's 15m0s"`},
+	} {
+		if got := tc.res.String(); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
 	}
 }
