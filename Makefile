@@ -26,7 +26,7 @@ test: node_modules
 	$(GO) test -race ./...
 	npx --no-install asl-validator $(foreach f,$(ASL),--json-path $(f))
 
-## bench: benchmarks on the emulator with AWS default quotas and 100 ms latency (export, replication, reconcile, failback, fence, restore, drill; select parts with `go run ./cmd/cognito-dr bench -h`).
+## bench: benchmarks on the emulator with AWS default quotas and 100 ms latency (export, replication, reconcile, failback, fence, restore, drill, memory, scale; select parts with `go run ./cmd/cognito-dr bench -h`).
 bench:
 	$(GO) run ./cmd/cognito-dr bench
 

@@ -45,6 +45,9 @@ func runBench(ctx context.Context, args []string) error {
 	skipExport := fs.Bool("skip-export", false, "skip the export throughput runs")
 	exportImpls := fs.String("export-impls", "ours,baseline", "the exporters of the throughput runs, comma-separated (ours, baseline)")
 	exportBudget := fs.Duration("export-budget", 0, "time budget of one export invocation in the throughput runs (0: the default, 10m); a short one makes the export resume many times")
+	scaleUsers := fs.Int("scale-users", 5000000, "synthesized users of the scale runs: backup, reconcile and the failback plan with quotas off, each task invocation in its own process (0 skips them)")
+	scaleWorkflows := fs.String("scale-workflows", "backup,failback-plan,reconcile", "the workflows of the scale runs, comma-separated (run in this order: reconcile repairs the drift the failback plan reads)")
+	scaleBudget := fs.Duration("scale-budget", 20*time.Second, "the export's time budget per invocation in the scale runs, short so it continues many times")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,6 +80,11 @@ func runBench(ctx context.Context, args []string) error {
 	if *drillUsers > 0 {
 		if err := benchDrill(ctx, os.Stdout, *drillUsers, *latency); err != nil {
 			return fmt.Errorf("drill: %w", err)
+		}
+	}
+	if *scaleUsers > 0 {
+		if _, err := benchScale(ctx, os.Stdout, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget, 0); err != nil {
+			return fmt.Errorf("scale: %w", err)
 		}
 	}
 	if *rssUsers == 0 {
@@ -167,13 +175,17 @@ func exportRSS(ctx context.Context, impl string, users int) (float64, int, error
 }
 
 // peakRSSKB reads this process's resident-set high-water mark from /proc/self/status (Linux).
-func peakRSSKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func peakRSSKB() int64 { return procStatusKB("self", "VmHWM:") }
+
+// procStatusKB reads a field in kB (VmHWM:, VmRSS:) of a process's /proc/<pid>/status (Linux);
+// 0 when it cannot.
+func procStatusKB(pid, field string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb
 		}

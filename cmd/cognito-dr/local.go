@@ -34,6 +34,8 @@ func runLocal(ctx context.Context, args []string) error {
 	latency := fs.Duration("latency", 0, "latency added to each Cognito call")
 	mailbox := fs.String("mailbox", "", "append every SNS message to this file as a JSON line")
 	asJSON := fs.Bool("json", false, "print one JSON line with the endpoint and ids instead of the guide")
+	synthetic := fs.Int("synthetic-users", 0, "instead of -users, give the Tokyo pool this many users generated on demand (tens of bytes each) and the Osaka pool their DR copy with -drift")
+	drift := fs.Int("drift", 1, "percent of the synthetic DR copy's users changed or disabled in Osaka since the failover (half as many again signed up there)")
 	dataDir := fs.String("data-dir", "", "keep pools (with their identity providers, resource servers and domains), app clients, sign-ins, import jobs, S3 objects, SNS topics and subscriptions, Parameter Store (the pools' modes), logs and executions in this directory across restarts: saved on Ctrl-C or SIGTERM, loaded at start instead of seeding (without it every start is freshly seeded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -44,7 +46,11 @@ func runLocal(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	seedStart := time.Now()
-	sc, sm, restored, err := st.OpenScenario(ctx, *dataDir, *users)
+	tokyo, osaka := devstack.TokyoPool(*users), devstack.OsakaPool()
+	if *synthetic > 0 {
+		tokyo, osaka = devstack.SyntheticPools(*synthetic, *drift)
+	}
+	sc, sm, restored, err := st.OpenScenarioWith(ctx, *dataDir, tokyo, osaka)
 	if err != nil {
 		return err
 	}
@@ -61,6 +67,9 @@ func runLocal(ctx context.Context, args []string) error {
 	} else {
 		input, _ := json.Marshal(sc.BackupRequest())
 		origin := fmt.Sprintf("%d users seeded", *users)
+		if *synthetic > 0 {
+			origin = fmt.Sprintf("%d synthetic users (Osaka: their copy, %d%% drift)", *synthetic, *drift)
+		}
 		if restored {
 			origin = "state loaded from " + *dataDir
 		}

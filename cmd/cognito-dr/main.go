@@ -40,6 +40,7 @@ func commands() []command {
 		{"local", "run the local AWS stack (Cognito, S3, SNS, CloudWatch Logs, Step Functions) on loopback until interrupted", runLocal},
 		{"bench", "benchmark the export against the emulator with AWS default quotas", runBench},
 		{"bench-export", "(used by bench) export one pool from a running local stack and report", runBenchExport},
+		{"bench-task", "(used by bench) run one task invocation of a workflow, read from stdin, and report its output and peak RSS", runBenchTask},
 		{"bench-bucket-diff", "(used by bench) compare a planned reconcile bucket by bucket on a running local stack and report", runBenchBucketDiff},
 	}
 }

@@ -249,7 +249,7 @@ func (e *Emulator) startAuth(c *appClient, p *pool, flow types.AuthFlowType, par
 	st, err := func() (step, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		u := p.lookup(name)
+		u := p.lookupForUpdate(name)
 		if u == nil {
 			if aerr := c.checkSecretHash(ptr(params["SECRET_HASH"]), name); aerr != nil {
 				return step{}, aerr
@@ -361,7 +361,7 @@ func (e *Emulator) refreshAuth(c *appClient, p *pool, params map[string]string) 
 		return nil, newError("NotAuthorizedException", "Refresh Token has expired")
 	}
 	p.mu.RLock()
-	u := p.bySub[g.sub]
+	u := p.userBySub(g.sub, false)
 	if u == nil {
 		p.mu.RUnlock()
 		return nil, newError("NotAuthorizedException", "Invalid Refresh Token")
@@ -429,7 +429,7 @@ func (e *Emulator) respond(c *appClient, p *pool, name types.ChallengeNameType, 
 	st, err := func() (step, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		u := p.bySub[s.sub]
+		u := p.userBySub(s.sub, true)
 		if u == nil {
 			e.dropSession(s)
 			return step{}, errUserNotFound()
@@ -555,7 +555,7 @@ func (e *Emulator) tokenOrSessionUser(accessToken, sessionID *string) (*pool, *u
 		return nil, nil, nil, errInvalidSession()
 	}
 	p.mu.Lock()
-	u := p.bySub[s.sub]
+	u := p.userBySub(s.sub, true)
 	if u == nil {
 		p.mu.Unlock()
 		return nil, nil, nil, errUserNotFound()

@@ -164,6 +164,7 @@ func (e *Emulator) deleteGroup(region string, body []byte) (any, error) {
 		u.groups = slices.DeleteFunc(u.groups, func(x *group) bool { return x == g })
 	}
 	delete(p.groups, g.name)
+	p.dropSyntheticGroup(g.name)
 	return struct{}{}, nil
 }
 
@@ -242,7 +243,7 @@ func (e *Emulator) listUsersInGroup(region string, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	found, more := page(g.members, cur, limit, nil)
+	found, more := p.pageMerged(g.members, p.groupCandidates(g), cur, limit, nil, nil)
 	out := struct {
 		Users     []userJSON
 		NextToken *string `json:",omitempty"`

@@ -201,13 +201,13 @@ func (e *Emulator) listUsers(region string, body []byte) (any, error) {
 	switch {
 	case f != nil && f.attr == "username" && !f.prefix:
 		// An exact username is one map lookup, not a scan.
-		if u := p.byName[p.nameKey(f.value)]; u != nil && u.seq > cur && (p.caseInsensitive || u.username == f.value) {
+		if u := p.userByName(p.nameKey(f.value), false); u != nil && u.seq > cur && (p.caseInsensitive || u.username == f.value) {
 			found = []*user{u}
 		}
 	case f == nil:
-		found, more = page(p.all, cur, limit, nil)
+		found, more = p.pageMerged(p.all, p.synthCandidates(nil), cur, limit, nil, nil)
 	default:
-		found, more = page(p.source(f), cur, limit, f.match)
+		found, more = p.pageMerged(p.source(f), p.synthCandidates(f), cur, limit, f, f.match)
 	}
 	out := struct {
 		Users           []userJSON

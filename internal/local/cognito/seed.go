@@ -29,6 +29,8 @@ type SeedUser struct {
 	HasSoftwareToken bool
 	// Created is the creation (and last-modified) date; zero means the emulator's clock.
 	Created time.Time
+	// Modified, if later than Created, is the last-modified date.
+	Modified time.Time
 	// Password, if set, is the user's password (stored hashed), so the user can sign in; a
 	// FORCE_CHANGE_PASSWORD user's is temporary. Leave it empty for RESET_REQUIRED users.
 	Password string
@@ -73,83 +75,20 @@ func (e *Emulator) SeedUserSlice(poolID string, users []SeedUser) error {
 }
 
 func (e *Emulator) seedOne(p *pool, su SeedUser, now int64) error {
-	u := &user{enabled: su.Enabled, status: statusConfirmed, softwareToken: su.HasSoftwareToken, created: now}
-	if !su.Created.IsZero() {
-		u.created = millis(su.Created)
+	u, err := seededUser(p, su, now, e.newSub)
+	if err != nil {
+		return err
 	}
-	u.modified = u.created
-	if su.Status != "" {
-		s, ok := parseStatus(su.Status)
-		if !ok {
-			return fmt.Errorf("unknown status %q", su.Status)
-		}
-		u.status = s
-	}
-	if s, ok := su.Attributes["sub"]; ok {
-		sub, ok := parseSub(s)
-		if !ok {
-			return fmt.Errorf("sub %q is not a UUID", s)
-		}
-		u.sub = sub
-	} else {
-		u.sub = e.newSub()
-	}
-	if p.bySub[u.sub] != nil {
+	if p.bySub[u.sub] != nil || p.synthSub(u.sub) {
 		return fmt.Errorf("sub already in use")
 	}
-	// Walk the schema rather than the map, so attributes keep schema order and output is stable.
-	u.attrs = make([]attr, 0, len(su.Attributes))
-	matched := 0
-	for _, d := range p.defs {
-		v, ok := su.Attributes[d.name]
-		if !ok {
-			if d.required && d.name != "sub" {
-				return errSchema("%s: The attribute is required", d.name)
-			}
-			continue
-		}
-		matched++
-		if d.name == "sub" {
-			continue
-		}
-		if err := d.checkValue(v); err != nil {
-			return err
-		}
-		name, v := p.intern(d.name, v)
-		u.attrs = append(u.attrs, attr{name, v})
-	}
-	if matched != len(su.Attributes) {
-		for name := range su.Attributes {
-			if p.def[name] == nil {
-				return errSchema("Type for attribute {%s} could not be determined", name)
-			}
-		}
-	}
-	u.username = su.Username
-	if u.username == "" {
-		u.username = u.subStr()
-	}
-	if p.byName[p.nameKey(u.username)] != nil {
+	if p.userByName(p.nameKey(u.username), false) != nil {
 		return newError("UsernameExistsException", "User account already exists")
 	}
 	for _, k := range p.aliasKeys(u) {
-		if p.byAlias[k] != nil {
+		if p.aliasOwner(k, false) != nil {
 			return newError("AliasExistsException", "sign-in alias %s already exists", k)
 		}
-	}
-	for _, name := range su.MFAEnabled {
-		bit, ok := mfaBit(name)
-		if !ok {
-			return fmt.Errorf("unknown MFA factor %q", name)
-		}
-		u.mfaEnabled |= bit
-	}
-	if su.MFAPreferred != "" {
-		bit, ok := mfaBit(su.MFAPreferred)
-		if !ok || u.mfaEnabled&bit == 0 {
-			return fmt.Errorf("preferred MFA %q is not enabled", su.MFAPreferred)
-		}
-		u.mfaPreferred = bit
 	}
 	if su.Password != "" {
 		u.setPassword(su.Password, u.status == statusForceChangePassword, p.tempValidity(), time.UnixMilli(now))
@@ -160,17 +99,96 @@ func (e *Emulator) seedOne(p *pool, su SeedUser, now int64) error {
 	}
 	p.insert(u)
 	for _, name := range su.Groups {
-		g := p.groups[name]
-		if g == nil {
-			name := name
-			var err error
-			if g, err = p.addGroup(&cip.CreateGroupInput{GroupName: &name}, now); err != nil {
-				return err
-			}
+		g, err := p.seedGroup(name, now)
+		if err != nil {
+			return err
 		}
 		g.add(u)
 	}
 	return nil
+}
+
+// seedGroup is the group name, created if missing.
+func (p *pool) seedGroup(name string, now int64) (*group, error) {
+	if g := p.groups[name]; g != nil {
+		return g, nil
+	}
+	return p.addGroup(&cip.CreateGroupInput{GroupName: &name}, now)
+}
+
+// seededUser builds the user su describes, checked against the pool's schema, without storing
+// it: what seeding stores and what a synthetic pool generates on each read.
+func seededUser(p *pool, su SeedUser, now int64, newSub func() [16]byte) (*user, error) {
+	u := &user{enabled: su.Enabled, status: statusConfirmed, softwareToken: su.HasSoftwareToken, created: now}
+	if !su.Created.IsZero() {
+		u.created = millis(su.Created)
+	}
+	u.modified = max(u.created, millis(su.Modified))
+	if su.Status != "" {
+		s, ok := parseStatus(su.Status)
+		if !ok {
+			return nil, fmt.Errorf("unknown status %q", su.Status)
+		}
+		u.status = s
+	}
+	if s, ok := su.Attributes["sub"]; ok {
+		sub, ok := parseSub(s)
+		if !ok {
+			return nil, fmt.Errorf("sub %q is not a UUID", s)
+		}
+		u.sub = sub
+	} else if newSub != nil {
+		u.sub = newSub()
+	} else {
+		return nil, fmt.Errorf("no sub")
+	}
+	// Walk the schema rather than the map, so attributes keep schema order and output is stable.
+	u.attrs = make([]attr, 0, len(su.Attributes))
+	matched := 0
+	for _, d := range p.defs {
+		v, ok := su.Attributes[d.name]
+		if !ok {
+			if d.required && d.name != "sub" {
+				return nil, errSchema("%s: The attribute is required", d.name)
+			}
+			continue
+		}
+		matched++
+		if d.name == "sub" {
+			continue
+		}
+		if err := d.checkValue(v); err != nil {
+			return nil, err
+		}
+		name, v := p.intern(d.name, v)
+		u.attrs = append(u.attrs, attr{name, v})
+	}
+	if matched != len(su.Attributes) {
+		for name := range su.Attributes {
+			if p.def[name] == nil {
+				return nil, errSchema("Type for attribute {%s} could not be determined", name)
+			}
+		}
+	}
+	u.username = su.Username
+	if u.username == "" {
+		u.username = u.subStr()
+	}
+	for _, name := range su.MFAEnabled {
+		bit, ok := mfaBit(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown MFA factor %q", name)
+		}
+		u.mfaEnabled |= bit
+	}
+	if su.MFAPreferred != "" {
+		bit, ok := mfaBit(su.MFAPreferred)
+		if !ok || u.mfaEnabled&bit == 0 {
+			return nil, fmt.Errorf("preferred MFA %q is not enabled", su.MFAPreferred)
+		}
+		u.mfaPreferred = bit
+	}
+	return u, nil
 }
 
 func mfaBit(name string) (uint8, bool) {

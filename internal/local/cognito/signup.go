@@ -108,7 +108,7 @@ func (e *Emulator) signUp(region string, body []byte) (any, error) {
 	out, snap, err := func() (signUpOutput, *claimsFor, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if username == name && p.byName[p.nameKey(name)] != nil {
+		if username == name && p.userByName(p.nameKey(name), false) != nil {
 			return signUpOutput{}, nil, newError("UsernameExistsException", "User already exists")
 		}
 		return e.createSignUpUser(p, username, sub, vals, *in.Password, ans)
@@ -156,7 +156,7 @@ func (e *Emulator) signUpUser(p *pool, name string, attrs []types.AttributeType)
 		}
 		vals[field] = name
 		username = subString(sub)
-	} else if p.byName[p.nameKey(name)] != nil {
+	} else if p.userByName(p.nameKey(name), false) != nil {
 		return nil, sub, "", newError("UsernameExistsException", "User already exists")
 	}
 	// A new user's addresses are not verified, whatever the request says.
@@ -221,7 +221,7 @@ func (e *Emulator) clientUser(p *pool, c *appClient, username *string, notFound 
 		return nil, aerr
 	}
 	p.mu.Lock()
-	u := p.lookup(name)
+	u := p.lookupForUpdate(name)
 	if u == nil {
 		p.mu.Unlock()
 		if c.preventUserExist && notFound != nil {
@@ -354,7 +354,7 @@ func (e *Emulator) forgotPassword(region string, body []byte) (any, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := p.lookup(name)
+	u := p.lookupForUpdate(name)
 	if u == nil {
 		if aerr := c.checkSecretHash(in.SecretHash, name); aerr != nil {
 			return nil, aerr

@@ -31,7 +31,9 @@ type savedPool struct {
 	MFA             savedMFA
 	Groups          []savedGroup
 	Users           []savedUser
-	SignOuts        []savedSignOut `json:",omitempty"`
+	// Synthetic is a synthetic pool's spec and touched users (its stored users are in Users).
+	Synthetic *savedSynthetic `json:",omitempty"`
+	SignOuts  []savedSignOut  `json:",omitempty"`
 	// Providers, Servers and Domain are absent from a state saved before they were kept.
 	Providers []savedProvider              `json:",omitempty"`
 	Servers   []types.ResourceServerType   `json:",omitempty"`
@@ -60,6 +62,8 @@ type savedGroup struct {
 }
 
 type savedUser struct {
+	// Seq is kept in a synthetic pool, where users changed since seeding keep their place.
+	Seq                      uint64 `json:",omitempty"`
 	Username                 string
 	Sub                      [16]byte
 	Attrs                    [][2]string
@@ -107,6 +111,9 @@ func (p *pool) save() savedPool {
 		sp.Groups = append(sp.Groups, savedGroup{Name: g.name, Description: g.description, Precedence: g.precedence, RoleArn: g.roleArn, Created: g.created, Modified: g.modified})
 	}
 	sort.Slice(sp.Groups, func(i, j int) bool { return sp.Groups[i].Name < sp.Groups[j].Name })
+	if p.syn != nil {
+		sp.Synthetic = p.syn.save()
+	}
 	for _, u := range p.all {
 		if u.deleted {
 			continue
@@ -124,6 +131,9 @@ func (p *pool) save() savedPool {
 			for _, c := range a.codes {
 				su.Codes = append(su.Codes, savedCode{Kind: c.kind, Code: c.code, Attr: c.attr, Expires: c.expires})
 			}
+		}
+		if p.syn != nil {
+			su.Seq = u.seq
 		}
 		sp.Users = append(sp.Users, su)
 	}
@@ -208,6 +218,11 @@ func restorePool(sp savedPool) (*pool, error) {
 		}
 		p.signOuts[so.Sub] = so.At
 	}
+	if sp.Synthetic != nil {
+		if err := p.restoreSynthetic(sp.Synthetic); err != nil {
+			return nil, err
+		}
+	}
 	for _, su := range sp.Users {
 		u := &user{username: su.Username, sub: su.Sub, created: su.Created, modified: su.Modified, status: su.Status,
 			mfaEnabled: su.MFAEnabled, mfaPreferred: su.MFAPreferred, enabled: su.Enabled, softwareToken: su.SoftwareToken}
@@ -225,12 +240,24 @@ func restorePool(sp savedPool) (*pool, error) {
 				u.auth.codes = append(u.auth.codes, pendingCode{kind: c.Kind, code: c.Code, attr: c.Attr, expires: c.Expires})
 			}
 		}
-		p.insert(u)
+		if p.syn != nil {
+			if su.Seq == 0 {
+				return nil, fmt.Errorf("user %s of a synthetic pool has no seq", su.Username)
+			}
+			u.seq = su.Seq
+			p.place(u)
+			p.nextSeq = max(p.nextSeq, u.seq+1)
+		} else {
+			p.insert(u)
+		}
 		for _, name := range su.Groups {
 			if g := p.groups[name]; g != nil {
 				g.add(u)
 			}
 		}
+	}
+	if p.syn != nil {
+		p.count = p.syn.untouched() + len(sp.Users)
 	}
 	return p, nil
 }

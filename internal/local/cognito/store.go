@@ -55,6 +55,8 @@ type user struct {
 	enabled       bool
 	deleted       bool
 	softwareToken bool
+	// synthetic marks a user generated for a read of a synthetic pool, not stored (promote).
+	synthetic bool
 	// auth holds what only users who authenticate need (password, TOTP secret, pending codes);
 	// nil for the millions of seeded or imported users who never sign in.
 	auth *userAuth
@@ -89,16 +91,18 @@ func (u *user) del(name string) {
 }
 
 // subString renders the sub into buf without allocating.
-func (u *user) subString(buf *[36]byte) []byte {
-	hex.Encode(buf[0:8], u.sub[0:4])
+func (u *user) subString(buf *[36]byte) []byte { return renderSub(&u.sub, buf) }
+
+func renderSub(sub *[16]byte, buf *[36]byte) []byte {
+	hex.Encode(buf[0:8], sub[0:4])
 	buf[8] = '-'
-	hex.Encode(buf[9:13], u.sub[4:6])
+	hex.Encode(buf[9:13], sub[4:6])
 	buf[13] = '-'
-	hex.Encode(buf[14:18], u.sub[6:8])
+	hex.Encode(buf[14:18], sub[6:8])
 	buf[18] = '-'
-	hex.Encode(buf[19:23], u.sub[8:10])
+	hex.Encode(buf[19:23], sub[8:10])
 	buf[23] = '-'
-	hex.Encode(buf[24:36], u.sub[10:16])
+	hex.Encode(buf[24:36], sub[10:16])
 	return buf[:]
 }
 
@@ -139,6 +143,8 @@ type users struct {
 	byAlias map[string]*user
 	count   int
 	dead    int
+	// syn, when set, generates the pool's seeded users on demand (synthstore.go).
+	syn *synth
 }
 
 func (s *users) init() {
@@ -241,19 +247,25 @@ func after(us []*user, cursor uint64) int {
 }
 
 // lookup finds a user the way Admin* operations do: by username, then by a sign-in alias,
-// then by sub.
-func (p *pool) lookup(name string) *user {
-	if u := p.byName[p.nameKey(name)]; u != nil {
+// then by sub. A user of a synthetic pool may be generated for the read: change only what
+// lookupForUpdate returns.
+func (p *pool) lookup(name string) *user { return p.find(name, false) }
+
+// lookupForUpdate is lookup for a caller that changes the user (it holds the write lock).
+func (p *pool) lookupForUpdate(name string) *user { return p.find(name, true) }
+
+func (p *pool) find(name string, write bool) *user {
+	n := p.nameKey(name)
+	if u := p.userByName(n, write); u != nil {
 		return u
 	}
-	n := p.nameKey(name)
 	for _, k := range []string{"email:" + n, "phone:" + name, "pref:" + n} {
-		if u := p.byAlias[k]; u != nil {
+		if u := p.aliasOwner(k, write); u != nil {
 			return u
 		}
 	}
 	if s, ok := parseSub(name); ok {
-		return p.bySub[s]
+		return p.userBySub(s, write)
 	}
 	return nil
 }

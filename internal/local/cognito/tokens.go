@@ -342,7 +342,7 @@ func (e *Emulator) accessUser(token *string, write bool) (*pool, *user, error) {
 	} else {
 		p.mu.RLock()
 	}
-	u := p.bySub[g.sub]
+	u := p.userBySub(g.sub, write)
 	if u == nil {
 		if write {
 			p.mu.Unlock()

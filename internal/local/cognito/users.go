@@ -76,7 +76,7 @@ func (e *Emulator) findUser(region string, poolID, username *string, write bool)
 	} else {
 		p.mu.RLock()
 	}
-	u := p.lookup(name)
+	u := p.find(name, write)
 	if u == nil {
 		if write {
 			p.mu.Unlock()
@@ -144,7 +144,7 @@ func (p *pool) missingRequired(vals map[string]string) error {
 // ForceAliasCreation does, by clearing the other user's verified flag.
 func (p *pool) claimAliases(u *user, force bool, now int64) error {
 	for _, k := range p.aliasKeys(u) {
-		other := p.byAlias[k]
+		other := p.aliasOwner(k, false)
 		// u may be a copy being validated before it replaces the stored user: same seq, same user.
 		if other == nil || other == u || other.seq == u.seq {
 			continue
@@ -155,6 +155,7 @@ func (p *pool) claimAliases(u *user, force bool, now int64) error {
 		case p.usernameEmail && kind == "email", p.usernamePhone && kind == "phone":
 			return newError("UsernameExistsException", "An account with the given %s already exists.", field)
 		case force && kind != "pref":
+			other = p.promote(other)
 			p.unindexAliases(other)
 			other.set(field+"_verified", "false")
 			other.modified = now
@@ -199,7 +200,7 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 	defer p.mu.Unlock()
 	if in.MessageAction == types.MessageActionTypeResend {
 		// RESEND re-invites an existing user; no message leaves the emulator.
-		u := p.lookup(name)
+		u := p.lookupForUpdate(name)
 		if u == nil {
 			return nil, errUserNotFound()
 		}
@@ -252,7 +253,7 @@ func (e *Emulator) adminCreateUser(region string, body []byte) (any, error) {
 		if p.aliasPhone && looksLikePhone(name) {
 			return nil, errInvalidParameter("Username cannot be of phone number format, since user pool is configured for phone number alias.")
 		}
-		if p.byName[p.nameKey(name)] != nil {
+		if p.userByName(p.nameKey(name), false) != nil {
 			return nil, newError("UsernameExistsException", "User account already exists")
 		}
 	}

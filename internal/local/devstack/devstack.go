@@ -109,7 +109,11 @@ func (s *Stack) SeedPool(spec PoolSpec) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create pool %s: %w", spec.Name, err)
 	}
-	if spec.Users > 0 {
+	if spec.Synthetic != nil {
+		if err := s.Cognito.SeedSynthetic(id, *spec.Synthetic); err != nil {
+			return "", err
+		}
+	} else if spec.Users > 0 {
 		if err := s.Cognito.SeedUsers(id, spec.SeedUsers()); err != nil {
 			return "", err
 		}

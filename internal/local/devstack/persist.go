@@ -119,6 +119,12 @@ func (s *Stack) Restore(ctx context.Context, dir string) (*Scenario, error) {
 // parameters are set as a deployment sets them (Tokyo active, Osaka fenced) where none is (a
 // saved mode, a failover's say, stays). The caller closes sm.API.
 func (s *Stack) OpenScenario(ctx context.Context, dataDir string, users int) (sc *Scenario, sm *StateMachines, restored bool, err error) {
+	return s.OpenScenarioWith(ctx, dataDir, TokyoPool(users), OsakaPool())
+}
+
+// OpenScenarioWith is OpenScenario seeding the given pools (SyntheticPools, say) when dataDir
+// holds no saved state.
+func (s *Stack) OpenScenarioWith(ctx context.Context, dataDir string, tokyo, osaka PoolSpec) (sc *Scenario, sm *StateMachines, restored bool, err error) {
 	if dataDir != "" {
 		if sc, err = s.Restore(ctx, dataDir); err != nil {
 			return nil, nil, false, err
@@ -126,7 +132,7 @@ func (s *Stack) OpenScenario(ctx context.Context, dataDir string, users int) (sc
 	}
 	restored = sc != nil
 	if !restored {
-		if sc, err = s.SeedScenario(ctx, users); err != nil {
+		if sc, err = s.SeedScenarioWith(ctx, tokyo, osaka); err != nil {
 			return nil, nil, false, err
 		}
 	}

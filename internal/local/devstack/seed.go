@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -37,6 +38,32 @@ type PoolSpec struct {
 	// CaseSensitive, when set, is the pool's UsernameConfiguration.CaseSensitive; nil creates
 	// the pool without UsernameConfiguration, which AWS makes case sensitive.
 	CaseSensitive *bool
+	// Synthetic, when set, gives the pool these users generated on demand instead of Users
+	// stored ones (localcognito.Synthetic): pools of millions in tens of bytes per user.
+	Synthetic *localcognito.Synthetic `json:",omitempty"`
+}
+
+// Dates of the synthetic scenario, fixed so a benchmark knows them without asking the stack:
+// the primary's users were created, then copied to the DR pool, then the primary failed
+// (SyntheticFailover) and the DR pool's drift happened.
+var (
+	SyntheticCreated  = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	SyntheticCopied   = SyntheticCreated.Add(24 * time.Hour)
+	SyntheticFailover = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	SyntheticDrifted  = SyntheticFailover.Add(6 * time.Hour)
+)
+
+// SyntheticPools are the synthetic scenario's pools: a Tokyo pool of users generated from their
+// index (2% disabled, the demo's groups), and its Osaka DR copy with driftPercent of drift
+// (localcognito.DRCopy): changed and disabled copies and DR-only sign-ups since the failover.
+func SyntheticPools(users, driftPercent int) (tokyo, osaka PoolSpec) {
+	tokyo, osaka = TokyoPool(users), OsakaPool()
+	primary := localcognito.Synthetic{Users: users, Seed: tokyo.Seed, DisabledPercent: tokyo.DisabledPercent, Groups: tokyo.Groups, Created: SyntheticCreated}
+	dr := localcognito.DRCopy(primary, osaka.Seed, driftPercent, SyntheticCopied, SyntheticDrifted)
+	tokyo.Synthetic, osaka.Synthetic = &primary, &dr
+	tokyo.UnverifiedPercent = 0
+	osaka.Users = dr.Users
+	return tokyo, osaka
 }
 
 // CaseSensitivities are the two kinds of pool a workflow test runs against: AWS's default

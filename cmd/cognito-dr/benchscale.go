@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/internal/awsclients"
+	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/statemachines"
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+	"github.com/cognito-dr/cognito-dr/workflows/failback"
+	"github.com/cognito-dr/cognito-dr/workflows/replication"
+)
+
+// Workflows of the scale part.
+const (
+	scaleBackup       = "backup"
+	scaleReconcile    = "reconcile"
+	scaleFailbackPlan = "failback-plan"
+)
+
+// scaleDriftPercent is the DR copy's drift in the scale runs.
+const scaleDriftPercent = 1
+
+// scaleResult is one workflow's run at scale, as its `scale` line prints it.
+type scaleResult struct {
+	Workflow    string
+	Users       int
+	Invocations int
+	Seconds     float64
+	PeakRSSKB   int64
+	// ByTask counts the invocations of each task (by ASL placeholder); TaskRSSKB is each one's
+	// largest peak RSS.
+	ByTask    map[string]int
+	TaskRSSKB map[string]int64
+	// Lost are users the generator says the workflow had to find and it did not; Duplicated
+	// are users it found twice, or found without cause.
+	Lost, Duplicated int
+	Err              error
+}
+
+func (r scaleResult) String() string {
+	line := fmt.Sprintf("scale workflow=%s users=%d invocations=%d seconds=%.1f peak_rss_mb=%.0f lost=%d duplicated=%d",
+		r.Workflow, r.Users, r.Invocations, r.Seconds, float64(r.PeakRSSKB)/1024, r.Lost, r.Duplicated)
+	if r.Err != nil {
+		line += fmt.Sprintf(" error=%q", r.Err.Error())
+	}
+	return line
+}
+
+// benchScale starts the local stack in a child process with users synthesized Tokyo users and
+// their Osaka copy (scaleDriftPercent drift), quotas off, and runs each workflow's state machine
+// in this process with every task invocation in a child process of its own (bench-task), the
+// export's budget cut to budget so it continues many times. A workflow that fails gets its line
+// with error=… and the next one runs.
+func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, budget time.Duration, exportStarts int) ([]scaleResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seedStart := time.Now()
+	stack := exec.CommandContext(ctx, self, "local", "-json", "-addr", "127.0.0.1:0", "-quotas=false",
+		"-synthetic-users", fmt.Sprint(users), "-drift", fmt.Sprint(scaleDriftPercent))
+	stack.Stderr = os.Stderr
+	out, err := stack.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := stack.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		stack.Process.Signal(os.Interrupt)
+		stack.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("local stack did not start: %w", err)
+	}
+	var ready localReady
+	if err := json.Unmarshal(line, &ready); err != nil {
+		return nil, fmt.Errorf("local stack: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
+		users, time.Since(seedStart).Seconds(), float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmRSS:"))/1024)
+	env := taskEnv{Ready: ready, ExportBudget: budget, ExportStarts: exportStarts}
+	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
+	sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: ready.TokyoPoolID, OsakaID: ready.OsakaPoolID,
+		Bucket: ready.Bucket, BucketRegion: ready.BucketRegion, TopicArn: ready.TopicArn}
+	var results []scaleResult
+	for _, wf := range scaleOrder(workflows) {
+		var res scaleResult
+		switch wf {
+		case scaleBackup:
+			res = scaleRunBackup(ctx, self, env, sc.BackupRequest(), *tokyo.Synthetic)
+		case scaleReconcile:
+			res = scaleRunReconcile(ctx, self, env, sc.ReconcileRequest(false), *osaka.Synthetic)
+		case scaleFailbackPlan:
+			res = scaleRunFailbackPlan(ctx, self, env, sc.FailbackRequest(devstack.SyntheticFailover), *osaka.Synthetic)
+		default:
+			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan)", wf)
+		}
+		res.Workflow, res.Users = wf, users
+		fmt.Fprintln(w, res)
+		for _, task := range slices.Sorted(maps.Keys(res.ByTask)) {
+			fmt.Fprintf(os.Stderr, "  scale: %s %s invocations=%d peak_rss_mb=%.0f\n", wf, task, res.ByTask[task], float64(res.TaskRSSKB[task])/1024)
+		}
+		results = append(results, res)
+	}
+	fmt.Fprintf(os.Stderr, "  scale: local stack peak rss %.0f MB for %d + %d synthetic users\n",
+		float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmHWM:"))/1024, users, osaka.Synthetic.Users)
+	return results, nil
+}
+
+// scaleOrder puts the selected workflows in the order they can share one stack: reconcile
+// repairs the DR copy's drift, which the failback plan must still see, so it runs last.
+func scaleOrder(selected []string) []string {
+	var out []string
+	for _, wf := range []string{scaleBackup, scaleFailbackPlan, scaleReconcile} {
+		if slices.Contains(selected, wf) {
+			out = append(out, wf)
+		}
+	}
+	for _, wf := range selected {
+		if !slices.Contains(out, wf) {
+			out = append(out, wf) // unknown: refused in order
+		}
+	}
+	return out
+}
+
+// scaleExecution runs one execution of workflow with its tasks in child processes and returns
+// its time and invocations; observe, if set, may wrap the handlers (after they are moved to child
+// processes) to watch outputs.
+func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc)) (*asl.Execution, scaleResult, error) {
+	fns, err := taskFunctions(workflow, env)
+	if err != nil {
+		return nil, scaleResult{}, err
+	}
+	v := &invocations{}
+	inChildProcesses(self, workflow, env, v)(fns)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if observe != nil {
+		observe(fns, cancel)
+	}
+	ex, err := devstack.Executor(workflow, fns)
+	if err != nil {
+		return nil, scaleResult{}, err
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return nil, scaleResult{}, err
+	}
+	start := time.Now()
+	x, err := ex.Run(ctx, "scale-"+workflow, raw)
+	res := scaleResult{Seconds: time.Since(start).Seconds(), Invocations: v.n, PeakRSSKB: v.peakRSSKB, ByTask: v.byTask, TaskRSSKB: v.taskRSSKB}
+	return x, res, err
+}
+
+// recordOutput wraps task's handler to keep its last output.
+func recordOutput(fns map[string]boundary.Func, task string, last *json.RawMessage) {
+	fn := fns[task]
+	fns[task] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		out, err := fn(ctx, in)
+		if err == nil {
+			*last = out
+		}
+		return out, err
+	}
+}
+
+func stackClients(env taskEnv) *awsclients.Clients {
+	return awsclients.New(localaws.ClientConfig(env.Ready.Endpoint, "us-east-1"), awsclients.Options{S3PathStyle: true})
+}
+
+func failed(x *asl.Execution, err error) error {
+	if err != nil {
+		return err
+	}
+	if x.Status() != asl.StatusSucceeded {
+		return fmt.Errorf("%s %s: %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	return nil
+}
+
+// scaleRunBackup backs the Tokyo pool up and checks that the snapshot holds every generated
+// user exactly once.
+func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[string]any, spec localcognito.Synthetic) scaleResult {
+	var last json.RawMessage
+	x, res, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
+		recordOutput(fns, backup.ExportTask.Placeholder, &last)
+	})
+	if res.Err = failed(x, err); res.Err != nil {
+		return res
+	}
+	var exp backup.ExportOutput
+	if err := json.Unmarshal(last, &exp); err != nil {
+		res.Err = fmt.Errorf("export output: %w", err)
+		return res
+	}
+	seen := make([]uint8, spec.Users)
+	res.Err = snapshot.ReadUsers(ctx, stackClients(env).S3(exp.Snapshot.Region), exp.Snapshot.Bucket, exp.Snapshot.Prefix, func(u snapshot.User) error {
+		i, ok := spec.IndexOf(u.Attributes["email"])
+		if !ok || u.Attributes["sub"] != spec.Sub(i) || seen[i] == 1 {
+			res.Duplicated++
+			return nil
+		}
+		seen[i] = 1
+		return nil
+	})
+	for _, s := range seen {
+		if s == 0 {
+			res.Lost++
+		}
+	}
+	return res
+}
+
+// driftOf lists the DR copy's users by what happened to them.
+func driftOf(dr localcognito.Synthetic) map[localcognito.DriftKind]int {
+	n := map[localcognito.DriftKind]int{}
+	for i := range dr.Users {
+		n[dr.Drift(i)]++
+	}
+	return n
+}
+
+// scaleRunReconcile reconciles the Osaka copy with Tokyo and checks the drift it found, user by
+// user, against the generator: the changed and disabled copies, and the DR-only users.
+func scaleRunReconcile(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
+	r := env.Ready
+	x, res, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil)
+	if res.Err = failed(x, err); res.Err != nil {
+		return res
+	}
+	var out replication.Output
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		res.Err = fmt.Errorf("reconcile output: %w", err)
+		return res
+	}
+	s3c := stackClients(env).S3(r.BucketRegion)
+	raw, err := readAll(ctx, s3c, r.Bucket, out.Before.Key)
+	if err != nil {
+		res.Err = fmt.Errorf("drift manifest: %w", err)
+		return res
+	}
+	var m replication.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		res.Err = fmt.Errorf("drift manifest: %w", err)
+		return res
+	}
+	want := map[localcognito.DriftKind]string{localcognito.DriftChanged: replication.KindAttributes,
+		localcognito.DriftDisabled: replication.KindEnabled, localcognito.DriftDROnly: replication.KindDROnly}
+	seen := make([]uint8, dr.Users)
+	for _, f := range m.Drift {
+		err := snapshot.GetLines(ctx, s3c, r.Bucket, f.Key, func(rep replication.Repair) error {
+			i, ok := dr.IndexOf(rep.Key)
+			if !ok || seen[i] == 1 || len(rep.Kinds) != 1 || rep.Kinds[0] != want[dr.Drift(i)] {
+				res.Duplicated++
+				return nil
+			}
+			seen[i] = 1
+			return nil
+		})
+		if err != nil {
+			res.Err = fmt.Errorf("drift file %s: %w", f.Key, err)
+			return res
+		}
+	}
+	for i := range dr.Users {
+		if dr.Drift(i) != localcognito.DriftNone && seen[i] == 0 {
+			res.Lost++
+		}
+	}
+	if out.After.Users != 0 {
+		res.Err = fmt.Errorf("reconcile left %d users drifted", out.After.Users)
+	}
+	return res
+}
+
+// errReachedApproval stops a failback at its approval: the plan is done.
+var errReachedApproval = errors.New("the failback reached its approval")
+
+// scaleRunFailbackPlan runs the failback up to its approval and checks the plan's counts against
+// the generator: every DR-only user to import, every changed copy to update, every disabled one.
+func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
+	var plan json.RawMessage
+	reached := false
+	x, res, err := scaleExecution(ctx, self, statemachines.Failback, env, input, func(fns map[string]boundary.Func, stop context.CancelFunc) {
+		recordOutput(fns, failback.PlanFailbackTask.Placeholder, &plan)
+		fns[failback.RequestApprovalTask.Placeholder] = func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			reached = true
+			stop()
+			return nil, errReachedApproval
+		}
+	})
+	if err == nil && !reached {
+		err = failed(x, nil)
+		if err == nil {
+			err = errors.New("the failback ended without asking for approval")
+		}
+	}
+	if !reached {
+		res.Err = err
+		return res
+	}
+	var p failback.Plan
+	if err := json.Unmarshal(plan, &p); err != nil {
+		res.Err = fmt.Errorf("plan output: %w", err)
+		return res
+	}
+	want := driftOf(dr)
+	fmt.Fprintf(os.Stderr, "  scale: failback plan counts %+v; generator: %d DR-only, %d changed, %d disabled\n",
+		p.Counts, want[localcognito.DriftDROnly], want[localcognito.DriftChanged], want[localcognito.DriftDisabled])
+	for _, c := range []struct{ got, want int }{
+		{p.Counts.Import, want[localcognito.DriftDROnly]},
+		{p.Counts.Update, want[localcognito.DriftChanged]},
+		{p.Counts.DisabledInDR, want[localcognito.DriftDisabled]},
+	} {
+		res.Lost += max(0, c.want-c.got)
+		res.Duplicated += max(0, c.got-c.want)
+	}
+	return res
+}
+
+func readAll(ctx context.Context, s3c s3stream.GetObjectAPI, bucket, key string) ([]byte, error) {
+	r, err := s3stream.Open(ctx, s3c, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cognito-dr/cognito-dr/workflows/backup"
+)
+
+// TestScaleBenchSmall runs the scale part of the bench as `make bench` does, at a small size:
+// the local stack with synthesized pools in a child process, every task invocation in a child
+// process, an export budget short enough that the export continues several times. Every user
+// must be exported once, every drifted user found once, every DR-only, changed and disabled
+// user planned.
+func TestScaleBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three workflows on 5,000 users in child processes")
+	}
+	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
+	// A budget of 4 shard starts per export invocation, not of time: the 16 shards take several
+	// invocations however fast (or, with the race detector, slow) the machine is.
+	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleReconcile, scaleFailbackPlan, scaleBackup}, time.Minute, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, r.Workflow)
+		if r.Err != nil || r.Lost != 0 || r.Duplicated != 0 || r.PeakRSSKB == 0 {
+			t.Errorf("%s", r)
+		}
+		if r.Workflow == scaleBackup {
+			if n := r.ByTask[backup.ExportTask.Placeholder]; n < 3 {
+				t.Errorf("the export ran %d times, want at least 3 with 4 shard starts each: %s", n, r)
+			}
+		}
+	}
+	// Reconcile repairs the drift the failback plan must see: it runs last.
+	if want := []string{scaleBackup, scaleFailbackPlan, scaleReconcile}; !slices.Equal(got, want) {
+		t.Errorf("ran %v, want %v", got, want)
+	}
+}
+
+// TestScaleLineSaysWhatFailed: a workflow that cannot finish at a size says so on its line.
+func TestScaleLineSaysWhatFailed(t *testing.T) {
+	for _, tc := range []struct {
+		res  scaleResult
+		want string
+	}{
+		{scaleResult{Workflow: scaleBackup, Users: 5000000, Invocations: 13, Seconds: 199.74, PeakRSSKB: 827 << 10},
+			"scale workflow=backup users=5000000 invocations=13 seconds=199.7 peak_rss_mb=827 lost=0 duplicated=0"},
+		{scaleResult{Workflow: scaleFailbackPlan, Users: 5000000, Invocations: 1, Seconds: 900, PeakRSSKB: 7 << 20,
+			Err: errors.New(`FAILED States.Timeout: PlanFailbackFunctionArn ran longer than Lambda's 15m0s`)},
+			`scale workflow=failback-plan users=5000000 invocations=1 seconds=900.0 peak_rss_mb=7168 lost=0 duplicated=0 error="FAILED States.Timeout: PlanFailbackFunctionArn ran longer than Lambda's 15m0s"`},
+	} {
+		if got := tc.res.String(); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
