@@ -295,14 +295,7 @@ func TestResumeGroupsInParallelUnderTheRate(t *testing.T) {
 	}
 	calls := slices.Clone(pool.calls)
 	slices.SortFunc(calls, time.Time.Compare)
-	peak := 0
-	for i, j := 0, 0; i < len(calls); i++ {
-		for j < len(calls) && calls[j].Sub(calls[i]) < time.Second {
-			j++
-		}
-		peak = max(peak, j-i)
-	}
-	if peak > rps+rps/20 {
+	if peak := peakPerSecond(calls); peak > rps+rps/20 {
 		t.Errorf("%d UserList calls within one second, quota %d", peak, rps)
 	}
 	// Interleaved: some group's calls are not all consecutive.

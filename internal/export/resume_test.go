@@ -280,13 +280,7 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 	if len(calls) < 256 {
 		t.Fatalf("%d ListUsers calls, want one per shard at least (256)", len(calls))
 	}
-	peak := 0
-	for i, j := 0, 0; i < len(calls); i++ {
-		for j < len(calls) && calls[j].Sub(calls[i]) < time.Second {
-			j++
-		}
-		peak = max(peak, j-i)
-	}
+	peak := peakPerSecond(calls)
 	// The pacer starts with one token and spaces calls evenly: rps+1 in a second at most, give or
 	// take the scheduling between a call's turn and its arrival (5%). Unshared pacers would
 	// allow Workers times the rate.
@@ -297,6 +291,18 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 		t.Errorf("%d calls in %s, faster than %d/s", len(calls), span, rps)
 	}
 	exportedOnce(t, store, pool.fakePool, prog)
+}
+
+// peakPerSecond is the most of the sorted calls within any one second.
+func peakPerSecond(calls []time.Time) int {
+	peak := 0
+	for i, j := 0, 0; i < len(calls); i++ {
+		for j < len(calls) && calls[j].Sub(calls[i]) < time.Second {
+			j++
+		}
+		peak = max(peak, j-i)
+	}
+	return peak
 }
 
 func TestPlan(t *testing.T) {
