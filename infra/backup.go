@@ -67,8 +67,8 @@ var backupTasks = map[string]taskSpec[*BackupStack]{
 		MemoryMiB: 256, TimeoutSeconds: 60,
 		grant: func(s *BackupStack, role awsiam.IRole) {
 			s.allowObjects(role, []string{"s3:PutObject"}, s.ManifestArn())
-			// The manifest lists the users parts from the index the export wrote.
-			s.allowObjects(role, []string{"s3:GetObject"}, s.UsersIndexArn())
+			// The manifest lists the users and memberships parts from the indexes the export wrote.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.UsersIndexArn(), s.MembershipsIndexArn())
 			s.grantBucketKey(role, "kms:GenerateDataKey", "kms:Decrypt")
 		},
 	},
@@ -149,6 +149,11 @@ func (s *BackupStack) PoolConfigArn() string {
 // UsersIndexArn covers the users index of every snapshot.
 func (s *BackupStack) UsersIndexArn() string {
 	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + snapshot.UsersIndexFile
+}
+
+// MembershipsIndexArn covers the memberships index of every snapshot.
+func (s *BackupStack) MembershipsIndexArn() string {
+	return strings.TrimSuffix(s.SnapshotsArn(), "*") + "*/" + snapshot.MembershipsIndexFile
 }
 
 // allowObjects grants actions on snapshot objects. Snapshot keys are named by the execution's

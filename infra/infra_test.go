@@ -124,7 +124,8 @@ func TestTaskPolicies(t *testing.T) {
 		},
 		"WriteManifestFunctionArn": {
 			allowAll([]string{"s3:PutObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/manifest.json"),
-			allowAll([]string{"s3:GetObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/users/index.json"),
+			allowAll([]string{"s3:GetObject"}, bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/users/index.json",
+				bucket+"/cognito-dr/backups/ap-northeast-1_AbCdEf123/*/memberships/index.json"),
 			allowAll([]string{"kms:GenerateDataKey", "kms:Decrypt"}, bucketKey),
 		},
 		"NotifyFunctionArn": {

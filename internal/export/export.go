@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -56,8 +57,15 @@ type Options struct {
 	// Workers is how many shards Resume lists at once; 0 means Workers.
 	Workers int
 	// PartUsers closes a users part, and saves a checkpoint, once it holds this many users; 0
-	// means 250,000. A crashed invocation loses at most the users of its open part.
+	// means 250,000. A crashed invocation loses at most the users of its open part. Memberships
+	// parts of small groups close at the same count of memberships.
 	PartUsers int
+	// SegmentMembers records a group's listing in the checkpoint (its pages so far as a segment,
+	// and the token that continues it) every this many members; 0 means 40,000. It bounds the
+	// memory a group's listing holds and what a crashed invocation loses of it.
+	SegmentMembers int
+	// Now is the clock that dates pagination tokens; nil means time.Now.
+	Now func() time.Time
 }
 
 // maxShardUsersCap bounds the memory of an export whose quota allows large shards (a raised
@@ -84,6 +92,20 @@ func (o Options) workers() int {
 		return o.Workers
 	}
 	return Workers
+}
+
+func (o Options) segmentMembers() int {
+	if o.SegmentMembers > 0 {
+		return o.SegmentMembers
+	}
+	return maxShardUsersCap
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 func (o Options) partUsers() int {
@@ -261,42 +283,68 @@ func userRecord(u types.UserType) snapshot.User {
 // Groups exports every group of pool and its members. Members come from ListUsersInGroup, which
 // shares the UserList pacer with Users, so both may run at once without exceeding the quota.
 func (e *Exporter) Groups(ctx context.Context, pool string, group func(snapshot.Group) error, member func(snapshot.Membership) error) (groups, memberships int, err error) {
+	names, err := e.groupDefs(ctx, pool, group)
+	if err != nil {
+		return len(names), 0, err
+	}
+	for _, name := range names {
+		token := ""
+		for {
+			out, err := e.membersPage(ctx, pool, name, token)
+			if err != nil {
+				return len(names), memberships, err
+			}
+			for _, u := range out.Users {
+				if err := member(snapshot.Membership{Group: name, Username: aws.ToString(u.Username)}); err != nil {
+					return len(names), memberships, err
+				}
+				memberships++
+			}
+			if token = aws.ToString(out.NextToken); token == "" {
+				break
+			}
+		}
+	}
+	return len(names), memberships, nil
+}
+
+// groupDefs lists every group of pool with ListGroups, calling group for each, and returns their
+// names in the order listed.
+func (e *Exporter) groupDefs(ctx context.Context, pool string, group func(snapshot.Group) error) ([]string, error) {
 	gp := cip.NewListGroupsPaginator(e.c, &cip.ListGroupsInput{UserPoolId: aws.String(pool), Limit: aws.Int32(pageSize)})
 	var names []string
 	for gp.HasMorePages() {
 		if err := e.pace.Wait(ctx, "ListGroups"); err != nil {
-			return groups, memberships, err
+			return names, err
 		}
 		out, err := gp.NextPage(ctx)
 		if err != nil {
-			return groups, memberships, fmt.Errorf("list groups of %s: %w", pool, err)
+			return names, fmt.Errorf("list groups of %s: %w", pool, err)
 		}
 		for _, g := range out.Groups {
 			rec := snapshot.Group{Name: aws.ToString(g.GroupName), Description: aws.ToString(g.Description), Precedence: g.Precedence, RoleArn: aws.ToString(g.RoleArn)}
 			if err := group(rec); err != nil {
-				return groups, memberships, err
+				return names, err
 			}
-			groups++
 			names = append(names, rec.Name)
 		}
 	}
-	for _, name := range names {
-		up := cip.NewListUsersInGroupPaginator(e.c, &cip.ListUsersInGroupInput{UserPoolId: aws.String(pool), GroupName: aws.String(name), Limit: aws.Int32(pageSize)})
-		for up.HasMorePages() {
-			if err := e.pace.Wait(ctx, "ListUsersInGroup"); err != nil {
-				return groups, memberships, err
-			}
-			out, err := up.NextPage(ctx)
-			if err != nil {
-				return groups, memberships, fmt.Errorf("list users in group %q of %s: %w", name, pool, err)
-			}
-			for _, u := range out.Users {
-				if err := member(snapshot.Membership{Group: name, Username: aws.ToString(u.Username)}); err != nil {
-					return groups, memberships, err
-				}
-				memberships++
-			}
-		}
+	return names, nil
+}
+
+// membersPage is one ListUsersInGroup page of group name, the first if token is "", paced at the
+// UserList quota. The error is Cognito's, unwrapped, for the caller to tell a refused token.
+func (e *Exporter) membersPage(ctx context.Context, pool, name, token string) (*cip.ListUsersInGroupOutput, error) {
+	if err := e.pace.Wait(ctx, "ListUsersInGroup"); err != nil {
+		return nil, err
 	}
-	return groups, memberships, nil
+	in := &cip.ListUsersInGroupInput{UserPoolId: aws.String(pool), GroupName: aws.String(name), Limit: aws.Int32(pageSize)}
+	if token != "" {
+		in.NextToken = aws.String(token)
+	}
+	out, err := e.c.ListUsersInGroup(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("list users in group %q of %s: %w", name, pool, err)
+	}
+	return out, nil
 }

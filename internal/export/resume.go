@@ -15,7 +15,6 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
-	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // CheckpointFile is where a resumable export keeps its progress, under the snapshot's prefix.
@@ -42,10 +41,10 @@ type Progress struct {
 	// Split counts the shards split into their 16 sub-prefixes because they were too large to
 	// finish within a budget.
 	Split int `json:"split"`
-	// Groups is set once groups and memberships are written. GroupsCut counts the invocations
-	// whose budget ended before they were: ListUsersInGroup cannot resume either.
-	Groups    *GroupFiles `json:"groups,omitempty"`
-	GroupsCut int         `json:"groupsCut,omitempty"`
+	// Members is the memberships' progress, set once the groups are listed; Groups is set once
+	// every group's members are written and indexed.
+	Members *Members    `json:"members,omitempty"`
+	Groups  *GroupFiles `json:"groups,omitempty"`
 	// Invocations counts the calls of Resume that saved progress.
 	Invocations int `json:"invocations"`
 	// Seconds is the time spent exporting, all invocations together.
@@ -60,7 +59,8 @@ type Progress struct {
 // Done reports whether every user, group and membership is written.
 func (p *Progress) Done() bool { return len(p.Pending) == 0 && p.Groups != nil }
 
-// GroupFiles are the groups and memberships files and their row counts.
+// GroupFiles are the groups file and the memberships file (WriteSnapshot's single file, or
+// Resume's index of the memberships parts) and their row counts.
 type GroupFiles struct {
 	Groups      s3stream.Object `json:"groups"`
 	Memberships s3stream.Object `json:"memberships"`
@@ -105,7 +105,7 @@ type Store = transfermanager.S3APIClient
 
 // Resume continues the export of pool to bucket under prefix from its checkpoint — the first
 // invocation plans the shards (Options.PerShard users each, from Options.Estimated) — until
-// every shard is written or budget closes. It saves progress after each part and returns it;
+// every shard and group is written or budget closes. It saves progress after each part and returns it;
 // Done tells whether to call it again. A re-run after a crash redoes only the shards not saved.
 //
 // ListUsers pagination tokens are not kept between invocations (the developer guide says Cognito
@@ -114,6 +114,14 @@ type Store = transfermanager.S3APIClient
 // did not finish in half a budget: too large). A user listed twice within a shard (the pool
 // changing while it is listed) is written once. Memory is bounded by Workers shards of at most
 // MaxShardUsers users.
+//
+// Groups cannot be split, so a group's listing is resumable instead (Members): its pages are
+// recorded in segments with the ListUsersInGroup token that continues them, continued by the next
+// invocation while the token is younger than TokenLifetime, and committed to the memberships parts
+// only when the group is listed whole. A group whose token is too old, or refused, is listed
+// again from its start (refused: alone, first, by the next invocation); refused twice, the export
+// fails with TaskFailed naming the group. Small groups listed whole share a part. Shards and
+// groups take the same Workers slots under the one UserList pacer.
 func (e *Exporter) Resume(ctx context.Context, store Store, bucket, prefix, pool string, budget checkpoint.Budget) (Progress, error) {
 	begin := time.Now()
 	key := prefix + CheckpointFile
@@ -162,6 +170,12 @@ type run struct {
 	part       *s3stream.Writer
 	inPart     shardCounts
 	partShards []string
+
+	// members is the shared memberships part being filled with small groups listed whole (gzip
+	// members), memberRows its memberships and memberGroups its groups, pending until it is written.
+	members      bytes.Buffer
+	memberRows   int
+	memberGroups []string
 }
 
 // shardCounts are the counts of written users.
@@ -209,22 +223,24 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 	queue := slices.Clone(r.prog.Pending)
 	running := map[string]bool{}
 	results := make(chan shardResult, r.e.opts.workers())
+	// Groups' listings take worker slots as shards do; all share the UserList pacer.
+	var gqueue []string
+	runningGroups := map[string]bool{}
+	alone := "" // a group listed alone, with the whole quota
+	segs := make(chan segment, r.e.opts.workers())
 	type groupsResult struct {
-		files GroupFiles
-		err   error
+		m   *Members
+		err error
 	}
 	groups := make(chan groupsResult, 1)
 	groupsRunning := false
-	if r.prog.Groups == nil && r.prog.GroupsCut >= 2 {
-		return &stateerr.TaskFailed{Msg: fmt.Sprintf("the groups of %s have more members than one invocation can list at the UserList quota, even alone (ListUsersInGroup cannot resume): raise EXPORT_BUDGET_SECONDS", r.pool)}
-	}
-	// Groups cut by an earlier budget are listed alone first, with the whole quota.
-	groupsAlone := r.prog.Groups == nil && r.prog.GroupsCut > 0
-	if r.prog.Groups == nil && budget.Open() {
+	if r.prog.Members != nil {
+		gqueue = groupQueue(r.prog.Members)
+	} else if budget.Open() {
 		groupsRunning = true
 		go func() {
-			g, err := r.e.writeGroups(work, r.store, r.bucket, r.prefix, r.pool)
-			groups <- groupsResult{g, err}
+			m, err := r.e.groupsFile(work, r.store, r.bucket, r.prefix, r.pool)
+			groups <- groupsResult{m, err}
 		}()
 	}
 
@@ -238,13 +254,30 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 		return append(p, queue...)
 	}
 	for {
-		for firstErr == nil && !(groupsAlone && groupsRunning) && len(running) < r.e.opts.workers() && len(queue) > 0 && budget.Open() && work.Err() == nil {
+		for firstErr == nil && alone == "" && work.Err() == nil && len(running)+len(runningGroups) < r.e.opts.workers() {
+			group := len(gqueue) > 0
+			if group && r.prog.Members.cursor(gqueue[0]).alone() && len(running)+len(runningGroups) > 0 {
+				break // it waits for the others to end
+			}
+			if !group && len(queue) == 0 || !budget.Open() {
+				break
+			}
+			if group {
+				c := r.startGroup(gqueue[0])
+				gqueue = gqueue[1:]
+				runningGroups[c.Name] = true
+				if c.alone() {
+					alone = c.Name
+				}
+				go r.e.listGroup(work, r.pool, c, segs)
+				continue
+			}
 			shard := queue[0]
 			queue = queue[1:]
 			running[shard] = true
 			go func() { results <- r.e.shard(work, r.pool, shard) }()
 		}
-		if len(running) == 0 && !groupsRunning {
+		if len(running) == 0 && len(runningGroups) == 0 && !groupsRunning {
 			break
 		}
 		select {
@@ -252,12 +285,23 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 			groupsRunning = false
 			switch {
 			case g.err == nil:
-				r.prog.Groups = &g.files
-			case errors.Is(g.err, context.Canceled) && ctx.Err() == nil && firstErr == nil:
-				// Cut by the budget: the next invocation lists the groups again, alone first.
-				r.prog.GroupsCut++
+				r.prog.Members = g.m
+				gqueue = groupQueue(g.m)
 			case !errors.Is(g.err, context.Canceled):
 				firstErr = cmpOr(firstErr, g.err)
+				cut()
+			}
+			// Cut by the budget: the next invocation lists the groups again.
+		case s := <-segs:
+			ended, err := r.recordSegment(ctx, s)
+			if ended {
+				delete(runningGroups, s.group)
+				if alone == s.group {
+					alone = ""
+				}
+			}
+			if err != nil {
+				firstErr = cmpOr(firstErr, err)
 				cut()
 			}
 		case res := <-results:
@@ -294,7 +338,10 @@ func (r *run) run(ctx context.Context, budget checkpoint.Budget) error {
 	}
 	if firstErr == nil {
 		r.prog.Pending = pending()
-		firstErr = r.closePart(ctx)
+		firstErr = errors.Join(r.closePart(ctx), r.closeMembers(ctx))
+	}
+	if firstErr == nil {
+		firstErr = r.finishMembers(ctx)
 	}
 	if firstErr != nil {
 		if r.part != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
-	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 func newBucket(t *testing.T) *s3.Client {
@@ -282,13 +280,7 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 	if len(calls) < 256 {
 		t.Fatalf("%d ListUsers calls, want one per shard at least (256)", len(calls))
 	}
-	peak := 0
-	for i, j := 0, 0; i < len(calls); i++ {
-		for j < len(calls) && calls[j].Sub(calls[i]) < time.Second {
-			j++
-		}
-		peak = max(peak, j-i)
-	}
+	peak := peakPerSecond(calls)
 	// The pacer starts with one token and spaces calls evenly: rps+1 in a second at most, give or
 	// take the scheduling between a call's turn and its arrival (5%). Unshared pacers would
 	// allow Workers times the rate.
@@ -299,6 +291,18 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 		t.Errorf("%d calls in %s, faster than %d/s", len(calls), span, rps)
 	}
 	exportedOnce(t, store, pool.fakePool, prog)
+}
+
+// peakPerSecond is the most of the sorted calls within any one second.
+func peakPerSecond(calls []time.Time) int {
+	peak := 0
+	for i, j := 0, 0; i < len(calls); i++ {
+		for j < len(calls) && calls[j].Sub(calls[i]) < time.Second {
+			j++
+		}
+		peak = max(peak, j-i)
+	}
+	return peak
 }
 
 func TestPlan(t *testing.T) {
@@ -326,70 +330,4 @@ func TestShardUsers(t *testing.T) {
 	if got := New(nil, pace, Options{IncludeMFA: true}).ShardUsers(checkpoint.DefaultBudget); got != 1125 {
 		t.Errorf("ShardUsers with MFA = %d, want 1125", got)
 	}
-}
-
-// groupsCut ends the budget when the groups are listed (a group too large for the time left),
-// and records whether users were listed while groups were.
-type groupsCut struct {
-	*fakePool
-	budget     *cutBudget // nil: the groups are not cut
-	groupsDone atomic.Bool
-	early      atomic.Int64 // ListUsers calls before the groups were listed
-}
-
-func (p *groupsCut) ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, opts ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error) {
-	if p.budget != nil {
-		p.budget.cut()
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	out, err := p.fakePool.ListUsersInGroup(ctx, in, opts...)
-	if aws.ToString(in.GroupName) == "empty" {
-		p.groupsDone.Store(true)
-	}
-	return out, err
-}
-
-func (p *groupsCut) ListUsers(ctx context.Context, in *cip.ListUsersInput, opts ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
-	if !p.groupsDone.Load() {
-		p.early.Add(1)
-	}
-	return p.fakePool.ListUsers(ctx, in, opts...)
-}
-
-// TestResumeListsCutGroupsAlone: groups cut by a budget are listed first and alone by the next
-// invocation, with the whole quota; cut even then, the export fails rather than loop.
-func TestResumeListsCutGroupsAlone(t *testing.T) {
-	store := newBucket(t)
-	pool := newFakePool(1000)
-	opts := Options{Estimated: 1000}
-	b := newCutBudget()
-	prog, err := New(&groupsCut{fakePool: pool, budget: b}, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", b)
-	if err != nil || prog.Done() || prog.GroupsCut != 1 {
-		t.Fatalf("cut invocation: done=%v groupsCut=%d err=%v", prog.Done(), prog.GroupsCut, err)
-	}
-	second := &groupsCut{fakePool: pool}
-	prog, err = New(second, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", newCutBudget())
-	if err != nil || !prog.Done() {
-		t.Fatalf("second invocation: done=%v err=%v", prog.Done(), err)
-	}
-	if n := second.early.Load(); n != 0 {
-		t.Errorf("%d ListUsers calls while the cut groups were listed, want them alone", n)
-	}
-	exportedOnce(t, store, pool, prog)
-
-	t.Run("cut twice", func(t *testing.T) {
-		store := newBucket(t)
-		for inv := 1; inv <= 2; inv++ {
-			b := newCutBudget()
-			if _, err := New(&groupsCut{fakePool: pool, budget: b}, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", b); err != nil {
-				t.Fatalf("invocation %d: %v", inv, err)
-			}
-		}
-		_, err := New(pool, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", newCutBudget())
-		var failed *stateerr.TaskFailed
-		if !errors.As(err, &failed) || !strings.Contains(err.Error(), "EXPORT_BUDGET_SECONDS") {
-			t.Errorf("err = %v, want TaskFailed naming the setting to raise", err)
-		}
-	})
 }

@@ -15,7 +15,7 @@ import (
 const (
 	UsersFile       = snapshot.UsersFile
 	GroupsFile      = "groups.jsonl.gz"
-	MembershipsFile = "memberships.jsonl.gz"
+	MembershipsFile = snapshot.MembershipsFile
 )
 
 // Written counts what WriteSnapshot wrote.

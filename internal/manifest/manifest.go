@@ -30,9 +30,11 @@ const (
 	KindUsersIndex  = "users-index"
 	KindGroups      = "groups"
 	KindMemberships = "memberships"
-	KindImportCSV   = "import-csv"
-	KindRejects     = "rejects"
-	KindPoolConfig  = "pool-config"
+	// KindMembershipsIndex lists the memberships parts in order (manifest version 3 and later).
+	KindMembershipsIndex = "memberships-index"
+	KindImportCSV        = "import-csv"
+	KindRejects          = "rejects"
+	KindPoolConfig       = "pool-config"
 )
 
 // PoolRef names a pool in a Region.

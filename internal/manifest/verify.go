@@ -8,7 +8,8 @@ import (
 )
 
 // Verify streams every file m lists from bucket and compares its size and SHA-256 with the
-// manifest; it also requires the users (or, since version 2, the users index), groups and memberships files. It returns the bytes read
+// manifest; it also requires the users (or, since version 2, the users index), groups and
+// memberships (or, since version 3, the memberships index) files. It returns the bytes read
 // and one problem per file that is missing, unreadable or different — nothing when the snapshot
 // is whole. Readiness and restore both prove a snapshot with it before relying on it.
 func Verify(ctx context.Context, store s3stream.GetObjectAPI, bucket string, m *Manifest) (int64, []string) {
@@ -18,7 +19,12 @@ func Verify(ctx context.Context, store s3stream.GetObjectAPI, bucket string, m *
 	if m.Version >= 2 {
 		users = KindUsersIndex
 	}
-	for _, kind := range []string{users, KindGroups, KindMemberships} {
+	// Since version 3 the memberships are in parts (none for a pool without any) listed by an index.
+	memberships := KindMemberships
+	if m.Version >= 3 {
+		memberships = KindMembershipsIndex
+	}
+	for _, kind := range []string{users, KindGroups, memberships} {
 		if _, ok := m.Find(kind); !ok {
 			problems = append(problems, fmt.Sprintf("the manifest lists no %s file", kind))
 		}

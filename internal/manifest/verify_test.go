@@ -56,3 +56,18 @@ func TestVerify(t *testing.T) {
 		t.Errorf("%d problems, want 3:\n%s", len(problems), all)
 	}
 }
+
+// TestVerifyRequiresTheFilesOfItsVersion: a snapshot lists its users and memberships files as
+// its version wrote them — one file each (1), a users index (2), a memberships index too (3).
+func TestVerifyRequiresTheFilesOfItsVersion(t *testing.T) {
+	for version, want := range map[int]string{
+		1: "the manifest lists no users file\nthe manifest lists no groups file\nthe manifest lists no memberships file",
+		2: "the manifest lists no users-index file\nthe manifest lists no groups file\nthe manifest lists no memberships file",
+		3: "the manifest lists no users-index file\nthe manifest lists no groups file\nthe manifest lists no memberships-index file",
+	} {
+		_, problems := manifest.Verify(context.Background(), nil, "backups", &manifest.Manifest{Version: version})
+		if got := strings.Join(problems, "\n"); got != want {
+			t.Errorf("version %d: problems\n%s\nwant\n%s", version, got, want)
+		}
+	}
+}

@@ -106,7 +106,48 @@ func TestReadUsersRefusesAPartShorterThanItsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	putPart(t, c, "bad/users/part-00001.jsonl.gz", users("x"))
-	if _, err := read(t, c, "bad/"); err == nil || !strings.Contains(err.Error(), "holds 1 users, its index says 2") {
+	if _, err := read(t, c, "bad/"); err == nil || !strings.Contains(err.Error(), "holds 1 records, its index says 2") {
 		t.Errorf("err = %v, want the count mismatch", err)
+	}
+}
+
+// TestReadMembershipsOfEitherLayout: the one reader reads a snapshot's memberships from the single
+// memberships.jsonl.gz of older snapshots, and from the parts a memberships index lists.
+func TestReadMembershipsOfEitherLayout(t *testing.T) {
+	c := newBucket(t)
+	ctx := context.Background()
+	ms := func(names ...string) []snapshot.Membership {
+		var out []snapshot.Membership
+		for _, n := range names {
+			out = append(out, snapshot.Membership{Group: "g", Username: n})
+		}
+		return out
+	}
+	put := func(key string, rows []snapshot.Membership) snapshot.Part {
+		if err := snapshot.PutLines(ctx, c, "bkt", key, rows); err != nil {
+			t.Fatal(err)
+		}
+		obj, err := s3stream.Digest(ctx, c, "bkt", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snapshot.Part{Object: obj, Rows: len(rows)}
+	}
+	put("old/"+snapshot.MembershipsFile, ms("b", "a"))
+	p1, p2 := put("new/memberships/part-00001.jsonl.gz", ms("c")), put("new/memberships/part-00002.jsonl.gz", ms("a", "d"))
+	if _, err := snapshot.MembershipsLayout.PutIndex(ctx, c, "bkt", "new/", []snapshot.Part{p1, p2}); err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string][]string{"old/": {"b", "a"}, "new/": {"c", "a", "d"}} {
+		var got []string
+		if err := snapshot.ReadMemberships(ctx, c, "bkt", prefix, func(m snapshot.Membership) error {
+			got = append(got, m.Username)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s memberships (-want +got):\n%s", prefix, diff)
+		}
 	}
 }

@@ -196,7 +196,7 @@ func TestBackupEndToEnd(t *testing.T) {
 		for email, u := range got {
 			byUsername[u.Username] = email
 		}
-		err = snapshot.ReadLines(strings.NewReader(string(f.get(t, out.Snapshot.Prefix+backup.MembershipsFile))), func(m snapshot.Membership) error {
+		err = snapshot.ReadMemberships(context.Background(), f.stack.Clients.S3(f.BucketRegion), f.Bucket, out.Snapshot.Prefix, func(m snapshot.Membership) error {
 			groups[byUsername[m.Username]] = append(groups[byUsername[m.Username]], m.Group)
 			return nil
 		})

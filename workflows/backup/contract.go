@@ -71,7 +71,8 @@ type ExportOutput struct {
 	Files       []s3stream.Object `json:"files"`
 	Seconds     float64           `json:"seconds"`
 
-	// Files are the users index (it lists the users parts), groups and memberships files;
+	// Files are the users index (it lists the users parts), groups and the memberships index (it
+	// lists the memberships parts);
 	// Seconds is the time spent exporting, every invocation together. Done is false while
 	// ExportUsers must run again; RemainingShards are the `sub` prefixes not exported yet;
 	// Invocations counts the invocations so far; EstimatedUsers is Cognito's estimate of the
@@ -84,13 +85,16 @@ type ExportOutput struct {
 
 // Snapshot file names under Location.Prefix. Users are in parts listed by UsersIndexFile (read
 // them with snapshot.ReadUsers); snapshots made before exports were resumable have UsersFile.
+// Memberships likewise: parts listed by MembershipsIndexFile (snapshot.ReadMemberships), or
+// MembershipsFile in snapshots made before memberships were resumable.
 const (
-	UsersFile       = export.UsersFile
-	UsersIndexFile  = snapshot.UsersIndexFile
-	GroupsFile      = export.GroupsFile
-	MembershipsFile = export.MembershipsFile
-	ManifestFile    = manifest.File
-	PoolConfigFile  = manifest.PoolConfigFile
+	UsersFile            = export.UsersFile
+	UsersIndexFile       = snapshot.UsersIndexFile
+	GroupsFile           = export.GroupsFile
+	MembershipsFile      = export.MembershipsFile
+	MembershipsIndexFile = snapshot.MembershipsIndexFile
+	ManifestFile         = manifest.File
+	PoolConfigFile       = manifest.PoolConfigFile
 )
 
 // CSVInput is what the BuildImportCsv state passes.

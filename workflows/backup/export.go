@@ -88,7 +88,8 @@ func (s *Steps) Export(ctx context.Context, in ExportInput) (ExportOutput, error
 		out.Groups, out.Memberships = g.GroupCount, g.Members
 	}
 	if out.Done {
-		// The index, then groups and memberships: WriteManifest lists the parts from the index.
+		// The users index, groups and the memberships index: WriteManifest lists the parts from
+		// the indexes.
 		idx, err := s3stream.Digest(ctx, store, loc.Bucket, loc.Prefix+UsersIndexFile)
 		if err != nil {
 			return ExportOutput{}, fmt.Errorf("export %s: %w", req.UserPoolID, err)

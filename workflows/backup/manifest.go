@@ -10,9 +10,11 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-// ManifestVersion is the format version of manifest.json. Version 2: users are in parts (kind
-// "users", in order) listed by a "users-index" file; version 1 had one users file.
-const ManifestVersion = 2
+// ManifestVersion is the format version of manifest.json. Version 3: memberships are in parts
+// (kind "memberships", in order) listed by a "memberships-index" file; version 2 had one
+// memberships file. Version 2: users are in parts (kind "users", in order) listed by a
+// "users-index" file; version 1 had one users file.
+const ManifestVersion = 3
 
 // WriteManifest records the snapshot: what was backed up, when, counts, and every file with its
 // size and SHA-256.
@@ -35,16 +37,24 @@ func (s *Steps) WriteManifest(ctx context.Context, in ManifestInput) (ManifestOu
 		Memberships: e.Memberships,
 		Import:      in.CSV,
 	}
-	// The users parts, from the index the export wrote last; then the index, groups, memberships.
-	parts, err := snapshot.UsersParts(ctx, s.S3(e.Snapshot.Region), e.Snapshot.Bucket, e.Snapshot.Prefix)
-	if err != nil {
-		return ManifestOutput{}, fmt.Errorf("write manifest: %w", err)
+	// The users and memberships parts, from the indexes the export wrote last; then the users
+	// index, groups and the memberships index.
+	var counts []int
+	for _, l := range []struct {
+		layout snapshot.Layout
+		kind   string
+	}{{snapshot.UsersLayout, manifest.KindUsers}, {snapshot.MembershipsLayout, manifest.KindMemberships}} {
+		parts, err := l.layout.Parts(ctx, s.S3(e.Snapshot.Region), e.Snapshot.Bucket, e.Snapshot.Prefix)
+		if err != nil {
+			return ManifestOutput{}, fmt.Errorf("write manifest: %w", err)
+		}
+		for _, p := range parts {
+			m.Files = append(m.Files, ManifestFileEntry{Kind: l.kind, Object: p.Object, Rows: p.Rows})
+		}
+		counts = append(counts, len(parts))
 	}
-	for _, p := range parts {
-		m.Files = append(m.Files, ManifestFileEntry{Kind: manifest.KindUsers, Object: p.Object, Rows: p.Rows})
-	}
-	kinds := []string{manifest.KindUsersIndex, manifest.KindGroups, manifest.KindMemberships}
-	rows := []int{len(parts), e.Groups, e.Memberships}
+	kinds := []string{manifest.KindUsersIndex, manifest.KindGroups, manifest.KindMembershipsIndex}
+	rows := []int{counts[0], e.Groups, counts[1]}
 	for i, f := range e.Files {
 		m.Files = append(m.Files, ManifestFileEntry{Kind: kinds[min(i, len(kinds)-1)], Object: f, Rows: rows[min(i, len(rows)-1)]})
 	}

@@ -135,7 +135,7 @@ const (
 // partitionUnit is one unit of the partition: it reads files of the run and writes files of its
 // own, under keys fixed by the plan, the directory, its kind, side and index, so a re-run
 // rewrites the same objects. Each reads a bounded share of one pool: an export part (at most
-// about 250,000 users), the memberships file, one staged bucket (at most 1/32 of the pool) or one
+// about 250,000 users), the pool's memberships (every memberships part), one staged bucket (at most 1/32 of the pool) or one
 // window (s.openFiles() buckets of at most BucketUsers users).
 type partitionUnit struct {
 	kind string
@@ -274,7 +274,7 @@ func (pt *partition) stageMembers(ctx context.Context, side string) error {
 	store := pt.s.S3(pt.p.Region)
 	n := pt.p.stageBuckets()
 	w := openWriters(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.membersKey(side, i) })
-	err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.exportDir(side)+export.MembershipsFile, func(m snapshot.Membership) error {
+	err := snapshot.ReadMemberships(ctx, store, pt.p.Bucket, pt.exportDir(side), func(m snapshot.Membership) error {
 		return w.write(bucketOf(m.Username, n), m)
 	})
 	return w.close(err)

@@ -128,7 +128,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput, phase str
 		}); err != nil {
 			return nil, err
 		}
-		err := readVerified(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
+		err := readParts(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
 			items = append(items, item{username: m.Username, name: names[m.Username], member: m.Group})
 			return nil
 		})

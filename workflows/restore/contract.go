@@ -129,9 +129,11 @@ type Plan struct {
 type SnapshotFiles struct {
 	// Users are the users files in order: the parts of a resumable export, or the one file of a
 	// snapshot taken before exports were resumable.
-	Users       []s3stream.Object `json:"users"`
-	Groups      s3stream.Object   `json:"groups"`
-	Memberships s3stream.Object   `json:"memberships"`
+	Users  []s3stream.Object `json:"users"`
+	Groups s3stream.Object   `json:"groups"`
+	// Memberships are the memberships files in order, as Users: the parts of a resumable export
+	// (manifest version 3), or the one file of an older snapshot.
+	Memberships []s3stream.Object `json:"memberships"`
 	// PoolConfig is pool.json, absent from snapshots taken before it was captured.
 	PoolConfig *s3stream.Object `json:"poolConfig,omitempty"`
 }

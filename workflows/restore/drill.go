@@ -216,7 +216,7 @@ func (s *Steps) verifyUsers(ctx context.Context, v *verifier) error {
 	for key := range got {
 		v.add("the scratch pool has a user the snapshot lacks (%s)", key)
 	}
-	err = readVerified(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
+	err = readParts(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
 		key, ok := keyOf[m.Username]
 		if !ok {
 			return nil // a federated user's membership: not restorable

@@ -36,6 +36,11 @@ func readVerified[T any](ctx context.Context, store s3stream.GetObjectAPI, bucke
 
 // readUsers reads the snapshot's users, part after part, each verified as readVerified does.
 func readUsers(ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []s3stream.Object, fn func(snapshot.User) error) error {
+	return readParts(ctx, store, bucket, parts, fn)
+}
+
+// readParts reads the records of a snapshot's parts in order, each verified as readVerified does.
+func readParts[T any](ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []s3stream.Object, fn func(T) error) error {
 	for _, part := range parts {
 		if err := readVerified(ctx, store, bucket, part, fn); err != nil {
 			return err

@@ -282,9 +282,11 @@ func verifyFiles(ctx context.Context, store s3stream.GetObjectAPI, bucket, key s
 	for _, f := range m.All(manifest.KindUsers) {
 		out.Users = append(out.Users, f.Object)
 	}
-	for kind, dst := range map[string]*s3stream.Object{manifest.KindGroups: &out.Groups, manifest.KindMemberships: &out.Memberships} {
-		f, _ := m.Find(kind)
-		*dst = f.Object
+	f, _ := m.Find(manifest.KindGroups)
+	out.Groups = f.Object
+	out.Memberships = []s3stream.Object{}
+	for _, f := range m.All(manifest.KindMemberships) {
+		out.Memberships = append(out.Memberships, f.Object)
 	}
 	if f, ok := m.Find(manifest.KindPoolConfig); ok {
 		o := f.Object

@@ -18,7 +18,6 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
@@ -308,8 +307,8 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		before func()
 		want   []string
 	}{
-		{name: "missing file", want: []string{"SnapshotInvalid", export.MembershipsFile, "unreadable", "NoSuchKey"},
-			before: func() { f.move(snapshotFile(export.MembershipsFile), snapshotFile("moved")) }},
+		{name: "missing file", want: []string{"SnapshotInvalid", snapshot.MembershipsIndexFile, "unreadable", "NoSuchKey"},
+			before: func() { f.move(snapshotFile(snapshot.MembershipsIndexFile), snapshotFile("moved")) }},
 		{name: "checksum mismatch", want: []string{"SnapshotInvalid", lastPart, "does not match the manifest"},
 			before: func() { f.corrupt(lastPart) }},
 		{name: "region mismatch", want: []string{"InvalidInput", target, "belongs to Region ap-northeast-1, not ap-northeast-3"},

@@ -1,10 +1,12 @@
 package cognito
 
 import (
+	"encoding/binary"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -239,7 +241,7 @@ func (e *Emulator) listUsersInGroup(region string, body []byte) (any, error) {
 	}
 	defer p.mu.RUnlock()
 	scope := "ListUsersInGroup\x00" + p.id + "\x00" + g.name
-	cur, err := e.cursor(scope, in.NextToken)
+	cur, err := e.memberCursor(scope, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -252,9 +254,34 @@ func (e *Emulator) listUsersInGroup(region string, body []byte) (any, error) {
 		out.Users[i] = toJSON(u, nil)
 	}
 	if more {
-		out.NextToken = aws.String(e.token(scope, found[len(found)-1].seq))
+		out.NextToken = aws.String(e.memberToken(scope, found[len(found)-1].seq))
 	}
 	return out, nil
+}
+
+// memberTokenLifetime is how long a ListUsersInGroup token is accepted: the developer guide
+// (how-to-manage-user-accounts) says user-listing tokens expire after an hour.
+const memberTokenLifetime = time.Hour
+
+// memberToken is a ListUsersInGroup token: the cursor and when it was issued, sealed.
+func (e *Emulator) memberToken(scope string, seq uint64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], seq)
+	binary.BigEndian.PutUint64(b[8:], uint64(millis(e.now())))
+	return e.sealToken(scope, b[:])
+}
+
+// memberCursor opens a ListUsersInGroup token; a forged, foreign or expired one is refused as an
+// invalid parameter.
+func (e *Emulator) memberCursor(scope string, tok *string) (uint64, error) {
+	if tok == nil || *tok == "" {
+		return 0, nil
+	}
+	b, err := e.openToken(scope, *tok)
+	if err != nil || len(b) != 16 || millis(e.now())-int64(binary.BigEndian.Uint64(b[8:])) >= memberTokenLifetime.Milliseconds() {
+		return 0, errInvalidParameter("Invalid pagination token.")
+	}
+	return binary.BigEndian.Uint64(b[:8]), nil
 }
 
 func (e *Emulator) membership(region string, body []byte, add bool) (any, error) {

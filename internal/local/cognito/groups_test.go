@@ -3,7 +3,9 @@ package cognito
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -97,5 +99,48 @@ func TestGroups(t *testing.T) {
 	out, _ = c.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &id, Username: aws.String("u005")})
 	if len(out.Groups) != 1 {
 		t.Errorf("u005 groups after DeleteGroup = %d, want 1", len(out.Groups))
+	}
+}
+
+// TestListUsersInGroupTokenLifetime: a ListUsersInGroup token continues the listing for just
+// under an hour; at an hour, or in another group, it is refused as an invalid parameter.
+func TestListUsersInGroupTokenLifetime(t *testing.T) {
+	ctx := context.Background()
+	now := testNow
+	e := New(Options{Seed: 42, Clock: func() time.Time { return now }, DisableQuotas: true})
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	seedNumbered(t, e, id, 4)
+	c := newTestClient(t, e, testRegion)
+	for _, g := range []string{"g", "h"} {
+		if _, err := c.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: &id, GroupName: aws.String(g)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"u000", "u001", "u002"} {
+			if _, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &id, GroupName: aws.String(g), Username: aws.String(u)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	first, err := c.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{UserPoolId: &id, GroupName: aws.String("g"), Limit: aws.Int32(2)})
+	if err != nil || first.NextToken == nil {
+		t.Fatalf("first page: %v, token %v", err, first.NextToken)
+	}
+	page := func(group string) ([]string, error) {
+		out, err := c.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{UserPoolId: &id, GroupName: aws.String(group), Limit: aws.Int32(2), NextToken: first.NextToken})
+		if err != nil {
+			return nil, err
+		}
+		return usernames(out.Users), nil
+	}
+	now = testNow.Add(time.Hour - time.Second)
+	if got, err := page("g"); err != nil || !slices.Equal(got, []string{"u002"}) {
+		t.Errorf("after 59:59: %v %v, want the next page [u002]", got, err)
+	}
+	if _, err := page("h"); apiCode(err) != "InvalidParameterException" {
+		t.Errorf("another group's token: %v, want InvalidParameterException", err)
+	}
+	now = testNow.Add(time.Hour)
+	if _, err := page("g"); apiCode(err) != "InvalidParameterException" || apiMessage(err) != "Invalid pagination token." {
+		t.Errorf("after an hour: %v, want InvalidParameterException: Invalid pagination token.", err)
 	}
 }
