@@ -295,7 +295,7 @@ func TestResumeGroupsInParallelUnderTheRate(t *testing.T) {
 	}
 	calls := slices.Clone(pool.calls)
 	slices.SortFunc(calls, time.Time.Compare)
-	if peak := peakPerSecond(calls); peak > rps+rps/20 {
+	if peak := peakPerSecond(calls); peak > overRate(rps) {
 		t.Errorf("%d UserList calls within one second, quota %d", peak, rps)
 	}
 	// Interleaved: some group's calls are not all consecutive.

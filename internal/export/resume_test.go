@@ -282,9 +282,9 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 	}
 	peak := peakPerSecond(calls)
 	// The pacer starts with one token and spaces calls evenly: rps+1 in a second at most, give or
-	// take the scheduling between a call's turn and its arrival (5%). Unshared pacers would
+	// take the scheduling between a call's turn and its arrival (overRate). Unshared pacers would
 	// allow Workers times the rate.
-	if peak > rps+rps/20 {
+	if peak > overRate(rps) {
 		t.Errorf("%d ListUsers calls within one second, quota %d", peak, rps)
 	}
 	if span, least := calls[len(calls)-1].Sub(calls[0]), time.Duration(float64(len(calls)-1)/rps*0.95*float64(time.Second)); span < least {
@@ -292,6 +292,12 @@ func TestResumeWorkersTogetherStayUnderTheRate(t *testing.T) {
 	}
 	exportedOnce(t, store, pool.fakePool, prog)
 }
+
+// overRate is the most calls a test accepts within one second at rps: the pacer's rps+1, plus
+// what a loaded machine adds by scheduling goroutines late and then together (a quarter: seen at
+// 5% over on a shared 2-core machine). It still catches pacers that are not shared, which allow
+// Workers (16) times the rate.
+func overRate(rps int) int { return rps + rps/4 }
 
 // peakPerSecond is the most of the sorted calls within any one second.
 func peakPerSecond(calls []time.Time) int {
