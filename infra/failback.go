@@ -60,16 +60,38 @@ var (
 // failbackTasks deploys every placeholder of failback.asl.json; NewFailbackStack refuses to
 // synthesize when it, the ASL's placeholders and failback.Tasks disagree.
 var failbackTasks = map[string]taskSpec[*FailbackStack]{
-	"PlanFailbackFunctionArn": {
+	"PrepareFailbackFunctionArn": {
+		MemoryMiB: 256, TimeoutSeconds: 60,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			cfg := s.Config
+			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
+			// HeadBucket has no prefix, so no s3:prefix condition can apply.
+			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn())
+		},
+	},
+	"ExportFailbackPoolsFunctionArn": {
 		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, cognitoExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
+			// The exports and their checkpoints, read back by the next invocation.
+			exports := []string{s.FileArn(failback.PrimaryDir + "*"), s.FileArn(failback.DRDir + "*")}
+			s.allowObjects(role, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, exports...)
+			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
+		},
+	},
+	"PlanFailbackFunctionArn": {
+		MemoryMiB: 2048, TimeoutSeconds: 900,
+		grant: func(s *FailbackStack, role awsiam.IRole) {
+			cfg := s.Config
+			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
 			allow(role, cognitoAppClients, cfg.PoolArn(cfg.DR))
-			// HeadBucket and the listing of earlier failbacks' ledgers; HeadBucket has no prefix,
-			// so no s3:prefix condition can apply.
+			// The listing of earlier failbacks' disable ledgers.
 			allow(role, []string{"s3:ListBucket"}, s.Backup.BucketArn())
-			s.allowObjects(role, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, s.FilesArn())
+			// The exports and earlier failbacks' disable ledgers; the plan files.
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FilesArn())
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn("plan/*"))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
 	},

@@ -40,11 +40,22 @@ func TestFailbackTaskPolicies(t *testing.T) {
 	}
 	exportActions := []string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"}
 	want := map[string][]any{
-		"PlanFailbackFunctionArn": {
-			allowAll(exportActions, primary, dr),
+		"PrepareFailbackFunctionArn": {
+			allowAll([]string{"cognito-idp:DescribeUserPool"}, primary, dr),
 			allowAll([]string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}, dr),
 			allowAll([]string{"s3:ListBucket"}, bucket),
-			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, files+"*"),
+		},
+		"ExportFailbackPoolsFunctionArn": {
+			allowAll(exportActions, primary, dr),
+			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/primary/*", files+"*/dr/*"),
+			kms("kms:Decrypt", "kms:GenerateDataKey"),
+		},
+		"PlanFailbackFunctionArn": {
+			allowAll([]string{"cognito-idp:DescribeUserPool"}, primary, dr),
+			allowAll([]string{"cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient"}, dr),
+			allowAll([]string{"s3:ListBucket"}, bucket),
+			allowAll([]string{"s3:GetObject"}, files+"*"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/plan/*"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		},
 		"ValidateImportFunctionArn": {

@@ -410,8 +410,8 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("dir %s", cmd.Dir)
 	}
 	want = []string{"activate-primary", "apply-changes", "apply-restore", "approval-page", "build-import-csv", "build-restore-csv", "capture-pool-config", "collect-import-results", "compare-final-plan", "delete-drill-pool", "diff-bucket", "disable-users",
-		"export", "export-pools", "failover-activate", "failover-check", "failover-fence", "failover-notify", "failover-pause", "failover-verify", "failover-watch", "fence-dr", "notify", "notify-failback",
-		"notify-reconcile", "notify-restore", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token", "prepare-restore-target", "reopen-dr", "repair-drift", "replicate",
+		"export", "export-failback-pools", "export-pools", "failover-activate", "failover-check", "failover-fence", "failover-notify", "failover-pause", "failover-verify", "failover-watch", "fence-dr", "notify", "notify-failback",
+		"notify-reconcile", "notify-restore", "plan-failback", "plan-reconcile", "poll-import", "pre-authentication", "pre-sign-up", "pre-token", "prepare-failback", "prepare-restore-target", "reopen-dr", "repair-drift", "replicate",
 		"report-drift", "request-approval", "request-restore-approval", "resolve-restore", "start-import", "upload-import", "validate-import",
 		"verify-restore-drill", "write-manifest", "write-report", "write-restore-report"}
 	if diff := cmp.Diff(want, Tasks()); diff != "" {

@@ -38,7 +38,7 @@ func machines() map[string][]boundary.Spec {
 // failure there must end in FailureDirty, anywhere else in FailureClean.
 var poolWriters = map[string][]string{
 	// The failback's first change is the DR pool's fence (its mode), right after the approval.
-	statemachines.Failback: {"FenceDr", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "RequestFinalApproval", "ReopenDrAfterRejection",
+	statemachines.Failback: {"FenceDr", "PrepareFinalPlan", "ExportFinalPools", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "RequestFinalApproval", "ReopenDrAfterRejection",
 		"ReopenDrAfterTimeout", "ImportParts", "ApplyChanges", "ActivatePrimary", "DisableDrUsers", "WriteReport"},
 	statemachines.Failover:  {"FencePrimary", "ActivateDr", "PauseReconcile", "FencePrimaryAgain", "Verify"},
 	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},

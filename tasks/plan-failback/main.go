@@ -1,4 +1,4 @@
-// Command plan-failback is the Lambda of the failback state machine's PlanFailback task.
+// Command plan-failback is the Lambda of the failback state machine's PlanFailback and PlanFinalDelta tasks.
 package main
 
 import (

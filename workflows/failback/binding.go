@@ -9,8 +9,8 @@ import (
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -32,7 +32,8 @@ func (s *Steps) bindPlan(ctx context.Context, p Plan) (PlanFiles, error) {
 	}{
 		{&out.Actions, ActionsFile},
 		{&out.ImportUsers, ImportUsersFile},
-		{&out.DRUsers, DRDir + export.UsersFile},
+		// The DR export's users index lists each part's digest: readDRUsers checks them.
+		{&out.DRUsers, DRDir + snapshot.UsersIndexFile},
 		{&out.Held, HeldFile},
 	} {
 		o, err := s3stream.Digest(ctx, store, p.Bucket, p.Prefix+f.key)
@@ -74,6 +75,27 @@ func (s *Steps) verifyBound(ctx context.Context, p Plan, step string, files ...s
 		}
 	}
 	return nil
+}
+
+// readDRUsers streams the DR export's users to fn once its index is what the approval binds and
+// every part is what the index lists (size and SHA-256, from the writer that wrote it).
+func (s *Steps) readDRUsers(ctx context.Context, p Plan, step string, index s3stream.Object, fn func(snapshot.User) error) error {
+	if err := s.verifyBound(ctx, p, step, index); err != nil {
+		return err
+	}
+	store := s.S3(p.Region)
+	parts, err := snapshot.UsersParts(ctx, store, p.Bucket, p.Prefix+DRDir)
+	if err != nil {
+		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
+	}
+	objs := make([]s3stream.Object, len(parts))
+	for i, part := range parts {
+		objs[i] = part.Object
+	}
+	if err := s.verifyBound(ctx, p, step, objs...); err != nil {
+		return err
+	}
+	return snapshot.ReadParts(ctx, store, p.Bucket, parts, fn)
 }
 
 // priorValues are the values in prim, the primary's attributes, of those a changes.

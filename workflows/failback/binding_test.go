@@ -20,9 +20,9 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 )
 
@@ -42,7 +42,10 @@ func TestFailbackRefusesATamperedPlan(t *testing.T) {
 		{"actions", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ActionsFile }},
 		{"users created by API", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportUsersFile }},
 		{"rejects report", "ApplyChangesFunctionArn", "ApplyChanges", func(p failback.Plan) string { return p.Prefix + failback.ImportDir + csvbuild.RejectsFile }},
-		{"disable list", "DisableUsersFunctionArn", "DisableDrUsers", func(p failback.Plan) string { return p.Prefix + failback.DRDir + export.UsersFile }},
+		{"disable list", "DisableUsersFunctionArn", "DisableDrUsers", func(p failback.Plan) string {
+			return p.Prefix + failback.DRDir + snapshot.UsersPartsDir + "part-00001.jsonl.gz"
+		}},
+		{"DR users index", "WriteReportFunctionArn", "WriteReport", func(p failback.Plan) string { return p.Prefix + failback.DRDir + snapshot.UsersIndexFile }},
 		{"held DR users", "WriteReportFunctionArn", "WriteReport", func(p failback.Plan) string { return p.Prefix + failback.HeldFile }},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -72,14 +73,38 @@ const DefaultPrefix = "cognito-dr/failback"
 // DefaultApprovalTimeout is the wait for the approver when the request names none.
 const DefaultApprovalTimeout = 24 * time.Hour
 
-// PlanInput is what the PlanFailback state passes.
+// PlanInput is what the PreparePlan and PrepareFinalPlan states pass.
 type PlanInput struct {
 	Request       Request `json:"request"`
 	ExecutionName string  `json:"executionName"`
 	StartTime     string  `json:"startTime"`
 	// Approved is the approved plan when this is the final plan, taken after the DR pool was
-	// fenced (PlanFinalDelta): the same planner on fresh exports, its files under FinalDir.
+	// fenced (PrepareFinalPlan): the same planner on fresh exports, its files under FinalDir.
 	Approved *Plan `json:"approved,omitempty"`
+}
+
+// ExportInput is what the ExportPools and ExportFinalPools states pass: ExportPools exports both
+// pools under the plan's prefix, one time budget per invocation, until Progress.Done.
+type ExportInput struct {
+	Plan     Plan           `json:"plan"`
+	Progress ExportProgress `json:"progress"`
+}
+
+// ExportProgress is the cursor of an export loop: both pools' resumable exports, each with its
+// checkpoint in S3.
+type ExportProgress struct {
+	Done    bool             `json:"done"`
+	Primary export.PoolState `json:"primary"`
+	DR      export.PoolState `json:"dr"`
+	// Invocations counts the ExportPools invocations of the loop.
+	Invocations int `json:"invocations"`
+}
+
+// PlanExportsInput is what the PlanFailback and PlanFinalDelta states pass: the prepared plan and
+// its finished exports.
+type PlanExportsInput struct {
+	Plan   Plan           `json:"plan"`
+	Export ExportProgress `json:"export"`
 }
 
 // Plan locates a failback's files and carries the decisions later states need. It travels in

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -40,11 +39,8 @@ type DisableResult struct {
 // anything that matters.
 func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
 	p := in.Plan
-	if err := s.verifyBound(ctx, p, "DisableDrUsers", in.CSV.PlanFiles.DRUsers); err != nil {
-		return in.Progress, err
-	}
 	var users []snapshot.User
-	if err := snapshot.GetLines(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
+	if err := s.readDRUsers(ctx, p, "DisableDrUsers", in.CSV.PlanFiles.DRUsers, func(u snapshot.User) error {
 		// Keep only what disabling needs: the DR file may be large.
 		users = append(users, snapshot.User{Username: u.Username, Attributes: map[string]string{p.UsernameAttribute: u.Attributes[p.UsernameAttribute]}})
 		return nil

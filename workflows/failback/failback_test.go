@@ -197,9 +197,15 @@ func (f *fixture) groups(email string) []string {
 	return g
 }
 
-var approvedPath = []string{"PlanFailback", "ValidateImport", "RequestApproval",
-	"StartFence", "FenceDr", "WaitForGateCaches", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
+// planPath is how a failback plans: the exports loop (once with pools this small) and the planner.
+var planPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "PlanFailback"}
+
+var approvedPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "PlanFailback", "ValidateImport", "RequestApproval",
+	"StartFence", "FenceDr", "WaitForGateCaches", "PrepareFinalPlan", "StartExportFinalPools", "ExportFinalPools", "FinalPoolsExported", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
 	"ImportParts", "StartApply", "ApplyChanges", "ChangesApplied", "ActivatePrimary", "StartDisable", "DisableDrUsers", "DrUsersDisabled", "WriteReport"}
+
+// finalDecided is how many states of approvedPath run up to the final plan's margin decision.
+var finalDecided = slices.Index(approvedPath, "FinalPlanWithinMargin") + 1
 
 // checkFailedBack asserts the end state user by user: every DR user is in the primary exactly
 // once, changes arrived, and every DR user is disabled.
@@ -373,7 +379,7 @@ func TestFailbackRejected(t *testing.T) {
 	x := f.start("failback-rejected", nil)
 	f.decide(f.approvalLink(x), "reject")
 	f.wait(x)
-	if diff := cmp.Diff([]string{"PlanFailback", "ValidateImport", "RequestApproval", "NotifyRejected", "FailbackRejected"}, x.Path()); diff != "" {
+	if diff := cmp.Diff(append(slices.Clone(planPath), "ValidateImport", "RequestApproval", "NotifyRejected", "FailbackRejected"), x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	f.checkNothingChanged(x, "ApprovalRejected", "rejected")
@@ -385,7 +391,7 @@ func TestFailbackApprovalTimesOut(t *testing.T) {
 	link := f.approvalLink(x)
 	f.clock.Advance(time.Hour + time.Second)
 	f.wait(x)
-	if diff := cmp.Diff([]string{"PlanFailback", "ValidateImport", "RequestApproval", "NotifyTimedOut", "ApprovalTimedOut"}, x.Path()); diff != "" {
+	if diff := cmp.Diff(append(slices.Clone(planPath), "ValidateImport", "RequestApproval", "NotifyTimedOut", "ApprovalTimedOut"), x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	f.checkNothingChanged(x, "ApprovalTimedOut", "not approved in time")

@@ -122,7 +122,7 @@ func TestFinalPlanWaitsOutTheGateCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := m.States["WaitForGateCaches"]
-	if w.Type != "Wait" || w.Seconds <= poolmode.MaxTTL.Seconds() || w.Next != "PlanFinalDelta" || m.States["FenceDr"].Next != "WaitForGateCaches" {
+	if w.Type != "Wait" || w.Seconds <= poolmode.MaxTTL.Seconds() || w.Next != "PrepareFinalPlan" || m.States["FenceDr"].Next != "WaitForGateCaches" {
 		t.Errorf("FenceDr → %s, WaitForGateCaches %+v; want a wait longer than the gates' longest cache (%s) between the fence and the final plan",
 			m.States["FenceDr"].Next, w, poolmode.MaxTTL)
 	}
@@ -191,7 +191,7 @@ func TestFailbackFinalPlanBeyondMarginAsksAgain(t *testing.T) {
 	}
 	f.decide(second, "approve")
 	f.wait(x)
-	want := append(append(append([]string{}, approvedPath[:11]...), "RequestFinalApproval"), approvedPath[11:]...)
+	want := append(append(append([]string{}, approvedPath[:finalDecided]...), "RequestFinalApproval"), approvedPath[finalDecided:]...)
 	if diff := cmp.Diff(want, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
@@ -206,7 +206,7 @@ func TestFailbackFinalPlanRejectedReopensDR(t *testing.T) {
 	f := newFixture(t)
 	primaryBefore, drBefore := f.switched()
 	x := f.rejectFinalPlan("failback-reject-final")
-	if diff := cmp.Diff(append(append([]string{}, approvedPath[:11]...), "RequestFinalApproval", "ReopenDrAfterRejection", "NotifyFinalRejected", "FailbackRejected"), x.Path()); diff != "" {
+	if diff := cmp.Diff(append(append([]string{}, approvedPath[:finalDecided]...), "RequestFinalApproval", "ReopenDrAfterRejection", "NotifyFinalRejected", "FailbackRejected"), x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	if x.ErrorName() != "ApprovalRejected" {

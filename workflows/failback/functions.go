@@ -2,11 +2,14 @@ package failback
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
@@ -21,6 +24,8 @@ var (
 	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
 	// the three key sources), so they are optional here.
 	approvalSettings = boundary.Optional(approval.EnvNames()...)
+	// budgetSetting is how long one ExportPools invocation works: the backup export's setting.
+	budgetSetting = boundary.Setting{Name: export.BudgetSetting, Optional: true}
 	// scheduleSettings name the reconcile schedule ActivatePrimary resumes; an empty name resumes none.
 	scheduleSettings = boundary.Optional("RECONCILE_SCHEDULE_NAME", "RECONCILE_SCHEDULE_GROUP")
 )
@@ -28,10 +33,21 @@ var (
 // The tasks of failback.asl.json: each Lambda main starts one, the local executor binds them all
 // (Steps.Functions), the ASL lint checks them against the states and the CDK stack deploys them.
 var (
-	PlanFailbackTask = boundary.Task[*Steps, PlanInput, Plan]{
+	// PrepareFailbackTask runs the PreparePlan and PrepareFinalPlan states.
+	PrepareFailbackTask = boundary.Task[*Steps, PlanInput, Plan]{
+		Name: "prepare-failback", Placeholder: "PrepareFailbackFunctionArn",
+		Load: load, Step: (*Steps).PreparePlan,
+	}
+	// ExportFailbackPoolsTask runs the ExportPools and ExportFinalPools loops.
+	ExportFailbackPoolsTask = boundary.Task[*Steps, ExportInput, ExportProgress]{
+		Name: "export-failback-pools", Placeholder: "ExportFailbackPoolsFunctionArn",
+		Settings: append(slices.Clone(quotaSettings), budgetSetting),
+		Load:     load, Step: (*Steps).ExportPools,
+	}
+	// PlanFailbackTask runs the PlanFailback and PlanFinalDelta states.
+	PlanFailbackTask = boundary.Task[*Steps, PlanExportsInput, Plan]{
 		Name: "plan-failback", Placeholder: "PlanFailbackFunctionArn",
-		Settings: quotaSettings,
-		Load:     load, Step: (*Steps).PlanFailback,
+		Load: load, Step: (*Steps).PlanFailback,
 	}
 	ValidateImportTask = boundary.Task[*Steps, PlanRef, CSVOutput]{
 		Name: "validate-import", Placeholder: "ValidateImportFunctionArn",
@@ -86,7 +102,7 @@ var (
 
 // Tasks are the tasks of failback.asl.json.
 var Tasks = append([]boundary.Def[*Steps]{
-	PlanFailbackTask, ValidateImportTask, RequestApprovalTask, FenceDrTask, ReopenDrTask, CompareFinalPlanTask,
+	PrepareFailbackTask, ExportFailbackPoolsTask, PlanFailbackTask, ValidateImportTask, RequestApprovalTask, FenceDrTask, ReopenDrTask, CompareFinalPlanTask,
 	ApplyChangesTask, ActivatePrimaryTask, DisableUsersTask, WriteReportTask, NotifyFailbackTask,
 }, importjob.For((*Steps).importer)...)
 
@@ -107,10 +123,12 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 		s.ScheduleName, s.ScheduleGroup = env.Get(scheduleSettings[0].Name), env.Get(scheduleSettings[1].Name)
 	}
 	rates, err := quota.FromEnv(env.Declared)
-	if err != nil {
+	budget, budgetErr := export.ParseBudget(env.Declared(budgetSetting.Name))
+	if err := errors.Join(err, budgetErr); err != nil {
 		return nil, err
 	}
 	s.Quota = quota.NewRegistry(rates)
+	s.ExportBudget = budget
 	return s, nil
 }
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
@@ -82,9 +82,44 @@ func (r Request) withDefaults() (Request, time.Time, error) {
 	return r, failover, p.Err("failback request")
 }
 
-// PlanFailback checks the request, exports both pools and decides, user by user, what goes back:
-// DR-only users to import, changed users to update, memberships to add. Nothing is changed yet.
-func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
+// pools is what a failback plan needs of the two pools: read when the plan is prepared and again
+// when it is taken, after the exports.
+type pools struct {
+	primary *types.UserPoolType
+	// writable are the primary's attributes an update may set.
+	writable map[string]bool
+	match    poolpair.Matcher
+	trust    poolpair.Trust
+}
+
+// pools describes both pools and decides how their users match.
+func (s *Steps) pools(ctx context.Context, req Request) (pools, error) {
+	primary, err := preflight.DescribePool(ctx, s.Cognito(req.PrimaryRegion), req.PrimaryUserPoolID, req.PrimaryRegion)
+	if err != nil {
+		return pools{}, fmt.Errorf("primary pool: %w", err)
+	}
+	dr, err := preflight.DescribePool(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID, req.DRRegion)
+	if err != nil {
+		return pools{}, fmt.Errorf("DR pool: %w", err)
+	}
+	primaryPool := poolpair.Describe(primary)
+	match, err := poolpair.NewMatcher(primaryPool, poolpair.Describe(dr))
+	if err != nil {
+		return pools{}, stateerr.Invalid("%v", err)
+	}
+	// custom:primary_sub proves which primary user a DR user is only if no DR app client can
+	// write it; otherwise users are matched by a confirmed user's verified address alone.
+	trust, err := poolpair.PrimarySubTrust(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID)
+	if err != nil {
+		return pools{}, fmt.Errorf("DR pool: %w", err)
+	}
+	return pools{primary: primary, writable: primaryPool.Writable, match: match, trust: trust}, nil
+}
+
+// PreparePlan checks the request and both pools and locates the plan's files; the ExportPools
+// loop then exports both pools there and PlanFailback decides. It changes nothing. With
+// Approved it prepares the final plan, after the fence, beside the approved plan's files.
+func (s *Steps) PreparePlan(ctx context.Context, in PlanInput) (Plan, error) {
 	req, failover, err := in.Request.withDefaults()
 	if err != nil {
 		return Plan{}, err
@@ -96,41 +131,24 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	if failover.After(started) {
 		return Plan{}, stateerr.Invalid("failoverTime %s is after the execution started", req.FailoverTime)
 	}
-	primary, err := preflight.DescribePool(ctx, s.Cognito(req.PrimaryRegion), req.PrimaryUserPoolID, req.PrimaryRegion)
+	pp, err := s.pools(ctx, req)
 	if err != nil {
-		return Plan{}, fmt.Errorf("primary pool: %w", err)
-	}
-	dr, err := preflight.DescribePool(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID, req.DRRegion)
-	if err != nil {
-		return Plan{}, fmt.Errorf("DR pool: %w", err)
-	}
-	primaryPool := poolpair.Describe(primary)
-	match, err := poolpair.NewMatcher(primaryPool, poolpair.Describe(dr))
-	if err != nil {
-		return Plan{}, stateerr.Invalid("%v", err)
-	}
-	// custom:primary_sub proves which primary user a DR user is only if no DR app client can
-	// write it; otherwise users are matched by a confirmed user's verified address alone.
-	trust, err := poolpair.PrimarySubTrust(ctx, s.Cognito(req.DRRegion), req.DRUserPoolID)
-	if err != nil {
-		return Plan{}, fmt.Errorf("DR pool: %w", err)
-	}
-	store := s.S3(req.BucketRegion)
-	if err := preflight.CheckBucket(ctx, store, req.Bucket, req.BucketRegion); err != nil {
 		return Plan{}, err
 	}
-
+	if err := preflight.CheckBucket(ctx, s.S3(req.BucketRegion), req.Bucket, req.BucketRegion); err != nil {
+		return Plan{}, err
+	}
 	plan := Plan{
 		Request:                     req,
 		Bucket:                      req.Bucket,
 		Region:                      req.BucketRegion,
 		Prefix:                      snapshot.RunPrefix(req.Prefix, req.PrimaryUserPoolID, started, in.ExecutionName),
-		PrimaryName:                 aws.ToString(primary.Name),
+		PrimaryName:                 aws.ToString(pp.primary.Name),
 		ApprovalTimeoutSeconds:      req.ApprovalTimeoutSeconds,
 		FinalApprovalTimeoutSeconds: req.FinalApprovalTimeoutSeconds,
-		UsernameAttribute:           match.Attribute,
-		Match:                       match,
-		MatchNote:                   trust.Reason(),
+		UsernameAttribute:           pp.match.Attribute,
+		Match:                       pp.match,
+		MatchNote:                   pp.trust.Reason(),
 	}
 	plan.RunPrefix = plan.Prefix
 	if a := in.Approved; a != nil {
@@ -141,22 +159,67 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 		plan.Final, plan.Prefix = true, plan.RunPrefix+FinalDir
 	}
 	plan.Import = importTarget(plan, in.ExecutionName)
+	return plan, nil
+}
 
-	// The pools are in different Regions, so their quotas are separate: export both at once.
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.PrimaryRegion), s.Quota.Pacer(req.PrimaryRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+PrimaryDir, req.PrimaryUserPoolID)
-		return err
-	})
-	g.Go(func() error {
-		_, err := export.New(s.Cognito(req.DRRegion), s.Quota.Pacer(req.DRRegion, export.Ops), export.Options{}).WriteSnapshot(gctx, store, plan.Bucket, plan.Prefix+DRDir, req.DRUserPoolID)
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return Plan{}, fmt.Errorf("export pools for failback: %w", err)
+// ExportPools is one invocation of the ExportPools or ExportFinalPools loop: it continues both
+// pools' resumable exports under the plan's prefix (export.ResumePools, each with its checkpoint
+// in S3) for one time budget (ExportBudget, EXPORT_BUDGET_SECONDS). The state machine calls it
+// again until Done. It changes nothing in either pool.
+func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress, error) {
+	b, length, stop := export.StartBudget(s.ExportBudget, s.Budget)
+	defer stop()
+	p, prog := in.Plan, in.Progress
+	if p.Bucket == "" || p.Prefix == "" {
+		return prog, stateerr.Invalid("export pools: the plan names no bucket or prefix")
 	}
+	if prog.Done {
+		return prog, nil
+	}
+	prog.Invocations++
+	req := p.Request
+	job := func(pool, region, dir string, st *export.PoolState) export.PoolJob {
+		return export.PoolJob{
+			Pool: pool, Cognito: s.Cognito(region), Pace: s.Quota.Pacer(region, export.Ops),
+			Estimated: func(ctx context.Context) (int, error) {
+				desc, err := preflight.DescribePool(ctx, s.Cognito(region), pool, region)
+				if err != nil {
+					return 0, err
+				}
+				return int(desc.EstimatedNumberOfUsers), nil
+			},
+			Prefix: p.Prefix + dir, State: st,
+		}
+	}
+	// The pools are in different Regions, so their quotas are separate: export both at once.
+	if err := export.ResumePools(ctx, s.S3(p.Region), p.Bucket, b, length,
+		job(req.PrimaryUserPoolID, req.PrimaryRegion, PrimaryDir, &prog.Primary),
+		job(req.DRUserPoolID, req.DRRegion, DRDir, &prog.DR)); err != nil {
+		return in.Progress, fmt.Errorf("export pools for failback: %w", err)
+	}
+	prog.Done = prog.Primary.Done && prog.DR.Done
+	return prog, nil
+}
 
-	pl := newPlanner(match, trust.Trusted, failover, req.ApplyDisables, primaryPool.Writable)
+// PlanFailback decides, user by user, from the two exports what goes back: DR-only users to
+// import, changed users to update, memberships to add. Nothing is changed yet.
+func (s *Steps) PlanFailback(ctx context.Context, in PlanExportsInput) (Plan, error) {
+	plan := in.Plan
+	if !in.Export.Done {
+		return Plan{}, stateerr.Invalid("plan failback: the exports of %s are not done", plan.Prefix)
+	}
+	req, failover, err := plan.Request.withDefaults()
+	if err != nil {
+		return Plan{}, err
+	}
+	pp, err := s.pools(ctx, req)
+	if err != nil {
+		return Plan{}, err
+	}
+	if pp.match != plan.Match || pp.trust.Reason() != plan.MatchNote {
+		return Plan{}, stateerr.Invalid("the pools' sign-in settings or DR app clients changed while they were exported (users matched %+v, now %+v); start the failback again", plan.Match, pp.match)
+	}
+	pl := newPlanner(plan.Match, pp.trust.Trusted, failover, req.ApplyDisables, pp.writable)
 	// DR users an earlier failback disabled look "disabled in DR": they must not
 	// be mirrored to the primary.
 	if err := s.disabledByFailback(ctx, req, pl); err != nil {
@@ -170,7 +233,7 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanInput) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	if _, err := s3stream.Put(ctx, store, plan.Bucket, plan.Prefix+PlanSummaryFile, body); err != nil {
+	if _, err := s3stream.Put(ctx, s.S3(plan.Region), plan.Bucket, plan.Prefix+PlanSummaryFile, body); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil
@@ -187,9 +250,7 @@ func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 		defer body.Close()
 		return fn(body)
 	}
-	if err := read(PrimaryDir+export.UsersFile, func(r io.Reader) error {
-		return snapshot.ReadLines(r, func(u snapshot.User) error { pl.addPrimary(u); return nil })
-	}); err != nil {
+	if err := snapshot.ReadUsers(ctx, store, plan.Bucket, plan.Prefix+PrimaryDir, func(u snapshot.User) error { pl.addPrimary(u); return nil }); err != nil {
 		return fmt.Errorf("read primary users: %w", err)
 	}
 	if err := read(PrimaryDir+export.MembershipsFile, func(r io.Reader) error {
@@ -202,24 +263,22 @@ func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 	actions := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ActionsFile)
 	iw, aw := snapshot.NewLineWriter(imports), snapshot.NewLineWriter(actions)
 	var held []Held
-	err := read(DRDir+export.UsersFile, func(r io.Reader) error {
-		return snapshot.ReadLines(r, func(u snapshot.User) error {
-			acts, importIt, h := pl.addDR(u)
-			if importIt {
-				if err := iw.Write(u); err != nil {
-					return err
-				}
+	err := snapshot.ReadUsers(ctx, store, plan.Bucket, plan.Prefix+DRDir, func(u snapshot.User) error {
+		acts, importIt, h := pl.addDR(u)
+		if importIt {
+			if err := iw.Write(u); err != nil {
+				return err
 			}
-			if h != nil {
-				held = append(held, *h)
+		}
+		if h != nil {
+			held = append(held, *h)
+		}
+		for _, a := range acts {
+			if err := aw.Write(a); err != nil {
+				return err
 			}
-			for _, a := range acts {
-				if err := aw.Write(a); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err == nil {
 		err = read(DRDir+export.MembershipsFile, func(r io.Reader) error {

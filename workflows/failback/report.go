@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/notify"
@@ -56,7 +55,7 @@ const (
 // the report and its summary, and tells the operators.
 func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
 	p := in.Plan
-	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, in.CSV.PlanFiles.Held, in.CSV.Rejects); err != nil {
+	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.Held, in.CSV.Rejects); err != nil {
 		return ReportOutput{}, err
 	}
 	store := s.S3(p.Region)
@@ -78,7 +77,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, 
 		}
 		return u
 	}
-	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+DRDir+export.UsersFile, func(u snapshot.User) error {
+	if err := s.readDRUsers(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, func(u snapshot.User) error {
 		add(m.Key(u), u.Username)
 		return nil
 	}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/cognito-dr/cognito-dr/internal/approval"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/failover"
@@ -83,7 +84,12 @@ type Steps struct {
 	// BatchTime bounds how long a looping step (apply, disable) works before it returns its
 	// cursor, well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration
-	Now       func() time.Time
+	// ExportBudget is how long one ExportPools invocation works (EXPORT_BUDGET_SECONDS, as the
+	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer
+	// (tests cut invocations with it).
+	ExportBudget time.Duration
+	Budget       func() checkpoint.Budget
+	Now          func() time.Time
 }
 
 func (s *Steps) now() time.Time {

@@ -9,6 +9,7 @@ package replication
 import (
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -183,10 +184,7 @@ type ExportProgress struct {
 
 // PoolExport is one pool's resumable export, as its checkpoint last said.
 type PoolExport struct {
-	Done bool `json:"done"`
-	// Users is the number of users written so far; Shards the shards not written yet.
-	Users  int `json:"users"`
-	Shards int `json:"shards"`
+	export.PoolState
 	// Next is the pool's first partition unit not done, once both exports are; Units is how many
 	// the pool's partition has.
 	Next  int `json:"next"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,34 +15,21 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
-// killingCognito is a pool's Cognito that calls kill once it has served the k-th ListUsers page
-// since arm: the Lambda dies in the middle of listing a shard.
+// killingCognito is a pool's Cognito that counts each ListUsers page it served: armed, the
+// Killer ends the invocation in the middle of listing a shard.
 type killingCognito struct {
 	replication.Cognito
-	mu    sync.Mutex
-	pages int
-	k     int
-	kill  func()
-}
-
-func (c *killingCognito) arm(k int, kill func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pages, c.k, c.kill = 0, k, kill
+	devstack.Killer
 }
 
 func (c *killingCognito) ListUsers(ctx context.Context, in *cip.ListUsersInput, opts ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
 	out, err := c.Cognito.ListUsers(ctx, in, opts...)
-	c.mu.Lock()
-	c.pages++
-	if c.kill != nil && c.pages == c.k {
-		c.kill()
-	}
-	c.mu.Unlock()
+	c.Count()
 	return out, err
 }
 
@@ -202,14 +188,14 @@ func TestExportKilledMidwayResumes(t *testing.T) {
 		var killed atomic.Bool
 		kill := func() { killed.Store(true); cancel() }
 		if exporting {
-			primary.arm(1, kill)
+			primary.Arm(1, kill)
 		} else {
 			w.mu.Lock()
 			w.onPut = func(string) { kill() }
 			w.mu.Unlock()
 		}
 		return ctx, func() {
-			primary.arm(0, nil)
+			primary.Arm(0, nil)
 			w.mu.Lock()
 			w.onPut = nil
 			w.mu.Unlock()

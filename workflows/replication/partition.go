@@ -75,44 +75,25 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 	return prog, nil
 }
 
-// exportPools continues both pools' exports, side by side. A failing export does not cut the
-// other: it saves its progress, and the retried invocation resumes both from their checkpoints.
+// exportPools continues both pools' exports under the run's prefix + dir (export.ResumePools).
 func (s *Steps) exportPools(ctx context.Context, p Plan, dir string, prog *ExportProgress, b checkpoint.Budget, length time.Duration) error {
 	req := p.Request
-	var wg sync.WaitGroup
-	var errs [2]error
-	for i, side := range []struct {
-		pe           *PoolExport
-		pool, region string
-		dir          string
-	}{{&prog.Primary, req.PrimaryUserPoolID, req.PrimaryRegion, PrimaryDir}, {&prog.DR, req.DRUserPoolID, req.DRRegion, DRDir}} {
-		if side.pe.Done {
-			continue
+	job := func(pool, region, side string, st *export.PoolState) export.PoolJob {
+		return export.PoolJob{
+			Pool: pool, Cognito: s.Cognito(region), Pace: s.Quota.Pacer(region, export.Ops),
+			Estimated: func(ctx context.Context) (int, error) {
+				desc, err := s.describe(ctx, pool, region)
+				if err != nil {
+					return 0, err
+				}
+				return int(desc.EstimatedNumberOfUsers), nil
+			},
+			Prefix: p.Prefix + dir + side, State: st,
 		}
-		wg.Go(func() {
-			errs[i] = s.exportPool(ctx, p, dir+side.dir, side.pool, side.region, side.pe, b, length)
-		})
 	}
-	wg.Wait()
-	return errors.Join(errs[:]...)
-}
-
-// exportPool continues one pool's resumable export under the run's prefix + dir.
-func (s *Steps) exportPool(ctx context.Context, p Plan, dir, pool, region string, pe *PoolExport, b checkpoint.Budget, length time.Duration) error {
-	desc, err := s.describe(ctx, pool, region)
-	if err != nil {
-		return err
-	}
-	c := s.Cognito(region)
-	pace := s.Quota.Pacer(region, export.Ops)
-	opts := export.Options{Estimated: int(desc.EstimatedNumberOfUsers)}
-	opts.PerShard = export.New(c, pace, opts).ShardUsers(length)
-	got, err := export.New(c, pace, opts).Resume(ctx, s.S3(p.Region), p.Bucket, p.Prefix+dir, pool, b)
-	if err != nil {
-		return fmt.Errorf("export %s to s3://%s/%s%s: %w", pool, p.Bucket, p.Prefix, dir, err)
-	}
-	*pe = PoolExport{Done: got.Done(), Users: got.Users, Shards: len(got.Pending)}
-	return nil
+	return export.ResumePools(ctx, s.S3(p.Region), p.Bucket, b, length,
+		job(req.PrimaryUserPoolID, req.PrimaryRegion, PrimaryDir, &prog.Primary.PoolState),
+		job(req.DRUserPoolID, req.DRRegion, DRDir, &prog.DR.PoolState))
 }
 
 // Kinds of partition units.

@@ -468,7 +468,7 @@ func TestFailbackBadInputEndsCleanSayingNothingChanged(t *testing.T) {
 	if x == nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"PlanFailback", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"PreparePlan", "NotifyFailed", "FailureClean"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	if x.ErrorName() != "InvalidInput" || !strings.Contains(x.Cause(), "REGION") {
