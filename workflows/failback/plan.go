@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 	"time"
@@ -242,20 +241,10 @@ func (s *Steps) PlanFailback(ctx context.Context, in PlanExportsInput) (Plan, er
 // diff streams the two exports through the planner and writes the import users and actions.
 func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 	store := s.S3(plan.Region)
-	read := func(key string, fn func(io.Reader) error) error {
-		body, err := s3stream.Open(ctx, store, plan.Bucket, plan.Prefix+key)
-		if err != nil {
-			return &stateerr.SnapshotInvalid{Msg: err.Error()}
-		}
-		defer body.Close()
-		return fn(body)
-	}
 	if err := snapshot.ReadUsers(ctx, store, plan.Bucket, plan.Prefix+PrimaryDir, func(u snapshot.User) error { pl.addPrimary(u); return nil }); err != nil {
 		return fmt.Errorf("read primary users: %w", err)
 	}
-	if err := read(PrimaryDir+export.MembershipsFile, func(r io.Reader) error {
-		return snapshot.ReadLines(r, func(m snapshot.Membership) error { pl.addPrimaryMembership(m); return nil })
-	}); err != nil {
+	if err := snapshot.ReadMemberships(ctx, store, plan.Bucket, plan.Prefix+PrimaryDir, func(m snapshot.Membership) error { pl.addPrimaryMembership(m); return nil }); err != nil {
 		return fmt.Errorf("read primary memberships: %w", err)
 	}
 
@@ -281,13 +270,11 @@ func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
 		return nil
 	})
 	if err == nil {
-		err = read(DRDir+export.MembershipsFile, func(r io.Reader) error {
-			return snapshot.ReadLines(r, func(m snapshot.Membership) error {
-				if a, ok := pl.addDRMembership(m); ok {
-					return aw.Write(a)
-				}
-				return nil
-			})
+		err = snapshot.ReadMemberships(ctx, store, plan.Bucket, plan.Prefix+DRDir, func(m snapshot.Membership) error {
+			if a, ok := pl.addDRMembership(m); ok {
+				return aw.Write(a)
+			}
+			return nil
 		})
 	}
 	if err == nil {
