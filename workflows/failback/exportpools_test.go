@@ -157,8 +157,10 @@ func TestFailbackExportKilledMidShardResumes(t *testing.T) {
 			return killed.Load()
 		}
 	})
-	if kills.Load() < 2 {
-		t.Fatalf("killed %d invocations; want several", kills.Load())
+	// How many odd invocations reach their DR pool's second page before their budget ends depends
+	// on scheduling; one kill already proves the resume.
+	if kills.Load() < 1 {
+		t.Fatalf("killed %d invocations; want at least one", kills.Load())
 	}
 	if diff := cmp.Diff(clean, got); diff != "" {
 		t.Errorf("plan killed and resumed (-never killed +killed):\n%s", diff)
