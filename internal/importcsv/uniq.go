@@ -19,8 +19,8 @@ import (
 const spillFiles = 256
 
 // Candidates is the first of two passes over users that find duplicate usernames without
-// holding every username: it fingerprints the key (usernameKey) of every row that passes Check,
-// spills the fingerprints to files under dir (8 bytes a user, removed before it returns) and
+// holding every username: it fingerprints the key (usernameKey) of every user's row, accepted
+// or not (Check is left to the second pass: a superset of candidates changes nothing), spills the fingerprints to files under dir (8 bytes a user, removed before it returns) and
 // returns the fingerprints seen more than once. A username repeated in the import has its
 // fingerprint among them; Writer.OnlyCandidates then holds only the usernames with such a
 // fingerprint (usually none), so the outcome is exactly that of holding every username.
@@ -41,11 +41,7 @@ func (t *Target) Candidates(users iter.Seq2[snapshot.User, error], dir string) (
 		if err != nil {
 			return nil, fmt.Errorf("find duplicate usernames: %w", err)
 		}
-		r := t.Row(u)
-		if len(t.Check(r)) > 0 {
-			continue
-		}
-		h := fp.of(t.usernameKey(r))
+		h := fp.of(t.keyOf(t.encodeUsername(u)))
 		i := h % spillFiles
 		if files[i] == nil {
 			f, err := os.CreateTemp(dir, "usernames-*")
