@@ -15,13 +15,15 @@ import (
 )
 
 // spillFiles is how many files Candidates spreads the fingerprints over: each is sorted in
-// memory on its own, 8 bytes per accepted user / spillFiles (1.25 MB at 40 million users).
+// memory on its own, 8 bytes a user / spillFiles (1.25 MB at 40 million users).
 const spillFiles = 256
 
 // Candidates is the first of two passes over users that find duplicate usernames without
 // holding every username: it fingerprints the key (usernameKey) of every user's row, accepted
-// or not (Check is left to the second pass: a superset of candidates changes nothing), spills the fingerprints to files under dir (8 bytes a user, removed before it returns) and
-// returns the fingerprints seen more than once. A username repeated in the import has its
+// or not (Check is left to the second pass: a superset of candidates changes nothing), spills
+// the fingerprints to files under dir (8 bytes a user, removed before it returns) and returns
+// the fingerprints seen more than once. users must yield the same users in both passes (a
+// snapshot is never rewritten). A username repeated in the import has its
 // fingerprint among them; Writer.OnlyCandidates then holds only the usernames with such a
 // fingerprint (usually none), so the outcome is exactly that of holding every username.
 func (t *Target) Candidates(users iter.Seq2[snapshot.User, error], dir string) (*Fingerprints, error) {
