@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -70,8 +71,8 @@ func Build(ctx context.Context, store transfermanager.S3APIClient, target *impor
 	if err != nil {
 		return Built{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("users file s3://%s/%s is not readable: %v", bucket, usersKey, err)}
 	}
-	defer src.Close()
-	b, err := BuildFrom(ctx, store, target, bucket, readUsers(src), dir)
+	src.Close()
+	b, err := BuildFrom(ctx, store, target, bucket, readUsers(ctx, store, bucket, usersKey), dir)
 	if err != nil {
 		return Built{}, fmt.Errorf("build import CSV from s3://%s/%s: %w", bucket, usersKey, err)
 	}
@@ -79,13 +80,20 @@ func Build(ctx context.Context, store transfermanager.S3APIClient, target *impor
 }
 
 // BuildFrom is Build reading users from an iterator (a snapshot's users, whatever its layout:
-// snapshot.Seq).
+// snapshot.Seq). It ranges over users twice: first to find the usernames that may repeat
+// (importcsv's Candidates, spilling to the temporary directory), so that its memory does not
+// grow with the pool; then to write.
 func BuildFrom(ctx context.Context, store transfermanager.S3APIClient, target *importcsv.Target, bucket string, users iter.Seq2[snapshot.User, error], dir string) (Built, error) {
+	cands, err := target.Candidates(users, os.TempDir())
+	if err != nil {
+		return Built{}, err
+	}
 	keys := map[int]string{}
 	parts := importcsv.NewWriter(target, func(n int) (io.WriteCloser, error) {
 		keys[n] = fmt.Sprintf("%susers-%04d.csv", dir, n)
 		return &objectWriter{s3stream.Create(ctx, store, bucket, keys[n])}, nil
 	})
+	parts.OnlyCandidates(cands)
 	rejectsObj := s3stream.Create(ctx, store, bucket, dir+RejectsFile)
 	sum, err := importcsv.ValidateUsers(target, users, parts, importcsv.NewReportWriter(rejectsObj))
 	if err != nil {
@@ -106,11 +114,18 @@ func BuildFrom(ctx context.Context, store transfermanager.S3APIClient, target *i
 	return out, nil
 }
 
-// readUsers yields the users of a snapshot file in order, then the first read error if any.
-func readUsers(r io.Reader) iter.Seq2[snapshot.User, error] {
+// readUsers yields the users of a snapshot file in order, then the first error if any. Each
+// range opens the file anew.
+func readUsers(ctx context.Context, store transfermanager.S3APIClient, bucket, key string) iter.Seq2[snapshot.User, error] {
 	return func(yield func(snapshot.User, error) bool) {
+		src, err := s3stream.Open(ctx, store, bucket, key)
+		if err != nil {
+			yield(snapshot.User{}, err)
+			return
+		}
+		defer src.Close()
 		errStop := errors.New("stop")
-		err := snapshot.ReadLines(r, func(u snapshot.User) error {
+		err = snapshot.ReadLines(src, func(u snapshot.User) error {
 			if !yield(u, nil) {
 				return errStop
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 )
 
 // Cognito's limits on one import file.
@@ -33,7 +32,8 @@ type OpenPart func(n int) (io.WriteCloser, error)
 
 // Writer writes accepted rows into parts that stay within Cognito's per-file limits, and
 // rejects a username it has already written: cognito:username must be unique in the pool, so
-// across every part of the import. It holds the set of usernames, nothing else per row.
+// across every part of the import. It holds the set of usernames (only those Candidates found
+// more than once after OnlyCandidates), nothing else per row.
 type Writer struct {
 	// MaxRows and MaxBytes bound each part; NewWriter sets Cognito's limits. A new part
 	// starts before a row would exceed either (a part always takes at least one row).
@@ -43,6 +43,7 @@ type Writer struct {
 	t     *Target
 	open  OpenPart
 	seen  map[string]struct{}
+	cands *Fingerprints // nil: every username is held
 	parts []Part
 
 	cur    io.WriteCloser
@@ -73,11 +74,9 @@ func (w *Writer) Write(r Row) error {
 		return fmt.Errorf("write import row: writer closed")
 	}
 	user := w.t.Username(r)
-	key := user
-	if !w.t.CaseSensitive {
-		key = strings.ToLower(user)
-	}
-	if _, dup := w.seen[key]; dup {
+	key := w.t.usernameKey(r)
+	held := w.cands == nil || w.cands.candidate(key)
+	if _, dup := w.seen[key]; held && dup {
 		return &RowError{Line: r.Line, Username: user, Problem: Problem{Reason: ReasonDuplicateUsername, Column: ColUsername,
 			Detail: "cognito:username appears earlier in this import"}}
 	}
@@ -96,9 +95,16 @@ func (w *Writer) Write(r Row) error {
 		return err
 	}
 	w.part.Rows++
-	w.seen[key] = struct{}{}
+	if held {
+		w.seen[key] = struct{}{}
+	}
 	return nil
 }
+
+// OnlyCandidates makes w hold only the usernames whose fingerprint fp found more than once:
+// fp must come from Candidates over the same users, so every other username is known to be
+// written once.
+func (w *Writer) OnlyCandidates(fp *Fingerprints) { w.cands = fp }
 
 // Close ends the last part and returns every part written. An import with no accepted
 // rows has no parts.

@@ -227,6 +227,21 @@ func (t *Target) Username(r Row) string {
 	return t.field(r, t.iUser)
 }
 
+// usernameKey is what makes two rows the same user: cognito:username, lower-cased in a pool
+// whose usernames are not case-sensitive.
+func (t *Target) usernameKey(r Row) string {
+	return t.keyOf(t.Username(r))
+}
+
+// keyOf is usernameKey of a row whose cognito:username is user.
+func (t *Target) keyOf(user string) string {
+	user = strings.TrimSpace(user)
+	if t.CaseSensitive {
+		return user
+	}
+	return strings.ToLower(user)
+}
+
 // field returns the value at position i as Cognito reads it: "Any leading or trailing white
 // space in an attribute value will be trimmed."
 func (t *Target) field(r Row, i int) string {
