@@ -92,17 +92,12 @@ func Load(ctx context.Context, getenv func(string) string) (*Clients, error) {
 // TooManyRequestsException without the SDK's client-side retry quota, which a long export that
 // runs at the account's quota would otherwise drain and then fail on.
 func (c *Clients) Cognito(region string) *cognitoidentityprovider.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.cognito[region]; ok {
-		return cl
-	}
-	cl := cognitoidentityprovider.NewFromConfig(c.cfg, func(o *cognitoidentityprovider.Options) {
-		o.Region = region
-		o.Retryer = c.CognitoRetryer()
+	return perRegion(c, c.cognito, region, func() *cognitoidentityprovider.Client {
+		return cognitoidentityprovider.NewFromConfig(c.cfg, func(o *cognitoidentityprovider.Options) {
+			o.Region = region
+			o.Retryer = c.CognitoRetryer()
+		})
 	})
-	c.cognito[region] = cl
-	return cl
 }
 
 // CognitoRetryer is the retryer of every Cognito call: the SDK's standard retryer with
@@ -122,88 +117,66 @@ func (c *Clients) TOTPReset(region string) *totpreset.Client {
 
 // S3 returns the S3 client for region.
 func (c *Clients) S3(region string) *s3.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.s3[region]; ok {
-		return cl
-	}
-	cl := s3.NewFromConfig(c.cfg, func(o *s3.Options) {
-		o.Region = region
-		o.UsePathStyle = c.opts.S3PathStyle
+	return perRegion(c, c.s3, region, func() *s3.Client {
+		return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+			o.Region = region
+			o.UsePathStyle = c.opts.S3PathStyle
+		})
 	})
-	c.s3[region] = cl
-	return cl
 }
 
 // SNS returns the SNS client for region.
 func (c *Clients) SNS(region string) *sns.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.sns[region]; ok {
-		return cl
-	}
-	cl := sns.NewFromConfig(c.cfg, func(o *sns.Options) { o.Region = region })
-	c.sns[region] = cl
-	return cl
+	return perRegion(c, c.sns, region, func() *sns.Client {
+		return sns.NewFromConfig(c.cfg, func(o *sns.Options) { o.Region = region })
+	})
 }
 
 // Logs returns the CloudWatch Logs client for region.
 func (c *Clients) Logs(region string) *cloudwatchlogs.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.logs[region]; ok {
-		return cl
-	}
-	cl := cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
-	c.logs[region] = cl
-	return cl
+	return perRegion(c, c.logs, region, func() *cloudwatchlogs.Client {
+		return cloudwatchlogs.NewFromConfig(c.cfg, func(o *cloudwatchlogs.Options) { o.Region = region })
+	})
 }
 
 // SSM returns the Systems Manager (Parameter Store) client for region.
 func (c *Clients) SSM(region string) *ssm.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.ssm[region]; ok {
-		return cl
-	}
-	cl := ssm.NewFromConfig(c.cfg, func(o *ssm.Options) { o.Region = region })
-	c.ssm[region] = cl
-	return cl
+	return perRegion(c, c.ssm, region, func() *ssm.Client {
+		return ssm.NewFromConfig(c.cfg, func(o *ssm.Options) { o.Region = region })
+	})
 }
 
 // SecretsManager returns the Secrets Manager client for region (a secret's Region is in its ARN).
 func (c *Clients) SecretsManager(region string) *secretsmanager.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.secrets[region]; ok {
-		return cl
-	}
-	cl := secretsmanager.NewFromConfig(c.cfg, func(o *secretsmanager.Options) { o.Region = region })
-	c.secrets[region] = cl
-	return cl
+	return perRegion(c, c.secrets, region, func() *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(c.cfg, func(o *secretsmanager.Options) { o.Region = region })
+	})
 }
 
 // Lambda returns the Lambda client for region.
 func (c *Clients) Lambda(region string) *lambda.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.lambda[region]; ok {
-		return cl
-	}
-	cl := lambda.NewFromConfig(c.cfg, func(o *lambda.Options) { o.Region = region })
-	c.lambda[region] = cl
-	return cl
+	return perRegion(c, c.lambda, region, func() *lambda.Client {
+		return lambda.NewFromConfig(c.cfg, func(o *lambda.Options) { o.Region = region })
+	})
 }
 
 // Scheduler returns the EventBridge Scheduler client for region.
 func (c *Clients) Scheduler(region string) *scheduler.Client {
+	return perRegion(c, c.sched, region, func() *scheduler.Client {
+		return scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
+	})
+}
+
+// perRegion returns m's client for region, built by build the first time: one client per service
+// and Region, shared by every caller (clients are safe for concurrent use and keep connections).
+func perRegion[T any](c *Clients, m map[string]*T, region string, build func() *T) *T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.sched[region]; ok {
+	if cl, ok := m[region]; ok {
 		return cl
 	}
-	cl := scheduler.NewFromConfig(c.cfg, func(o *scheduler.Options) { o.Region = region })
-	c.sched[region] = cl
+	cl := build()
+	m[region] = cl
 	return cl
 }
 
