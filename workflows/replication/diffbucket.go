@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -150,14 +151,14 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 				matched[e.username] = true
 			}
 		}
-		w := openWriters(ctx, store, p.Bucket, 1, func(int) string { return p.bucketKey(dir, "unmatched", side, i) })
+		w := partition.Open(ctx, store, p.Bucket, 1, func(int) string { return p.bucketKey(dir, "unmatched", side, i) })
 		err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, phaseSub, side, i), func(r record) error {
 			if matched[r.User.Username] {
 				return nil
 			}
-			return w.write(0, r)
+			return w.Write(0, r)
 		})
-		if err := w.close(err); err != nil {
+		if err := w.Close(err); err != nil {
 			return err
 		}
 	}

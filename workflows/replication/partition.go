@@ -9,6 +9,7 @@ import (
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -98,7 +99,7 @@ func (s *Steps) exportPools(ctx context.Context, p Plan, dir string, prog *Expor
 
 // Kinds of partition units.
 const (
-	// unitStage stages one users part of a pool's export by username (partition.stageBuckets()
+	// unitStage stages one users part of a pool's export by username (partitioner.stageBuckets()
 	// files), so that each user meets its group memberships; for the primary pool before the
 	// repairs it also notes the retry-store users it holds.
 	unitStage = "stage"
@@ -126,12 +127,12 @@ type partitionUnit struct {
 
 func (u partitionUnit) String() string { return fmt.Sprintf("%s %s %d", u.kind, u.side, u.i) }
 
-// partition partitions both pools' exports under dir into the plan's buckets: first staged by
+// partitioner partitions both pools' exports under dir into the plan's buckets: first staged by
 // username (so each user meets its group memberships), then each staged bucket routed by join
 // value into windows of buckets, then each window split into its buckets. Join values are the
 // primary sub when custom:primary_sub is trusted (phase sub) else the key (phase key). No unit
 // holds a pool: each reads a bounded share of one and streams it.
-type partition struct {
+type partitioner struct {
 	s     *Steps
 	p     Plan
 	dir   string
@@ -141,8 +142,8 @@ type partition struct {
 	units [2][]partitionUnit
 }
 
-func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partition, error) {
-	pt := &partition{s: s, p: p, dir: dir, first: phaseKey, parts: map[string][]snapshot.Part{}}
+func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partitioner, error) {
+	pt := &partitioner{s: s, p: p, dir: dir, first: phaseKey, parts: map[string][]snapshot.Part{}}
 	if p.trusted() {
 		pt.first = phaseSub
 	}
@@ -175,32 +176,32 @@ func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partitio
 }
 
 // exportDir is where a pool's export is.
-func (pt *partition) exportDir(side string) string {
+func (pt *partitioner) exportDir(side string) string {
 	if side == sidePrimary {
 		return pt.p.Prefix + pt.dir + PrimaryDir
 	}
 	return pt.p.Prefix + pt.dir + DRDir
 }
 
-func (pt *partition) stageKey(side string, part, i int) string {
+func (pt *partitioner) stageKey(side string, part, i int) string {
 	return pt.p.bucketKey(pt.dir, "stage", fmt.Sprintf("%s-users-p%05d", side, part), i)
 }
 
-func (pt *partition) membersKey(side string, i int) string {
+func (pt *partitioner) membersKey(side string, i int) string {
 	return pt.p.bucketKey(pt.dir, "stage", side+"-members", i)
 }
 
-func (pt *partition) windowKey(side string, staged, w int) string {
+func (pt *partitioner) windowKey(side string, staged, w int) string {
 	return pt.p.bucketKey(pt.dir, "window", fmt.Sprintf("%s-s%05d", side, staged), w)
 }
 
 // seenKey lists the retry-store users that users part holds.
-func (pt *partition) seenKey(part int) string {
+func (pt *partitioner) seenKey(part int) string {
 	return pt.p.bucketKey(pt.dir, "stage", "pending-seen", part)
 }
 
 // run runs one unit; a unitGone returns how many retry-store users are gone.
-func (pt *partition) run(ctx context.Context, u partitionUnit) (int, error) {
+func (pt *partitioner) run(ctx context.Context, u partitionUnit) (int, error) {
 	switch u.kind {
 	case unitStage:
 		return 0, pt.stage(ctx, u.side, u.i)
@@ -216,14 +217,14 @@ func (pt *partition) run(ctx context.Context, u partitionUnit) (int, error) {
 }
 
 // pendingSubs are the retry store's subs as PlanReconcile read them.
-func (pt *partition) pendingSubs(ctx context.Context) (map[string]bool, error) {
+func (pt *partitioner) pendingSubs(ctx context.Context) (map[string]bool, error) {
 	pending := map[string]bool{}
 	err := snapshot.GetLines(ctx, pt.s.S3(pt.p.Region), pt.p.Bucket, pt.p.Prefix+PendingFile, func(sub string) error { pending[sub] = true; return nil })
 	return pending, err
 }
 
 // stage writes users part `part` of a pool's export to the staged buckets by username.
-func (pt *partition) stage(ctx context.Context, side string, part int) error {
+func (pt *partitioner) stage(ctx context.Context, side string, part int) error {
 	store := pt.s.S3(pt.p.Region)
 	var pending map[string]bool
 	seen := []string{}
@@ -234,14 +235,14 @@ func (pt *partition) stage(ctx context.Context, side string, part int) error {
 		}
 	}
 	n := pt.p.stageBuckets()
-	w := openWriters(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.stageKey(side, part, i) })
+	w := partition.Open(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.stageKey(side, part, i) })
 	err := snapshot.ReadParts(ctx, store, pt.p.Bucket, pt.parts[side][part:part+1], func(u snapshot.User) error {
 		if sub := u.Attributes["sub"]; pending[sub] {
 			seen = append(seen, sub)
 		}
-		return w.write(bucketOf(u.Username, n), u)
+		return w.Write(partition.Of(u.Username, n), u)
 	})
-	if err := w.close(err); err != nil {
+	if err := w.Close(err); err != nil {
 		return err
 	}
 	if pending == nil {
@@ -251,19 +252,19 @@ func (pt *partition) stage(ctx context.Context, side string, part int) error {
 }
 
 // stageMembers writes a pool's memberships to the staged buckets by username.
-func (pt *partition) stageMembers(ctx context.Context, side string) error {
+func (pt *partitioner) stageMembers(ctx context.Context, side string) error {
 	store := pt.s.S3(pt.p.Region)
 	n := pt.p.stageBuckets()
-	w := openWriters(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.membersKey(side, i) })
+	w := partition.Open(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.membersKey(side, i) })
 	err := snapshot.ReadMemberships(ctx, store, pt.p.Bucket, pt.exportDir(side), func(m snapshot.Membership) error {
-		return w.write(bucketOf(m.Username, n), m)
+		return w.Write(partition.Of(m.Username, n), m)
 	})
-	return w.close(err)
+	return w.Close(err)
 }
 
 // gone writes the repair list of the retry-store users no users part of the primary holds: only
 // their entries to remove.
-func (pt *partition) gone(ctx context.Context) (int, error) {
+func (pt *partitioner) gone(ctx context.Context) (int, error) {
 	store := pt.s.S3(pt.p.Region)
 	pending, err := pt.pendingSubs(ctx)
 	if err != nil {
@@ -291,7 +292,7 @@ func (pt *partition) gone(ctx context.Context) (int, error) {
 // route reads staged bucket i of a pool with its memberships (users stream through; only the
 // bucket's memberships are held) and writes each user, with its groups, to the window of its
 // join bucket.
-func (pt *partition) route(ctx context.Context, side string, i int) error {
+func (pt *partitioner) route(ctx context.Context, side string, i int) error {
 	store := pt.s.S3(pt.p.Region)
 	groups := map[string][]string{}
 	if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.membersKey(side, i), func(m snapshot.Membership) error {
@@ -314,7 +315,7 @@ func (pt *partition) route(ctx context.Context, side string, i int) error {
 
 // split writes the bucket files of window w of a pool from the window's files of every staged
 // bucket.
-func (pt *partition) split(ctx context.Context, side string, w int) error {
+func (pt *partitioner) split(ctx context.Context, side string, w int) error {
 	keys := make([]string, pt.p.stageBuckets())
 	for i := range keys {
 		keys[i] = pt.windowKey(side, i, w)
@@ -342,14 +343,14 @@ func (s *Steps) splitWindow(ctx context.Context, p Plan, side, phase string, w i
 	store := s.S3(p.Region)
 	lo := w * s.openFiles()
 	hi := min(lo+s.openFiles(), p.Buckets)
-	out := openWriters(ctx, store, p.Bucket, hi-lo, func(i int) string { return bucketKey(lo + i) })
+	out := partition.Open(ctx, store, p.Bucket, hi-lo, func(i int) string { return bucketKey(lo + i) })
 	var err error
 	for _, key := range keys {
 		if err = snapshot.GetLines(ctx, store, p.Bucket, key, func(r record) error {
-			return out.write(p.joinBucket(side, phase, r.User)-lo, r)
+			return out.Write(p.joinBucket(side, phase, r.User)-lo, r)
 		}); err != nil {
 			break
 		}
 	}
-	return out.close(err)
+	return out.Close(err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -138,14 +139,14 @@ func (s *Steps) windows(ctx context.Context, plan Plan, n int, key func(i int) s
 	store := s.S3(plan.Region)
 	for lo := 0; lo < n; lo += s.openFiles() {
 		hi := min(lo+s.openFiles(), n)
-		w := openWriters(ctx, store, plan.Bucket, hi-lo, func(i int) string { return key(lo + i) })
+		w := partition.Open(ctx, store, plan.Bucket, hi-lo, func(i int) string { return key(lo + i) })
 		err := read(func(i int, r record) error {
 			if i < lo || i >= hi {
 				return nil
 			}
-			return w.write(i-lo, r)
+			return w.Write(i-lo, r)
 		})
-		if err := w.close(err); err != nil {
+		if err := w.Close(err); err != nil {
 			return err
 		}
 	}
@@ -164,13 +165,13 @@ func (s *Steps) openFiles() int {
 func (p Plan) joinBucket(side, phase string, u snapshot.User) int {
 	if phase == phaseSub {
 		if side == sidePrimary {
-			return bucketOf("sub:"+u.Attributes["sub"], p.Buckets)
+			return partition.Of("sub:"+u.Attributes["sub"], p.Buckets)
 		}
 		if ps := u.Attributes[PrimarySubAttribute]; ps != "" {
-			return bucketOf("sub:"+ps, p.Buckets)
+			return partition.Of("sub:"+ps, p.Buckets)
 		}
 	}
-	return bucketOf(p.Match.Key(u), p.Buckets)
+	return partition.Of(p.Match.Key(u), p.Buckets)
 }
 
 // stageBuckets is how many files partition stages each pool's users and memberships in: far

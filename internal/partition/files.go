@@ -1,0 +1,65 @@
+// Package partition spreads records over hash buckets of gzip JSON-lines objects in S3, so that
+// a join of two large files can be done a bounded bucket at a time.
+package partition
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+)
+
+// Of is the bucket of a value among n: a stable hash (FNV-1a 64), the same in every invocation.
+func Of(value string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(value))
+	return int(h.Sum64() % uint64(n))
+}
+
+// Writers stream records into n gzip JSON-lines objects, one per bucket.
+type Writers struct {
+	ws []*s3stream.Writer
+	lw []*snapshot.LineWriter
+}
+
+// Open starts n objects, bucket i's at key(i). Nothing is visible until Close completes them.
+func Open(ctx context.Context, store transfermanager.S3APIClient, bucket string, n int, key func(i int) string) *Writers {
+	w := &Writers{}
+	for i := range n {
+		sw := s3stream.Create(ctx, store, bucket, key(i))
+		w.ws = append(w.ws, sw)
+		w.lw = append(w.lw, snapshot.NewLineWriter(sw))
+	}
+	return w
+}
+
+// Write writes v as one line of bucket i's object.
+func (w *Writers) Write(i int, v any) error { return w.lw[i].Write(v) }
+
+// Close completes every object, or aborts them all with err (nothing half-written is left).
+func (w *Writers) Close(err error) error {
+	if err == nil {
+		for _, lw := range w.lw {
+			err = errors.Join(err, lw.Close())
+		}
+	}
+	if err != nil {
+		for _, sw := range w.ws {
+			sw.Abort(err)
+		}
+		return err
+	}
+	for i, sw := range w.ws {
+		if _, err := sw.Close(); err != nil {
+			for _, rest := range w.ws[i+1:] {
+				rest.Abort(err)
+			}
+			return err
+		}
+	}
+	return nil
+}
