@@ -150,3 +150,37 @@ func TestFailoverConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskFunctionNames: every Lambda function of a stack has a name of its own (the gate's
+// triggers have the same name in both Regions) that names its workflow once — an operator looking for the failover's check step finds
+// cognito-dr-failover-check.
+func TestTaskFunctionNames(t *testing.T) {
+	all := map[string]bool{}
+	for _, rs := range []map[string]resource{resources, fbResources, repResources, rcResources} {
+		seen := map[string]bool{}
+		for id, r := range rs {
+			if r.Type != "AWS::Lambda::Function" {
+				continue
+			}
+			name, _ := r.Properties["FunctionName"].(string)
+			if name == "" {
+				continue // CDK's own helper functions
+			}
+			if seen[name] {
+				t.Errorf("%s: function name %s is used twice", id, name)
+			}
+			seen[name], all[name] = true, true
+			parts := strings.Split(name, "-")
+			for i := 1; i < len(parts); i++ {
+				if parts[i] == parts[i-1] {
+					t.Errorf("%s: function name %s repeats %q", id, name, parts[i])
+				}
+			}
+		}
+	}
+	for _, want := range []string{"cognito-dr-failover-check", "cognito-dr-failback-plan-failback"} {
+		if !all[want] {
+			t.Errorf("no function %s among %v", want, slices.Sorted(maps.Keys(all)))
+		}
+	}
+}

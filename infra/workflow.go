@@ -118,7 +118,7 @@ func newTaskFunctions[S any](stack awscdk.Stack, s S, tasks map[string]taskSpec[
 		}
 		fn := NewGoFunction(stack, taskConstructID(task.Name), GoFunctionProps{
 			Task:                task.Name,
-			FunctionName:        "cognito-dr-" + p.Workflow + "-" + task.Name,
+			FunctionName:        taskFunctionName(p.Workflow, task.Name),
 			Code:                p.Code,
 			MemoryMiB:           spec.MemoryMiB,
 			Timeout:             awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
@@ -329,4 +329,11 @@ func notifyAlarms(topic *OperatorTopic, alarms ...awscloudwatch.Alarm) {
 	for _, a := range alarms {
 		a.AddAlarmAction(notify)
 	}
+}
+
+// taskFunctionName is the physical name of a workflow's task function: cognito-dr-<workflow>-<task>,
+// the workflow named once when the task's name already starts with it (failover-check →
+// cognito-dr-failover-check).
+func taskFunctionName(workflow, task string) string {
+	return "cognito-dr-" + workflow + "-" + strings.TrimPrefix(task, workflow+"-")
 }
