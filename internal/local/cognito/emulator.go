@@ -59,15 +59,15 @@ type Emulator struct {
 	accountID string
 	tokenKey  []byte // keys pagination tokens so they cannot be forged
 
-	quotasOn    atomic.Bool
-	latency     atomic.Int64
-	failureRate atomic.Uint64    // math.Float64bits
-	throttle    injectedThrottle // SetThrottleRate
-	quotas      *quotas
-	outage      atomic.Pointer[outage] // SetOutage
+	quotasOn atomic.Bool
+	latency  atomic.Int64
+	failures injectedRate // SetFailureRate, per operation
+	throttle injectedRate // SetThrottleRate, per quota category
+	quotas   *quotas
+	outage   atomic.Pointer[outage] // SetOutage
 
 	randMu sync.Mutex
-	rnd    *rand.Rand // ids, subs and fault injection
+	rnd    *rand.Rand // ids and subs
 
 	loseMu sync.Mutex
 	lose   map[string]int // operation -> successful calls whose answer is still to be lost
@@ -141,8 +141,12 @@ func (e *Emulator) SetEnableKeepsModified(keep bool) { e.enabledKeepsModified.St
 // SetLatency sets the delay added before every answer.
 func (e *Emulator) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }
 
-// SetFailureRate sets the fraction (0..1) of calls answered with InternalErrorException (HTTP 500).
-func (e *Emulator) SetFailureRate(f float64) { e.failureRate.Store(floatBits(f)) }
+// SetFailureRate sets the fraction (0..1) of each operation's calls answered with
+// InternalErrorException (HTTP 500): counted from this call, every call that takes an operation's
+// count of failed calls to floor(calls × f) fails (at 0.1, the 10th, 20th, … ListUsers call), so a
+// fault test sees failures of every operation it calls often enough, whatever the order in which
+// concurrent calls arrive. Stats counts them in Failed.
+func (e *Emulator) SetFailureRate(f float64) { e.failures.set(f) }
 
 // LoseResponses makes the next n calls of op that succeed take effect and then answer
 // InternalErrorException (HTTP 500), as when a response is lost on its way back after the write: a
@@ -173,45 +177,41 @@ func (e *Emulator) loseResponse(op string) bool {
 // floor(calls × f) is throttled (at 0.1, the 10th, 20th, … call of each category). Stats counts
 // them in Throttled, as it counts quota throttling. A test of retries then sees throttling on
 // any machine; the quotas only throttle a caller faster than them.
-func (e *Emulator) SetThrottleRate(f float64) {
-	t := &e.throttle
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.rate, t.calls = f, map[Category]uint64{}
-}
+func (e *Emulator) SetThrottleRate(f float64) { e.throttle.set(f) }
 
-// injectedThrottle is SetThrottleRate's state: calls per category since the rate was set.
-type injectedThrottle struct {
+// injectedRate is SetThrottleRate's or SetFailureRate's state: the rate and the calls per key
+// (category or operation) since it was set.
+type injectedRate struct {
 	mu    sync.Mutex
 	rate  float64
-	calls map[Category]uint64
+	calls map[string]uint64
 }
 
-// shouldThrottle counts a call of category c and says whether SetThrottleRate throttles it.
-func (e *Emulator) shouldThrottle(c Category) bool {
-	t := &e.throttle
+func (t *injectedRate) set(f float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rate, t.calls = f, map[string]uint64{}
+}
+
+// hit counts a call of key and says whether the rate picks it.
+func (t *injectedRate) hit(key string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.rate <= 0 {
 		return false
 	}
-	n := t.calls[c]
-	t.calls[c] = n + 1
+	n := t.calls[key]
+	t.calls[key] = n + 1
 	return math.Floor(float64(n+1)*t.rate) > math.Floor(float64(n)*t.rate)
 }
 
+// shouldThrottle counts a call of category c and says whether SetThrottleRate throttles it.
+func (e *Emulator) shouldThrottle(c Category) bool { return e.throttle.hit(string(c)) }
+
 func (e *Emulator) now() time.Time { return e.clock() }
 
-// shouldFail draws from the seeded generator so fault tests are reproducible.
-func (e *Emulator) shouldFail() bool {
-	f := floatFromBits(e.failureRate.Load())
-	if f <= 0 {
-		return false
-	}
-	e.randMu.Lock()
-	defer e.randMu.Unlock()
-	return e.rnd.Float64() < f
-}
+// shouldFail counts a call of operation op and says whether SetFailureRate fails it.
+func (e *Emulator) shouldFail(op string) bool { return e.failures.hit(op) }
 
 // newSub returns a random UUID v4, as Cognito's sub is.
 func (e *Emulator) newSub() [16]byte {

@@ -163,7 +163,7 @@ func (e *Emulator) serve(r *http.Request) (any, error) {
 			return nil, errInternal()
 		}
 	}
-	if e.shouldFail() {
+	if e.shouldFail(op) {
 		incr(&e.stats.failed, op)
 		return nil, errInternal()
 	}

@@ -1,7 +1,6 @@
 package cognito
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -45,6 +44,3 @@ func (e *Emulator) ResetStats() {
 	e.stats.throttled.Clear()
 	e.stats.failed.Clear()
 }
-
-func floatBits(f float64) uint64     { return math.Float64bits(f) }
-func floatFromBits(b uint64) float64 { return math.Float64frombits(b) }

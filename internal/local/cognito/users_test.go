@@ -320,3 +320,35 @@ func TestLostResponse(t *testing.T) {
 		t.Errorf("Failed[AdminCreateUser] = %d, want 1", got)
 	}
 }
+
+// TestInjectedFailuresPerOperation: SetFailureRate fails that fraction of each operation's calls,
+// counted per operation, so an operation called often enough always sees failures whatever else
+// is called in between.
+func TestInjectedFailuresPerOperation(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEmulator()
+	e.SetQuotas(false)
+	id, _ := e.CreatePool(testRegion, emailPoolInput())
+	c := newTestClient(t, e, testRegion)
+	noRetry := func(o *cip.Options) { o.Retryer = aws.NopRetryer{} }
+	e.SetFailureRate(0.2)
+	var failed []int
+	for i := range 10 {
+		// Another operation's calls between do not move ListUsers' count.
+		_, _ = c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &id}, noRetry)
+		_, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &id}, noRetry)
+		var ie *types.InternalErrorException
+		switch {
+		case errors.As(err, &ie):
+			failed = append(failed, i+1)
+		case err != nil:
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	if diff := cmp.Diff([]int{5, 10}, failed); diff != "" {
+		t.Errorf("failed ListUsers calls (-want +got):\n%s", diff)
+	}
+	if got := e.Stats().Failed; got["ListUsers"] != 2 || got["DescribeUserPool"] != 2 {
+		t.Errorf("Failed = %v, want 2 of each operation", got)
+	}
+}
