@@ -135,6 +135,9 @@ type FailoverParts struct {
 	NoActivePoolAlarm awscloudwatch.Alarm
 	BothActiveAlarm   awscloudwatch.Alarm
 	WatchErrorsAlarm  awscloudwatch.Alarm
+	// WatchSilentAlarm: no reading for 5 minutes (the schedule disabled, the function not invoked or
+	// dying before it publishes): the mode alarms treat missing readings as no alarm.
+	WatchSilentAlarm awscloudwatch.Alarm
 }
 
 // buildFailover deploys the failover state machine beside the reconcile schedule it pauses, in the
@@ -260,7 +263,20 @@ func (s *ReconcileStack) buildModeWatch(code CodeSource) error {
 	f.WatchErrorsAlarm = newAlarm(s.Stack, "ModeWatchErrorsAlarm", "cognito-dr-mode-watch-errors",
 		"The mode watch failed: the mode alarms have no readings. Check the "+ModeWatchFunctionName+" logs.",
 		f.Watch.Function.MetricErrors(every5Minutes("Sum")), 1)
-	notifyAlarms(s.Backup.Topic, f.NoActivePoolAlarm, f.BothActiveAlarm, f.WatchErrorsAlarm)
+	f.WatchSilentAlarm = awscloudwatch.NewAlarm(s.Stack, jsii.String("ModeWatchSilentAlarm"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String("cognito-dr-mode-watch-silent"),
+		AlarmDescription: jsii.String("The mode watch published no reading for 5 minutes: the mode alarms cannot fire. Check the " + ModeWatchScheduleName + " schedule is enabled and the " + ModeWatchFunctionName + " logs."),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(failover.MetricsNamespace), MetricName: jsii.String(failover.MetricNoActivePool), DimensionsMap: jsiiMap(dims),
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("SampleCount"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+	})
+	f.WatchSilentAlarm.AddOkAction(awscloudwatchactions.NewSnsAction(s.Backup.Topic.Topic))
+	notifyAlarms(s.Backup.Topic, f.NoActivePoolAlarm, f.BothActiveAlarm, f.WatchErrorsAlarm, f.WatchSilentAlarm)
 	return nil
 }
 

@@ -135,6 +135,12 @@ func TestModeWatch(t *testing.T) {
 	}
 	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{"AlarmName": "cognito-dr-failover-failed", "MetricName": "ExecutionsFailed", "AlarmActions": operators})
 	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{"AlarmName": "cognito-dr-mode-watch-errors", "MetricName": "Errors", "AlarmActions": operators})
+	// A watch that stopped publishing alarms too: missing readings breach.
+	hasPropsIn(t, rcTemplate, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "cognito-dr-mode-watch-silent", "Namespace": failover.MetricsNamespace, "MetricName": failover.MetricNoActivePool, "Dimensions": dims,
+		"Statistic": "SampleCount", "Period": 300, "ComparisonOperator": "LessThanThreshold", "Threshold": 1, "TreatMissingData": "breaching",
+		"AlarmActions": operators, "OKActions": operators,
+	})
 }
 
 func TestFailoverConfig(t *testing.T) {

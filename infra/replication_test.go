@@ -449,8 +449,8 @@ func TestReconcileAlarms(t *testing.T) {
 	})
 	// And the DR pool's other two gate triggers' errors (gate_test.go), the failover's and the
 	// mode watch's (failover_test.go).
-	if n := countTypeIn(rcResources, "AWS::CloudWatch::Alarm"); n != 5+2+4 {
-		t.Errorf("%d alarms, want 11", n)
+	if n := countTypeIn(rcResources, "AWS::CloudWatch::Alarm"); n != 5+2+5 {
+		t.Errorf("%d alarms, want 12", n)
 	}
 }
 
