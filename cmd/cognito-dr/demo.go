@@ -104,10 +104,14 @@ func printBackupSummary(st *devstack.Stack, sc *devstack.Scenario, x *asl.Execut
 		fmt.Printf("  %-22s %d\n", r, m.Import.ByReason[r])
 	}
 	fmt.Printf("files written\n")
+	width := len("manifest")
 	for _, f := range m.Files {
-		fmt.Printf("  %-12s s3://%s/%s (%d bytes)\n", f.Kind, sc.Bucket, f.Key, f.Bytes)
+		width = max(width, len(f.Kind))
 	}
-	fmt.Printf("  %-12s s3://%s/%s\n", "manifest", sc.Bucket, out.ManifestKey)
+	for _, f := range m.Files {
+		fmt.Printf("  %-*s s3://%s/%s (%d bytes)\n", width, f.Kind, sc.Bucket, f.Key, f.Bytes)
+	}
+	fmt.Printf("  %-*s s3://%s/%s\n", width, "manifest", sc.Bucket, out.ManifestKey)
 	for _, msg := range st.AWS.SNS().Messages() {
 		fmt.Printf("SNS notification %q\n", msg.Subject)
 	}
