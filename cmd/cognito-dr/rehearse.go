@@ -22,12 +22,13 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/statemachines"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
+	wffailover "github.com/cognito-dr/cognito-dr/workflows/failover"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
 )
 
 // rehearsable are the workflows `run` executes in-process. The approval page of a failback and of
 // a restore into a pool with users is served by this process too (rehearse_failback.go).
-var rehearsable = []string{statemachines.Backup, statemachines.Failback, statemachines.Reconcile, statemachines.Restore}
+var rehearsable = []string{statemachines.Backup, statemachines.Failback, statemachines.Failover, statemachines.Reconcile, statemachines.Restore}
 
 func runRehearse(ctx context.Context, args []string) error {
 	return rehearseCommand(ctx, args, os.Stdout, os.Stderr)
@@ -110,6 +111,8 @@ func rehearseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer pages.Close()
 		functions = restoreSteps(clients, *topic, *importLogsRole, rates, pages, stderr).Functions(log)
+	case statemachines.Failover:
+		functions = wffailover.NewSteps(clients, *topic).Functions(log)
 	case statemachines.Reconcile:
 		functions = reconcileSteps(clients, *topic, rates, *retryBucket, *retryRegion, *retryPrefix).Functions(log)
 	}

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cognito-dr/cognito-dr/internal/failover"
+	"github.com/cognito-dr/cognito-dr/internal/poolmode"
+	wffailover "github.com/cognito-dr/cognito-dr/workflows/failover"
 )
 
 // TestRunBackupRehearsal: `run backup` runs the backup in this process against the local stack:
@@ -115,5 +119,38 @@ func TestRunFailedExecutionExits1(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "ExecutionFailed BucketNotFound") {
 		t.Errorf("progress on stderr does not end with the failure:\n%s", stderr.String())
+	}
+}
+
+// TestRunFailoverRehearsal: `run failover` runs the failover state machine in this process: the
+// primary ends fenced and the DR pool active by the failover, and stderr shows its steps.
+func TestRunFailoverRehearsal(t *testing.T) {
+	st, sc, _ := localStateMachines(t, 0)
+	var stdout, stderr strings.Builder
+	err := rehearseCommand(t.Context(), []string{"failover", "--input", writeJSON(t, sc.FailoverRequest()), "--topic-arn", sc.TopicArn}, &stdout, &stderr)
+	if code := exitCode(err); code != exitOK {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, stderr.String())
+	}
+	var out wffailover.Report
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+		t.Fatalf("stdout is not the execution output: %v\n%s", err, stdout.String())
+	}
+	if out.Primary.Action != failover.Fenced || out.DR.Action != failover.Activated || out.FailbackInput.FailoverTime == "" {
+		t.Errorf("output %s", stdout.String())
+	}
+	for _, state := range []string{"CheckRequest", "FencePrimary", "ActivateDr", "PauseReconcile", "Verify", "ExecutionSucceeded"} {
+		if !strings.Contains(stderr.String(), state) {
+			t.Errorf("progress on stderr does not show %s:\n%s", state, stderr.String())
+		}
+	}
+	for pool, region := range map[string]string{sc.TokyoID: sc.Tokyo.Region, sc.OsakaID: sc.Osaka.Region} {
+		want := poolmode.Fenced
+		if pool == sc.OsakaID {
+			want = poolmode.Active
+		}
+		s, err := poolmode.Parameter{Client: st.Clients.SSM(region), Name: poolmode.ParameterName(pool)}.Get(t.Context())
+		if err != nil || s.Mode != want || s.Cause != poolmode.CauseFailover {
+			t.Errorf("%s mode %+v %v, want %s by the failover", pool, s, err, want)
+		}
 	}
 }
