@@ -76,6 +76,11 @@ type Steps struct {
 	// BatchTime bounds how long a looping step works before it returns its cursor; zero means
 	// 10 minutes.
 	BatchTime time.Duration
+	// PageSize, BucketUsers and OpenFiles size the apply phases' work lists (worklist.go); zero
+	// means DefaultPageSize, DefaultBucketUsers and DefaultOpenFiles.
+	PageSize    int
+	BucketUsers int
+	OpenFiles   int
 	// Metrics receives the drill's metrics as CloudWatch embedded metric format lines (the
 	// Lambda's standard output); nil publishes none.
 	Metrics io.Writer
