@@ -47,6 +47,9 @@ func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 	prog := in.Progress
 	deadline := s.now().Add(s.batchTime())
 	more := func() bool { return s.now().Before(deadline) }
+	if s.Budget != nil {
+		more = s.Budget().Open
+	}
 	if prog.List.Buckets == 0 {
 		if prog.Cursor > 0 {
 			return prog, stateerr.Invalid("the %s phase is at item %d but has no work list: an earlier version started it; run the restore again", in.Phase, prog.Cursor)
