@@ -45,10 +45,15 @@ var applyOps = quota.MustOps("ListUsers", "AdminCreateUser", "AdminGetUser", "Cr
 func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 	p := in.Plan
 	prog := in.Progress
-	deadline := s.now().Add(s.batchTime())
+	start := s.now()
+	deadline := start.Add(s.batchTime())
 	more := func() bool { return s.now().Before(deadline) }
+	// A unit of the list reads up to the whole snapshot once (several minutes at tens of millions
+	// of users): one starts only in the first half of the batch time, so it ends inside Lambda's.
+	moreUnits := func() bool { return s.now().Before(start.Add(s.batchTime() / 2)) }
 	if s.Budget != nil {
 		more = s.Budget().Open
+		moreUnits = more
 	}
 	if prog.List.Buckets == 0 {
 		if prog.Cursor > 0 {
@@ -62,7 +67,7 @@ func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 		if err != nil {
 			return in.Progress, err
 		}
-		for prog.List.Unit < len(units) && more() {
+		for prog.List.Unit < len(units) && moreUnits() {
 			if err := units[prog.List.Unit](ctx); err != nil {
 				return prog, fmt.Errorf("list the %s phase's work (unit %d of %d): %w", in.Phase, prog.List.Unit+1, len(units), err)
 			}
