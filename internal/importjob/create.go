@@ -25,24 +25,37 @@ import (
 // is an unverified contact: those can be created by API (Create).
 func Creatable(ctx context.Context, store s3stream.GetObjectAPI, bucket string, built csvbuild.Built) (map[string]bool, error) {
 	creatable := map[string]bool{}
+	err := EachCreatable(ctx, store, bucket, built, func(name string) error {
+		creatable[name] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return creatable, nil
+}
+
+// EachCreatable streams the names Creatable returns to fn, in the rejects report's order, holding
+// none of them.
+func EachCreatable(ctx context.Context, store s3stream.GetObjectAPI, bucket string, built csvbuild.Built, fn func(name string) error) error {
 	if built.Rejected == 0 {
-		return creatable, nil
+		return nil
 	}
 	r, err := s3stream.Open(ctx, store, bucket, built.Rejects.Key)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer r.Close()
 	err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
 		if rj.Reason == importcsv.ReasonNoVerifiedContact && len(rj.Also) == 0 {
-			creatable[rj.Username] = true
+			return fn(rj.Username)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read rejects: %w", err)
+		return fmt.Errorf("read rejects: %w", err)
 	}
-	return creatable, nil
+	return nil
 }
 
 // CreateAPI is what Create calls.

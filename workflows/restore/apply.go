@@ -34,120 +34,99 @@ type ApplyResult struct {
 // applyOps are the calls Apply makes on the target pool, each paced to its quota.
 var applyOps = quota.MustOps("ListUsers", "AdminCreateUser", "AdminGetUser", "CreateGroup", "AdminAddUserToGroup", "AdminDisableUser")
 
-// item is one change: a user to create or disable, a group to create, or a membership to add.
-type item struct {
-	user     *snapshot.User
-	username string
-	name     string
-	group    *snapshot.Group
-	member   string
-}
-
 // Apply makes the changes of one phase on the target pool — create: the users the import refuses
 // only for an unverified contact, by API (importjob.Create, as failback does); groups: every group
 // with its description, precedence and role; memberships: every membership (in a phase of its
-// own, as a chunk's items run at once); disable: the users disabled at snapshot time — from Progress.Cursor until the list ends or BatchTime passes. Each chunk's
-// results go to the phase's ledger before the cursor moves, and every change is idempotent.
+// own, as a chunk's items run at once); disable: the users disabled at snapshot time — from
+// Progress.Cursor until the list ends or BatchTime passes. The phase's first invocations build its
+// work list (worklist.go) a bounded unit at a time; then each invocation reads only the pages at
+// its cursor. Each chunk's results go to the phase's ledger before the cursor moves, and every
+// change is idempotent.
 func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 	p := in.Plan
-	items, err := s.applyItems(ctx, p, in.CSV, in.Phase)
-	if err != nil {
-		return in.Progress, err
+	prog := in.Progress
+	start := s.now()
+	deadline := start.Add(s.batchTime())
+	more := func() bool { return s.now().Before(deadline) }
+	// A unit of the list reads up to the whole snapshot once (several minutes at tens of millions
+	// of users): one starts only in the first half of the batch time, so it ends inside Lambda's.
+	moreUnits := func() bool { return s.now().Before(start.Add(s.batchTime() / 2)) }
+	if s.Budget != nil {
+		more = s.Budget().Open
+		moreUnits = more
 	}
-	store := s.S3(p.Region)
+	if prog.List.Buckets == 0 {
+		if prog.Cursor > 0 {
+			return prog, stateerr.Invalid("the %s phase is at item %d but has no work list: an earlier version started it; run the restore again", in.Phase, prog.Cursor)
+		}
+		prog.List = WorkList{Buckets: s.buckets(p), PageSize: s.pageSize()}
+	}
+	w := worklist{s: s, p: p, csv: in.CSV, phase: in.Phase, wl: prog.List, store: s.S3(p.Region)}
+	if !prog.List.Built {
+		units, err := w.units()
+		if err != nil {
+			return in.Progress, err
+		}
+		for prog.List.Unit < len(units) && moreUnits() {
+			if err := units[prog.List.Unit](ctx); err != nil {
+				return prog, fmt.Errorf("list the %s phase's work (unit %d of %d): %w", in.Phase, prog.List.Unit+1, len(units), err)
+			}
+			prog.List.Unit++
+		}
+		if prog.List.Unit < len(units) {
+			return prog, nil
+		}
+		prog.List.Built = true
+	}
+	x, err := w.index(ctx)
+	if err != nil {
+		return prog, err
+	}
+	prog.List.Items = x.items()
+	w.wl = prog.List
+	store := w.store
 	started, err := checkpoint.Started(ctx, store, p.Bucket, p.Prefix+ApplyStartedFile, s.now())
 	if err != nil {
-		return in.Progress, err
+		return prog, err
 	}
 	c := s.Cognito(p.Target.Region)
 	pace := s.Quota.Pacer(p.Target.Region, applyOps)
-	prog := in.Progress
-	deadline := s.now().Add(s.batchTime())
-	cursor, err := checkpoint.Run(ctx, prog.Cursor, len(items), func() bool { return s.now().Before(deadline) },
-		func(ctx context.Context, i int) (ApplyResult, error) {
-			r, err := s.apply(ctx, c, pace, started, p, items[i])
-			r.Index, r.Phase = i, in.Phase
-			return r, err
-		},
-		func(from int, results []ApplyResult) error {
-			if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%s/%08d.jsonl.gz", p.Prefix, LedgerDir, in.Phase, from), results); err != nil {
-				return err
-			}
-			for _, r := range results {
-				switch {
-				case r.OK:
-					prog.Applied++
-				case !r.Existed:
-					prog.Failed++
-				}
-			}
-			return nil
-		})
-	prog.Cursor, prog.Done = cursor, cursor >= len(items)
-	if err != nil {
-		return prog, fmt.Errorf("restore %s in %s: %w", in.Phase, p.Target.UserPoolID, err)
-	}
-	return prog, nil
-}
-
-// applyItems lists a phase's changes in a fixed order, so a cursor means the same item in every
-// invocation.
-func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput, phase string) ([]item, error) {
-	store := s.S3(p.Region)
-	var items []item
-	switch phase {
-	case PhaseCreate:
-		creatable, err := importjob.Creatable(ctx, store, p.Bucket, csv.Built)
+	for prog.Cursor < prog.List.Items && more() {
+		items, first, err := w.page(ctx, x, prog.Cursor)
 		if err != nil {
-			return nil, err
+			return prog, err
 		}
-		if len(creatable) == 0 {
-			return nil, nil
+		prog.Cursor, err = checkpoint.Run(ctx, prog.Cursor, first+len(items), more,
+			func(ctx context.Context, i int) (ApplyResult, error) {
+				r, err := s.apply(ctx, c, pace, started, p, items[i-first])
+				r.Index, r.Phase = i, in.Phase
+				return r, err
+			},
+			func(from int, results []ApplyResult) error {
+				if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%s/%08d.jsonl.gz", p.Prefix, LedgerDir, in.Phase, from), results); err != nil {
+					return err
+				}
+				for _, r := range results {
+					switch {
+					case r.OK:
+						prog.Applied++
+					case !r.Existed:
+						prog.Failed++
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return prog, fmt.Errorf("restore %s in %s: %w", in.Phase, p.Target.UserPoolID, err)
 		}
-		err = readVerified(ctx, store, p.Bucket, csv.Users, func(u snapshot.User) error {
-			if name := p.Match.Name(u); creatable[name] {
-				items = append(items, item{user: &u, username: u.Username, name: name})
-			}
-			return nil
-		})
-		return items, err
-	case PhaseGroups:
-		err := readVerified(ctx, store, p.Bucket, p.Snapshot.Groups, func(g snapshot.Group) error {
-			items = append(items, item{group: &g})
-			return nil
-		})
-		return items, err
-	case PhaseMemberships:
-		// Memberships name users by their snapshot username; the target knows them by name.
-		names := map[string]string{}
-		if err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
-			if u.Status != StatusExternalProvider {
-				names[u.Username] = p.Match.Name(u)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		err := readParts(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
-			items = append(items, item{username: m.Username, name: names[m.Username], member: m.Group})
-			return nil
-		})
-		return items, err
-	case PhaseDisable:
-		err := readVerified(ctx, store, p.Bucket, csv.Users, func(u snapshot.User) error {
-			if !u.Enabled {
-				items = append(items, item{username: u.Username, name: p.Match.Name(u)})
-			}
-			return nil
-		})
-		return items, err
 	}
-	return nil, stateerr.Invalid("phase %q is not %s, %s, %s or %s", phase, PhaseCreate, PhaseGroups, PhaseMemberships, PhaseDisable)
+	prog.Done = prog.Cursor >= prog.List.Items
+	return prog, nil
 }
 
 func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it item) (ApplyResult, error) {
 	pool := aws.String(p.Target.UserPoolID)
-	r := ApplyResult{Username: it.username}
+	r := ApplyResult{Username: it.Username}
 	call := func(op string, fn func() error) error {
 		if err := pace.Wait(ctx, op); err != nil {
 			return err
@@ -156,20 +135,20 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	}
 	var err error
 	switch {
-	case it.user != nil:
+	case it.User != nil:
 		var has bool
-		if has, err = s.hasSignIn(ctx, c, pace, p, it.name); has {
+		if has, err = s.hasSignIn(ctx, c, pace, p, it.Name); has {
 			r.Existed, r.Message = true, "the target already has a user who signs in with this "+p.Match.Attribute
 			break
 		}
 		if err == nil {
-			r.Existed, err = importjob.Create(ctx, c, pace, p.Target.UserPoolID, it.name, *it.user, started)
+			r.Existed, err = importjob.Create(ctx, c, pace, p.Target.UserPoolID, it.Name, *it.User, started)
 		}
 		if r.Existed {
 			r.Message = "already existed in the target before this restore"
 		}
-	case it.group != nil:
-		g := it.group
+	case it.Group != nil:
+		g := it.Group
 		r.Group = g.Name
 		in := &cip.CreateGroupInput{UserPoolId: pool, GroupName: aws.String(g.Name), Precedence: g.Precedence}
 		if g.Description != "" {
@@ -184,19 +163,19 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 			// Left as the target has it: a restore adds, it never rewrites what is there.
 			r.Existed, r.Message, err = true, "the target already had this group", nil
 		}
-	case it.member != "":
-		r.Group = it.member
-		if it.name == "" {
+	case it.Member != "":
+		r.Group = it.Member
+		if it.Name == "" {
 			r.Message = "not restored: a federated user (EXTERNAL_PROVIDER), or not in the snapshot's users"
 			return r, nil
 		}
 		err = call("AdminAddUserToGroup", func() error {
-			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.name), GroupName: aws.String(it.member)})
+			_, err := c.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String(it.Name), GroupName: aws.String(it.Member)})
 			return err
 		})
 	default:
 		err = call("AdminDisableUser", func() error {
-			_, err := c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.name)})
+			_, err := c.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: pool, Username: aws.String(it.Name)})
 			return err
 		})
 	}
@@ -209,7 +188,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 		return r, nil
 	}
 	// Names may be email addresses: the error names the user by the snapshot's username.
-	return r, fmt.Errorf("snapshot user %s group %s: %w", it.username, r.Group, err)
+	return r, fmt.Errorf("snapshot user %s group %s: %w", it.Username, r.Group, err)
 }
 
 // hasSignIn reports whether a target that had users when the restore began has a user signing in

@@ -163,9 +163,12 @@ type Counts struct {
 // Files of a restore under Plan.Prefix.
 const (
 	// UsersFile are the snapshot's users an import can create (federated users left out).
-	UsersFile        = "users.jsonl.gz"
-	ImportDir        = "import/"
-	LedgerDir        = "ledger/"
+	UsersFile = "users.jsonl.gz"
+	ImportDir = "import/"
+	LedgerDir = "ledger/"
+	// WorkDir holds each apply phase's work list: its items in pages, and the hash buckets the
+	// join of two files goes through.
+	WorkDir          = "work/"
 	ReportFile       = "report.jsonl.gz"
 	SubMapFile       = "sub-map.jsonl.gz"
 	ReportSummary    = "report-summary.json"
@@ -214,6 +217,8 @@ type Progress struct {
 	Cursor  int  `json:"cursor"`
 	Applied int  `json:"applied"`
 	Failed  int  `json:"failed"`
+	// List is how far the phase's work list is built (absent at the phase's first invocation).
+	List WorkList `json:"list"`
 }
 
 // ApplyInput is what the CreateUsers, RestoreGroups, RestoreMemberships and DisableUsers states

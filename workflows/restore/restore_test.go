@@ -69,9 +69,9 @@ type poolUser struct {
 	Status  string
 }
 
-// newFixture seeds Tokyo (with more disabled users than the demo's, so a test can tell), backs
-// it up, and wires the restore.
-func newFixture(t *testing.T) *fixture {
+// newFixture seeds Tokyo (with more disabled users than the demo's, so a test can tell) and
+// extra, backs it up, and wires the restore.
+func newFixture(t *testing.T, extra ...localcognito.SeedUser) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := devstack.Start(devstack.Options{})
@@ -89,6 +89,9 @@ func newFixture(t *testing.T) *fixture {
 	// A user who signs in through Google: Cognito made it, an import cannot.
 	if err := st.Cognito.SeedUserSlice(sc.TokyoID, []localcognito.SeedUser{{Username: federated, Status: restore.StatusExternalProvider, Enabled: true,
 		Attributes: map[string]string{"email": "federated@example.jp", "email_verified": "false"}, Groups: []string{"beta"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Cognito.SeedUserSlice(sc.TokyoID, extra); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, stack: st, sc: sc}

@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/approval"
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
@@ -76,6 +77,14 @@ type Steps struct {
 	// BatchTime bounds how long a looping step works before it returns its cursor; zero means
 	// 10 minutes.
 	BatchTime time.Duration
+	// Budget, if set, replaces BatchTime for the apply phases: a budget per invocation whose Open
+	// says whether to start another unit, page or chunk (tests count them: checkpoint.Starts).
+	Budget func() checkpoint.Budget
+	// PageSize, BucketUsers and OpenFiles size the apply phases' work lists (worklist.go); zero
+	// means DefaultPageSize, DefaultBucketUsers and DefaultOpenFiles.
+	PageSize    int
+	BucketUsers int
+	OpenFiles   int
 	// Metrics receives the drill's metrics as CloudWatch embedded metric format lines (the
 	// Lambda's standard output); nil publishes none.
 	Metrics io.Writer
