@@ -112,8 +112,9 @@ type Store = transfermanager.S3APIClient
 // expires them after an hour, and nothing that they survive changes to the pool), so a shard is written whole or not at all: one cut by the budget is redone from its
 // start by the next invocation, split into its 16 sub-prefixes if it had listed many pages (it
 // did not finish in half a budget: too large). A user listed twice within a shard (the pool
-// changing while it is listed) is written once. Memory is bounded by Workers shards of at most
-// MaxShardUsers users.
+// changing while it is listed) is written once. The shards being listed (Workers, of at most
+// MaxShardUsers users) are spooled to Options.TempDir; memory keeps a 16-byte fingerprint of each
+// of their usernames, so it does not grow with the pool.
 //
 // Groups cannot be split, so a group's listing is resumable instead (Members): its pages are
 // recorded in segments with the ListUsersInGroup token that continues them, continued by the next
