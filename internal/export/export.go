@@ -52,7 +52,8 @@ type Options struct {
 	// should hold (ShardUsers): together they plan the shards of a first invocation.
 	Estimated, PerShard int
 	// MaxShardUsers splits a shard that holds more users (the estimate was low); 0 means
-	// 4 × PerShard, at most 40,000. It bounds memory: Workers shards are held at once, compressed.
+	// 4 × PerShard, at most 40,000. It bounds what a shard holds while it is listed (spooled to
+	// TempDir, compressed; Workers shards at once).
 	MaxShardUsers int
 	// Workers is how many shards Resume lists at once; 0 means Workers.
 	Workers int
@@ -66,10 +67,14 @@ type Options struct {
 	SegmentMembers int
 	// Now is the clock that dates pagination tokens; nil means time.Now.
 	Now func() time.Time
+	// TempDir is where Resume spools the shards being listed; "" means os.TempDir() (/tmp on
+	// Lambda).
+	TempDir string
 }
 
-// maxShardUsersCap bounds the memory of an export whose quota allows large shards (a raised
-// quota, or none in a benchmark): Workers × 40,000 users of about 100 compressed bytes each.
+// maxShardUsersCap bounds what an export whose quota allows large shards (a raised quota, or
+// none in a benchmark) holds: Workers × 40,000 users of about 100 compressed bytes each, spooled
+// to disk, and their 16-byte fingerprints in memory.
 const maxShardUsersCap = 40_000
 
 func (o Options) maxShardUsers() int {

@@ -98,20 +98,20 @@ func (e *Exporter) listGroup(ctx context.Context, pool string, c GroupCursor, ou
 	token := c.Token
 	var buf bytes.Buffer
 	lw := snapshot.NewLineWriter(&buf)
-	seen := map[string]struct{}{}
+	seen := newNameSet()
 	var issued time.Time
 	flush := func(s segment) {
 		s.group, s.token, s.issued = c.Name, token, issued
-		if s.err == nil || len(seen) > 0 {
+		if s.err == nil || seen.len() > 0 {
 			if err := lw.Close(); err != nil && s.err == nil {
 				s.err = err
 			}
-			s.gz, s.rows = slices.Clone(buf.Bytes()), len(seen)
+			s.gz, s.rows = slices.Clone(buf.Bytes()), seen.len()
 		}
 		out <- s
 		buf.Reset()
 		lw = snapshot.NewLineWriter(&buf)
-		clear(seen)
+		seen.reset()
 	}
 	for {
 		page, err := e.membersPage(ctx, pool, c.Name, token)
@@ -129,10 +129,9 @@ func (e *Exporter) listGroup(ctx context.Context, pool string, c GroupCursor, ou
 		}
 		for _, u := range page.Users {
 			name := aws.ToString(u.Username)
-			if _, dup := seen[name]; dup {
+			if !seen.add(name) {
 				continue
 			}
-			seen[name] = struct{}{}
 			if err := lw.Write(snapshot.Membership{Group: c.Name, Username: name}); err != nil {
 				out <- segment{group: c.Name, err: err}
 				return
@@ -143,7 +142,7 @@ func (e *Exporter) listGroup(ctx context.Context, pool string, c GroupCursor, ou
 			flush(segment{end: true})
 			return
 		}
-		if len(seen) >= e.opts.segmentMembers() {
+		if seen.len() >= e.opts.segmentMembers() {
 			flush(segment{})
 		}
 	}

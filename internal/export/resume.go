@@ -112,8 +112,9 @@ type Store = transfermanager.S3APIClient
 // expires them after an hour, and nothing that they survive changes to the pool), so a shard is written whole or not at all: one cut by the budget is redone from its
 // start by the next invocation, split into its 16 sub-prefixes if it had listed many pages (it
 // did not finish in half a budget: too large). A user listed twice within a shard (the pool
-// changing while it is listed) is written once. Memory is bounded by Workers shards of at most
-// MaxShardUsers users.
+// changing while it is listed) is written once. The shards being listed (Workers, of at most
+// MaxShardUsers users) are spooled to Options.TempDir; memory keeps a 16-byte fingerprint of each
+// of their usernames, so it does not grow with the pool.
 //
 // Groups cannot be split, so a group's listing is resumable instead (Members): its pages are
 // recorded in segments with the ListUsersInGroup token that continues them, continued by the next
@@ -196,10 +197,11 @@ func (c *shardCounts) add(o shardCounts) {
 	}
 }
 
-// shardResult is one shard's outcome: its users as one gzip member, or why it has none.
+// shardResult is one shard's outcome: its users as one gzip member, or why it has none. gz is
+// closed by whoever takes the result (write), so a shard's file lives no longer than its result.
 type shardResult struct {
 	shard  string
-	gz     []byte
+	gz     *spool
 	counts shardCounts
 	err    error
 }
@@ -361,8 +363,9 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-// write appends a finished shard to the open part, opening one if needed.
+// write appends a finished shard to the open part, opening one if needed, and closes its spool.
 func (r *run) write(ctx context.Context, res shardResult) error {
+	defer res.gz.close()
 	if r.part == nil {
 		key := fmt.Sprintf("%s%spart-%05d.jsonl.gz", r.prefix, snapshot.UsersPartsDir, len(r.prog.Parts)+1)
 		r.part = s3stream.Create(ctx, r.store, r.bucket, key)
@@ -370,7 +373,7 @@ func (r *run) write(ctx context.Context, res shardResult) error {
 	}
 	r.partShards = append(r.partShards, res.shard)
 	// Concatenated gzip members are one gzip stream to every reader (RFC 1952 §2.2).
-	if _, err := r.part.Write(res.gz); err != nil {
+	if err := res.gz.copyTo(r.part); err != nil {
 		return fmt.Errorf("write users of shard %q: %w", res.shard, err)
 	}
 	r.inPart.add(res.counts)
@@ -410,21 +413,24 @@ func (r *run) closePart(ctx context.Context) error {
 	return nil
 }
 
-// shard lists the users of one shard into one gzip member held in memory.
+// shard lists the users of one shard into one gzip member, spooled to a temporary file.
 func (e *Exporter) shard(ctx context.Context, pool, shard string) shardResult {
 	res := shardResult{shard: shard, counts: shardCounts{byStatus: map[string]int{}}}
-	var buf bytes.Buffer
-	lw := snapshot.NewLineWriter(&buf)
-	seen := map[string]struct{}{}
+	sp, err := newSpool(e.opts.TempDir)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	lw := snapshot.NewLineWriter(sp)
+	seen := newNameSet()
 	one := &Exporter{c: e.c, pace: e.pace, opts: Options{IncludeMFA: e.opts.IncludeMFA, Shards: []string{shard}}}
-	_, err := one.Users(ctx, pool, func(u snapshot.User) error {
-		if _, dup := seen[u.Username]; dup {
+	_, err = one.Users(ctx, pool, func(u snapshot.User) error {
+		if !seen.add(u.Username) {
 			return nil
 		}
-		if len(seen) >= e.opts.maxShardUsers() {
+		if seen.len() > e.opts.maxShardUsers() {
 			return errTooLarge
 		}
-		seen[u.Username] = struct{}{}
 		res.counts.users++
 		res.counts.byStatus[u.Status]++
 		if !u.Enabled {
@@ -439,12 +445,13 @@ func (e *Exporter) shard(ctx context.Context, pool, shard string) shardResult {
 		err = lw.Close()
 	}
 	if err != nil {
+		sp.close()
 		res.err = err
 		if !errors.Is(err, errTooLarge) && !errors.Is(err, context.Canceled) {
 			res.err = fmt.Errorf("shard %s: %w", strings.TrimSpace(shard), err)
 		}
 		return res
 	}
-	res.gz = buf.Bytes()
+	res.gz = sp
 	return res
 }

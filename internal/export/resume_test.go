@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -227,6 +230,31 @@ func TestResumeSplitsAShardLargerThanTheEstimate(t *testing.T) {
 		t.Errorf("%d shards split, want every 1-character shard (about 190 users each, max 100)", prog.Split)
 	}
 	exportedOnce(t, store, pool, prog)
+}
+
+// TestResumeSpoolsShardsToTempDir: a shard being listed is held in Options.TempDir, not in
+// memory. Without a usable one the invocation fails saying so and loses nothing: its shards stay
+// pending, and the next invocation, with one, writes every user once.
+func TestResumeSpoolsShardsToTempDir(t *testing.T) {
+	store := newBucket(t)
+	pool := newFakePool(600)
+	opts := Options{Estimated: 600, PerShard: 100, TempDir: filepath.Join(t.TempDir(), "missing")}
+	prog, err := New(pool, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", newCutBudget())
+	if err == nil || !strings.Contains(err.Error(), "spool a shard") {
+		t.Fatalf("Resume without its temporary directory returned %v, want a spool error", err)
+	}
+	if prog.Users != 0 || len(prog.Pending) != len(Plan(600, 100)) {
+		t.Errorf("failed invocation: %d users written, %d shards pending; want none written, all %d pending", prog.Users, len(prog.Pending), len(Plan(600, 100)))
+	}
+	opts.TempDir = t.TempDir()
+	prog, err = New(pool, fastPacer, opts).Resume(context.Background(), store, "bkt", "snap/", "pool", newCutBudget())
+	if err != nil || !prog.Done() {
+		t.Fatalf("second invocation: done %v, err %v", prog.Done(), err)
+	}
+	exportedOnce(t, store, pool, prog)
+	if left, err := os.ReadDir(opts.TempDir); err != nil || len(left) != 0 {
+		t.Errorf("temporary directory after the export: %v %v, want it empty", left, err)
+	}
 }
 
 // duplicating lists the first user of every page twice, as a pool changing during a listing may.

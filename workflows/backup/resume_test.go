@@ -108,3 +108,38 @@ func TestBuildImportCsvReadsASingleFileSnapshot(t *testing.T) {
 		t.Errorf("old layout: %d importable, %d rejected; the parted snapshot: %d, %d (300 users)", csv.Accepted, csv.Rejected, out.Importable, out.Rejected)
 	}
 }
+
+// TestExportStateDoesNotGrowWithParts: the state ExportUsers hands the state machine (256 KB at
+// most on Step Functions) carries counts, not the parts or shards, so an export that wrote many
+// more users parts (one per invocation here, thousands at 40 million users on AWS) passes a state
+// of the same size.
+func TestExportStateDoesNotGrowWithParts(t *testing.T) {
+	starts := 0
+	f := newFixtureWith(t, 300, func(s *backup.Steps) {
+		s.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(starts) }
+	})
+	// largest is the largest state ExportUsers left, and how many times it ran.
+	largest := func(name string) (size, exports int) {
+		x := f.run(t, name, f.BackupRequest())
+		if x.Status() != asl.StatusSucceeded {
+			t.Fatalf("%s: status %s: %s %s", name, x.Status(), x.ErrorName(), x.Cause())
+		}
+		for _, ev := range x.History() {
+			if ev.Type == asl.EventStateExited && ev.State == "ExportUsers" {
+				size, exports = max(size, len(ev.Output)), exports+1
+			}
+		}
+		return size, exports
+	}
+	starts = 100 // every shard and the groups in one invocation
+	few, fewExports := largest("few-parts")
+	starts = 1 // a shard (or the groups) an invocation
+	many, manyExports := largest("many-parts")
+	if manyExports < fewExports+10 {
+		t.Fatalf("ExportUsers ran %d and %d times; the test needs many more parts in the second run", fewExports, manyExports)
+	}
+	// Counts may gain a digit or two (invocations, seconds); a part listed would add ~100 bytes.
+	if many > few+32 {
+		t.Errorf("largest ExportUsers state: %d bytes after %d invocations, %d after %d: it grows with the parts", few, fewExports, many, manyExports)
+	}
+}
