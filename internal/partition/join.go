@@ -3,6 +3,7 @@ package partition
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
@@ -43,6 +44,19 @@ func Count(per int, estimates ...int32) int {
 		most = max(most, int(e))
 	}
 	return max(1, (most+per-1)/per)
+}
+
+// ParseBucketUsers reads a setting (named name) of how many users a bucket holds: "" is 0 (the
+// default), else a positive number.
+func ParseBucketUsers(name, v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive number of users", name, v)
+	}
+	return n, nil
 }
 
 // Record is one user of a partitioned export with its group memberships.
