@@ -323,11 +323,12 @@ func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input m
 		res.Err = err
 		return res
 	}
-	var p failback.Plan
-	if err := json.Unmarshal(plan, &p); err != nil {
-		res.Err = fmt.Errorf("plan output: %w", err)
+	var prog failback.PlanProgress
+	if err := json.Unmarshal(plan, &prog); err != nil || prog.Plan == nil {
+		res.Err = fmt.Errorf("plan output: %v (%s)", err, plan)
 		return res
 	}
+	p := *prog.Plan
 	want := driftOf(dr)
 	fmt.Fprintf(os.Stderr, "  scale: failback plan counts %+v; generator: %d DR-only, %d changed, %d disabled\n",
 		p.Counts, want[localcognito.DriftDROnly], want[localcognito.DriftChanged], want[localcognito.DriftDisabled])

@@ -86,7 +86,8 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 		return s.Functions(log), nil
 	case statemachines.Failback:
 		s := failback.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
-		s.Quota = reg
+		// The export and plan loops' budget (EXPORT_BUDGET_SECONDS), short so they continue.
+		s.Quota, s.ExportBudget = reg, env.ExportBudget
 		return s.Functions(log), nil
 	}
 	return nil, fmt.Errorf("no tasks for workflow %q", workflow)

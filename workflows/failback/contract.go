@@ -100,11 +100,24 @@ type ExportProgress struct {
 	Invocations int `json:"invocations"`
 }
 
-// PlanExportsInput is what the PlanFailback and PlanFinalDelta states pass: the prepared plan and
-// its finished exports.
+// PlanExportsInput is what the PlanFailback and PlanFinalDelta states pass: the prepared plan,
+// its finished exports and the loop's cursor.
 type PlanExportsInput struct {
-	Plan   Plan           `json:"plan"`
-	Export ExportProgress `json:"export"`
+	Plan     Plan           `json:"plan"`
+	Export   ExportProgress `json:"export"`
+	Progress PlanProgress   `json:"progress"`
+}
+
+// PlanProgress is the cursor of a plan loop (PlanFailback, PlanFinalDelta): the next of the
+// plan's units, bucket by bucket. Once Done, Plan is the plan with its counts: what the later
+// states read.
+type PlanProgress struct {
+	Done  bool `json:"done"`
+	Next  int  `json:"next"`
+	Units int  `json:"units"`
+	// Invocations counts the loop's invocations.
+	Invocations int   `json:"invocations"`
+	Plan        *Plan `json:"plan,omitempty"`
 }
 
 // Plan locates a failback's files and carries the decisions later states need. It travels in
@@ -133,7 +146,10 @@ type Plan struct {
 	// prefix (Prefix of the first plan; the final plan's Prefix is RunPrefix + FinalDir).
 	Final     bool   `json:"final,omitempty"`
 	RunPrefix string `json:"runPrefix"`
-	Counts    Counts `json:"counts"`
+	// Buckets is how many hash buckets the plan joins the two exports in (at most about
+	// Steps.BucketUsers users of a pool each): what one unit of the plan holds.
+	Buckets int    `json:"buckets"`
+	Counts  Counts `json:"counts"`
 	// Import is where the import jobs run and write their results: the primary pool, this plan's
 	// files.
 	Import importjob.Target `json:"import"`
@@ -163,11 +179,14 @@ type Counts struct {
 
 // Files of a failback under Plan.Prefix.
 const (
-	PrimaryDir       = "primary/"
-	DRDir            = "dr/"
-	ImportUsersFile  = "plan/import-users.jsonl.gz"
-	ActionsFile      = "plan/actions.jsonl.gz"
-	PlanSummaryFile  = "plan/summary.json"
+	PrimaryDir      = "primary/"
+	DRDir           = "dr/"
+	ImportUsersFile = "plan/import-users.jsonl.gz"
+	ActionsFile     = "plan/actions.jsonl.gz"
+	PlanSummaryFile = "plan/summary.json"
+	// PlanBucketsDir holds the partition of both exports into the plan's buckets and each
+	// bucket's plan, which the plan's files join.
+	PlanBucketsDir   = "plan/buckets/"
 	ImportDir        = "import/"
 	ImportResultsDir = importjob.ResultsDir
 	ApplyLedgerDir   = "ledger/apply/"

@@ -2,9 +2,11 @@ package failback
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -60,8 +62,10 @@ func (p Plan) matcher() poolpair.Matcher {
 	return p.Match
 }
 
-// planner decides, user by user, what the primary needs. It holds one compact entry per primary
-// user (its key, attributes as one string, groups), not the users themselves.
+// planner decides, user by user, what the primary needs: one per bucket of the plan
+// (partition.Layout), holding one compact entry per primary user of the bucket (its key,
+// attributes as one string, groups), not the users themselves, while the bucket's DR users stream
+// past, each with its groups and whether an earlier failback disabled it (partition.Record).
 type planner struct {
 	match poolpair.Matcher
 	// trustSub is whether custom:primary_sub identifies a DR user's primary user: only when no DR
@@ -72,16 +76,10 @@ type planner struct {
 	// writable are the primary's mutable attributes: only those can be carried back.
 	writable map[string]bool
 
-	primary       map[string]*primaryEntry
-	primaryByName map[string]string
+	primary map[string]*primaryEntry
 	// primaryBySub finds a primary user from a DR copy's custom:primary_sub, which survives an
 	// email changed in the DR pool (the email would not match any more).
 	primaryBySub map[string]string
-	drByName     map[string]string
-	// importing maps the key of each user to import to the name it is imported under.
-	importing map[string]string
-	// disabledByUs are DR usernames an earlier failback disabled.
-	disabledByUs map[string]bool
 	counts       Counts
 	samples      map[string][]string
 }
@@ -97,8 +95,7 @@ type primaryEntry struct {
 func newPlanner(match poolpair.Matcher, trustSub bool, failover time.Time, applyDisables bool, writable map[string]bool) *planner {
 	return &planner{
 		match: match, trustSub: trustSub, failover: failover, applyDisables: applyDisables, writable: writable,
-		primary: map[string]*primaryEntry{}, primaryByName: map[string]string{}, primaryBySub: map[string]string{}, drByName: map[string]string{},
-		importing: map[string]string{}, samples: map[string][]string{}, disabledByUs: map[string]bool{},
+		primary: map[string]*primaryEntry{}, primaryBySub: map[string]string{}, samples: map[string][]string{},
 	}
 }
 
@@ -113,20 +110,20 @@ func (p *planner) carried(attrs map[string]string) map[string]string {
 	return poolpair.NormalizeVerified(out)
 }
 
-func (p *planner) addPrimary(u snapshot.User) {
+// addPrimary holds one primary user of the bucket with its groups.
+func (p *planner) addPrimary(r partition.Record) {
+	u := r.User
 	k := p.match.Key(u)
-	p.primary[k] = &primaryEntry{username: u.Username, attrs: snapshot.PackAttributes(p.carried(u.Attributes)), enabled: u.Enabled}
-	p.primaryByName[u.Username] = k
+	p.primary[k] = &primaryEntry{username: u.Username, attrs: snapshot.PackAttributes(p.carried(u.Attributes)), enabled: u.Enabled, groups: r.Groups}
 	if sub := u.Attributes["sub"]; sub != "" {
 		p.primaryBySub[sub] = k
 	}
-	p.counts.PrimaryUsers++
 }
 
-func (p *planner) addPrimaryMembership(m snapshot.Membership) {
-	if e := p.primary[p.primaryByName[m.Username]]; e != nil {
-		e.groups = append(e.groups, m.Group)
-	}
+// matched is whether a DR user of the bucket was matched to primary user u.
+func (p *planner) matched(u snapshot.User) bool {
+	e := p.primary[p.match.Key(u)]
+	return e != nil && e.username == u.Username && e.inDR
 }
 
 func (p *planner) sample(kind, key string) {
@@ -135,25 +132,30 @@ func (p *planner) sample(kind, key string) {
 	}
 }
 
-// addDR classifies one DR user: import it, update the primary, hold it, or nothing. It returns
-// the actions to write, whether the user goes to the import file, and the hold when held.
-func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held *Held) {
+// addDR classifies one DR user in a phase: import it, update the primary, hold it, or nothing.
+// It returns the actions to write (the user's group adds last), whether the user goes to the
+// import file, and the hold when held. In the sub phase only a DR user whose trusted
+// custom:primary_sub names a primary user of the bucket is planned (planned); the others wait for
+// the key phase, where users match by key alone.
+func (p *planner) addDR(r partition.Record, phase string) (actions []Action, importIt bool, held *Held, planned bool) {
+	u := r.User
 	k := p.match.Key(u)
 	bySub := false
-	if sub := u.Attributes[poolpair.PrimarySubAttribute]; p.trustSub && sub != "" {
-		if pk, ok := p.primaryBySub[sub]; ok {
-			// A replicated copy: its primary user, even if the copy's email changed during the outage.
-			k, bySub = pk, true
+	if phase == partition.PhaseSub {
+		sub := u.Attributes[poolpair.PrimarySubAttribute]
+		pk, ok := p.primaryBySub[sub]
+		if !p.trustSub || sub == "" || !ok {
+			return nil, false, nil, false
 		}
+		// A replicated copy: its primary user, even if the copy's email changed during the outage.
+		k, bySub = pk, true
 	}
 	p.counts.DRUsers++
 	e, ok := p.primary[k]
 	if !ok {
-		p.drByName[u.Username] = k
-		p.importing[k] = p.match.Name(u)
 		p.counts.Import++
 		p.sample("import", k)
-		return nil, true, nil
+		return p.groupAdds(r, k, p.match.Name(u), nil), true, nil, true
 	}
 	if !bySub {
 		// Anybody could have signed up in the DR pool with this address: only a confirmed user
@@ -161,10 +163,9 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held 
 		if eligible, why := p.match.Eligible(u); !eligible {
 			p.counts.UnverifiedDR++
 			p.sample(poolpair.UnverifiedDRUser, k)
-			return nil, false, &Held{Key: k, DRUsername: u.Username, Kind: poolpair.UnverifiedDRUser, Reason: why}
+			return nil, false, &Held{Key: k, DRUsername: u.Username, Kind: poolpair.UnverifiedDRUser, Reason: why}, true
 		}
 	}
-	p.drByName[u.Username] = k
 	e.inDR = true
 	changedInDR := u.Modified.After(p.failover)
 	dr := p.carried(u.Attributes)
@@ -199,8 +200,8 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held 
 	// Disabled in DR is decided on Enabled alone, not on UserLastModifiedDate: AWS does not
 	// document that AdminDisableUser moves it. Replication keeps a DR copy enabled while its
 	// primary user is, so a DR user disabled while the primary user is enabled was disabled
-	// during the outage — unless an earlier failback disabled it (its ledger says so).
-	if !u.Enabled && e.enabled && !p.disabledByUs[u.Username] {
+	// during the outage — unless an earlier failback disabled it (its ledger marks it).
+	if !u.Enabled && e.enabled && !r.Marked {
 		p.counts.DisabledInDR++
 		p.sample("disabled in DR", k)
 		if p.applyDisables {
@@ -210,32 +211,34 @@ func (p *planner) addDR(u snapshot.User) (actions []Action, importIt bool, held 
 	if len(actions) == 0 {
 		p.counts.Unchanged++
 	}
-	return actions, false, nil
+	return append(actions, p.groupAdds(r, k, e.username, e.groups)...), false, nil, true
 }
 
-// addDRMembership returns the group add the primary needs for one DR membership, if any.
-func (p *planner) addDRMembership(m snapshot.Membership) (Action, bool) {
-	k, ok := p.drByName[m.Username]
-	if !ok {
-		return Action{}, false // held, or the user left the DR pool while it was exported
+// groupAdds are the group adds the primary needs for a planned DR user's memberships: those of
+// its groups the primary user (named username there) lacks.
+func (p *planner) groupAdds(r partition.Record, k, username string, have []string) []Action {
+	var adds []Action
+	for _, g := range r.Groups {
+		if slices.Contains(have, g) {
+			continue
+		}
+		adds = append(adds, Action{Kind: ActionAddToGroup, Key: k, Username: username, DRUsername: r.User.Username, Group: g})
+		p.counts.GroupAdds++
+		p.sample("group add", k)
 	}
-	a := Action{Kind: ActionAddToGroup, Key: k, DRUsername: m.Username, Group: m.Group}
-	switch e := p.primary[k]; {
-	case e != nil && slices.Contains(e.groups, m.Group):
-		return Action{}, false
-	case e != nil:
-		a.Username = e.username
-	default:
-		a.Username = p.importing[k]
-	}
-	p.counts.GroupAdds++
-	p.sample("group add", k)
-	return a, true
+	return adds
 }
 
-// finish counts the primary users the DR pool does not have.
-func (p *planner) finish() Counts {
-	for k, e := range p.primary {
+// finish counts the bucket's primary users of a phase: in the sub phase those matched (the
+// others are planned in the key phase), in the key phase all of them, and those the DR pool does
+// not have.
+func (p *planner) finish(phase string) Counts {
+	for _, k := range slices.Sorted(maps.Keys(p.primary)) {
+		e := p.primary[k]
+		if phase == partition.PhaseSub && !e.inDR {
+			continue
+		}
+		p.counts.PrimaryUsers++
 		if !e.inDR {
 			p.counts.PrimaryOnly++
 			p.sample("primary only", k)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -16,6 +17,27 @@ var (
 	after        = failoverAt.Add(time.Hour)
 	testWritable = map[string]bool{"email": true, "email_verified": true, "given_name": true, "family_name": true, "custom:tenant": true}
 )
+
+// rec is a user of a bucket with its groups.
+func rec(u snapshot.User, groups ...string) partition.Record {
+	return partition.Record{User: u, Groups: groups}
+}
+
+// plan plans one DR user as a bucket's two phases do: by its primary sub, else by key.
+func plan(pl *planner, r partition.Record) ([]Action, bool, *Held) {
+	if a, i, h, ok := pl.addDR(r, partition.PhaseSub); ok {
+		return a, i, h
+	}
+	a, i, h, _ := pl.addDR(r, partition.PhaseKey)
+	return a, i, h
+}
+
+// addPrimary holds primary users without groups.
+func addPrimary(pl *planner, users ...snapshot.User) {
+	for _, u := range users {
+		pl.addPrimary(rec(u))
+	}
+}
 
 func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.User {
 	u := snapshot.User{Username: name, Attributes: map[string]string{}, Enabled: enabled, Modified: modified, Status: "CONFIRMED"}
@@ -28,38 +50,36 @@ func user(name string, modified time.Time, enabled bool, kv ...string) snapshot.
 // TestPlannerDecidesUserByUser covers each kind of change a DR user can carry back.
 func TestPlannerDecidesUserByUser(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failoverAt, false, testWritable)
-	for _, u := range []snapshot.User{
-		user("p-same", before, true, "sub", "s-same", "email", "same@example.jp", "given_name", "Same"),
+	pl.addPrimary(rec(user("p-same", before, true, "sub", "s-same", "email", "same@example.jp", "given_name", "Same"), "staff"))
+	addPrimary(pl,
 		user("p-changed", before, true, "sub", "s-changed", "email", "changed@example.jp", "given_name", "Old", "family_name", "Gone"),
 		user("p-stale", before, true, "sub", "s-stale", "email", "stale@example.jp", "given_name", "Primary"),
 		user("p-disabled", before, true, "sub", "s-disabled", "email", "disabled@example.jp", "email_verified", "true"),
 		user("p-moved", before, true, "sub", "s-moved", "email", "old@example.jp", "email_verified", "true"),
 		user("p-only", before, true, "sub", "s-only", "email", "only@example.jp"),
-	} {
-		pl.addPrimary(u)
-	}
-	pl.addPrimaryMembership(snapshot.Membership{Group: "staff", Username: "p-same"})
+	)
 
 	type got struct {
 		actions []Action
 		imports bool
 	}
-	run := func(u snapshot.User) got { a, i, _ := pl.addDR(u); return got{a, i} }
+	run := func(r partition.Record) got { a, i, _ := plan(pl, r); return got{a, i} }
 	cases := []struct {
 		name string
-		dr   snapshot.User
+		dr   partition.Record
 		want got
 	}{
-		{"unchanged", user("d-same", after, true, "sub", "x1", "email", "same@example.jp", "given_name", "Same", "custom:primary_sub", "s-same"), got{}},
-		{"changed after failover: set and unset", user("d-changed", after, true, "sub", "x2", "email", "changed@example.jp", "given_name", "New", "custom:primary_sub", "s-changed"),
+		{"unchanged, in a group the primary user has", rec(user("d-same", after, true, "sub", "x1", "email", "same@example.jp", "given_name", "Same", "custom:primary_sub", "s-same"), "staff"), got{}},
+		{"changed after failover: set and unset", rec(user("d-changed", after, true, "sub", "x2", "email", "changed@example.jp", "given_name", "New", "custom:primary_sub", "s-changed")),
 			got{actions: []Action{{Kind: ActionUpdate, Key: "changed@example.jp", Username: "p-changed", DRUsername: "d-changed", Set: map[string]string{"given_name": "New"}, Unset: []string{"family_name"},
 				Was: map[string]string{"given_name": "Old", "family_name": "Gone"}}}}},
-		{"different but not changed since failover: the primary is newer", user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "email_verified", "true", "given_name", "DR"), got{}},
-		{"disabled in DR: reported, not applied", user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp", "email_verified", "true"), got{}},
-		{"email changed in DR: matched by primary_sub, email updated", user("d-moved", after, true, "sub", "x5", "email", "new@example.jp", "email_verified", "true", "custom:primary_sub", "s-moved"),
+		{"different but not changed since failover: the primary is newer", rec(user("d-stale", before, true, "sub", "x3", "email", "stale@example.jp", "email_verified", "true", "given_name", "DR")), got{}},
+		{"disabled in DR: reported, not applied", rec(user("d-disabled", after, false, "sub", "x4", "email", "disabled@example.jp", "email_verified", "true")), got{}},
+		{"email changed in DR: matched by primary_sub, email updated", rec(user("d-moved", after, true, "sub", "x5", "email", "new@example.jp", "email_verified", "true", "custom:primary_sub", "s-moved")),
 			got{actions: []Action{{Kind: ActionUpdate, Key: "old@example.jp", Username: "p-moved", DRUsername: "d-moved", Set: map[string]string{"email": "new@example.jp", "email_verified": "true"},
 				Was: map[string]string{"email": "old@example.jp", "email_verified": "true"}}}}},
-		{"signed up in DR: import", user("d-new", after, true, "sub", "x6", "email", "New@Example.jp"), got{imports: true}},
+		{"signed up in DR: import, with its group", rec(user("d-new", after, true, "sub", "x6", "email", "New@Example.jp"), "outage"),
+			got{actions: []Action{{Kind: ActionAddToGroup, Key: "new@example.jp", Username: "New@Example.jp", DRUsername: "d-new", Group: "outage"}}, imports: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,16 +89,7 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 		})
 	}
 
-	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "staff", Username: "d-same"}); ok {
-		t.Errorf("membership the primary has: %+v, want nothing", a)
-	}
-	if a, ok := pl.addDRMembership(snapshot.Membership{Group: "outage", Username: "d-new"}); !ok || a.Key != "new@example.jp" || a.Username != "New@Example.jp" || a.Group != "outage" {
-		t.Errorf("membership of an imported user: %+v %v", a, ok)
-	}
-	if _, ok := pl.addDRMembership(snapshot.Membership{Group: "x", Username: "unknown"}); ok {
-		t.Error("a membership of a user the DR export lacks produced an action")
-	}
-	counts := pl.finish()
+	counts := pl.finish(partition.PhaseKey)
 	want := Counts{PrimaryUsers: 6, DRUsers: 6, Import: 1, Update: 2, GroupAdds: 1, DisabledInDR: 1, PrimaryOnly: 1, Unchanged: 3}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
@@ -89,20 +100,21 @@ func TestPlannerDecidesUserByUser(t *testing.T) {
 // back, except for users an earlier failback disabled itself.
 func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email", Fold: true}, true, failoverAt, true, testWritable)
-	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "a@example.jp", "email_verified", "true"))
-	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "b@example.jp", "email_verified", "true"))
-	pl.disabledByUs["d2"] = true
-	acts, _, _ := pl.addDR(user("d1", after, false, "email", "a@example.jp", "email_verified", "true"))
+	addPrimary(pl, user("p1", before, true, "sub", "s1", "email", "a@example.jp", "email_verified", "true"),
+		user("p2", before, true, "sub", "s2", "email", "b@example.jp", "email_verified", "true"))
+	acts, _, _ := plan(pl, rec(user("d1", after, false, "email", "a@example.jp", "email_verified", "true")))
 	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "a@example.jp", Username: "p1", DRUsername: "d1"}}, acts); diff != "" {
 		t.Errorf("disabled in DR (-want +got):\n%s", diff)
 	}
-	if acts, _, _ := pl.addDR(user("d2", after, false, "email", "b@example.jp", "email_verified", "true")); len(acts) != 0 {
+	ours := rec(user("d2", after, false, "email", "b@example.jp", "email_verified", "true"))
+	ours.Marked = true
+	if acts, _, _ := plan(pl, ours); len(acts) != 0 {
 		t.Errorf("a user an earlier failback disabled: %+v, want nothing", acts)
 	}
 	// AWS does not document that disabling moves UserLastModifiedDate: a disable that left it
 	// before the failover is still a disable.
-	pl.addPrimary(user("p3", before, true, "sub", "s3", "email", "c@example.jp", "email_verified", "true"))
-	acts, _, _ = pl.addDR(user("d3", before, false, "email", "c@example.jp", "email_verified", "true"))
+	addPrimary(pl, user("p3", before, true, "sub", "s3", "email", "c@example.jp", "email_verified", "true"))
+	acts, _, _ = plan(pl, rec(user("d3", before, false, "email", "c@example.jp", "email_verified", "true")))
 	if diff := cmp.Diff([]Action{{Kind: ActionDisablePrimary, Key: "c@example.jp", Username: "p3", DRUsername: "d3"}}, acts); diff != "" {
 		t.Errorf("disabled in DR, last modified before the failover (-want +got):\n%s", diff)
 	}
@@ -112,8 +124,8 @@ func TestPlannerAppliesDisablesOnlyWhenAskedAndNotOurOwn(t *testing.T) {
 // verified, never speaks for the primary user that has that email.
 func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, true, failoverAt, true, testWritable)
-	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
-	pl.addPrimary(user("p2", before, true, "sub", "s2", "email", "other@example.jp", "email_verified", "true"))
+	addPrimary(pl, user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"),
+		user("p2", before, true, "sub", "s2", "email", "other@example.jp", "email_verified", "true"))
 	for _, u := range []snapshot.User{
 		func() snapshot.User {
 			u := user("d1", after, true, "email", "victim@example.jp", "email_verified", "true", "given_name", "Attacker")
@@ -122,15 +134,12 @@ func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
 		}(),
 		user("d2", after, false, "email", "other@example.jp", "email_verified", "false", "given_name", "Attacker"),
 	} {
-		acts, importIt, held := pl.addDR(u)
+		acts, importIt, held := plan(pl, rec(u, "admins"))
 		if len(acts) != 0 || importIt || held == nil || held.Kind != poolpair.UnverifiedDRUser || held.DRUsername != u.Username {
 			t.Errorf("%s: actions %+v import %v held %+v; want held as %s and nothing else", u.Username, acts, importIt, held, poolpair.UnverifiedDRUser)
 		}
 	}
-	if _, ok := pl.addDRMembership(snapshot.Membership{Group: "admins", Username: "d1"}); ok {
-		t.Error("a held user's membership reaches the primary")
-	}
-	if c := pl.finish(); c.UnverifiedDR != 2 || c.Update != 0 || c.DisabledInDR != 0 || c.PrimaryOnly != 2 {
+	if c := pl.finish(partition.PhaseKey); c.UnverifiedDR != 2 || c.Update != 0 || c.DisabledInDR != 0 || c.GroupAdds != 0 || c.PrimaryOnly != 2 {
 		t.Errorf("counts %+v", c)
 	}
 }
@@ -139,8 +148,8 @@ func TestPlannerHoldsUnverifiedDRUsers(t *testing.T) {
 // a DR user claiming someone's primary sub is matched by its own verified email only.
 func TestPlannerDistrustsAWritablePrimarySub(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failoverAt, false, testWritable)
-	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
-	acts, importIt, held := pl.addDR(user("d1", after, true, "email", "attacker@example.jp", "email_verified", "true", "custom:primary_sub", "s1", "given_name", "Attacker"))
+	addPrimary(pl, user("p1", before, true, "sub", "s1", "email", "victim@example.jp", "email_verified", "true", "given_name", "Victim"))
+	acts, importIt, held := plan(pl, rec(user("d1", after, true, "email", "attacker@example.jp", "email_verified", "true", "custom:primary_sub", "s1", "given_name", "Attacker")))
 	if len(acts) != 0 || !importIt || held != nil {
 		t.Errorf("actions %+v import %v held %+v; want the attacker imported as the new user it is", acts, importIt, held)
 	}
@@ -150,13 +159,13 @@ func TestPlannerDistrustsAWritablePrimarySub(t *testing.T) {
 // matched to Alice@Example.com only, and the update names the primary user as the primary holds it.
 func TestPlannerMatchesExactCaseInCaseSensitivePools(t *testing.T) {
 	pl := newPlanner(poolpair.Matcher{Attribute: "email"}, false, failoverAt, false, testWritable)
-	pl.addPrimary(user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
-	acts, _, _ := pl.addDR(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New"))
+	addPrimary(pl, user("p1", before, true, "sub", "s1", "email", "Alice@Example.com", "email_verified", "true", "given_name", "Old"))
+	acts, _, _ := plan(pl, rec(user("d1", after, true, "email", "Alice@Example.com", "email_verified", "TRUE", "given_name", "New")))
 	want := []Action{{Kind: ActionUpdate, Key: "Alice@Example.com", Username: "p1", DRUsername: "d1", Set: map[string]string{"given_name": "New"}, Was: map[string]string{"given_name": "Old"}}}
 	if diff := cmp.Diff(want, acts); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if _, importIt, _ := pl.addDR(user("d2", after, true, "email", "alice@example.com", "email_verified", "true")); !importIt {
+	if _, importIt, _ := plan(pl, rec(user("d2", after, true, "email", "alice@example.com", "email_verified", "true"))); !importIt {
 		t.Error("alice@example.com matched Alice@Example.com in a case-sensitive pair; want a new user")
 	}
 }

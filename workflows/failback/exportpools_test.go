@@ -73,11 +73,37 @@ func (f *fixture) planDirect(name string, invoke func(context.Context) (context.
 		}
 		prog = next
 	}
-	got, err := s.PlanFailback(ctx, failback.PlanExportsInput{Plan: p, Export: prog})
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	got, _ := f.planLoop(name, p, prog)
 	return got, prog, f.decided(got)
+}
+
+// planLoop runs the PlanFailback loop as the state machine does: each invocation's context
+// wrapped by f.planInvoke when set, an invocation that fails retried with the progress from
+// before it.
+func (f *fixture) planLoop(name string, p failback.Plan, exp failback.ExportProgress) (failback.Plan, failback.PlanProgress) {
+	f.t.Helper()
+	ctx := context.Background()
+	var prog failback.PlanProgress
+	for i := 0; !prog.Done; i++ {
+		if i > 500 {
+			f.t.Fatalf("%s: plan not done after %d invocations: %+v", name, i, prog)
+		}
+		ictx, killed := ctx, func() bool { return false }
+		if f.planInvoke != nil {
+			ictx, killed = f.planInvoke(ctx)
+		}
+		next, err := f.run.Steps.PlanFailback(ictx, failback.PlanExportsInput{Plan: p, Export: exp, Progress: prog})
+		if k := killed(); err != nil && !k {
+			f.t.Fatalf("%s: plan invocation %d: %v", name, i+1, err)
+		} else if k {
+			continue
+		}
+		prog = next
+	}
+	if prog.Plan == nil {
+		f.t.Fatalf("%s: the plan loop ended without its plan: %+v", name, prog)
+	}
+	return *prog.Plan, prog
 }
 
 // decided reads a plan's counts and files, each file's lines sorted.
@@ -199,7 +225,8 @@ func TestFailbackExportsLoop(t *testing.T) {
 
 func isExportLoop(state string) bool {
 	switch state {
-	case "ExportPools", "PoolsExported", "ExportFinalPools", "FinalPoolsExported":
+	case "ExportPools", "PoolsExported", "ExportFinalPools", "FinalPoolsExported",
+		"PlanFailback", "PlanFailbackDone", "PlanFinalDelta", "PlanFinalDeltaDone":
 		return true
 	}
 	return false

@@ -42,6 +42,9 @@ type fixture struct {
 	// beforeTask runs once, with the task's input, before the task of that placeholder first runs.
 	beforeTask map[string]func(in json.RawMessage)
 	hooks      sync.Mutex
+	// planInvoke, if set, wraps the context of each PlanFailback invocation of planLoop: killed
+	// reports whether it ended the invocation.
+	planInvoke func(context.Context) (ctx context.Context, killed func() bool)
 }
 
 func (f *fixture) wrap(functions map[string]boundary.Func) {
@@ -198,10 +201,10 @@ func (f *fixture) groups(email string) []string {
 }
 
 // planPath is how a failback plans: the exports loop (once with pools this small) and the planner.
-var planPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "PlanFailback"}
+var planPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "StartPlanFailback", "PlanFailback", "PlanFailbackDone", "UsePlan"}
 
-var approvedPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "PlanFailback", "ValidateImport", "RequestApproval",
-	"StartFence", "FenceDr", "WaitForGateCaches", "PrepareFinalPlan", "StartExportFinalPools", "ExportFinalPools", "FinalPoolsExported", "PlanFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
+var approvedPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "StartPlanFailback", "PlanFailback", "PlanFailbackDone", "UsePlan", "ValidateImport", "RequestApproval",
+	"StartFence", "FenceDr", "WaitForGateCaches", "PrepareFinalPlan", "StartExportFinalPools", "ExportFinalPools", "FinalPoolsExported", "StartPlanFinalDelta", "PlanFinalDelta", "PlanFinalDeltaDone", "UseFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
 	"ImportParts", "StartApply", "ApplyChanges", "ChangesApplied", "ActivatePrimary", "StartDisable", "DisableDrUsers", "DrUsersDisabled", "WriteReport"}
 
 // finalDecided is how many states of approvedPath run up to the final plan's margin decision.

@@ -12,6 +12,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/failover"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
@@ -24,7 +25,11 @@ var (
 	// approvalSettings are what approval.LoadConfig reads; it decides which are required (one of
 	// the three key sources), so they are optional here.
 	approvalSettings = boundary.Optional(approval.EnvNames()...)
-	// budgetSetting is how long one ExportPools invocation works: the backup export's setting.
+	// bucketUsersSetting overrides partition.DefaultBucketUsers: how many users of a pool one
+	// bucket of the plan holds, so what one PlanFailback unit holds in memory.
+	bucketUsersSetting = boundary.Setting{Name: "FAILBACK_BUCKET_USERS", Optional: true}
+	// budgetSetting is how long one ExportPools or PlanFailback invocation works: the backup
+	// export's setting.
 	budgetSetting = boundary.Setting{Name: export.BudgetSetting, Optional: true}
 	// scheduleSettings name the reconcile schedule ActivatePrimary resumes; an empty name resumes none.
 	scheduleSettings = boundary.Optional("RECONCILE_SCHEDULE_NAME", "RECONCILE_SCHEDULE_GROUP")
@@ -36,7 +41,8 @@ var (
 	// PrepareFailbackTask runs the PreparePlan and PrepareFinalPlan states.
 	PrepareFailbackTask = boundary.Task[*Steps, PlanInput, Plan]{
 		Name: "prepare-failback", Placeholder: "PrepareFailbackFunctionArn",
-		Load: load, Step: (*Steps).PreparePlan,
+		Settings: []boundary.Setting{bucketUsersSetting},
+		Load:     load, Step: (*Steps).PreparePlan,
 	}
 	// ExportFailbackPoolsTask runs the ExportPools and ExportFinalPools loops.
 	ExportFailbackPoolsTask = boundary.Task[*Steps, ExportInput, ExportProgress]{
@@ -44,10 +50,11 @@ var (
 		Settings: append(slices.Clone(quotaSettings), budgetSetting),
 		Load:     load, Step: (*Steps).ExportPools,
 	}
-	// PlanFailbackTask runs the PlanFailback and PlanFinalDelta states.
-	PlanFailbackTask = boundary.Task[*Steps, PlanExportsInput, Plan]{
+	// PlanFailbackTask runs the PlanFailback and PlanFinalDelta loops.
+	PlanFailbackTask = boundary.Task[*Steps, PlanExportsInput, PlanProgress]{
 		Name: "plan-failback", Placeholder: "PlanFailbackFunctionArn",
-		Load: load, Step: (*Steps).PlanFailback,
+		Settings: []boundary.Setting{budgetSetting},
+		Load:     load, Step: (*Steps).PlanFailback,
 	}
 	ValidateImportTask = boundary.Task[*Steps, PlanRef, CSVOutput]{
 		Name: "validate-import", Placeholder: "ValidateImportFunctionArn",
@@ -122,13 +129,15 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	if env.Declares(scheduleSettings[0].Name) {
 		s.ScheduleName, s.ScheduleGroup = env.Get(scheduleSettings[0].Name), env.Get(scheduleSettings[1].Name)
 	}
+	bucketUsers, usersErr := partition.ParseBucketUsers(bucketUsersSetting.Name, env.Declared(bucketUsersSetting.Name))
 	rates, err := quota.FromEnv(env.Declared)
 	budget, budgetErr := export.ParseBudget(env.Declared(budgetSetting.Name))
-	if err := errors.Join(err, budgetErr); err != nil {
+	if err := errors.Join(err, budgetErr, usersErr); err != nil {
 		return nil, err
 	}
 	s.Quota = quota.NewRegistry(rates)
 	s.ExportBudget = budget
+	s.BucketUsers = bucketUsers
 	return s, nil
 }
 

@@ -175,8 +175,12 @@ func TestMixedCaseEmailsEndToEnd(t *testing.T) {
 			var plan failback.Plan
 			for _, ev := range x.History() {
 				if ev.State == "PlanFailback" && ev.Type == asl.EventTaskSucceeded {
-					if err := json.Unmarshal(ev.Output, &plan); err != nil {
+					var prog failback.PlanProgress
+					if err := json.Unmarshal(ev.Output, &prog); err != nil {
 						t.Fatal(err)
+					}
+					if prog.Plan != nil {
+						plan = *prog.Plan
 					}
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -89,6 +90,8 @@ type pools struct {
 	writable map[string]bool
 	match    poolpair.Matcher
 	trust    poolpair.Trust
+	// estimated are the pools' EstimatedNumberOfUsers, primary then DR.
+	estimated [2]int32
 }
 
 // pools describes both pools and decides how their users match.
@@ -112,7 +115,8 @@ func (s *Steps) pools(ctx context.Context, req Request) (pools, error) {
 	if err != nil {
 		return pools{}, fmt.Errorf("DR pool: %w", err)
 	}
-	return pools{primary: primary, writable: primaryPool.Writable, match: match, trust: trust}, nil
+	return pools{primary: primary, writable: primaryPool.Writable, match: match, trust: trust,
+		estimated: [2]int32{primary.EstimatedNumberOfUsers, dr.EstimatedNumberOfUsers}}, nil
 }
 
 // PreparePlan checks the request and both pools and locates the plan's files; the ExportPools
@@ -148,6 +152,7 @@ func (s *Steps) PreparePlan(ctx context.Context, in PlanInput) (Plan, error) {
 		UsernameAttribute:           pp.match.Attribute,
 		Match:                       pp.match,
 		MatchNote:                   pp.trust.Reason(),
+		Buckets:                     partition.Count(s.BucketUsers, pp.estimated[:]...),
 	}
 	plan.RunPrefix = plan.Prefix
 	if a := in.Approved; a != nil {
@@ -200,106 +205,326 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 	return prog, nil
 }
 
-// PlanFailback decides, user by user, from the two exports what goes back: DR-only users to
-// import, changed users to update, memberships to add. Nothing is changed yet.
-func (s *Steps) PlanFailback(ctx context.Context, in PlanExportsInput) (Plan, error) {
-	plan := in.Plan
+// PlanFailback is one invocation of the PlanFailback or PlanFinalDelta loop: it decides, user
+// by user, from the two exports what goes back (DR-only users to import, changed users to update,
+// memberships to add) without holding either pool. It works through the plan's units (planUnits)
+// while its time budget (ExportBudget, EXPORT_BUDGET_SECONDS) is open and returns its cursor; the
+// state machine calls it again until Done, when Plan is the plan with its counts and its files
+// are written. Nothing is changed yet.
+func (s *Steps) PlanFailback(ctx context.Context, in PlanExportsInput) (PlanProgress, error) {
+	b, _, stop := export.StartBudget(s.ExportBudget, s.Budget)
+	defer stop()
+	plan, prog := in.Plan, in.Progress
 	if !in.Export.Done {
-		return Plan{}, stateerr.Invalid("plan failback: the exports of %s are not done", plan.Prefix)
+		return prog, stateerr.Invalid("plan failback: the exports of %s are not done", plan.Prefix)
+	}
+	if plan.Buckets < 1 {
+		return prog, stateerr.Invalid("plan failback: plan.buckets must be at least 1")
+	}
+	if prog.Done {
+		return prog, nil
 	}
 	req, failover, err := plan.Request.withDefaults()
 	if err != nil {
-		return Plan{}, err
+		return prog, err
 	}
 	pp, err := s.pools(ctx, req)
 	if err != nil {
-		return Plan{}, err
+		return prog, err
 	}
 	if pp.match != plan.Match || pp.trust.Reason() != plan.MatchNote {
-		return Plan{}, stateerr.Invalid("the pools' sign-in settings or DR app clients changed while they were exported (users matched %+v, now %+v); start the failback again", plan.Match, pp.match)
+		return prog, stateerr.Invalid("the pools' sign-in settings or DR app clients changed while they were exported (users matched %+v, now %+v); start the failback again", plan.Match, pp.match)
 	}
-	pl := newPlanner(plan.Match, pp.trust.Trusted, failover, req.ApplyDisables, pp.writable)
-	// DR users an earlier failback disabled look "disabled in DR": they must not
-	// be mirrored to the primary.
-	if err := s.disabledByFailback(ctx, req, pl); err != nil {
-		return Plan{}, err
-	}
-	if err := s.diff(ctx, plan, pl); err != nil {
-		return Plan{}, err
-	}
-	plan.Counts = pl.finish()
-	body, err := json.MarshalIndent(PlanSummary{Plan: plan, Samples: pl.samples}, "", "  ")
+	pt, err := s.layout(plan, req).Load(ctx)
 	if err != nil {
-		return Plan{}, err
+		return prog, fmt.Errorf("plan failback: %w", err)
 	}
-	if _, err := s3stream.Put(ctx, s.S3(plan.Region), plan.Bucket, plan.Prefix+PlanSummaryFile, body); err != nil {
-		return Plan{}, err
+	units := planUnits(pt)
+	prog.Units = len(units)
+	prog.Invocations++
+	bp := bucketPlanner{s: s, plan: plan, layout: pt.Layout, failover: failover, trust: pp.trust.Trusted, writable: pp.writable}
+	for prog.Next < len(units) && b.Open() {
+		u := units[prog.Next]
+		switch u.kind {
+		case unitPartition:
+			err = pt.Run(ctx, u.part)
+		case unitRepartition:
+			err = pt.Repartition(ctx, u.part)
+		case unitBucket:
+			err = bp.planBucket(ctx, u.phase, u.i)
+		default:
+			var counts Counts
+			if counts, err = bp.join(ctx, u.i); err == nil && u.i == joinSummary {
+				plan.Counts = counts
+				prog.Plan = &plan
+			}
+		}
+		if err != nil {
+			return in.Progress, fmt.Errorf("plan failback (%s): %w", u, err)
+		}
+		prog.Next++
 	}
-	return plan, nil
+	prog.Done = prog.Next == len(units)
+	return prog, nil
 }
 
-// diff streams the two exports through the planner and writes the import users and actions.
-func (s *Steps) diff(ctx context.Context, plan Plan, pl *planner) error {
-	store := s.S3(plan.Region)
-	if err := snapshot.ReadUsers(ctx, store, plan.Bucket, plan.Prefix+PrimaryDir, func(u snapshot.User) error { pl.addPrimary(u); return nil }); err != nil {
-		return fmt.Errorf("read primary users: %w", err)
+// layout is the partition of the plan's two exports into its buckets, under PlanBucketsDir: by
+// primary sub first when custom:primary_sub is trusted, and by key. Marked DR users are those an
+// earlier failback disabled (their disable ledgers).
+func (s *Steps) layout(plan Plan, req Request) partition.Layout {
+	first := partition.PhaseKey
+	if plan.MatchNote == "" {
+		first = partition.PhaseSub
 	}
-	if err := snapshot.ReadMemberships(ctx, store, plan.Bucket, plan.Prefix+PrimaryDir, func(m snapshot.Membership) error { pl.addPrimaryMembership(m); return nil }); err != nil {
-		return fmt.Errorf("read primary memberships: %w", err)
+	return partition.Layout{
+		Store: s.S3(plan.Region), Bucket: plan.Bucket, Dir: plan.Prefix + PlanBucketsDir,
+		Exports: [2]string{plan.Prefix + PrimaryDir, plan.Prefix + DRDir},
+		Buckets: plan.Buckets, OpenFiles: s.OpenFiles, First: first,
+		Join: func(side, phase string, u snapshot.User) string {
+			if phase == partition.PhaseSub {
+				if side == partition.Primary {
+					return "sub:" + u.Attributes["sub"]
+				}
+				if ps := u.Attributes[poolpair.PrimarySubAttribute]; ps != "" {
+					return "sub:" + ps
+				}
+			}
+			return plan.Match.Key(u)
+		},
+		Marks: func(ctx context.Context, side string, put func(string) error) error {
+			if side != partition.DR {
+				return nil
+			}
+			return s.disabledByFailback(ctx, req, put)
+		},
 	}
+}
 
-	imports := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ImportUsersFile)
-	actions := s3stream.Create(ctx, store, plan.Bucket, plan.Prefix+ActionsFile)
-	iw, aw := snapshot.NewLineWriter(imports), snapshot.NewLineWriter(actions)
-	var held []Held
-	err := snapshot.ReadUsers(ctx, store, plan.Bucket, plan.Prefix+DRDir, func(u snapshot.User) error {
-		acts, importIt, h := pl.addDR(u)
+// Kinds of the plan's units.
+const (
+	unitPartition   = "partition"
+	unitBucket      = "bucket"
+	unitRepartition = "repartition"
+	unitJoin        = "join"
+)
+
+// The join units, in order: each concatenates one kind of the buckets' files into the plan's.
+const (
+	joinImports = iota
+	joinActions
+	joinHeld
+	joinSummary
+)
+
+// planUnit is one unit of a failback plan. Each reads and writes a bounded share of the pools
+// under keys fixed by the plan, so a retried invocation rewrites the same objects.
+type planUnit struct {
+	kind  string
+	part  partition.Unit
+	phase string
+	i     int
+}
+
+func (u planUnit) String() string {
+	switch u.kind {
+	case unitPartition, unitRepartition:
+		return u.kind + " " + u.part.String()
+	case unitBucket:
+		return fmt.Sprintf("bucket %d of phase %s", u.i, u.phase)
+	}
+	return fmt.Sprintf("join %d", u.i)
+}
+
+// planUnits are the units of a plan in order: partition both exports; plan each bucket of the sub
+// phase (when custom:primary_sub is trusted) and partition by key the users it left unmatched;
+// plan each bucket of the key phase; join the buckets' files into the plan's.
+func planUnits(pt *partition.Partition) []planUnit {
+	var units []planUnit
+	for _, side := range pt.Units() {
+		for _, u := range side {
+			units = append(units, planUnit{kind: unitPartition, part: u})
+		}
+	}
+	if pt.First == partition.PhaseSub {
+		for i := range pt.Buckets {
+			units = append(units, planUnit{kind: unitBucket, phase: partition.PhaseSub, i: i})
+		}
+		for _, u := range pt.RepartitionUnits() {
+			units = append(units, planUnit{kind: unitRepartition, part: u})
+		}
+	}
+	for i := range pt.Buckets {
+		units = append(units, planUnit{kind: unitBucket, phase: partition.PhaseKey, i: i})
+	}
+	for i := range joinSummary + 1 {
+		units = append(units, planUnit{kind: unitJoin, i: i})
+	}
+	return units
+}
+
+// bucketPlanner plans the plan's buckets one at a time.
+type bucketPlanner struct {
+	s        *Steps
+	plan     Plan
+	layout   partition.Layout
+	failover time.Time
+	trust    bool
+	writable map[string]bool
+}
+
+// bucketSummary is what planning one bucket found: written last, after its files.
+type bucketSummary struct {
+	Counts  Counts              `json:"counts"`
+	Samples map[string][]string `json:"samples"`
+}
+
+// Files of one bucket's plan, under PlanBucketsDir.
+const (
+	bucketImports = "imports"
+	bucketActions = "actions"
+	bucketHeld    = "held"
+)
+
+func (bp bucketPlanner) outKey(phase, kind string, i int) string {
+	return bp.layout.Key("out-"+phase, kind, i)
+}
+
+func (bp bucketPlanner) summaryKey(phase string, i int) string {
+	return fmt.Sprintf("%sout-%s/summary-%05d.json", bp.layout.Dir, phase, i)
+}
+
+// phases are the plan's phases in order.
+func (bp bucketPlanner) phases() []string {
+	if bp.layout.First == partition.PhaseSub {
+		return []string{partition.PhaseSub, partition.PhaseKey}
+	}
+	return []string{partition.PhaseKey}
+}
+
+// planBucket plans bucket i of a phase: the bucket's primary users held in a planner, its DR users
+// streamed past. It writes the bucket's import users, actions and held users, then (in the sub
+// phase) the users it left unmatched for the key phase, then its summary.
+func (bp bucketPlanner) planBucket(ctx context.Context, phase string, i int) error {
+	l := bp.layout
+	pl := newPlanner(bp.plan.Match, bp.trust, bp.failover, bp.plan.Request.ApplyDisables, bp.writable)
+	if err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey(phase, partition.Primary, i), func(r partition.Record) error {
+		pl.addPrimary(r)
+		return nil
+	}); err != nil {
+		return &stateerr.SnapshotInvalid{Msg: err.Error()}
+	}
+	kinds := []string{bucketImports, bucketActions, bucketHeld}
+	w := partition.Open(ctx, l.Store, l.Bucket, len(kinds), func(k int) string { return bp.outKey(phase, kinds[k], i) })
+	planned := map[string]bool{}
+	err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey(phase, partition.DR, i), func(r partition.Record) error {
+		acts, importIt, held, ok := pl.addDR(r, phase)
+		if !ok {
+			return nil
+		}
+		planned[r.User.Username] = true
 		if importIt {
-			if err := iw.Write(u); err != nil {
+			if err := w.Write(0, r.User); err != nil {
 				return err
 			}
-		}
-		if h != nil {
-			held = append(held, *h)
 		}
 		for _, a := range acts {
-			if err := aw.Write(a); err != nil {
+			if err := w.Write(1, a); err != nil {
 				return err
 			}
+		}
+		if held != nil {
+			return w.Write(2, held)
 		}
 		return nil
 	})
-	if err == nil {
-		err = snapshot.ReadMemberships(ctx, store, plan.Bucket, plan.Prefix+DRDir, func(m snapshot.Membership) error {
-			if a, ok := pl.addDRMembership(m); ok {
-				return aw.Write(a)
-			}
-			return nil
-		})
+	if err := w.Close(err); err != nil {
+		return err
 	}
-	if err == nil {
-		err = iw.Close()
+	if phase == partition.PhaseSub {
+		if err := l.WriteUnmatched(ctx, partition.Primary, i, func(r partition.Record) bool { return pl.matched(r.User) }); err != nil {
+			return err
+		}
+		if err := l.WriteUnmatched(ctx, partition.DR, i, func(r partition.Record) bool { return planned[r.User.Username] }); err != nil {
+			return err
+		}
 	}
-	if err == nil {
-		err = aw.Close()
-	}
+	body, err := json.Marshal(bucketSummary{Counts: pl.finish(phase), Samples: pl.samples})
 	if err != nil {
-		imports.Abort(err)
-		actions.Abort(err)
-		return fmt.Errorf("plan failback: %w", err)
-	}
-	if _, err := imports.Close(); err != nil {
-		actions.Abort(err)
 		return err
 	}
-	if _, err := actions.Close(); err != nil {
-		return err
-	}
-	return snapshot.PutLines(ctx, store, plan.Bucket, plan.Prefix+HeldFile, held)
+	_, err = s3stream.Put(ctx, l.Store, l.Bucket, bp.summaryKey(phase, i), body)
+	return err
 }
 
-// disabledByFailback reads the disable ledgers of every earlier failback of this primary pool.
-func (s *Steps) disabledByFailback(ctx context.Context, req Request, pl *planner) error {
+// join runs join unit i: it concatenates every bucket's files of one kind, in order, into the
+// plan's file (ImportUsersFile, ActionsFile, HeldFile), streaming; the last (joinSummary) sums
+// the buckets' counts, keeps the first 5 samples of each kind and writes PlanSummaryFile.
+func (bp bucketPlanner) join(ctx context.Context, i int) (Counts, error) {
+	l := bp.layout
+	if i == joinSummary {
+		return bp.summary(ctx)
+	}
+	kind, key := bucketImports, ImportUsersFile
+	switch i {
+	case joinActions:
+		kind, key = bucketActions, ActionsFile
+	case joinHeld:
+		kind, key = bucketHeld, HeldFile
+	}
+	w := partition.Open(ctx, l.Store, l.Bucket, 1, func(int) string { return bp.plan.Prefix + key })
+	var err error
+	for _, phase := range bp.phases() {
+		for b := range l.Buckets {
+			if err = snapshot.GetLines(ctx, l.Store, l.Bucket, bp.outKey(phase, kind, b), func(line json.RawMessage) error { return w.Write(0, line) }); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	return Counts{}, w.Close(err)
+}
+
+// summary sums the buckets' summaries into PlanSummaryFile.
+func (bp bucketPlanner) summary(ctx context.Context) (Counts, error) {
+	l := bp.layout
+	var c Counts
+	samples := map[string][]string{}
+	for _, phase := range bp.phases() {
+		for b := range l.Buckets {
+			var sum bucketSummary
+			if err := getJSON(ctx, l.Store, l.Bucket, bp.summaryKey(phase, b), &sum); err != nil {
+				return Counts{}, &stateerr.SnapshotInvalid{Msg: err.Error()}
+			}
+			c = c.plus(sum.Counts)
+			for kind, keys := range sum.Samples {
+				samples[kind] = append(samples[kind], keys[:min(len(keys), 5-len(samples[kind]))]...)
+			}
+		}
+	}
+	plan := bp.plan
+	plan.Counts = c
+	body, err := json.MarshalIndent(PlanSummary{Plan: plan, Samples: samples}, "", "  ")
+	if err != nil {
+		return Counts{}, err
+	}
+	_, err = s3stream.Put(ctx, l.Store, l.Bucket, plan.Prefix+PlanSummaryFile, body)
+	return c, err
+}
+
+// plus is the sum of two plans' counts.
+func (c Counts) plus(o Counts) Counts {
+	return Counts{
+		PrimaryUsers: c.PrimaryUsers + o.PrimaryUsers, DRUsers: c.DRUsers + o.DRUsers, Import: c.Import + o.Import,
+		Update: c.Update + o.Update, GroupAdds: c.GroupAdds + o.GroupAdds, DisabledInDR: c.DisabledInDR + o.DisabledInDR,
+		PrimaryOnly: c.PrimaryOnly + o.PrimaryOnly, Unchanged: c.Unchanged + o.Unchanged, UnverifiedDR: c.UnverifiedDR + o.UnverifiedDR,
+	}
+}
+
+// disabledByFailback streams the DR usernames the disable ledgers of every earlier failback of
+// this primary pool say were disabled.
+func (s *Steps) disabledByFailback(ctx context.Context, req Request, put func(drUsername string) error) error {
 	store := s.S3(req.BucketRegion)
 	pg := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(req.Bucket), Prefix: aws.String(req.Prefix + "/" + req.PrimaryUserPoolID + "/")})
 	for pg.HasMorePages() {
@@ -313,7 +538,7 @@ func (s *Steps) disabledByFailback(ctx context.Context, req Request, pl *planner
 			}
 			if err := snapshot.GetLines(ctx, store, req.Bucket, aws.ToString(o.Key), func(d DisableResult) error {
 				if d.Outcome == DRDisabled {
-					pl.disabledByUs[d.DRUsername] = true
+					return put(d.DRUsername)
 				}
 				return nil
 			}); err != nil {

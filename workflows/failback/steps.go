@@ -84,7 +84,14 @@ type Steps struct {
 	// BatchTime bounds how long a looping step (apply, disable) works before it returns its
 	// cursor, well inside the Lambda limit of 15 minutes; zero means 10 minutes.
 	BatchTime time.Duration
-	// ExportBudget is how long one ExportPools invocation works (EXPORT_BUDGET_SECONDS, as the
+	// BucketUsers is how many users of a pool one bucket of the plan holds at most (by the pools'
+	// estimated sizes, FAILBACK_BUCKET_USERS), so what one PlanFailback unit holds; zero means
+	// partition.DefaultBucketUsers.
+	BucketUsers int
+	// OpenFiles is how many bucket files a plan unit writes at once (each holds an S3 part
+	// buffer); zero means 32.
+	OpenFiles int
+	// ExportBudget is how long one ExportPools or PlanFailback invocation works (EXPORT_BUDGET_SECONDS, as the
 	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer
 	// (tests cut invocations with it).
 	ExportBudget time.Duration

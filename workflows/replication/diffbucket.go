@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -22,7 +21,7 @@ type bucketSummary struct {
 
 // DiffBucket does one unit of a partitioned comparison per invocation, in order: compare bucket
 // Next of the phase (sub, then key); once the sub phase's buckets are done, partition the users
-// they left unmatched by key, one unit (repartitionUnits) at a time; once the key phase's are
+// they left unmatched by key, one unit (partition.Layout.RepartitionUnits) at a time; once the key phase's are
 // done, sum the buckets' summaries into the manifest and the totals. Each unit writes files of its own only, under keys fixed by the plan,
 // the directory and its bucket, so a retried or re-run invocation rewrites the same objects:
 // each bucket's output is written exactly once whatever the retries.
@@ -44,9 +43,10 @@ func (s *Steps) DiffBucket(ctx context.Context, in DiffInput) (DiffProgress, err
 		}
 		prog.Next++
 	case prog.Phase == phaseSub:
-		units := s.repartitionUnits(p)
+		l := s.layout(p, in.Dir)
+		units := l.RepartitionUnits()
 		if u := prog.Next - p.Buckets; u < len(units) {
-			if err := s.repartition(ctx, p, in.Dir, units[u]); err != nil {
+			if err := l.Repartition(ctx, units[u]); err != nil {
 				return in.Progress, fmt.Errorf("partition unmatched users of %s by key (%s): %w", in.Dir, units[u], err)
 			}
 			prog.Next++
@@ -100,7 +100,7 @@ func (s *Steps) diffBucket(ctx context.Context, p Plan, dir, phase string, i int
 		if side == sideDR {
 			add = d.addDR
 		}
-		if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, phase, side, i), func(r record) error { add(r.User, r.Groups); return nil }); err != nil {
+		if err := snapshot.GetLines(ctx, store, p.Bucket, s.layout(p, dir).BucketKey(phase, side, i), func(r record) error { add(r.User, r.Groups); return nil }); err != nil {
 			return &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
 	}
@@ -139,7 +139,7 @@ func (p Plan) summaryKey(dir, phase string, i int) string {
 // writeUnmatched writes the users of sub-phase bucket i that no primary sub matched, as they
 // were read, for the key phase.
 func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d *differ) error {
-	store := s.S3(p.Region)
+	l := s.layout(p, dir)
 	for _, side := range []string{sidePrimary, sideDR} {
 		matched := map[string]bool{}
 		entries := d.primary
@@ -151,64 +151,11 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 				matched[e.username] = true
 			}
 		}
-		w := partition.Open(ctx, store, p.Bucket, 1, func(int) string { return p.bucketKey(dir, "unmatched", side, i) })
-		err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, phaseSub, side, i), func(r record) error {
-			if matched[r.User.Username] {
-				return nil
-			}
-			return w.Write(0, r)
-		})
-		if err := w.Close(err); err != nil {
+		if err := l.WriteUnmatched(ctx, side, i, func(r record) bool { return matched[r.User.Username] }); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// repartitionGroup is how many sub-phase buckets' unmatched users one repartition unit routes:
-// at most 16 buckets of BucketUsers users of a pool.
-const repartitionGroup = 16
-
-// repartitionUnits are the units of partitioning by key the users the sub phase left unmatched,
-// one per DiffBucket invocation: route each group of sub-phase buckets' unmatched users to the
-// windows of their key bucket, then split each window into its buckets (as the partition does).
-// Each reads a bounded share of a pool however many users are unmatched (all of them in a first
-// reconcile into an empty DR pool).
-func (s *Steps) repartitionUnits(p Plan) []partitionUnit {
-	var units []partitionUnit
-	groups := (p.Buckets + repartitionGroup - 1) / repartitionGroup
-	for _, side := range []string{sidePrimary, sideDR} {
-		for g := range groups {
-			units = append(units, partitionUnit{unitRoute, side, g})
-		}
-	}
-	for _, side := range []string{sidePrimary, sideDR} {
-		for w := range s.windowCount(p) {
-			units = append(units, partitionUnit{unitSplit, side, w})
-		}
-	}
-	return units
-}
-
-// repartition runs one repartition unit.
-func (s *Steps) repartition(ctx context.Context, p Plan, dir string, u partitionUnit) error {
-	store := s.S3(p.Region)
-	windowKey := func(g, w int) string { return p.bucketKey(dir, "rewindow", fmt.Sprintf("%s-g%05d", u.side, g), w) }
-	if u.kind == unitRoute {
-		return s.routeWindows(ctx, p, u.side, phaseKey, func(w int) string { return windowKey(u.i, w) }, func(put func(record) error) error {
-			for i := u.i * repartitionGroup; i < min((u.i+1)*repartitionGroup, p.Buckets); i++ {
-				if err := snapshot.GetLines(ctx, store, p.Bucket, p.bucketKey(dir, "unmatched", u.side, i), put); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	keys := make([]string, (p.Buckets+repartitionGroup-1)/repartitionGroup)
-	for g := range keys {
-		keys[g] = windowKey(g, u.i)
-	}
-	return s.splitWindow(ctx, p, u.side, phaseKey, u.i, keys, func(i int) string { return p.bucketKey(dir, phaseKey, u.side, i) })
 }
 
 // sumBuckets reads every bucket's summary, writes the comparison's manifest and returns it with

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -15,6 +14,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/awsclients"
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/export"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 )
 
@@ -112,13 +112,11 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 	if env.Declares("RETRY_BUCKET") {
 		s.Retry = retryStore(env.Get, clients)
 	}
-	if v := env.Declared(bucketUsersSetting.Name); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive number of users", bucketUsersSetting.Name, v)
-		}
-		s.BucketUsers = n
+	n, err := partition.ParseBucketUsers(bucketUsersSetting.Name, env.Declared(bucketUsersSetting.Name))
+	if err != nil {
+		return nil, err
 	}
+	s.BucketUsers = n
 	rates, err := quota.FromEnv(env.Declared)
 	budget, budgetErr := export.ParseBudget(env.Declared(budgetSetting.Name))
 	if err := errors.Join(err, budgetErr); err != nil {

@@ -17,7 +17,7 @@ import (
 // ExportPools is one invocation of the ExportBefore or ExportAfter loop. It continues both
 // pools' resumable exports under Dir (export.Resume, each with its checkpoint in S3) for one time
 // budget (ExportBudget, EXPORT_BUDGET_SECONDS), then, once both are written, works through the
-// units of the partition (partitionUnit) into the plan's buckets while the budget is open. The
+// units of the partition (partition.Unit) into the plan's buckets while the budget is open. The
 // state machine calls it again until Done.
 //
 // The two exports run side by side in one invocation: the pools are in different Regions, so
@@ -61,7 +61,7 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 					stopLanes()
 					return
 				}
-				if u.kind == unitGone {
+				if u.Kind == unitGone {
 					prog.Gone = gone
 				}
 				pe.Next++
@@ -97,102 +97,56 @@ func (s *Steps) exportPools(ctx context.Context, p Plan, dir string, prog *Expor
 		job(req.DRUserPoolID, req.DRRegion, DRDir, &prog.DR.PoolState))
 }
 
-// Kinds of partition units.
-const (
-	// unitStage stages one users part of a pool's export by username (partitioner.stageBuckets()
-	// files), so that each user meets its group memberships; for the primary pool before the
-	// repairs it also notes the retry-store users it holds.
-	unitStage = "stage"
-	// unitStageMembers stages a pool's memberships by username, as unitStage does its users.
-	unitStageMembers = "stage-members"
-	// unitGone lists the retry-store users the primary pool no longer has (PendingGoneFile).
-	unitGone = "gone"
-	// unitRoute reads one staged bucket of a pool, gives each user its groups and writes it to
-	// the window of its join bucket: plan.Buckets in windows of s.openFiles() buckets.
-	unitRoute = "route"
-	// unitSplit reads one window's files and writes each of its buckets' file.
-	unitSplit = "split"
-)
+// unitGone lists the retry-store users the primary pool no longer has (PendingGoneFile): a unit
+// reconcile adds to the partition's (partition.Partition.Units), after the primary's stage units.
+const unitGone = "gone"
 
-// partitionUnit is one unit of the partition: it reads files of the run and writes files of its
-// own, under keys fixed by the plan, the directory, its kind, side and index, so a re-run
-// rewrites the same objects. Each reads a bounded share of one pool: an export part (at most
-// about 250,000 users), the pool's memberships (every memberships part), one staged bucket (at most 1/32 of the pool) or one
-// window (s.openFiles() buckets of at most BucketUsers users).
-type partitionUnit struct {
-	kind string
-	side string
-	i    int
+// partitioner partitions both pools' exports under dir into the plan's buckets
+// (partition.Partition): first staged by username (so each user meets its group memberships),
+// then each staged bucket routed by join value into windows of buckets, then each window split
+// into its buckets. Join values are the primary sub when custom:primary_sub is trusted (phase
+// sub) else the key (phase key). Before the repairs, staging the primary also notes the
+// retry-store users it holds, and a unit of reconcile's own lists those it no longer has.
+type partitioner struct {
+	*partition.Partition
+	s   *Steps
+	p   Plan
+	dir string
+	// units are each pool's units, primary then DR, in the order they run.
+	units [2][]partition.Unit
 }
 
-func (u partitionUnit) String() string { return fmt.Sprintf("%s %s %d", u.kind, u.side, u.i) }
-
-// partitioner partitions both pools' exports under dir into the plan's buckets: first staged by
-// username (so each user meets its group memberships), then each staged bucket routed by join
-// value into windows of buckets, then each window split into its buckets. Join values are the
-// primary sub when custom:primary_sub is trusted (phase sub) else the key (phase key). No unit
-// holds a pool: each reads a bounded share of one and streams it.
-type partitioner struct {
-	s     *Steps
-	p     Plan
-	dir   string
-	first string
-	parts map[string][]snapshot.Part
-	// units are each pool's units, primary then DR, in the order they run.
-	units [2][]partitionUnit
+// layout is the partition of the exports under dir into the plan's buckets.
+func (s *Steps) layout(p Plan, dir string) partition.Layout {
+	first := phaseKey
+	if p.trusted() {
+		first = phaseSub
+	}
+	return partition.Layout{
+		Store: s.S3(p.Region), Bucket: p.Bucket, Dir: p.Prefix + dir,
+		Exports: [2]string{p.Prefix + dir + PrimaryDir, p.Prefix + dir + DRDir},
+		Buckets: p.Buckets, OpenFiles: s.OpenFiles, First: first, Join: p.joinValue,
+	}
 }
 
 func (s *Steps) newPartition(ctx context.Context, p Plan, dir string) (*partitioner, error) {
-	pt := &partitioner{s: s, p: p, dir: dir, first: phaseKey, parts: map[string][]snapshot.Part{}}
-	if p.trusted() {
-		pt.first = phaseSub
+	pt := &partitioner{s: s, p: p, dir: dir}
+	l := s.layout(p, dir)
+	if dir == BeforeDir {
+		l.OnStage = pt.notePending
 	}
-	store := s.S3(p.Region)
-	for _, side := range []string{sidePrimary, sideDR} {
-		parts, err := snapshot.UsersParts(ctx, store, p.Bucket, pt.exportDir(side))
-		if err != nil {
-			return nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
-		}
-		pt.parts[side] = parts
+	var err error
+	if pt.Partition, err = l.Load(ctx); err != nil {
+		return nil, err
 	}
-	for i, side := range []string{sidePrimary, sideDR} {
-		units := make([]partitionUnit, 0, len(pt.parts[side])+2+p.stageBuckets()+s.windowCount(p))
-		for part := range pt.parts[side] {
-			units = append(units, partitionUnit{unitStage, side, part})
-		}
-		units = append(units, partitionUnit{kind: unitStageMembers, side: side})
-		if dir == BeforeDir && side == sidePrimary {
-			units = append(units, partitionUnit{kind: unitGone, side: side})
-		}
-		for staged := range p.stageBuckets() {
-			units = append(units, partitionUnit{unitRoute, side, staged})
-		}
-		for w := range s.windowCount(p) {
-			units = append(units, partitionUnit{unitSplit, side, w})
-		}
-		pt.units[i] = units
+	pt.units = pt.Units()
+	if dir == BeforeDir {
+		// After the primary's stage units, which note the retry-store users each part holds.
+		units := pt.units[0]
+		at := pt.UsersParts(0)
+		pt.units[0] = append(units[:at:at], append([]partition.Unit{{Kind: unitGone, Side: sidePrimary}}, units[at:]...)...)
 	}
 	return pt, nil
-}
-
-// exportDir is where a pool's export is.
-func (pt *partitioner) exportDir(side string) string {
-	if side == sidePrimary {
-		return pt.p.Prefix + pt.dir + PrimaryDir
-	}
-	return pt.p.Prefix + pt.dir + DRDir
-}
-
-func (pt *partitioner) stageKey(side string, part, i int) string {
-	return pt.p.bucketKey(pt.dir, "stage", fmt.Sprintf("%s-users-p%05d", side, part), i)
-}
-
-func (pt *partitioner) membersKey(side string, i int) string {
-	return pt.p.bucketKey(pt.dir, "stage", side+"-members", i)
-}
-
-func (pt *partitioner) windowKey(side string, staged, w int) string {
-	return pt.p.bucketKey(pt.dir, "window", fmt.Sprintf("%s-s%05d", side, staged), w)
 }
 
 // seenKey lists the retry-store users that users part holds.
@@ -201,19 +155,11 @@ func (pt *partitioner) seenKey(part int) string {
 }
 
 // run runs one unit; a unitGone returns how many retry-store users are gone.
-func (pt *partitioner) run(ctx context.Context, u partitionUnit) (int, error) {
-	switch u.kind {
-	case unitStage:
-		return 0, pt.stage(ctx, u.side, u.i)
-	case unitStageMembers:
-		return 0, pt.stageMembers(ctx, u.side)
-	case unitGone:
+func (pt *partitioner) run(ctx context.Context, u partition.Unit) (int, error) {
+	if u.Kind == unitGone {
 		return pt.gone(ctx)
-	case unitRoute:
-		return 0, pt.route(ctx, u.side, u.i)
-	default:
-		return 0, pt.split(ctx, u.side, u.i)
 	}
+	return 0, pt.Run(ctx, u)
 }
 
 // pendingSubs are the retry store's subs as PlanReconcile read them.
@@ -223,43 +169,26 @@ func (pt *partitioner) pendingSubs(ctx context.Context) (map[string]bool, error)
 	return pending, err
 }
 
-// stage writes users part `part` of a pool's export to the staged buckets by username.
-func (pt *partitioner) stage(ctx context.Context, side string, part int) error {
-	store := pt.s.S3(pt.p.Region)
-	var pending map[string]bool
-	seen := []string{}
-	if pt.dir == BeforeDir && side == sidePrimary {
-		var err error
-		if pending, err = pt.pendingSubs(ctx); err != nil {
-			return &stateerr.SnapshotInvalid{Msg: err.Error()}
-		}
+// notePending is the stage units' hook before the repairs: a primary users part's stage unit
+// also writes which retry-store users the part holds (seenKey).
+func (pt *partitioner) notePending(ctx context.Context, side string, part int) (func(snapshot.User), func() error, error) {
+	if side != sidePrimary {
+		return nil, nil, nil
 	}
-	n := pt.p.stageBuckets()
-	w := partition.Open(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.stageKey(side, part, i) })
-	err := snapshot.ReadParts(ctx, store, pt.p.Bucket, pt.parts[side][part:part+1], func(u snapshot.User) error {
+	pending, err := pt.pendingSubs(ctx)
+	if err != nil {
+		return nil, nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
+	}
+	seen := []string{}
+	see := func(u snapshot.User) {
 		if sub := u.Attributes["sub"]; pending[sub] {
 			seen = append(seen, sub)
 		}
-		return w.Write(partition.Of(u.Username, n), u)
-	})
-	if err := w.Close(err); err != nil {
-		return err
 	}
-	if pending == nil {
-		return nil
+	done := func() error {
+		return snapshot.PutLines(ctx, pt.s.S3(pt.p.Region), pt.p.Bucket, pt.seenKey(part), seen)
 	}
-	return snapshot.PutLines(ctx, store, pt.p.Bucket, pt.seenKey(part), seen)
-}
-
-// stageMembers writes a pool's memberships to the staged buckets by username.
-func (pt *partitioner) stageMembers(ctx context.Context, side string) error {
-	store := pt.s.S3(pt.p.Region)
-	n := pt.p.stageBuckets()
-	w := partition.Open(ctx, store, pt.p.Bucket, n, func(i int) string { return pt.membersKey(side, i) })
-	err := snapshot.ReadMemberships(ctx, store, pt.p.Bucket, pt.exportDir(side), func(m snapshot.Membership) error {
-		return w.Write(partition.Of(m.Username, n), m)
-	})
-	return w.Close(err)
+	return see, done, nil
 }
 
 // gone writes the repair list of the retry-store users no users part of the primary holds: only
@@ -270,7 +199,7 @@ func (pt *partitioner) gone(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
 	}
-	for part := range pt.parts[sidePrimary] {
+	for part := range pt.UsersParts(0) {
 		if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.seenKey(part), func(sub string) error { delete(pending, sub); return nil }); err != nil {
 			return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
@@ -287,70 +216,4 @@ func (pt *partitioner) gone(ctx context.Context) (int, error) {
 		return 0, &stateerr.SnapshotInvalid{Msg: err.Error()}
 	}
 	return len(gone), snapshot.PutLines(ctx, store, pt.p.Bucket, pt.p.Prefix+pt.dir+PendingGoneFile, gone)
-}
-
-// route reads staged bucket i of a pool with its memberships (users stream through; only the
-// bucket's memberships are held) and writes each user, with its groups, to the window of its
-// join bucket.
-func (pt *partitioner) route(ctx context.Context, side string, i int) error {
-	store := pt.s.S3(pt.p.Region)
-	groups := map[string][]string{}
-	if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.membersKey(side, i), func(m snapshot.Membership) error {
-		groups[m.Username] = append(groups[m.Username], m.Group)
-		return nil
-	}); err != nil {
-		return &stateerr.SnapshotInvalid{Msg: err.Error()}
-	}
-	return pt.s.routeWindows(ctx, pt.p, side, pt.first, func(w int) string { return pt.windowKey(side, i, w) }, func(put func(record) error) error {
-		for part := range pt.parts[side] {
-			if err := snapshot.GetLines(ctx, store, pt.p.Bucket, pt.stageKey(side, part, i), func(u snapshot.User) error {
-				return put(record{User: u, Groups: groups[u.Username]})
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// split writes the bucket files of window w of a pool from the window's files of every staged
-// bucket.
-func (pt *partitioner) split(ctx context.Context, side string, w int) error {
-	keys := make([]string, pt.p.stageBuckets())
-	for i := range keys {
-		keys[i] = pt.windowKey(side, i, w)
-	}
-	return pt.s.splitWindow(ctx, pt.p, side, pt.first, w, keys, func(i int) string { return pt.p.bucketKey(pt.dir, pt.first, side, i) })
-}
-
-// windowCount is how many windows of s.openFiles() buckets the plan's buckets make.
-func (s *Steps) windowCount(p Plan) int { return (p.Buckets + s.openFiles() - 1) / s.openFiles() }
-
-// routeWindows writes each record read puts to the window file (key) of its bucket in phase: a
-// first pass that reads its input once (or once per s.openFiles() windows) however many
-// buckets there are, where writing the buckets themselves would read it once per
-// s.openFiles() buckets.
-func (s *Steps) routeWindows(ctx context.Context, p Plan, side, phase string, key func(w int) string, read func(put func(record) error) error) error {
-	of := s.openFiles()
-	return s.windows(ctx, p, s.windowCount(p), key, func(put func(int, record) error) error {
-		return read(func(r record) error { return put(p.joinBucket(side, phase, r.User)/of, r) })
-	})
-}
-
-// splitWindow writes the bucket files (bucketKey) of window w in phase from the window's files
-// keys, which routeWindows wrote.
-func (s *Steps) splitWindow(ctx context.Context, p Plan, side, phase string, w int, keys []string, bucketKey func(i int) string) error {
-	store := s.S3(p.Region)
-	lo := w * s.openFiles()
-	hi := min(lo+s.openFiles(), p.Buckets)
-	out := partition.Open(ctx, store, p.Bucket, hi-lo, func(i int) string { return bucketKey(lo + i) })
-	var err error
-	for _, key := range keys {
-		if err = snapshot.GetLines(ctx, store, p.Bucket, key, func(r record) error {
-			return out.Write(p.joinBucket(side, phase, r.User)-lo, r)
-		}); err != nil {
-			break
-		}
-	}
-	return out.Close(err)
 }

@@ -125,61 +125,26 @@ func (s *Steps) PlanReconcile(ctx context.Context, in PlanInput) (Plan, error) {
 	slices.Sort(pending)
 	pending = slices.Compact(pending)
 	plan.Pending = len(pending)
-	plan.Buckets = bucketCount(s.BucketUsers, pp.estimated[:]...)
+	plan.Buckets = partition.Count(s.BucketUsers, pp.estimated[:]...)
 	if err := snapshot.PutLines(ctx, store, plan.Bucket, plan.Prefix+PendingFile, pending); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil
 }
 
-// windows writes n files named by key, s.openFiles() at a time: each open file holds an S3 part
-// buffer (5 MiB) and a gzip stream. read is called once per window and must put every record;
-// put keeps those of the window.
-func (s *Steps) windows(ctx context.Context, plan Plan, n int, key func(i int) string, read func(put func(i int, r record) error) error) error {
-	store := s.S3(plan.Region)
-	for lo := 0; lo < n; lo += s.openFiles() {
-		hi := min(lo+s.openFiles(), n)
-		w := partition.Open(ctx, store, plan.Bucket, hi-lo, func(i int) string { return key(lo + i) })
-		err := read(func(i int, r record) error {
-			if i < lo || i >= hi {
-				return nil
-			}
-			return w.Write(i-lo, r)
-		})
-		if err := w.Close(err); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Steps) openFiles() int {
-	if s.OpenFiles > 0 {
-		return s.OpenFiles
-	}
-	return 32
-}
-
-// joinBucket is the bucket of a user in a phase: by primary sub in phase sub (a DR user without
-// one by its key: it can only match by key), else by the Matcher's key.
-func (p Plan) joinBucket(side, phase string, u snapshot.User) int {
+// joinValue is the join value of a user in a phase: its primary sub in phase sub (a DR user
+// without one its key: it can only match by key), else the Matcher's key.
+func (p Plan) joinValue(side, phase string, u snapshot.User) string {
 	if phase == phaseSub {
 		if side == sidePrimary {
-			return partition.Of("sub:"+u.Attributes["sub"], p.Buckets)
+			return "sub:" + u.Attributes["sub"]
 		}
 		if ps := u.Attributes[PrimarySubAttribute]; ps != "" {
-			return partition.Of("sub:"+ps, p.Buckets)
+			return "sub:" + ps
 		}
 	}
-	return partition.Of(p.Match.Key(u), p.Buckets)
+	return p.Match.Key(u)
 }
-
-// stageBuckets is how many files partition stages each pool's users and memberships in: far
-// fewer than Buckets (at most 32, so 64 files open at once with both pools' units side by side),
-// since each open file holds an S3 part buffer (5 MiB); enough that one staged bucket (what a
-// route unit reads, its memberships held) is at most 1/32 of a pool: 1.25 million users at 40
-// million.
-func (p Plan) stageBuckets() int { return min(32, max(1, (p.Buckets+15)/16)) }
 
 // trusted is whether custom:primary_sub identifies a DR user's primary user (see PlanReconcile).
 func (p Plan) trusted() bool { return p.MatchNote == "" }
