@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
@@ -80,22 +82,99 @@ func (s *Steps) verifyBound(ctx context.Context, p Plan, step string, files ...s
 // readDRUsers streams the DR export's users to fn once its index is what the approval binds and
 // every part is what the index lists (size and SHA-256, from the writer that wrote it).
 func (s *Steps) readDRUsers(ctx context.Context, p Plan, step string, index s3stream.Object, fn func(snapshot.User) error) error {
-	if err := s.verifyBound(ctx, p, step, index); err != nil {
+	parts, err := s.drParts(ctx, p, step, index)
+	if err != nil {
 		return err
 	}
-	store := s.S3(p.Region)
-	parts, err := snapshot.UsersParts(ctx, store, p.Bucket, p.Prefix+DRDir)
+	return snapshot.ReadParts(ctx, s.S3(p.Region), p.Bucket, parts, fn)
+}
+
+// drParts are the DR export's parts, once its index is what the approval binds and every part is
+// what the index lists.
+func (s *Steps) drParts(ctx context.Context, p Plan, step string, index s3stream.Object) ([]snapshot.Part, error) {
+	if err := s.verifyBound(ctx, p, step, index); err != nil {
+		return nil, err
+	}
+	parts, err := snapshot.UsersParts(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir)
 	if err != nil {
-		return &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
 	}
 	objs := make([]s3stream.Object, len(parts))
 	for i, part := range parts {
 		objs[i] = part.Object
 	}
 	if err := s.verifyBound(ctx, p, step, objs...); err != nil {
-		return err
+		return nil, err
 	}
-	return snapshot.ReadParts(ctx, store, p.Bucket, parts, fn)
+	return parts, nil
+}
+
+// drUsersAt reads the DR export's users by position, a part at a time: user i is the i-th the
+// export's index lists (the order readDRUsers streams them in), asked for in order a chunk
+// (checkpoint.Chunk) at a time, and only the parts the chunk is in are held — one or two, never
+// the export. keep reduces each
+// user to what the caller needs. It returns how many users the export holds.
+func (s *Steps) drUsersAt(ctx context.Context, p Plan, step string, index s3stream.Object, keep func(snapshot.User) snapshot.User) (*partPager, int, error) {
+	parts, err := s.drParts(ctx, p, step, index)
+	if err != nil {
+		return nil, 0, err
+	}
+	pg := &partPager{read: func(part snapshot.Part) ([]snapshot.User, error) {
+		var users []snapshot.User
+		err := snapshot.ReadParts(ctx, s.S3(p.Region), p.Bucket, []snapshot.Part{part}, func(u snapshot.User) error {
+			users = append(users, keep(u))
+			return nil
+		})
+		if err == nil && len(users) != part.Rows {
+			err = &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: s3://%s/%s holds %d users, its index says %d", p.Bucket, part.Key, len(users), part.Rows)}
+		}
+		return users, err
+	}, parts: parts, window: checkpoint.Chunk, loaded: map[int][]snapshot.User{}}
+	n := 0
+	for _, part := range parts {
+		pg.starts = append(pg.starts, n)
+		n += part.Rows
+	}
+	return pg, n, nil
+}
+
+// partPager holds the parts drUsersAt last read; safe for the concurrent workers of a chunk.
+type partPager struct {
+	read   func(snapshot.Part) ([]snapshot.User, error)
+	parts  []snapshot.Part
+	starts []int // the position of each part's first user
+
+	// window is how far back from the position asked for a position may still be asked for: the
+	// chunk the workers share (checkpoint.Chunk). A part that ends before it is dropped.
+	window int
+
+	mu     sync.Mutex
+	loaded map[int][]snapshot.User // by part
+}
+
+// user is user i of the export.
+func (pg *partPager) user(i int) (snapshot.User, error) {
+	// The last part that starts at or before i (empty parts start where the next does).
+	j, _ := slices.BinarySearch(pg.starts, i+1)
+	j--
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	users, ok := pg.loaded[j]
+	if !ok {
+		var err error
+		if users, err = pg.read(pg.parts[j]); err != nil {
+			return snapshot.User{}, err
+		}
+		pg.loaded[j] = users
+		// Positions are worked through in order, a chunk at a time: no position before i-window+1
+		// is asked for again.
+		for k := range pg.loaded {
+			if pg.starts[k]+pg.parts[k].Rows <= i-pg.window+1 {
+				delete(pg.loaded, k)
+			}
+		}
+	}
+	return users[i-pg.starts[j]], nil
 }
 
 // priorValues are the values in prim, the primary's attributes, of those a changes.

@@ -39,24 +39,26 @@ type DisableResult struct {
 // anything that matters.
 func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, error) {
 	p := in.Plan
-	var users []snapshot.User
-	if err := s.readDRUsers(ctx, p, "DisableDrUsers", in.CSV.PlanFiles.DRUsers, func(u snapshot.User) error {
-		// Keep only what disabling needs: the DR file may be large.
-		users = append(users, snapshot.User{Username: u.Username, Attributes: map[string]string{p.UsernameAttribute: u.Attributes[p.UsernameAttribute]}})
-		return nil
-	}); err != nil {
+	// A part of the DR export at a time, and only what disabling needs of each user.
+	users, n, err := s.drUsersAt(ctx, p, "DisableDrUsers", in.CSV.PlanFiles.DRUsers, func(u snapshot.User) snapshot.User {
+		return snapshot.User{Username: u.Username, Attributes: map[string]string{p.UsernameAttribute: u.Attributes[p.UsernameAttribute]}}
+	})
+	if err != nil {
 		return in.Progress, err
 	}
 	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
 	read := s.Quota.Pacer(p.Request.PrimaryRegion, disablePrimaryOps)
 	update := s.Quota.Pacer(p.Request.DRRegion, disableDROps)
 	m := p.matcher()
-	prog, err := checkpointed(ctx, s, p, in.Progress, len(users), DisableLedgerDir, func(ctx context.Context, i int) (DisableResult, outcome, error) {
-		u := users[i]
+	prog, err := checkpointed(ctx, s, p, in.Progress, n, DisableLedgerDir, func(ctx context.Context, i int) (DisableResult, outcome, error) {
+		u, err := users.user(i)
+		if err != nil {
+			return DisableResult{}, failed, err
+		}
 		r := DisableResult{Index: i, DRUsername: u.Username, Key: m.Key(u)}
 		// The primary is asked for the user as the DR pool holds it, exact case: the key may be
 		// lowercased, which a case-sensitive primary would not find.
-		err := s.disableOne(ctx, primary, dr, p, m.Name(u), &r, read, update)
+		err = s.disableOne(ctx, primary, dr, p, m.Name(u), &r, read, update)
 		switch r.Outcome {
 		case DRDisabled:
 			return r, applied, err
