@@ -24,7 +24,7 @@ func TestConventions(t *testing.T) {
 		{args: []string{"validate-csv", "-h"}, code: 0, stdout: "usage: cognito-dr validate-csv"},
 		{args: []string{"readiness", "--help"}, code: 0, stdout: "--endpoint-url"},
 		{args: []string{"demo", "--help"}, code: 0, stdout: "-users"},
-		{args: []string{"help", "run"}, code: 0, stdout: "run <backup|failback|reconcile|restore>"},
+		{args: []string{"help", "run"}, code: 0, stdout: "run <backup|failback|failover|reconcile|restore>"},
 		{args: []string{"--version"}, code: 0, stdout: "cognito-dr "},
 		{args: []string{"version"}, code: 0, stdout: "cognito-dr "},
 		{args: nil, code: 2, stderr: "usage: cognito-dr", noStdout: true},

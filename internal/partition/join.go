@@ -105,7 +105,7 @@ func (l Layout) openFiles() int {
 }
 
 // StageBuckets is how many files the partition stages each pool's users and memberships in: far
-// fewer than Buckets (at most 32, so 64 files open at once with both pools' units side by side),
+// fewer than Buckets (at most 32),
 // since each open file holds an S3 part buffer (5 MiB); enough that one staged bucket (what a
 // route unit reads, its memberships held) is at most 1/32 of a pool: 1.25 million users at 40
 // million.
