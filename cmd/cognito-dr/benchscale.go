@@ -49,6 +49,8 @@ type scaleResult struct {
 	// largest peak RSS.
 	ByTask    map[string]int
 	TaskRSSKB map[string]int64
+	// TaskTime is the time each task's invocations took together.
+	TaskTime map[string]time.Duration
 	// Lost are users the generator says the workflow had to find and it did not; Duplicated
 	// are users it found twice, or found without cause.
 	Lost, Duplicated int
@@ -121,7 +123,7 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		res.Workflow, res.Users = wf, users
 		fmt.Fprintln(w, res)
 		for _, task := range slices.Sorted(maps.Keys(res.ByTask)) {
-			fmt.Fprintf(os.Stderr, "  scale: %s %s invocations=%d peak_rss_mb=%.0f\n", wf, task, res.ByTask[task], float64(res.TaskRSSKB[task])/1024)
+			fmt.Fprintf(os.Stderr, "  scale: %s %s invocations=%d seconds=%.1f peak_rss_mb=%.0f\n", wf, task, res.ByTask[task], res.TaskTime[task].Seconds(), float64(res.TaskRSSKB[task])/1024)
 		}
 		results = append(results, res)
 	}
@@ -172,7 +174,7 @@ func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, inp
 	}
 	start := time.Now()
 	x, err := ex.Run(ctx, "scale-"+workflow, raw)
-	res := scaleResult{Seconds: time.Since(start).Seconds(), Invocations: v.n, PeakRSSKB: v.peakRSSKB, ByTask: v.byTask, TaskRSSKB: v.taskRSSKB}
+	res := scaleResult{Seconds: time.Since(start).Seconds(), Invocations: v.n, PeakRSSKB: v.peakRSSKB, ByTask: v.byTask, TaskRSSKB: v.taskRSSKB, TaskTime: v.taskTime}
 	return x, res, err
 }
 

@@ -130,17 +130,19 @@ type invocations struct {
 	peakRSSKB int64
 	byTask    map[string]int
 	taskRSSKB map[string]int64
+	taskTime  map[string]time.Duration
 }
 
-func (v *invocations) record(task string, rss int64) {
+func (v *invocations) record(task string, rss int64, took time.Duration) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.n++
 	v.peakRSSKB = max(v.peakRSSKB, rss)
 	if v.byTask == nil {
-		v.byTask, v.taskRSSKB = map[string]int{}, map[string]int64{}
+		v.byTask, v.taskRSSKB, v.taskTime = map[string]int{}, map[string]int64{}, map[string]time.Duration{}
 	}
 	v.byTask[task]++
+	v.taskTime[task] += took
 	v.taskRSSKB[task] = max(v.taskRSSKB[task], rss)
 }
 
@@ -160,6 +162,7 @@ func inChildProcesses(self, workflow string, env taskEnv, v *invocations) func(m
 				child := exec.CommandContext(ctx, self, "bench-task")
 				child.Stdin = bytes.NewReader(req)
 				child.Stderr = os.Stderr
+				begin := time.Now()
 				out, err := child.Output()
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 					return nil, asl.TaskError{Name: asl.ErrorTimeout, Cause: fmt.Sprintf("%s ran longer than Lambda's %v", task, lambdaTimeout)}
@@ -171,7 +174,7 @@ func inChildProcesses(self, workflow string, env taskEnv, v *invocations) func(m
 				if err := json.Unmarshal(out, &res); err != nil {
 					return nil, fmt.Errorf("bench-task %s output %q: %w", task, out, err)
 				}
-				v.record(task, res.PeakRSSKB)
+				v.record(task, res.PeakRSSKB, time.Since(begin))
 				if res.ErrorName != "" {
 					return nil, asl.TaskError{Name: res.ErrorName, Cause: res.Error}
 				}
