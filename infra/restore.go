@@ -38,9 +38,10 @@ var (
 		"cognito-idp:CreateResourceServer", "cognito-idp:CreateIdentityProvider", "cognito-idp:CreateUserPoolDomain"}
 	// restore.Steps.Apply and importjob's creation by API of the users an import refused.
 	cognitoRestoreApply = []string{"cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers", "cognito-idp:CreateGroup", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDisableUser"}
-	// restore.Steps.VerifyDrill: the comparison and the canary's sign-in (AssociateSoftwareToken
-	// and VerifySoftwareToken are authorized by the canary's session, not IAM).
-	cognitoDrillVerify = []string{"cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser", "cognito-idp:CreateUserPoolClient",
+	// restore.Steps.VerifyDrill: the canary's sign-in (the report lists and compares the scratch
+	// pool; AssociateSoftwareToken and VerifySoftwareToken are authorized by the canary's session,
+	// not IAM).
+	cognitoDrillVerify = []string{"cognito-idp:CreateUserPoolClient",
 		"cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge"}
 )
 
@@ -103,10 +104,13 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},
 	},
+	// WriteReport lists the target with the resumable export (its users, groups and memberships,
+	// a drill's scratch pool too) and joins it bucket by bucket (internal/partition): bounded by
+	// a bucket and the bucket files a unit writes at once, not the pool.
 	"WriteRestoreReportFunctionArn": {
 		MemoryMiB: 2048, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
-			s.allowRestorePools(role, []string{"cognito-idp:ListUsers"})
+			s.allowRestorePools(role, cognitoExport)
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions:    jsii.Strings("s3:ListBucket"),
 				Resources:  jsii.Strings(s.Backup.BucketArn()),

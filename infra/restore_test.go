@@ -133,8 +133,8 @@ func TestRestoreTaskPolicies(t *testing.T) {
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		},
 		"WriteRestoreReportFunctionArn": append([]any{
-			allowAll([]string{"cognito-idp:ListUsers"}, rsPrimary),
-			createdPools("cognito-idp:ListUsers"),
+			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"}, rsPrimary),
+			createdPools("cognito-idp:DescribeUserPool", "cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup"),
 			allowIf([]string{"s3:ListBucket"}, map[string]any{"StringLike": map[string]any{"s3:prefix": "cognito-dr/restores/*"}}, rsBucket),
 			allowAll([]string{"s3:GetObject"}, rsSnapshots),
 			allowAll([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}, rsFiles),
@@ -142,7 +142,7 @@ func TestRestoreTaskPolicies(t *testing.T) {
 		}, operators...),
 		// The drill's steps reach no pool but its scratch pool.
 		"VerifyRestoreDrillFunctionArn": {
-			drillPools("cognito-idp:ListUsers", "cognito-idp:ListGroups", "cognito-idp:ListUsersInGroup", "cognito-idp:AdminGetUser", "cognito-idp:CreateUserPoolClient",
+			drillPools("cognito-idp:CreateUserPoolClient",
 				"cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge"),
 			allowAll([]string{"s3:GetObject"}, rsSnapshots),
 			allowAll([]string{"s3:GetObject"}, rsFiles),

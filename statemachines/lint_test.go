@@ -42,7 +42,7 @@ var poolWriters = map[string][]string{
 		"ReopenDrAfterTimeout", "ImportParts", "ApplyChanges", "ActivatePrimary", "DisableDrUsers", "WriteReport"},
 	statemachines.Failover:  {"FencePrimary", "ActivateDr", "PauseReconcile", "FencePrimaryAgain", "Verify"},
 	statemachines.Reconcile: {"RepairDrift", "ExportAfter", "DiffAfter", "ReportDrift"},
-	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
+	statemachines.Restore:   {"CreateTargetPool", "AddCustomAttributes", "BuildImportCsvAfterChanges", "ImportParts", "CreateUsers", "RestoreGroups", "RestoreMemberships", "DisableUsers", "ExportTarget", "WriteReport", "VerifyDrill", "DeleteScratchPool"},
 }
 
 // transientRetry is the one retry policy of every Task state: the Lambda service's own transient

@@ -65,6 +65,8 @@ type Record struct {
 	Groups []string      `json:"groups,omitempty"`
 	// Marked is set when the user's username is among its side's marks (Layout.Marks).
 	Marked bool `json:"marked,omitempty"`
+	// Tags are the notes its side's Layout.Tags gave the user's username, in the order given.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Layout is one join of two pools' exports partitioned into hash buckets: where its files go and
@@ -91,6 +93,10 @@ type Layout struct {
 	// Marks, if set, streams the usernames marked on a side (put each) or returns nil at once
 	// for a side with none; a marked user's Record has Marked set. Read by one unit per side.
 	Marks func(ctx context.Context, side string, put func(username string) error) error
+	// Tags, if set, streams notes about users of a side by username (put each) or returns nil at
+	// once for a side with none; each note is attached to its user's Record (Tags), so a bucket
+	// holds what another file says of its users by username. Read by one unit per side.
+	Tags func(ctx context.Context, side string, put func(username, tag string) error) error
 	// OnStage, if set, is called by each stage unit before it reads users part `part` of a side:
 	// see is given every user of the part, done is called once the part's staged files are
 	// written (either may be nil).
@@ -135,6 +141,8 @@ const (
 	UnitStageMembers = "stage-members"
 	// UnitStageMarks stages a side's marks by username.
 	UnitStageMarks = "stage-marks"
+	// UnitStageTags stages a side's tags by username.
+	UnitStageTags = "stage-tags"
 	// UnitRoute reads one staged bucket of a pool, gives each user its groups (and mark) and
 	// writes it to the window of its join bucket. In Repartition it routes a group of sub-phase
 	// buckets' unmatched users.
@@ -163,17 +171,24 @@ type Partition struct {
 
 // Load reads both exports' indexes.
 func (l Layout) Load(ctx context.Context) (*Partition, error) {
-	pt := &Partition{Layout: l}
+	var users, members [2][]snapshot.Part
 	for i := range Sides {
 		var err error
-		if pt.users[i], err = snapshot.UsersLayout.Parts(ctx, l.Store, l.Bucket, l.Exports[i]); err != nil {
+		if users[i], err = snapshot.UsersLayout.Parts(ctx, l.Store, l.Bucket, l.Exports[i]); err != nil {
 			return nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
-		if pt.members[i], err = snapshot.MembershipsLayout.Parts(ctx, l.Store, l.Bucket, l.Exports[i]); err != nil {
+		if members[i], err = snapshot.MembershipsLayout.Parts(ctx, l.Store, l.Bucket, l.Exports[i]); err != nil {
 			return nil, &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
 	}
-	return pt, nil
+	return l.WithParts(users, members), nil
+}
+
+// WithParts is the partition of the users and memberships parts given, each side's in order: for
+// a side whose parts are known without an export's index (a snapshot's, from its manifest).
+// Exports is not read.
+func (l Layout) WithParts(users, members [2][]snapshot.Part) *Partition {
+	return &Partition{Layout: l, users: users, members: members}
 }
 
 // UsersParts is how many users parts a side's export has.
@@ -193,6 +208,9 @@ func (pt *Partition) Units() [2][]Unit {
 		}
 		if pt.Marks != nil {
 			units = append(units, Unit{Kind: UnitStageMarks, Side: side})
+		}
+		if pt.Tags != nil {
+			units = append(units, Unit{Kind: UnitStageTags, Side: side})
 		}
 		for staged := range pt.StageBuckets() {
 			units = append(units, Unit{UnitRoute, side, staged})
@@ -214,6 +232,8 @@ func (pt *Partition) Run(ctx context.Context, u Unit) error {
 		return pt.stageMembers(ctx, u.Side, u.I)
 	case UnitStageMarks:
 		return pt.stageMarks(ctx, u.Side)
+	case UnitStageTags:
+		return pt.stageTags(ctx, u.Side)
 	case UnitRoute:
 		return pt.route(ctx, u.Side, u.I)
 	case UnitSplit:
@@ -238,6 +258,14 @@ func (l Layout) membersKey(side string, part, i int) string {
 }
 
 func (l Layout) marksKey(side string, i int) string { return l.Key("stage", side+"-marks", i) }
+
+func (l Layout) tagsKey(side string, i int) string { return l.Key("stage", side+"-tags", i) }
+
+// tag is one staged note of Layout.Tags.
+type tag struct {
+	Username string `json:"u"`
+	Tag      string `json:"t"`
+}
 
 func (l Layout) windowKey(side string, staged, w int) string {
 	return l.Key("window", fmt.Sprintf("%s-s%05d", side, staged), w)
@@ -289,8 +317,16 @@ func (pt *Partition) stageMarks(ctx context.Context, side string) error {
 	return w.Close(err)
 }
 
-// route reads staged bucket i of a side with its memberships and marks (users stream through;
-// only the bucket's memberships and marks are held) and writes each user, with its groups, to the
+// stageTags writes a side's tags to the staged buckets by username.
+func (pt *Partition) stageTags(ctx context.Context, side string) error {
+	n := pt.StageBuckets()
+	w := Open(ctx, pt.Store, pt.Bucket, n, func(i int) string { return pt.tagsKey(side, i) })
+	err := pt.Tags(ctx, side, func(name, t string) error { return w.Write(Of(name, n), tag{name, t}) })
+	return w.Close(err)
+}
+
+// route reads staged bucket i of a side with its memberships, marks and tags (users stream
+// through; only the bucket's memberships, marks and tags are held) and writes each user, with its groups, to the
 // window of its join bucket.
 func (pt *Partition) route(ctx context.Context, side string, i int) error {
 	groups := map[string][]string{}
@@ -311,10 +347,19 @@ func (pt *Partition) route(ctx context.Context, side string, i int) error {
 			return &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
 	}
+	tags := map[string][]string{}
+	if pt.Tags != nil {
+		if err := snapshot.GetLines(ctx, pt.Store, pt.Bucket, pt.tagsKey(side, i), func(t tag) error {
+			tags[t.Username] = append(tags[t.Username], t.Tag)
+			return nil
+		}); err != nil {
+			return &stateerr.SnapshotInvalid{Msg: err.Error()}
+		}
+	}
 	return pt.routeWindows(ctx, side, pt.First, func(w int) string { return pt.windowKey(side, i, w) }, func(put func(Record) error) error {
 		for part := range pt.users[sideIndex(side)] {
 			if err := snapshot.GetLines(ctx, pt.Store, pt.Bucket, pt.stageKey(side, part, i), func(u snapshot.User) error {
-				return put(Record{User: u, Groups: groups[u.Username], Marked: marked[u.Username]})
+				return put(Record{User: u, Groups: groups[u.Username], Marked: marked[u.Username], Tags: tags[u.Username]})
 			}); err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
+	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/poolconfig"
@@ -173,6 +174,16 @@ const (
 	SubMapFile       = "sub-map.jsonl.gz"
 	ReportSummary    = "report-summary.json"
 	ApplyStartedFile = "ledger/apply-started.json"
+	// TargetDir holds the resumable export of the target pool the report lists once the changes
+	// are made (users, groups and memberships, with its checkpoint).
+	TargetDir = "target/"
+	// ReportDir holds the report's hash buckets: the snapshot and the target's export partitioned
+	// by user key (internal/partition), the import results spread likewise, and each bucket's
+	// report, sub map and summary before they are joined.
+	ReportDir = "report/"
+	// DrillCheckFile is what the report's buckets found comparing a drill's scratch pool with the
+	// snapshot, joined: VerifyDrill's record is made from it.
+	DrillCheckFile = "drill-check.json"
 )
 
 // What PrepareTarget does.
@@ -230,11 +241,32 @@ type ApplyInput struct {
 	Progress Progress  `json:"progress"`
 }
 
-// ReportInput is what the WriteReport state passes.
+// ReportInput is what the ExportTarget and WriteReport states pass.
 type ReportInput struct {
 	Plan    Plan                `json:"plan"`
 	CSV     CSVOutput           `json:"csv"`
 	Imports []importjob.Results `json:"imports"`
+	// Progress is the report's cursor: absent (zero) at the first invocation.
+	Progress ReportProgress `json:"progress"`
+}
+
+// ReportProgress is how far the report is: the target's export (the ExportTarget loop), then the
+// units that join it with the snapshot and the results bucket by bucket (the WriteReport loop).
+type ReportProgress struct {
+	Done bool `json:"done"`
+	// Export is the target's resumable export under TargetDir.
+	Export export.PoolState `json:"export"`
+	// Buckets is how many hash buckets the join has, fixed once the export is done.
+	Buckets int `json:"buckets,omitempty"`
+	// Next is the next unit to run of Units.
+	Next        int `json:"next"`
+	Units       int `json:"units,omitempty"`
+	Invocations int `json:"invocations"`
+	// Report and SubMap are the joined files, once written.
+	Report *s3stream.Object `json:"report,omitempty"`
+	SubMap *s3stream.Object `json:"subMap,omitempty"`
+	// Output is the report's result once Done: what the state machine keeps as $.report.
+	Output *ReportOutput `json:"output,omitempty"`
 }
 
 // ReportOutput is the execution's result: counts and where the report and the sub map are.

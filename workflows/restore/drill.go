@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,14 +14,12 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/emf"
-	"github.com/cognito-dr/cognito-dr/internal/export"
 	"github.com/cognito-dr/cognito-dr/internal/manifest"
 	"github.com/cognito-dr/cognito-dr/internal/notify"
-	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
-	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -54,17 +50,18 @@ type DrillOutput struct {
 	Mismatches []string `json:"mismatches,omitempty"`
 }
 
-// drillOps are the calls VerifyDrill and DeleteScratchPool make on the scratch pool.
-var drillOps = quota.MustOps("ListUsers", "ListUsersInGroup", "ListGroups", "AdminGetUser", "CreateUserPoolClient", "AdminCreateUser",
+// drillOps are the calls VerifyDrill and DeleteScratchPool make on the scratch pool (the report
+// lists it).
+var drillOps = quota.MustOps("CreateUserPoolClient", "AdminCreateUser",
 	"AdminSetUserPassword", "AdminInitiateAuth", "AssociateSoftwareToken", "VerifySoftwareToken", "AdminRespondToAuthChallenge",
 	"DescribeUserPool", "DeleteUserPool")
 
 // maxListed bounds the mismatches a drill lists (it counts them all).
 const maxListed = 20
 
-// VerifyDrill compares the scratch pool with the snapshot — every restorable user present once
-// with its enabled flag and groups, every attribute of a sample of at least DrillSample users, the
-// groups and the memberships — then signs a canary user in (password, MFA setup with a TOTP code,
+// VerifyDrill takes the report's comparison of the scratch pool with the snapshot (DrillCheckFile:
+// every restorable user present once with its enabled flag and groups, every attribute of a
+// sample of at least DrillSample users, the memberships) — then signs a canary user in (password, MFA setup with a TOTP code,
 // tokens), and writes the drill record with the RTO: start to verified.
 func (s *Steps) VerifyDrill(ctx context.Context, in DrillInput) (DrillOutput, error) {
 	p := in.Plan
@@ -75,8 +72,8 @@ func (s *Steps) VerifyDrill(ctx context.Context, in DrillInput) (DrillOutput, er
 	if err != nil {
 		return DrillOutput{}, stateerr.Invalid("startTime %q is not RFC 3339", in.StartTime)
 	}
-	v := &verifier{plan: p}
-	if err := s.verifyUsers(ctx, v); err != nil {
+	v, err := s.verifyUsers(ctx, p)
+	if err != nil {
 		return DrillOutput{}, err
 	}
 	if err := s.canary(ctx, p); err != nil {
@@ -86,12 +83,12 @@ func (s *Steps) VerifyDrill(ctx context.Context, in DrillInput) (DrillOutput, er
 	d := manifest.Drill{
 		Version: manifest.DrillVersion, Source: p.Source, Snapshot: p.ManifestKey,
 		ScratchPool: p.Target, Started: started, Finished: finished, RTOSeconds: finished.Sub(started).Seconds(),
-		Users: v.users, Mismatches: v.count, Passed: v.count == 0,
+		Users: v.Users, Mismatches: v.Count, Passed: v.Count == 0,
 	}
-	if v.count > 0 {
-		d.FailureReason = fmt.Sprintf("%d mismatches between the scratch pool and the snapshot: %s", v.count, strings.Join(v.listed, "; "))
+	if v.Count > 0 {
+		d.FailureReason = fmt.Sprintf("%d mismatches between the scratch pool and the snapshot: %s", v.Count, strings.Join(v.Listed, "; "))
 	}
-	out := DrillOutput{Key: manifest.DrillKey(p.Request.SnapshotPrefix, p.Source.UserPoolID, started, p.ExecutionName), Drill: d, Mismatches: v.listed}
+	out := DrillOutput{Key: manifest.DrillKey(p.Request.SnapshotPrefix, p.Source.UserPoolID, started, p.ExecutionName), Drill: d, Mismatches: v.Listed}
 	body, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return DrillOutput{}, err
@@ -123,24 +120,28 @@ func (s *Steps) drillMetrics(d manifest.Drill) error {
 		emf.Metric{Name: "DrillFailed", Unit: "Count", Value: failed})
 }
 
+// verifier counts the differences a drill finds between the scratch pool and the snapshot, and
+// lists the first maxListed; a bucket's, summed over the buckets, is the drill's.
 type verifier struct {
-	plan   Plan
-	users  int
-	count  int
-	listed []string
+	// Users are the restorable users of the snapshot compared.
+	Users  int      `json:"users"`
+	Count  int      `json:"count"`
+	Listed []string `json:"listed,omitempty"`
 }
 
 func (v *verifier) add(format string, args ...any) {
-	v.count++
-	if len(v.listed) < maxListed {
-		v.listed = append(v.listed, fmt.Sprintf(format, args...))
+	v.Count++
+	if len(v.Listed) < maxListed {
+		v.Listed = append(v.Listed, fmt.Sprintf(format, args...))
 	}
 }
 
-// seen is what the drill keeps of a scratch-pool user: its flags, and its attributes if sampled.
-type seen struct {
-	enabled bool
-	attrs   map[string]string
+// plus adds another bucket's comparison: its counts, and its listed differences while fewer than
+// maxListed are listed.
+func (v *verifier) plus(o verifier) {
+	v.Users += o.Users
+	v.Count += o.Count
+	v.Listed = append(v.Listed, o.Listed[:min(len(o.Listed), maxListed-len(v.Listed))]...)
 }
 
 // sampled picks users by a hash of their key, so the sample is spread over the pool and the same
@@ -154,88 +155,15 @@ func sampled(key string, every int) bool {
 	return int(h.Sum32()%uint32(every)) == 0
 }
 
-func (s *Steps) verifyUsers(ctx context.Context, v *verifier) error {
-	p := v.plan
-	every := max(1, p.Counts.Users/(2*DrillSample)) // half the expected rate: at least DrillSample users
-	c := s.Cognito(p.Target.Region)
-	ex := export.New(c, s.Quota.Pacer(p.Target.Region, export.Ops), export.Options{})
-	got := map[string]seen{}
-	byUsername := map[string]string{}
-	if _, err := ex.Users(ctx, p.Target.UserPoolID, func(u snapshot.User) error {
-		key := p.Match.Key(u)
-		if _, dup := got[key]; dup {
-			v.add("%s is in the scratch pool twice", key)
-		}
-		sn := seen{enabled: u.Enabled}
-		if sampled(key, every) {
-			sn.attrs = u.Attributes
-		}
-		got[key] = sn
-		byUsername[u.Username] = key
-		return nil
-	}); err != nil {
-		return fmt.Errorf("list the scratch pool: %w", err)
+// verifyUsers reads what the report's buckets found comparing the scratch pool with the snapshot
+// (DrillCheckFile): the report lists the scratch pool once the restore's changes are made and
+// joins it with the snapshot bucket by bucket (reportjoin.go), so no invocation holds the pool.
+func (s *Steps) verifyUsers(ctx context.Context, p Plan) (verifier, error) {
+	v, found, err := checkpoint.Load[verifier](ctx, s.S3(p.Region), p.Bucket, p.Prefix+DrillCheckFile)
+	if err == nil && !found {
+		err = fmt.Errorf("s3://%s/%s%s is missing: the report compares the scratch pool with the snapshot", p.Bucket, p.Prefix, DrillCheckFile)
 	}
-	members := map[string]bool{}
-	if _, _, err := ex.Groups(ctx, p.Target.UserPoolID, func(snapshot.Group) error { return nil }, func(m snapshot.Membership) error {
-		members[m.Group+"\x00"+byUsername[m.Username]] = true
-		return nil
-	}); err != nil {
-		return fmt.Errorf("list the scratch pool's groups: %w", err)
-	}
-	store := s.S3(p.Region)
-	keyOf := map[string]string{}
-	err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
-		if u.Status == StatusExternalProvider {
-			return nil
-		}
-		v.users++
-		key := p.Match.Key(u)
-		keyOf[u.Username] = key
-		g, ok := got[key]
-		switch {
-		case !ok:
-			v.add("snapshot user %s is missing", u.Username)
-			return nil
-		case g.enabled != u.Enabled:
-			v.add("snapshot user %s is enabled=%v, the snapshot says %v", u.Username, g.enabled, u.Enabled)
-		}
-		delete(got, key)
-		if g.attrs != nil {
-			for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
-				if poolpair.Copied(name) && g.attrs[name] != u.Attributes[name] {
-					v.add("snapshot user %s: attribute %s differs", u.Username, name)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for key := range got {
-		v.add("the scratch pool has a user the snapshot lacks (%s)", key)
-	}
-	err = readParts(ctx, store, p.Bucket, p.Snapshot.Memberships, func(m snapshot.Membership) error {
-		key, ok := keyOf[m.Username]
-		if !ok {
-			return nil // a federated user's membership: not restorable
-		}
-		k := m.Group + "\x00" + key
-		if !members[k] {
-			v.add("snapshot user %s is not in group %s", m.Username, m.Group)
-		}
-		delete(members, k)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for k := range members {
-		group, key, _ := strings.Cut(k, "\x00")
-		v.add("%s is in group %s, the snapshot says not", key, group)
-	}
-	return nil
+	return v, err
 }
 
 // canaryPassword is the canary user's password; the canary lives only in the scratch pool.

@@ -2,19 +2,17 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
+	"math"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cognito-dr/cognito-dr/internal/export"
-	"github.com/cognito-dr/cognito-dr/internal/importcsv"
-	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/notify"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
+	"github.com/cognito-dr/cognito-dr/internal/preflight"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
@@ -53,140 +51,61 @@ const (
 	OutcomeNotImportable = "not-importable"
 )
 
-// reportOps are the calls WriteReport makes: listing the target for the new subs.
-var reportOps = export.Ops
-
-// WriteReport joins the snapshot's users with the import results, the rejects and the ledgers
-// into one line per user, lists the target for each user's new sub and writes the sub map, both
-// streamed to S3 as the snapshot is read, then the summary, and tells the operators.
-func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
-	p := in.Plan
-	store := s.S3(p.Region)
-	type result struct{ outcome, reason string }
-	byName := map[string]result{}
-	for _, res := range in.Imports {
-		if err := snapshot.GetLines(ctx, store, p.Bucket, res.Key, func(r importjob.RowResult) error {
-			o := result{OutcomeFailed, r.Message}
-			switch r.Outcome {
-			case importjob.RowImported:
-				o = result{OutcomeImported, ""}
-			case importjob.RowSkipped:
-				o = result{OutcomeSkipped, r.Message}
-			case importjob.RowResultUnknown:
-				o = result{OutcomeResultUnknown, r.Message}
-			}
-			byName[p.Match.KeyOf(r.Username)] = o
-			return nil
-		}); err != nil {
-			return ReportOutput{}, err
-		}
+// WriteReport is one invocation of the ExportTarget or the WriteReport loop. Until the target's
+// resumable export (internal/export, under TargetDir, checkpointed in S3) is done, it continues
+// it for one time budget (ExportBudget, EXPORT_BUDGET_SECONDS) and returns: the ExportTarget loop.
+// Then it works through the report's units (reportUnits) while its budget is open and returns its
+// cursor: the WriteReport loop. The units join the snapshot's users with the import results, the
+// rejects, the ledgers and the target's users a hash bucket at a time (internal/partition), so no
+// invocation holds more than a bucket; the last writes the summary and tells the operators, and
+// Output is the report's result.
+func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportProgress, error) {
+	b, length, stop := export.StartBudget(s.ExportBudget, s.Budget)
+	defer stop()
+	p, prog := in.Plan, in.Progress
+	if p.Bucket == "" || p.Prefix == "" || p.Target.UserPoolID == "" {
+		return prog, stateerr.Invalid("write report: the plan names no bucket, prefix or target")
 	}
-	if in.CSV.Rejected > 0 {
-		r, err := s3stream.Open(ctx, store, p.Bucket, in.CSV.Rejects.Key)
-		if err != nil {
-			return ReportOutput{}, err
-		}
-		err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
-			byName[p.Match.KeyOf(rj.Username)] = result{OutcomeFailed, "rejected by the import rules: " + strings.Join(append([]string{rj.Reason}, rj.Also...), ", ")}
-			return nil
-		})
-		r.Close()
-		if err != nil {
-			return ReportOutput{}, err
-		}
+	if prog.Done {
+		return prog, nil
 	}
-	created, disabled, groups := map[string]ApplyResult{}, map[string]ApplyResult{}, map[string][]string{}
-	if err := s.readLedger(ctx, p, PhaseCreate, func(a ApplyResult) { created[a.Username] = a }); err != nil {
-		return ReportOutput{}, err
-	}
-	if err := s.readLedger(ctx, p, PhaseDisable, func(a ApplyResult) { disabled[a.Username] = a }); err != nil {
-		return ReportOutput{}, err
-	}
-	if err := s.readLedger(ctx, p, PhaseMemberships, func(a ApplyResult) {
-		if a.Username != "" && a.OK {
-			groups[a.Username] = append(groups[a.Username], a.Group)
+	prog.Invocations++
+	if !prog.Export.Done {
+		t := p.Target
+		job := export.PoolJob{
+			Pool: t.UserPoolID, Cognito: s.Cognito(t.Region), Pace: s.Quota.Pacer(t.Region, export.Ops),
+			Estimated: func(ctx context.Context) (int, error) {
+				desc, err := preflight.DescribePool(ctx, s.Cognito(t.Region), t.UserPoolID, t.Region)
+				if err != nil {
+					return 0, err
+				}
+				return int(desc.EstimatedNumberOfUsers), nil
+			},
+			Prefix: p.Prefix + TargetDir, State: &prog.Export,
 		}
-	}); err != nil {
-		return ReportOutput{}, err
+		if err := export.ResumePools(ctx, s.S3(p.Region), p.Bucket, b, length, job); err != nil {
+			return in.Progress, fmt.Errorf("list the restored pool %s: %w", t.UserPoolID, err)
+		}
+		return prog, nil
 	}
-	subs := map[string]string{}
-	pace := s.Quota.Pacer(p.Target.Region, reportOps)
-	if _, err := export.New(s.Cognito(p.Target.Region), pace, export.Options{}).Users(ctx, p.Target.UserPoolID, func(u snapshot.User) error {
-		subs[p.Match.Key(u)] = u.Attributes["sub"]
-		return nil
-	}); err != nil {
-		return ReportOutput{}, fmt.Errorf("list the restored pool %s: %w", p.Target.UserPoolID, err)
+	if prog.Buckets == 0 {
+		prog.Buckets = partition.Count(s.BucketUsers, int32(min(p.Counts.Users, math.MaxInt32)), int32(min(prog.Export.Users, math.MaxInt32)))
 	}
-
-	out := ReportOutput{Outcomes: map[string]int{}, Target: p.Target, Created: p.Created, SummaryKey: p.Prefix + ReportSummary}
-	rw, mw := s3stream.Create(ctx, store, p.Bucket, p.Prefix+ReportFile), s3stream.Create(ctx, store, p.Bucket, p.Prefix+SubMapFile)
-	rl, ml := snapshot.NewLineWriter(rw), snapshot.NewLineWriter(mw)
-	err := readUsers(ctx, store, p.Bucket, p.Snapshot.Users, func(u snapshot.User) error {
-		line := UserReport{Username: u.Username, Outcome: OutcomeFailed, Reason: "no import result", OldSub: u.Attributes["sub"]}
-		key := p.Match.Key(u)
-		if r, ok := byName[key]; ok {
-			line.Outcome, line.Reason = r.outcome, r.reason
-		}
-		if a, ok := created[u.Username]; ok {
-			switch {
-			case a.Existed:
-				line.Outcome, line.Reason = OutcomeSkipped, a.Message
-			case a.OK:
-				line.Outcome, line.Reason = OutcomeCreatedByAPI, "the import refuses a user without a verified contact; invited by AdminCreateUser"
-			default:
-				line.Outcome, line.Reason = OutcomeFailed, a.Message
-			}
-		}
-		if u.Status == StatusExternalProvider {
-			line.Outcome, line.Reason = OutcomeNotImportable, "a federated user: Cognito creates it again at its next sign-in through its identity provider"
-		}
-		if !u.Enabled && u.Status != StatusExternalProvider {
-			line.Disabled = "disable-failed"
-			if a, ok := disabled[u.Username]; ok && a.OK {
-				line.Disabled = "disabled"
-				out.Disabled++
-			}
-		}
-		line.Groups = groups[u.Username]
-		slices.Sort(line.Groups)
-		if sub, ok := subs[key]; ok && u.Status != StatusExternalProvider {
-			line.NewSub = sub
-			if err := ml.Write(SubMapping{Username: u.Username, OldSub: line.OldSub, NewSub: sub}); err != nil {
-				return err
-			}
-			out.Mapped++
-		}
-		out.Outcomes[line.Outcome]++
-		out.Users++
-		return rl.Write(line)
-	})
-	if err == nil {
-		err = rl.Close()
-	}
-	if err == nil {
-		err = ml.Close()
-	}
+	rj, err := s.reportJoin(ctx, in, prog.Buckets)
 	if err != nil {
-		rw.Abort(err)
-		mw.Abort(err)
-		return ReportOutput{}, err
+		return in.Progress, fmt.Errorf("write the report: %w", err)
 	}
-	if out.Report, err = rw.Close(); err != nil {
-		mw.Abort(err)
-		return ReportOutput{}, err
+	units := rj.units()
+	prog.Units = len(units)
+	for prog.Next < len(units) && b.Open() {
+		u := units[prog.Next]
+		if err := rj.run(ctx, u, &prog); err != nil {
+			return in.Progress, fmt.Errorf("write the report (%s): %w", u, err)
+		}
+		prog.Next++
 	}
-	if out.SubMap, err = mw.Close(); err != nil {
-		return ReportOutput{}, err
-	}
-	body, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return ReportOutput{}, err
-	}
-	if _, err := s3stream.Put(ctx, store, p.Bucket, out.SummaryKey, body); err != nil {
-		return ReportOutput{}, err
-	}
-	out.MessageID, err = notify.Publish(ctx, s.SNS, s.TopicArn, summarySubject(p, out), summaryBody(p, out))
-	return out, err
+	prog.Done = prog.Next == len(units)
+	return prog, nil
 }
 
 func (s *Steps) readLedger(ctx context.Context, p Plan, phase string, fn func(ApplyResult)) error {

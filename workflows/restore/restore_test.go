@@ -187,7 +187,7 @@ func (f *fixture) pool(region, id string) map[string]poolUser {
 }
 
 var restoredPath = []string{"ResolveSnapshot", "TargetReady", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
-	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "WriteReport", "IsDrill", "Restored"}
+	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "StartReport", "ExportTarget", "TargetExported", "WriteReport", "ReportWritten", "UseReport", "IsDrill", "Restored"}
 
 // TestRestoreIntoEmptyPool: a snapshot restored into an empty pool brings back every user exactly
 // once, the users disabled at snapshot time disabled, every group membership, and a sub map entry
@@ -580,7 +580,7 @@ func TestRestoreDrill(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
 	}
-	if p := x.Path(); len(p) < 5 || !slices.Equal(p[len(p)-5:], []string{"WriteReport", "IsDrill", "VerifyDrill", "DeleteScratchPool", "DrillDone"}) {
+	if p := x.Path(); len(p) < 5 || !slices.Equal(p[len(p)-5:], []string{"UseReport", "IsDrill", "VerifyDrill", "DeleteScratchPool", "DrillDone"}) {
 		t.Errorf("path %v, want it to end with the drill's states", p)
 	}
 	var out restore.DrillOutput
@@ -610,27 +610,32 @@ func TestRestoreDrill(t *testing.T) {
 	}
 }
 
-// TestRestoreDrillFindsMismatches: a user removed from the scratch pool before the verification
-// (as a broken restore would leave it) fails the drill: the record says failed and names the user,
-// the scratch pool is still deleted, and the operators are told.
+// TestRestoreDrillFindsMismatches: a user removed from the scratch pool once the changes are made
+// (as a broken restore would leave it), before the report lists the pool and compares it, fails
+// the drill: the record says failed and names the user, the scratch pool is still deleted, and the
+// operators are told.
 func TestRestoreDrillFindsMismatches(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	victim := devstack.Email(3)
 	wrap := func(functions map[string]boundary.Func) {
-		verify := functions["VerifyRestoreDrillFunctionArn"]
-		functions["VerifyRestoreDrillFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		report := functions["WriteRestoreReportFunctionArn"]
+		deleted := false
+		functions["WriteRestoreReportFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
 			var st struct {
 				Plan restore.Plan `json:"plan"`
 			}
 			if err := json.Unmarshal(in, &st); err != nil {
 				return nil, err
 			}
-			c := f.stack.Clients.Cognito(st.Plan.Target.Region)
-			if _, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(st.Plan.Target.UserPoolID), Username: aws.String(victim)}); err != nil {
-				return nil, err
+			if !deleted {
+				c := f.stack.Clients.Cognito(st.Plan.Target.Region)
+				if _, err := c.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(st.Plan.Target.UserPoolID), Username: aws.String(victim)}); err != nil {
+					return nil, err
+				}
+				deleted = true
 			}
-			return verify(ctx, in)
+			return report(ctx, in)
 		}
 	}
 	run, err := f.stack.RestoreWorkflow(f.sc, f.run.Approvals, wrap, asl.WithClock(asl.NewFakeClock(time.Now())))

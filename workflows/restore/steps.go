@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -80,8 +81,12 @@ type Steps struct {
 	// Budget, if set, replaces BatchTime for the apply phases: a budget per invocation whose Open
 	// says whether to start another unit, page or chunk (tests count them: checkpoint.Starts).
 	Budget func() checkpoint.Budget
+	// ExportBudget is how long one invocation of the ExportTarget or WriteReport loop works
+	// (EXPORT_BUDGET_SECONDS, as the backup's export); zero means checkpoint.DefaultBudget.
+	ExportBudget time.Duration
 	// PageSize, BucketUsers and OpenFiles size the apply phases' work lists (worklist.go); zero
-	// means DefaultPageSize, DefaultBucketUsers and DefaultOpenFiles.
+	// means DefaultPageSize, DefaultBucketUsers and DefaultOpenFiles. BucketUsers also sizes the
+	// report's join buckets (zero there means partition.DefaultBucketUsers).
 	PageSize    int
 	BucketUsers int
 	OpenFiles   int
@@ -121,6 +126,9 @@ func NewSteps(clients *awsclients.Clients, topicArn, importLogsRoleArn string) *
 var (
 	topicSetting  = boundary.Setting{Name: "TOPIC_ARN"}
 	quotaSettings = boundary.Optional(quota.EnvNames()...)
+	// budgetSetting is how long one ExportTarget or WriteReport invocation works: the backup
+	// export's setting.
+	budgetSetting = boundary.Setting{Name: export.BudgetSetting, Optional: true}
 	// approvalSettings are what approval.LoadConfig reads (it decides which are required).
 	approvalSettings = boundary.Optional(approval.EnvNames()...)
 )
@@ -152,9 +160,9 @@ var (
 		Settings: quotaSettings,
 		Load:     load, Step: (*Steps).Apply,
 	}
-	WriteRestoreReportTask = boundary.Task[*Steps, ReportInput, ReportOutput]{
+	WriteRestoreReportTask = boundary.Task[*Steps, ReportInput, ReportProgress]{
 		Name: "write-restore-report", Placeholder: "WriteRestoreReportFunctionArn",
-		Settings: append([]boundary.Setting{topicSetting}, quotaSettings...),
+		Settings: append([]boundary.Setting{topicSetting, budgetSetting}, quotaSettings...),
 		Load:     load, Step: (*Steps).WriteReport,
 	}
 	VerifyRestoreDrillTask = boundary.Task[*Steps, DrillInput, DrillOutput]{
@@ -194,10 +202,12 @@ func load(_ context.Context, env *boundary.Env, clients *awsclients.Clients, _ *
 		s.TopicArn = env.Get(topicSetting.Name)
 	}
 	rates, err := quota.FromEnv(env.Declared)
-	if err != nil {
+	budget, budgetErr := export.ParseBudget(env.Declared(budgetSetting.Name))
+	if err := errors.Join(err, budgetErr); err != nil {
 		return nil, err
 	}
 	s.Quota = quota.NewRegistry(rates)
+	s.ExportBudget = budget
 	// A Lambda's standard output is its log stream, where CloudWatch Logs extracts the drill's
 	// embedded-format metrics.
 	s.Metrics = os.Stdout
