@@ -3,8 +3,8 @@ package importcsv
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
