@@ -354,3 +354,87 @@ func (s *failingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts
 	}
 	return s.S3APIClient.UploadPart(ctx, in, opts...)
 }
+
+// TestBudgetEndCutsAUnitWithoutFailing: when the budget ends in the middle of a unit (its S3
+// writes then see the invocation's context cancelled), the invocation returns not done and no
+// error, and the next ones redo the unit: the files are those of a build never cut.
+func TestBudgetEndCutsAUnitWithoutFailing(t *testing.T) {
+	f := newFixture(t, 600, 100)
+	clean, _ := f.continued(f.job("clean/"), 1<<20, nil)
+	cutting := &cuttingS3{S3APIClient: f.store}
+	job := f.job("cut/")
+	job.Store = cutting
+	cuts := 0
+	var res Result
+	for at := int32(3); !res.Done; at += 7 {
+		if at > 2000 {
+			t.Fatal("the build never ended")
+		}
+		b := &endingBudget{done: make(chan struct{})}
+		cutting.puts.Store(0)
+		cutting.at.Store(at)
+		cutting.budget.Store(b)
+		var err error
+		res, err = Continue(context.Background(), f.target, job, b)
+		if err != nil {
+			t.Fatalf("cut at write %d: %v", at, err)
+		}
+		if b.ended.Load() {
+			cuts++
+			if res.Done {
+				t.Fatalf("cut at write %d, yet done", at)
+			}
+		}
+	}
+	if cuts < 3 {
+		t.Fatalf("%d invocations cut; want several", cuts)
+	}
+	if diff := cmp.Diff(f.read("clean/", clean.Built), f.read("cut/", res.Built)); diff != "" {
+		t.Errorf("build cut by its budget (-never cut +cut):\n%s", diff)
+	}
+}
+
+// endingBudget is open until its Done closes.
+type endingBudget struct {
+	done  chan struct{}
+	ended atomic.Bool
+}
+
+func (b *endingBudget) Open() bool            { return !b.ended.Load() }
+func (b *endingBudget) Done() <-chan struct{} { return b.done }
+func (b *endingBudget) end() {
+	if !b.ended.Swap(true) {
+		close(b.done)
+	}
+}
+
+// cuttingS3 ends the budget at the at-th PutObject or multipart part, and that write then waits
+// for the invocation's context to be cancelled: the budget's end reached mid-unit.
+type cuttingS3 struct {
+	transfermanager.S3APIClient
+	puts, at atomic.Int32
+	budget   atomic.Pointer[endingBudget]
+}
+
+func (s *cuttingS3) cut(ctx context.Context) error {
+	if s.puts.Add(1) != s.at.Load() {
+		return nil
+	}
+	s.budget.Load().end()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *cuttingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if err := s.cut(ctx); err != nil {
+		return nil, err
+	}
+	return s.S3APIClient.PutObject(ctx, in, opts...)
+}
+
+func (s *cuttingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	if err := s.cut(ctx); err != nil {
+		return nil, err
+	}
+	return s.S3APIClient.UploadPart(ctx, in, opts...)
+}
