@@ -26,7 +26,7 @@ import (
 const bkt = "snapshots"
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	store  transfermanager.S3APIClient
 	target *importcsv.Target
 	users  []snapshot.User
@@ -36,7 +36,7 @@ type fixture struct {
 // newFixture writes a snapshot of n users in parts of per users. Every 97th user repeats, in
 // another case, the username of a user 5 parts earlier (a case-insensitive pool), every 31st has
 // its email unverified (rejected), every 50th is federated.
-func newFixture(t *testing.T, n, per int) *fixture {
+func newFixture(t testing.TB, n, per int) *fixture {
 	t.Helper()
 	st, err := localaws.Start(localaws.Config{})
 	if err != nil {
