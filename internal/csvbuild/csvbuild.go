@@ -1,6 +1,8 @@
-// Package csvbuild turns a users file in S3 into import-ready CSV parts for one target pool and a
-// rejects report, streaming both ways. The rules come from the target pool itself (GetCSVHeader
-// and DescribeUserPool), so the CSVs are what that pool's import job accepts.
+// Package csvbuild turns a snapshot's users in S3 into import-ready CSV parts for one target pool
+// and a rejects report, streaming both ways. The rules come from the target pool itself
+// (GetCSVHeader and DescribeUserPool), so the CSVs are what that pool's import job accepts.
+// Continue does the work in bounded units over as many invocations as it takes (continue.go);
+// Build runs it to its end in one.
 package csvbuild
 
 import (
