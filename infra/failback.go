@@ -101,8 +101,10 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 		MemoryMiB: 1024, TimeoutSeconds: 900,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			allow(role, cognitoCSVTarget, s.Config.PoolArn(s.Config.Primary))
-			// The users to import, and the plan files whose digests bind the approval.
-			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"), s.FileArn(failback.DRDir+"*"))
+			// The users to import, the plan files whose digests bind the approval, and the CSV
+			// build's own work files (csvbuild: username fingerprints, its checkpoint, the units'
+			// rejects it joins).
+			s.allowObjects(role, []string{"s3:GetObject"}, s.FileArn("plan/*"), s.FileArn(failback.DRDir+"*"), s.FileArn(failback.ImportDir+"work/*"))
 			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(failback.ImportDir+"*"))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 		},

@@ -60,7 +60,7 @@ func TestFailbackTaskPolicies(t *testing.T) {
 		},
 		"ValidateImportFunctionArn": {
 			allowAll([]string{"cognito-idp:DescribeUserPool", "cognito-idp:GetCSVHeader"}, primary),
-			allowAll([]string{"s3:GetObject"}, files+"*/plan/*", files+"*/dr/*"),
+			allowAll([]string{"s3:GetObject"}, files+"*/plan/*", files+"*/dr/*", files+"*/import/work/*"),
 			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/import/*"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		},

@@ -1,15 +1,14 @@
-// Package csvbuild turns a users file in S3 into import-ready CSV parts for one target pool and a
-// rejects report, streaming both ways. The rules come from the target pool itself (GetCSVHeader
-// and DescribeUserPool), so the CSVs are what that pool's import job accepts.
+// Package csvbuild turns a snapshot's users in S3 into import-ready CSV parts for one target pool
+// and a rejects report, streaming both ways. The rules come from the target pool itself
+// (GetCSVHeader and DescribeUserPool), so the CSVs are what that pool's import job accepts.
+// Continue does the work in bounded units over as many invocations as it takes (continue.go);
+// Build runs it to its end in one.
 package csvbuild
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"iter"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -45,6 +44,9 @@ type Built struct {
 	ByReason map[string]int  `json:"rejectedByReason"`
 	Parts    []Part          `json:"parts"`
 	Rejects  s3stream.Object `json:"rejects"`
+	// Done is false while a build continued over several invocations (Continue) is not finished:
+	// the counts and parts are those written so far, Rejects is empty.
+	Done bool `json:"done"`
 }
 
 // Target reads the import rules of a pool.
@@ -65,82 +67,27 @@ func Target(ctx context.Context, c Cognito, pool, region string) (*importcsv.Tar
 }
 
 // Build reads gzip JSON-lines users from bucket/usersKey and writes CSV parts
-// (<dir>users-0001.csv, …) and <dir>rejects.jsonl for target.
+// (<dir>users-0001.csv, …) and <dir>rejects.jsonl for target, in one invocation: Continue with a
+// budget that never closes, started over.
 func Build(ctx context.Context, store transfermanager.S3APIClient, target *importcsv.Target, bucket, usersKey, dir string) (Built, error) {
 	src, err := s3stream.Open(ctx, store, bucket, usersKey)
 	if err != nil {
 		return Built{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("users file s3://%s/%s is not readable: %v", bucket, usersKey, err)}
 	}
 	src.Close()
-	b, err := BuildFrom(ctx, store, target, bucket, readUsers(ctx, store, bucket, usersKey), dir)
+	job := Job{Store: store, Bucket: bucket, Parts: []snapshot.Part{{Object: s3stream.Object{Key: usersKey}}}, Dir: dir, Fresh: true}
+	res, err := Continue(ctx, target, job, unbounded{})
+	if err == nil && !res.Done {
+		err = errors.New("the build stopped before its end")
+	}
 	if err != nil {
 		return Built{}, fmt.Errorf("build import CSV from s3://%s/%s: %w", bucket, usersKey, err)
 	}
-	return b, nil
+	return res.Built, nil
 }
 
-// BuildFrom is Build reading users from an iterator (a snapshot's users, whatever its layout:
-// snapshot.Seq). It ranges over users twice: first to find the usernames that may repeat
-// (importcsv's Candidates, spilling to the temporary directory), so that its memory does not
-// grow with the pool; then to write.
-func BuildFrom(ctx context.Context, store transfermanager.S3APIClient, target *importcsv.Target, bucket string, users iter.Seq2[snapshot.User, error], dir string) (Built, error) {
-	cands, err := target.Candidates(users, os.TempDir())
-	if err != nil {
-		return Built{}, err
-	}
-	keys := map[int]string{}
-	parts := importcsv.NewWriter(target, func(n int) (io.WriteCloser, error) {
-		keys[n] = fmt.Sprintf("%susers-%04d.csv", dir, n)
-		return &objectWriter{s3stream.Create(ctx, store, bucket, keys[n])}, nil
-	})
-	parts.OnlyCandidates(cands)
-	rejectsObj := s3stream.Create(ctx, store, bucket, dir+RejectsFile)
-	sum, err := importcsv.ValidateUsers(target, users, parts, importcsv.NewReportWriter(rejectsObj))
-	if err != nil {
-		rejectsObj.Abort(err)
-		return Built{}, err
-	}
-	rejects, err := rejectsObj.Close()
-	if err != nil {
-		return Built{}, err
-	}
-	out := Built{Rows: sum.Rows, Accepted: sum.Accepted, Rejected: sum.Rejected, ByReason: sum.ByReason, Rejects: rejects, Parts: []Part{}}
-	if out.ByReason == nil {
-		out.ByReason = map[string]int{}
-	}
-	for _, p := range sum.Parts {
-		out.Parts = append(out.Parts, Part{Object: s3stream.Object{Key: keys[p.Number], Bytes: p.Bytes, SHA256: p.SHA256}, Rows: p.Rows})
-	}
-	return out, nil
-}
+// unbounded is a budget that is always open.
+type unbounded struct{}
 
-// readUsers yields the users of a snapshot file in order, then the first error if any. Each
-// range opens the file anew.
-func readUsers(ctx context.Context, store transfermanager.S3APIClient, bucket, key string) iter.Seq2[snapshot.User, error] {
-	return func(yield func(snapshot.User, error) bool) {
-		src, err := s3stream.Open(ctx, store, bucket, key)
-		if err != nil {
-			yield(snapshot.User{}, err)
-			return
-		}
-		defer src.Close()
-		errStop := errors.New("stop")
-		err = snapshot.ReadLines(src, func(u snapshot.User) error {
-			if !yield(u, nil) {
-				return errStop
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			yield(snapshot.User{}, err)
-		}
-	}
-}
-
-// objectWriter adapts an S3 stream to the io.WriteCloser the CSV splitter opens per part.
-type objectWriter struct{ *s3stream.Writer }
-
-func (w *objectWriter) Close() error {
-	_, err := w.Writer.Close()
-	return err
-}
+func (unbounded) Open() bool            { return true }
+func (unbounded) Done() <-chan struct{} { return nil }

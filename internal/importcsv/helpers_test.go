@@ -176,3 +176,11 @@ func (m *memParts) open(n int) (io.WriteCloser, error) {
 	m.bufs = append(m.bufs, b)
 	return nopCloser{b}, nil
 }
+
+func (m *memParts) strings() []string {
+	var out []string
+	for _, b := range m.bufs {
+		out = append(out, b.String())
+	}
+	return out
+}

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 )
 
 // Cognito's limits on one import file.
@@ -30,21 +33,30 @@ type Part struct {
 // Writer closes it when the part is full or the import ends.
 type OpenPart func(n int) (io.WriteCloser, error)
 
+// ErrFull is what Write returns, having written nothing, when the row would start a part beyond
+// the Writer's MaxParts: the parts it wrote are complete, and a Writer resumed after them
+// (Resume) takes the row.
+var ErrFull = errors.New("import parts full")
+
 // Writer writes accepted rows into parts that stay within Cognito's per-file limits, and
 // rejects a username it has already written: cognito:username must be unique in the pool, so
-// across every part of the import. It holds the set of usernames (only those Candidates found
+// across every part of the import. It holds the set of usernames (only those a first pass found
 // more than once after OnlyCandidates), nothing else per row.
 type Writer struct {
 	// MaxRows and MaxBytes bound each part; NewWriter sets Cognito's limits. A new part
 	// starts before a row would exceed either (a part always takes at least one row).
 	MaxRows  int
 	MaxBytes int64
+	// MaxParts, if set, is how many parts this Writer starts: the row that would start one more
+	// gets ErrFull. A build continued over several invocations writes one part per Writer.
+	MaxParts int
 
 	t     *Target
 	open  OpenPart
 	seen  map[string]struct{}
 	cands *Fingerprints // nil: every username is held
 	parts []Part
+	first int // number of the first part this Writer writes, less one
 
 	cur    io.WriteCloser
 	bw     *bufio.Writer
@@ -86,6 +98,9 @@ func (w *Writer) Write(r Row) error {
 			return err
 		}
 	}
+	if w.cur == nil && w.MaxParts > 0 && len(w.parts) >= w.MaxParts {
+		return ErrFull
+	}
 	if w.cur == nil {
 		if err := w.start(); err != nil {
 			return err
@@ -106,6 +121,20 @@ func (w *Writer) Write(r Row) error {
 // written once.
 func (w *Writer) OnlyCandidates(fp *Fingerprints) { w.cands = fp }
 
+// Resume makes w continue an import whose earlier Writers wrote parts 1..written and held the
+// usernames held (their Held): its first part is number written+1, and a username they wrote is
+// a duplicate here too.
+func (w *Writer) Resume(written int, held []string) {
+	w.first = written
+	for _, k := range held {
+		w.seen[k] = struct{}{}
+	}
+}
+
+// Held is the set of usernames w holds (with OnlyCandidates, the repeated ones written so far),
+// sorted: what a Writer resumed after it needs (Resume).
+func (w *Writer) Held() []string { return slices.Sorted(maps.Keys(w.seen)) }
+
 // Close ends the last part and returns every part written. An import with no accepted
 // rows has no parts.
 func (w *Writer) Close() ([]Part, error) {
@@ -122,7 +151,7 @@ func (w *Writer) Close() ([]Part, error) {
 }
 
 func (w *Writer) start() error {
-	n := len(w.parts) + 1
+	n := w.first + len(w.parts) + 1
 	wc, err := w.open(n)
 	if err != nil {
 		return fmt.Errorf("open import part %d: %w", n, err)

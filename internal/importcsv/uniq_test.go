@@ -1,8 +1,9 @@
 package importcsv
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"testing"
 
@@ -11,10 +12,10 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-// TestCandidatesSameOutcomeHoldingOnlyRepeats: the two-pass writer (Candidates, then a writer
-// holding only the usernames Candidates found more than once) writes the same parts and the
-// same rejects as a writer holding every username, holds only the repeated usernames, and
-// leaves no spill file behind.
+// TestCandidatesSameOutcomeHoldingOnlyRepeats: the two-pass writer (the fingerprints of every
+// username, then a writer holding only the usernames whose fingerprint Repeated found more than
+// once) writes the same parts and the same rejects as a writer holding every username, and holds
+// only the repeated usernames.
 func TestCandidatesSameOutcomeHoldingOnlyRepeats(t *testing.T) {
 	tg := mustTarget(t, tokyoHeader, tokyoPool()) // case-insensitive, username is the email
 	var users []snapshot.User
@@ -35,16 +36,9 @@ func TestCandidatesSameOutcomeHoldingOnlyRepeats(t *testing.T) {
 		w := NewWriter(tg, parts.open)
 		w.MaxRows = 100
 		if twoPass {
-			dir := t.TempDir()
-			fp, err := tg.Candidates(seqOf(users...), dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fp := NewFingerprints(Repeated(fingerprints(tg, users)))
 			if fp.Len() != 3 {
-				t.Errorf("Candidates found %d repeated fingerprints, want 3 (user7, late, user599)", fp.Len())
-			}
-			if left, _ := os.ReadDir(dir); len(left) != 0 {
-				t.Errorf("spill files left behind: %v", left)
+				t.Errorf("found %d repeated fingerprints, want 3 (user7, late, user599)", fp.Len())
 			}
 			w.OnlyCandidates(fp)
 		}
@@ -75,5 +69,83 @@ func TestCandidatesSameOutcomeHoldingOnlyRepeats(t *testing.T) {
 	}
 	if len(w.seen) != 3 {
 		t.Errorf("two-pass writer holds %d usernames, want the 3 repeated ones", len(w.seen))
+	}
+}
+
+func fingerprints(tg *Target, users []snapshot.User) []uint64 {
+	var fps []uint64
+	for _, u := range users {
+		fps = append(fps, Fingerprint(tg.UsernameKey(u)))
+	}
+	return fps
+}
+
+// TestValidatorContinuedPartByPart: validating users with a Writer of one part at a time, each
+// resumed after the last (its parts and held usernames), stops at each part's end and writes the
+// same parts, rejects and counts as one Writer, duplicates across the parts included.
+func TestValidatorContinuedPartByPart(t *testing.T) {
+	tg := mustTarget(t, tokyoHeader, tokyoPool())
+	var users []snapshot.User
+	for i := range 250 {
+		users = append(users, tokyoUser(fmt.Sprintf("5f0c1d2e-0000-4000-8000-%012d", i), fmt.Sprintf("user%d@example.jp", i)))
+	}
+	users = append(users, tokyoUser("u-a", "User7@Example.jp"), tokyoUser("u-b", "x@example.jp", "email_verified", ""), tokyoUser("u-c", "USER240@example.jp"))
+	fp := NewFingerprints(Repeated(fingerprints(tg, users)))
+
+	one := &memParts{}
+	w := NewWriter(tg, one.open)
+	w.MaxRows = 100
+	w.OnlyCandidates(fp)
+	var oneRep strings.Builder
+	want, err := ValidateUsers(tg, seqOf(users...), w, NewReportWriter(&oneRep))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cont := &memParts{}
+	var rep strings.Builder
+	var got Summary
+	var held []string
+	next, stops := 0, 0
+	for next < len(users) {
+		w := NewWriter(tg, func(n int) (io.WriteCloser, error) {
+			if n != len(cont.bufs)+1 {
+				t.Errorf("opened part %d after %d parts", n, len(cont.bufs))
+			}
+			return cont.open(n)
+		})
+		w.MaxRows, w.MaxParts = 100, 1
+		w.OnlyCandidates(fp)
+		w.Resume(len(got.Parts), held)
+		v := NewValidator(tg, w, NewReportWriter(&rep))
+		for ; next < len(users); next++ {
+			if err := v.User(users[next]); errors.Is(err, ErrFull) {
+				stops++
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := v.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Add(s)
+		held = w.Held()
+	}
+	if stops != 2 {
+		t.Errorf("stopped %d times, want 2 (three parts of 100 rows at most)", stops)
+	}
+	if diff := cmp.Diff(one.strings(), cont.strings()); diff != "" {
+		t.Errorf("parts (-one writer +part by part):\n%s", diff)
+	}
+	if oneRep.String() != rep.String() {
+		t.Errorf("rejects: one writer\n%s\npart by part\n%s", oneRep.String(), rep.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("summary (-one writer +part by part):\n%s", diff)
+	}
+	if want.ByReason[ReasonDuplicateUsername] != 2 {
+		t.Errorf("fixture: %d duplicates, want 2", want.ByReason[ReasonDuplicateUsername])
 	}
 }

@@ -120,7 +120,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
 	}
-	if diff := cmp.Diff([]string{"ExportUsers", "ExportFinished", "BuildImportCsv", "CapturePoolConfig", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
+	if diff := cmp.Diff([]string{"ExportUsers", "ExportFinished", "BuildImportCsv", "CsvBuilt", "CapturePoolConfig", "WriteManifest", "NotifySuccess", "Summarize"}, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	var out struct {

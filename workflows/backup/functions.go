@@ -23,8 +23,9 @@ var (
 	}
 	BuildImportCsvTask = boundary.Task[*Steps, CSVInput, CSVOutput]{
 		Name: "build-import-csv", Placeholder: "BuildImportCsvFunctionArn",
-		Load: load(readNothing),
-		Step: (*Steps).BuildImportCsv,
+		Settings: boundary.Optional(export.BudgetSetting),
+		Load:     load(readBudget),
+		Step:     (*Steps).BuildImportCsv,
 	}
 	CapturePoolConfigTask = boundary.Task[*Steps, PoolConfigInput, PoolConfigOutput]{
 		Name: "capture-pool-config", Placeholder: "CapturePoolConfigFunctionArn",
@@ -62,8 +63,8 @@ type Config struct {
 	// Rates (USER_LIST_RPS, USER_READ_RPS, … one per quota category; see quota.FromEnv) pace the
 	// export below AWS's default quotas. Lower them when other tools share the account's quota.
 	Rates quota.Rates
-	// ExportBudget (EXPORT_BUDGET_SECONDS, default 600) is how long one ExportUsers invocation
-	// works before it saves its checkpoint and returns: well under the function's timeout, which
+	// ExportBudget (EXPORT_BUDGET_SECONDS, default 600) is how long one ExportUsers (or
+	// BuildImportCsv) invocation works before it saves its checkpoint and returns: well under the function's timeout, which
 	// must leave time for the invocation's start and its last save.
 	ExportBudget time.Duration
 }
@@ -77,6 +78,12 @@ func readExport(env *boundary.Env) (Config, error) {
 	cfg.ExportBudget = budget
 	errs = append(errs, err)
 	return cfg, errors.Join(errs...)
+}
+
+// readBudget reads the time budget of a looped task that calls no quota-paced API.
+func readBudget(env *boundary.Env) (Config, error) {
+	budget, err := export.ParseBudget(env.Get(export.BudgetSetting))
+	return Config{ExportBudget: budget}, err
 }
 
 // readRates reads the pacing of a task that calls Cognito, naming every malformed variable.

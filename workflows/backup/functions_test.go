@@ -35,3 +35,22 @@ func TestExportBudgetSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildImportCsvBudgetSetting: BuildImportCsv reads EXPORT_BUDGET_SECONDS as ExportUsers does:
+// how long one invocation builds before it saves and returns; a bad value is refused at start.
+func TestBuildImportCsvBudgetSetting(t *testing.T) {
+	load := func(env map[string]string) (*backup.Steps, error) {
+		task := backup.BuildImportCsvTask
+		return task.Load(context.Background(), boundary.NewEnv(func(k string) string { return env[k] }, task.Settings),
+			awsclients.New(aws.Config{}, awsclients.Options{}), nil)
+	}
+	if s, err := load(map[string]string{"EXPORT_BUDGET_SECONDS": "300"}); err != nil || s.ExportBudget != 5*time.Minute {
+		t.Errorf("budget %v err %v, want 5m", s.ExportBudget, err)
+	}
+	if s, err := load(nil); err != nil || s.ExportBudget != 0 {
+		t.Errorf("unset: budget %v err %v, want the default (0)", s.ExportBudget, err)
+	}
+	if _, err := load(map[string]string{"EXPORT_BUDGET_SECONDS": "900"}); err == nil || !strings.Contains(err.Error(), "EXPORT_BUDGET_SECONDS") {
+		t.Errorf("EXPORT_BUDGET_SECONDS=900: err %v, want it refused", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
+	"github.com/cognito-dr/cognito-dr/internal/csvbuild"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
@@ -141,5 +142,66 @@ func TestExportStateDoesNotGrowWithParts(t *testing.T) {
 	// Counts may gain a digit or two (invocations, seconds); a part listed would add ~100 bytes.
 	if many > few+32 {
 		t.Errorf("largest ExportUsers state: %d bytes after %d invocations, %d after %d: it grows with the parts", few, fewExports, many, manyExports)
+	}
+}
+
+// TestBuildImportCsvLoopsUntilBuilt: with a budget of one unit per invocation, the state machine
+// loops BuildImportCsv until the build is done, and the CSV parts and rejects report the manifest
+// records are byte for byte those of the same build run in one invocation.
+func TestBuildImportCsvLoopsUntilBuilt(t *testing.T) {
+	f := newFixtureWith(t, 300, func(s *backup.Steps) {
+		s.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(1) }
+		s.CSVBuckets, s.CSVUnitUsers = 3, 40
+	})
+	x := f.run(t, "looped-csv", f.BackupRequest())
+	if x.Status() != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", x.Status(), x.ErrorName(), x.Cause())
+	}
+	builds := 0
+	for _, s := range x.Path() {
+		if s == "BuildImportCsv" {
+			builds++
+		}
+	}
+	var out struct {
+		ManifestKey string `json:"manifestKey"`
+	}
+	if err := json.Unmarshal(x.Output(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var m backup.Manifest
+	if err := json.Unmarshal(f.get(t, out.ManifestKey), &m); err != nil {
+		t.Fatal(err)
+	}
+	// Every user is read by the write units, 40 at most each: 8 of them, besides the others.
+	if builds < 8 || !m.Import.Done || m.Import.Accepted+m.Import.Rejected != 300 {
+		t.Fatalf("%d BuildImportCsv invocations, done %v, %d importable + %d rejected; want several, of 300 users",
+			builds, m.Import.Done, m.Import.Accepted, m.Import.Rejected)
+	}
+
+	ctx := context.Background()
+	store := f.stack.Clients.S3(f.BucketRegion)
+	target, err := csvbuild.Target(ctx, f.stack.Clients.Cognito(m.Import.Target.Region), m.Import.Target.UserPoolID, m.Import.Target.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := snapshot.UsersParts(ctx, store, f.Bucket, m.Snapshot.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := csvbuild.Continue(ctx, target, csvbuild.Job{Store: store, Bucket: f.Bucket, Parts: parts, Dir: "one/", Buckets: 3, UnitUsers: 40}, checkpoint.NewStarts(1<<30))
+	if err != nil || !one.Done {
+		t.Fatalf("one invocation: done %v, err %v", one.Done, err)
+	}
+	if len(one.Parts) != len(m.Import.Parts) || len(one.Parts) < 2 {
+		t.Fatalf("%d parts in one invocation, %d looped; want the same, several", len(one.Parts), len(m.Import.Parts))
+	}
+	for i, p := range one.Parts {
+		if string(f.get(t, p.Key)) != string(f.get(t, m.Import.Parts[i].Key)) {
+			t.Errorf("part %d differs", i+1)
+		}
+	}
+	if string(f.get(t, one.Rejects.Key)) != string(f.get(t, m.Import.Rejects.Key)) {
+		t.Error("rejects reports differ")
 	}
 }

@@ -54,10 +54,14 @@ type Steps struct {
 	Quota *quota.Registry
 	// Progress, if set, is called while users are exported.
 	Progress func(Progress)
-	// ExportBudget is how long one ExportUsers invocation works; 0 means checkpoint.DefaultBudget.
+	// ExportBudget is how long one ExportUsers or BuildImportCsv invocation works; 0 means
+	// checkpoint.DefaultBudget.
 	ExportBudget time.Duration
 	// Budget, if set, replaces the ExportBudget timer (tests cut an invocation with it).
 	Budget func() checkpoint.Budget
+	// CSVBuckets and CSVUnitUsers, if set, replace BuildImportCsv's fingerprint buckets and users
+	// per write unit (csvbuild.Job; tests make many of each).
+	CSVBuckets, CSVUnitUsers int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

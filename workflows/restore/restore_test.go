@@ -186,7 +186,7 @@ func (f *fixture) pool(region, id string) map[string]poolUser {
 	return out
 }
 
-var restoredPath = []string{"ResolveSnapshot", "TargetReady", "BuildImportCsv", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
+var restoredPath = []string{"ResolveSnapshot", "TargetReady", "BuildImportCsv", "CsvBuilt", "ApprovalNeeded", "ImportParts", "StartCreate", "CreateUsers", "CreateUsersDone",
 	"StartRestoreGroups", "RestoreGroups", "RestoreGroupsDone", "StartRestoreMemberships", "RestoreMemberships", "RestoreMembershipsDone", "StartDisableUsers", "DisableUsers", "DisableUsersDone", "StartReport", "ExportTarget", "TargetExported", "WriteReport", "ReportWritten", "UseReport", "IsDrill", "Restored"}
 
 // TestRestoreIntoEmptyPool: a snapshot restored into an empty pool brings back every user exactly
@@ -480,7 +480,7 @@ func TestRestoreIntoNewPool(t *testing.T) {
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s\npath %v", x.Status(), x.ErrorName(), x.Cause(), x.Path())
 	}
-	want := append([]string{"ResolveSnapshot", "TargetReady", "CreateTargetPool", "BuildImportCsvAfterChanges"}, restoredPath[4:]...)
+	want := append([]string{"ResolveSnapshot", "TargetReady", "CreateTargetPool", "BuildImportCsvAfterChanges", "CsvBuiltAfterChanges"}, restoredPath[5:]...)
 	if diff := cmp.Diff(want, x.Path()); diff != "" {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
