@@ -380,11 +380,13 @@ func ledgerRanges(prog *Progress) []positions {
 }
 
 // readLedger reads, in key order, the ledger objects under prefix (checkpointed writes them at
-// %08d of the position of their first result) of the positions in rg.
+// %08d of the position of their first result) of the positions in rg. An object whose name is
+// no position is read by the last range (the unbounded one).
 func readLedger[T any](ctx context.Context, store S3, bucket, prefix string, rg positions, fn func(T) error) error {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	if rg.lo > 0 {
-		// After every key of position lo-1 and before any of lo.
+		// After every key of position lo-1 and before any of lo: the listing skips what earlier
+		// ranges read (the check below does not depend on it).
 		in.StartAfter = aws.String(fmt.Sprintf("%s%08d~", prefix, rg.lo-1))
 	}
 	pg := s3.NewListObjectsV2Paginator(store, in)
@@ -395,7 +397,11 @@ func readLedger[T any](ctx context.Context, store S3, bucket, prefix string, rg 
 		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
-			if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".jsonl.gz")); err == nil && rg.hi >= 0 && n >= rg.hi {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".jsonl.gz"))
+			switch {
+			case err != nil && rg.hi >= 0, err == nil && n < rg.lo:
+				continue
+			case err == nil && rg.hi >= 0 && n >= rg.hi:
 				return nil
 			}
 			if err := snapshot.GetLines(ctx, store, bucket, key, fn); err != nil {
