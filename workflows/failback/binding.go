@@ -92,12 +92,9 @@ func (s *Steps) readDRUsers(ctx context.Context, p Plan, step string, index s3st
 // drParts are the DR export's parts, once its index is what the approval binds and every part is
 // what the index lists.
 func (s *Steps) drParts(ctx context.Context, p Plan, step string, index s3stream.Object) ([]snapshot.Part, error) {
-	if err := s.verifyBound(ctx, p, step, index); err != nil {
-		return nil, err
-	}
-	parts, err := snapshot.UsersParts(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir)
+	parts, err := s.drIndex(ctx, p, step, index)
 	if err != nil {
-		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
+		return nil, err
 	}
 	objs := make([]s3stream.Object, len(parts))
 	for i, part := range parts {
@@ -105,6 +102,19 @@ func (s *Steps) drParts(ctx context.Context, p Plan, step string, index s3stream
 	}
 	if err := s.verifyBound(ctx, p, step, objs...); err != nil {
 		return nil, err
+	}
+	return parts, nil
+}
+
+// drIndex are the DR export's parts, once its index is what the approval binds: the caller
+// verifies each part (verifyBound) before it reads it.
+func (s *Steps) drIndex(ctx context.Context, p Plan, step string, index s3stream.Object) ([]snapshot.Part, error) {
+	if err := s.verifyBound(ctx, p, step, index); err != nil {
+		return nil, err
+	}
+	parts, err := snapshot.UsersParts(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir)
+	if err != nil {
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
 	}
 	return parts, nil
 }

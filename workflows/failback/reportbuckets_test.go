@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -85,7 +86,10 @@ func TestReportInBuckets(t *testing.T) {
 	f.run.Steps.BucketUsers = 2
 	x := f.start("report-buckets", nil)
 	f.decide(f.approvalLink(x), "approve")
-	f.wait(x)
+	// Two users a bucket make many units: more time than f.wait gives on a loaded machine.
+	wctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	x.Wait(wctx)
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("failback %s: %s %s; last events:\n%s", x.Status(), x.ErrorName(), x.Cause(), lastEvents(x, 8))
 	}

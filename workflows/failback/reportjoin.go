@@ -41,7 +41,8 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportProgress
 	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.Held, in.CSV.Rejects); err != nil {
 		return prog, err
 	}
-	parts, err := s.drParts(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers)
+	// Each part is verified by the unit that routes it: an invocation reads none it does not route.
+	parts, err := s.drIndex(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers)
 	if err != nil {
 		return prog, err
 	}
@@ -310,6 +311,9 @@ func (r *reporter) routes() []reportUnit {
 	}
 	for i := range r.parts {
 		route(fmt.Sprintf("dr-p%05d", i), func(put func(reportEntry) error) error {
+			if err := r.s.verifyBound(ctx, p, "WriteReport", r.parts[i].Object); err != nil {
+				return err
+			}
 			return snapshot.ReadParts(ctx, store, p.Bucket, r.parts[i:i+1], func(u snapshot.User) error {
 				return put(reportEntry{Key: m.Key(u), DRUser: u.Username})
 			})
