@@ -189,7 +189,8 @@ var failbackTasks = map[string]taskSpec[*FailbackStack]{
 				Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": s.FilesPrefix() + "*"}},
 			}))
 			s.allowObjects(role, []string{"s3:GetObject"}, s.FilesArn())
-			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(failback.ReportFile), s.FileArn(failback.ReportSummary))
+			// The report's buckets, the report, its summary and the record that it was sent.
+			s.allowObjects(role, []string{"s3:PutObject", "s3:AbortMultipartUpload"}, s.FileArn(failback.ReportDir+"*"), s.FileArn(failback.ReportFile), s.FileArn(failback.ReportSummary), s.FileArn(failback.ReportPublishedFile))
 			s.Backup.grantBucketKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 			s.Topic.GrantPublish(role)
 		},

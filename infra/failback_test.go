@@ -106,7 +106,7 @@ func TestFailbackTaskPolicies(t *testing.T) {
 		"WriteReportFunctionArn": append([]any{
 			allowIf([]string{"s3:ListBucket"}, map[string]any{"StringLike": map[string]any{"s3:prefix": "cognito-dr/failback/ap-northeast-1_AbCdEf123/*"}}, bucket),
 			allowAll([]string{"s3:GetObject"}, files+"*"),
-			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/report.jsonl.gz", files+"*/report-summary.json"),
+			allowAll([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, files+"*/report/*", files+"*/report.jsonl.gz", files+"*/report-summary.json", files+"*/ledger/report-published.json"),
 			kms("kms:Decrypt", "kms:GenerateDataKey"),
 		}, publish...),
 		"FenceDrFunctionArn": {

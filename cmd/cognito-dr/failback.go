@@ -175,7 +175,7 @@ func runFailbackScenario(ctx context.Context, fs failbackScenario) (*failbackRun
 		switch {
 		case e.Scope == "" && e.Type == asl.EventStateEntered && e.State == "StartDisable":
 			disableStart = e.Time
-		case e.Scope == "" && e.Type == asl.EventStateEntered && e.State == "WriteReport":
+		case e.Scope == "" && e.Type == asl.EventStateEntered && e.State == "StartReport":
 			disableEnd = e.Time
 		}
 	}

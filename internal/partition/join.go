@@ -128,10 +128,6 @@ func (l Layout) Key(stage, name string, i int) string {
 // BucketKey is the file of bucket i of a side in a phase: Records.
 func (l Layout) BucketKey(phase, side string, i int) string { return l.Key(phase, side, i) }
 
-func (l Layout) bucketOf(side, phase string, u snapshot.User) int {
-	return Of(l.Join(side, phase, u), l.Buckets)
-}
-
 // Kinds of units.
 const (
 	// UnitStage stages one users part of a pool's export by username, so that each user meets
@@ -378,21 +374,35 @@ func (pt *Partition) split(ctx context.Context, side string, w int) error {
 	return pt.splitWindow(ctx, side, pt.First, w, keys)
 }
 
-// routeWindows writes each record read puts to the window file (key) of its bucket in phase: a
-// first pass that reads its input once however many buckets there are, where writing the
-// buckets themselves would read it once per OpenFiles buckets.
+// routeWindows writes each record read puts to the window file (key) of its bucket in phase.
 func (l Layout) routeWindows(ctx context.Context, side, phase string, key func(w int) string, read func(put func(Record) error) error) error {
+	return Route(ctx, l, key, func(r Record) string { return l.Join(side, phase, r.User) }, read)
+}
+
+// splitWindow writes the bucket files of window w in phase from the window's files keys, which
+// routeWindows wrote.
+func (l Layout) splitWindow(ctx context.Context, side, phase string, w int, keys []string) error {
+	return Split(ctx, l, w, keys, func(i int) string { return l.BucketKey(phase, side, i) }, func(r Record) string { return l.Join(side, phase, r.User) })
+}
+
+// Route is the first of the two passes that spread values of any kind over the layout's
+// buckets (Buckets, OpenFiles) by a join value (Of(value(v), Buckets)): it writes each value
+// read puts to the window file (key) of its bucket, reading its input once per OpenFiles
+// windows, where writing the buckets themselves would read it once per OpenFiles buckets. Split
+// is the second pass. A partition's units and any other join of bounded buckets (failback's
+// report) route with these two.
+func Route[T any](ctx context.Context, l Layout, key func(w int) string, value func(T) string, read func(put func(T) error) error) error {
 	of := l.openFiles()
 	n := l.Windows()
 	for lo := 0; lo < n; lo += of {
 		hi := min(lo+of, n)
 		w := Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return key(lo + i) })
-		err := read(func(r Record) error {
-			i := l.bucketOf(side, phase, r.User) / of
+		err := read(func(v T) error {
+			i := Of(value(v), l.Buckets) / of
 			if i < lo || i >= hi {
 				return nil
 			}
-			return w.Write(i-lo, r)
+			return w.Write(i-lo, v)
 		})
 		if err := w.Close(err); err != nil {
 			return err
@@ -401,21 +411,21 @@ func (l Layout) routeWindows(ctx context.Context, side, phase string, key func(w
 	return nil
 }
 
-// splitWindow writes the bucket files of window w in phase from the window's files keys, which
-// routeWindows wrote.
-func (l Layout) splitWindow(ctx context.Context, side, phase string, w int, keys []string) error {
+// Split writes the bucket files (out) of window w from the window's files keys, which Route
+// wrote, in the order of keys: a bucket's file holds its values in the order they were routed.
+func Split[T any](ctx context.Context, l Layout, w int, keys []string, out func(i int) string, value func(T) string) error {
 	lo := w * l.openFiles()
 	hi := min(lo+l.openFiles(), l.Buckets)
-	out := Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return l.BucketKey(phase, side, lo+i) })
+	files := Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return out(lo + i) })
 	var err error
 	for _, key := range keys {
-		if err = snapshot.GetLines(ctx, l.Store, l.Bucket, key, func(r Record) error {
-			return out.Write(l.bucketOf(side, phase, r.User)-lo, r)
+		if err = snapshot.GetLines(ctx, l.Store, l.Bucket, key, func(v T) error {
+			return files.Write(Of(value(v), l.Buckets)-lo, v)
 		}); err != nil {
 			break
 		}
 	}
-	return out.Close(err)
+	return files.Close(err)
 }
 
 // UnmatchedKey is where WriteUnmatched writes the users of sub-phase bucket i of a side that the

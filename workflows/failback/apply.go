@@ -29,8 +29,10 @@ type ApplyResult struct {
 	Kind       string `json:"kind"`
 	Key        string `json:"key"`
 	DRUsername string `json:"drUsername,omitempty"`
-	Group      string `json:"group,omitempty"`
-	OK         bool   `json:"ok"`
+	// DRKey is the DR user's own key when it differs from Key (Action.DRKey).
+	DRKey string `json:"drKey,omitempty"`
+	Group string `json:"group,omitempty"`
+	OK    bool   `json:"ok"`
 	// Existed is true for a create whose user the primary already had before this failback's
 	// apply step began: nothing was created. A user this run created is never Existed, even when
 	// the answer to its create was lost and the retry was told the user exists.
@@ -122,7 +124,7 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 
 func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it applyItem) (ApplyResult, error) {
 	pool := aws.String(p.Request.PrimaryUserPoolID)
-	r := ApplyResult{Kind: it.Kind, Key: it.Key, DRUsername: it.DRUsername, Group: it.Group}
+	r := ApplyResult{Kind: it.Kind, Key: it.Key, DRUsername: it.DRUsername, DRKey: it.DRKey, Group: it.Group}
 	call := func(op string, fn func() error) error {
 		if err := pace.Wait(ctx, op); err != nil {
 			return err

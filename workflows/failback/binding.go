@@ -34,7 +34,8 @@ func (s *Steps) bindPlan(ctx context.Context, p Plan) (PlanFiles, error) {
 	}{
 		{&out.Actions, ActionsFile},
 		{&out.ImportUsers, ImportUsersFile},
-		// The DR export's users index lists each part's digest: readDRUsers checks them.
+		// The DR export's users index lists each part's digest: drParts checks them (or the
+		// report's units, each the part it reads).
 		{&out.DRUsers, DRDir + snapshot.UsersIndexFile},
 		{&out.Held, HeldFile},
 	} {
@@ -79,25 +80,12 @@ func (s *Steps) verifyBound(ctx context.Context, p Plan, step string, files ...s
 	return nil
 }
 
-// readDRUsers streams the DR export's users to fn once its index is what the approval binds and
-// every part is what the index lists (size and SHA-256, from the writer that wrote it).
-func (s *Steps) readDRUsers(ctx context.Context, p Plan, step string, index s3stream.Object, fn func(snapshot.User) error) error {
-	parts, err := s.drParts(ctx, p, step, index)
-	if err != nil {
-		return err
-	}
-	return snapshot.ReadParts(ctx, s.S3(p.Region), p.Bucket, parts, fn)
-}
-
 // drParts are the DR export's parts, once its index is what the approval binds and every part is
 // what the index lists.
 func (s *Steps) drParts(ctx context.Context, p Plan, step string, index s3stream.Object) ([]snapshot.Part, error) {
-	if err := s.verifyBound(ctx, p, step, index); err != nil {
-		return nil, err
-	}
-	parts, err := snapshot.UsersParts(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir)
+	parts, err := s.drIndex(ctx, p, step, index)
 	if err != nil {
-		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
+		return nil, err
 	}
 	objs := make([]s3stream.Object, len(parts))
 	for i, part := range parts {
@@ -109,8 +97,21 @@ func (s *Steps) drParts(ctx context.Context, p Plan, step string, index s3stream
 	return parts, nil
 }
 
+// drIndex are the DR export's parts, once its index is what the approval binds: the caller
+// verifies each part (verifyBound) before it reads it.
+func (s *Steps) drIndex(ctx context.Context, p Plan, step string, index s3stream.Object) ([]snapshot.Part, error) {
+	if err := s.verifyBound(ctx, p, step, index); err != nil {
+		return nil, err
+	}
+	parts, err := snapshot.UsersParts(ctx, s.S3(p.Region), p.Bucket, p.Prefix+DRDir)
+	if err != nil {
+		return nil, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: %v", err)}
+	}
+	return parts, nil
+}
+
 // drUsersAt reads the DR export's users by position, a part at a time: user i is the i-th the
-// export's index lists (the order readDRUsers streams them in), asked for in order a chunk
+// export's index lists (the order of its parts), asked for in order a chunk
 // (checkpoint.Chunk) at a time, and only the parts the chunk is in are held — one or two, never
 // the export. keep reduces each
 // user to what the caller needs. It returns how many users the export holds.

@@ -198,6 +198,12 @@ const (
 	// written before the fence so a retried FenceDr still knows it.
 	FenceRecordFile = "ledger/fence.json"
 	ReportSummary   = "report-summary.json"
+	// ReportDir holds the report's buckets: every input routed to its users' buckets, and each
+	// bucket's lines, which ReportFile joins.
+	ReportDir = "report/"
+	// ReportPublishedFile records the message that told the operators the outcome, so a retried
+	// WriteReport does not tell them twice.
+	ReportPublishedFile = "ledger/report-published.json"
 )
 
 // PlanRef is what most steps take: the plan.
@@ -266,16 +272,36 @@ type DisableInput struct {
 	Progress Progress  `json:"progress"`
 }
 
-// ReportInput is what the WriteReport state passes.
+// ReportInput is what the WriteReport state passes: WriteReport joins the inputs a bucket of
+// users at a time, one time budget per invocation, until Progress.Done.
 type ReportInput struct {
 	Plan    Plan            `json:"plan"`
 	CSV     CSVOutput       `json:"csv"`
 	Imports []ImportResults `json:"imports"`
+	// Apply and Disable are the ApplyChanges and DisableDrUsers loops' ends: their cursors are how
+	// many results each ledger holds, which the report reads a range at a time. Without them a
+	// ledger is read in one unit.
+	Apply   *Progress `json:"apply,omitempty"`
+	Disable *Progress `json:"disable,omitempty"`
+	// Progress is the loop's cursor.
+	Progress ReportProgress `json:"progress"`
 	// Fence and Activation are what the failback did to the pools' modes and the schedule.
 	Fence      *Fence      `json:"fence,omitempty"`
 	Activation *Activation `json:"activation,omitempty"`
 	// Compare is how the final plan went beyond the approved one.
 	Compare *Comparison `json:"compare,omitempty"`
+}
+
+// ReportProgress is the cursor of the WriteReport loop: the next of the report's units (route
+// every input to its users' buckets, join each bucket, join the buckets' lines, publish). Once
+// Done, Report is the execution's result; it is set as soon as the lines are joined.
+type ReportProgress struct {
+	Done  bool `json:"done"`
+	Next  int  `json:"next"`
+	Units int  `json:"units"`
+	// Invocations counts the loop's invocations.
+	Invocations int           `json:"invocations"`
+	Report      *ReportOutput `json:"report,omitempty"`
 }
 
 // ReportOutput is the execution's result: counts and where the per-user report is.

@@ -26,11 +26,14 @@ type Action struct {
 	// Username names the user in the primary exactly as the primary holds it (its username, or
 	// the exact-case sign-in value a user about to be imported will have): the name every call
 	// on the primary uses. Never the key, which may be lowercased.
-	Username   string            `json:"username"`
-	DRUsername string            `json:"drUsername"`
-	Set        map[string]string `json:"set,omitempty"`
-	Unset      []string          `json:"unset,omitempty"`
-	Group      string            `json:"group,omitempty"`
+	Username   string `json:"username"`
+	DRUsername string `json:"drUsername"`
+	// DRKey is the DR user's own canonical key when it differs from Key: a user matched by its
+	// primary sub whose sign-in value changed in the DR pool. The report joins on it.
+	DRKey string            `json:"drKey,omitempty"`
+	Set   map[string]string `json:"set,omitempty"`
+	Unset []string          `json:"unset,omitempty"`
+	Group string            `json:"group,omitempty"`
 
 	// Was are the primary's values before the change of the attributes Set and Unset name, for
 	// the approval page (approval.Change).
@@ -211,7 +214,13 @@ func (p *planner) addDR(r partition.Record, phase string) (actions []Action, imp
 	if len(actions) == 0 {
 		p.counts.Unchanged++
 	}
-	return append(actions, p.groupAdds(r, k, e.username, e.groups)...), false, nil, true
+	actions = append(actions, p.groupAdds(r, k, e.username, e.groups)...)
+	if own := p.match.Key(u); own != k {
+		for i := range actions {
+			actions[i].DRKey = own
+		}
+	}
+	return actions, false, nil, true
 }
 
 // groupAdds are the group adds the primary needs for a planned DR user's memberships: those of

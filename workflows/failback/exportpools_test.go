@@ -197,7 +197,8 @@ func TestFailbackExportKilledMidShardResumes(t *testing.T) {
 }
 
 // TestFailbackExportsLoop: the state machine loops ExportPools and ExportFinalPools until both
-// pools are written, and the failback ends as a run of one invocation each does.
+// pools are written (and the plan and report loops until done), and the failback ends as a run
+// of one invocation each does.
 func TestFailbackExportsLoop(t *testing.T) {
 	f := newFixture(t)
 	f.run.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(4) }
@@ -226,7 +227,7 @@ func TestFailbackExportsLoop(t *testing.T) {
 func isExportLoop(state string) bool {
 	switch state {
 	case "ExportPools", "PoolsExported", "ExportFinalPools", "FinalPoolsExported",
-		"PlanFailback", "PlanFailbackDone", "PlanFinalDelta", "PlanFinalDeltaDone":
+		"PlanFailback", "PlanFailbackDone", "PlanFinalDelta", "PlanFinalDeltaDone", "WriteReport", "ReportWritten":
 		return true
 	}
 	return false

@@ -205,7 +205,7 @@ var planPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "Pools
 
 var approvedPath = []string{"PreparePlan", "StartExportPools", "ExportPools", "PoolsExported", "StartPlanFailback", "PlanFailback", "PlanFailbackDone", "UsePlan", "ValidateImport", "RequestApproval",
 	"StartFence", "FenceDr", "WaitForGateCaches", "PrepareFinalPlan", "StartExportFinalPools", "ExportFinalPools", "FinalPoolsExported", "StartPlanFinalDelta", "PlanFinalDelta", "PlanFinalDeltaDone", "UseFinalDelta", "ValidateFinalImport", "CompareFinalPlan", "UseFinalPlan", "FinalPlanWithinMargin",
-	"ImportParts", "StartApply", "ApplyChanges", "ChangesApplied", "ActivatePrimary", "StartDisable", "DisableDrUsers", "DrUsersDisabled", "WriteReport"}
+	"ImportParts", "StartApply", "ApplyChanges", "ChangesApplied", "ActivatePrimary", "StartDisable", "DisableDrUsers", "DrUsersDisabled", "StartReport", "WriteReport", "ReportWritten", "UseReport"}
 
 // finalDecided is how many states of approvedPath run up to the final plan's margin decision.
 var finalDecided = slices.Index(approvedPath, "FinalPlanWithinMargin") + 1

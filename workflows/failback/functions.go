@@ -28,8 +28,8 @@ var (
 	// bucketUsersSetting overrides partition.DefaultBucketUsers: how many users of a pool one
 	// bucket of the plan holds, so what one PlanFailback unit holds in memory.
 	bucketUsersSetting = boundary.Setting{Name: "FAILBACK_BUCKET_USERS", Optional: true}
-	// budgetSetting is how long one ExportPools or PlanFailback invocation works: the backup
-	// export's setting.
+	// budgetSetting is how long one ExportPools, PlanFailback or WriteReport invocation works:
+	// the backup export's setting.
 	budgetSetting = boundary.Setting{Name: export.BudgetSetting, Optional: true}
 	// scheduleSettings name the reconcile schedule ActivatePrimary resumes; an empty name resumes none.
 	scheduleSettings = boundary.Optional("RECONCILE_SCHEDULE_NAME", "RECONCILE_SCHEDULE_GROUP")
@@ -78,9 +78,10 @@ var (
 		Settings: quotaSettings,
 		Load:     load, Step: (*Steps).DisableDrUsers,
 	}
-	WriteReportTask = boundary.Task[*Steps, ReportInput, ReportOutput]{
+	// WriteReportTask runs the WriteReport loop.
+	WriteReportTask = boundary.Task[*Steps, ReportInput, ReportProgress]{
 		Name: "write-report", Placeholder: "WriteReportFunctionArn",
-		Settings: []boundary.Setting{topicSetting},
+		Settings: []boundary.Setting{topicSetting, budgetSetting},
 		Load:     load, Step: (*Steps).WriteReport,
 	}
 	FenceDrTask = boundary.Task[*Steps, PlanRef, Fence]{

@@ -9,16 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/cognito-dr/cognito-dr/internal/failover"
-	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	"github.com/cognito-dr/cognito-dr/internal/notify"
 	"github.com/cognito-dr/cognito-dr/internal/poolmode"
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
-	"github.com/cognito-dr/cognito-dr/internal/s3stream"
-	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
@@ -50,151 +44,6 @@ const (
 	PrimaryUpdateFailed  = "update-failed"
 	PrimaryUnchanged     = "unchanged"
 )
-
-// WriteReport joins the plan, the import results and the ledgers into one line per DR user, writes
-// the report and its summary, and tells the operators.
-func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
-	p := in.Plan
-	if err := s.verifyBound(ctx, p, "WriteReport", in.CSV.PlanFiles.Held, in.CSV.Rejects); err != nil {
-		return ReportOutput{}, err
-	}
-	store := s.S3(p.Region)
-	// One line per DR user, joined on one canonical key (the matcher's): import results and
-	// rejects name a user as the CSV did (exactly as the DR pool holds it), ledgers by DR username
-	// and key. A name that no DR user has still gets one line, under its key.
-	m := p.matcher()
-	var lines []*UserReport
-	byDR := map[string]*UserReport{}
-	byKey := map[string]*UserReport{}
-	add := func(key, drUsername string) *UserReport {
-		u := &UserReport{Key: key, DRUsername: drUsername, Primary: PrimaryUnchanged, DR: "unknown"}
-		lines = append(lines, u)
-		if drUsername != "" {
-			byDR[drUsername] = u
-		}
-		if byKey[key] == nil {
-			byKey[key] = u
-		}
-		return u
-	}
-	if err := s.readDRUsers(ctx, p, "WriteReport", in.CSV.PlanFiles.DRUsers, func(u snapshot.User) error {
-		add(m.Key(u), u.Username)
-		return nil
-	}); err != nil {
-		return ReportOutput{}, err
-	}
-	find := func(drUsername, key string) *UserReport {
-		if u := byDR[drUsername]; u != nil {
-			return u
-		}
-		if u := byKey[key]; u != nil {
-			return u
-		}
-		return add(key, drUsername)
-	}
-	byName := func(name string) *UserReport { return find("", m.KeyOf(name)) }
-	if err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+HeldFile, func(h Held) error {
-		u := find(h.DRUsername, h.Key)
-		u.Primary, u.Reason = h.Kind, h.Reason
-		return nil
-	}); err != nil {
-		return ReportOutput{}, err
-	}
-	for _, res := range in.Imports {
-		if err := snapshot.GetLines(ctx, store, p.Bucket, res.Key, func(r RowResult) error {
-			u := byName(r.Username)
-			switch r.Outcome {
-			case RowImported:
-				u.Primary = PrimaryImported
-			case RowSkipped:
-				u.Primary, u.Reason = PrimarySkipped, r.Message
-			case RowResultUnknown:
-				u.Primary, u.Reason = PrimaryResultUnknown, r.Message
-			default:
-				u.Primary, u.Reason = PrimaryImportFailed, r.Message
-			}
-			return nil
-		}); err != nil {
-			return ReportOutput{}, err
-		}
-	}
-	if in.CSV.Rejected > 0 {
-		r, err := s3stream.Open(ctx, store, p.Bucket, in.CSV.Rejects.Key)
-		if err != nil {
-			return ReportOutput{}, err
-		}
-		err = importcsv.ReadReport(r, func(rj importcsv.Reject) error {
-			u := byName(rj.Username)
-			u.Primary, u.Reason = PrimaryRejected, rj.Reason
-			return nil
-		})
-		r.Close()
-		if err != nil {
-			return ReportOutput{}, err
-		}
-	}
-	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+ApplyLedgerDir, func(a ApplyResult) error {
-		u := find(a.DRUsername, a.Key)
-		switch {
-		case a.Kind == ActionCreate && a.Existed:
-			u.Primary, u.Reason = PrimarySkipped, a.Message
-		case a.Kind == ActionCreate && a.OK:
-			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
-		case a.Kind == ActionUpdate && a.OK:
-			u.Primary = PrimaryUpdated
-		case a.Kind == ActionUpdate:
-			u.Primary, u.Reason = PrimaryUpdateFailed, a.Message
-		case a.Kind == ActionAddToGroup && a.OK:
-			u.Groups = append(u.Groups, a.Group)
-		}
-		return nil
-	}); err != nil {
-		return ReportOutput{}, err
-	}
-	if err := readLedgers(ctx, store, p.Bucket, p.Prefix+DisableLedgerDir, func(d DisableResult) error {
-		find(d.DRUsername, d.Key).DR = d.Outcome
-		return nil
-	}); err != nil {
-		return ReportOutput{}, err
-	}
-
-	out := ReportOutput{Outcomes: map[string]int{}, SummaryKey: p.Prefix + ReportSummary, Modes: modesLeft(in)}
-	w := s3stream.Create(ctx, store, p.Bucket, p.Prefix+ReportFile)
-	lw := snapshot.NewLineWriter(w)
-	for _, u := range lines {
-		out.Users++
-		out.Outcomes["primary:"+u.Primary]++
-		out.Outcomes["dr:"+u.DR]++
-		if u.DR != DRDisabled {
-			// Still enabled in DR and not in the primary: this user would be lost if the DR pool went away.
-			out.Lost++
-		}
-		if err := lw.Write(u); err != nil {
-			w.Abort(err)
-			return ReportOutput{}, err
-		}
-	}
-	if err := lw.Close(); err != nil {
-		w.Abort(err)
-		return ReportOutput{}, err
-	}
-	obj, err := w.Close()
-	if err != nil {
-		return ReportOutput{}, err
-	}
-	out.Report = obj
-	body, _ := json.MarshalIndent(out, "", "  ")
-	if _, err := s3stream.Put(ctx, store, p.Bucket, out.SummaryKey, body); err != nil {
-		return ReportOutput{}, err
-	}
-	msgID, err := s.publish(ctx, fmt.Sprintf("Cognito DR failback finished: primary %s, DR %s; %d users, %d not carried over", out.Modes.Primary, out.Modes.DR, out.Users, out.Lost),
-		reportText(p, out)+switchText(in))
-	if err != nil {
-		return ReportOutput{}, err
-	}
-	out.MessageID = msgID
-	return out, nil
-}
 
 func reportText(p Plan, out ReportOutput) string {
 	var b strings.Builder
@@ -270,23 +119,6 @@ func switchText(in ReportInput) string {
 
 func (s *Steps) publish(ctx context.Context, subject, body string) (string, error) {
 	return notify.Publish(ctx, s.SNS, s.TopicArn, subject, body)
-}
-
-// readLedgers reads every ledger object under prefix in key order.
-func readLedgers[T any](ctx context.Context, store S3, bucket, prefix string, fn func(T) error) error {
-	pg := s3.NewListObjectsV2Paginator(store, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			if err := snapshot.GetLines(ctx, store, bucket, aws.ToString(o.Key), fn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // NotifyFailback tells the operators that a failback ended without completing: rejected, timed
