@@ -2,7 +2,6 @@ package csvbuild
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/importcsv"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
@@ -233,21 +233,19 @@ func TestKilledBuildResumesEveryUserOnce(t *testing.T) {
 	f := newFixture(t, 1200, 100)
 	clean, _ := f.continued(f.job("clean/"), 3, nil)
 
-	failing := &failingS3{S3APIClient: f.store}
+	kill := s3fault.New()
 	job := f.job("killed/")
-	job.Store = failing
+	job.Store = kill.Client(f.store.(*s3.Client))
 	var invocations, kills int
 	res, _ := f.continued(job, 3, func() func() bool {
 		invocations++
-		failing.puts.Store(0)
 		if invocations%2 == 0 {
-			failing.after.Store(-1)
+			kill.Disarm()
 		} else {
-			failing.after.Store(int32(1 + invocations%5))
+			kill.Arm(1 + invocations%5)
 		}
 		return func() bool {
-			failing.after.Store(-1)
-			if failing.tripped.Swap(false) {
+			if kill.Killed() {
 				kills++
 				return true
 			}
@@ -322,37 +320,6 @@ func TestSkippedUsersAndTheKeptFile(t *testing.T) {
 	if digest, err := s3stream.Digest(context.Background(), f.store, bkt, job.KeptKey); err != nil || digest != res.Kept {
 		t.Errorf("kept file %+v, result says %+v (err %v)", digest, res.Kept, err)
 	}
-}
-
-// failingS3 fails every PutObject and multipart part once more have succeeded than after allows
-// (a negative after fails none), as an invocation killed mid-unit leaves its files.
-type failingS3 struct {
-	transfermanager.S3APIClient
-	puts    atomic.Int32
-	after   atomic.Int32
-	tripped atomic.Bool
-}
-
-func (s *failingS3) fail() error {
-	if n := s.after.Load(); n >= 0 && s.puts.Add(1) > n {
-		s.tripped.Store(true)
-		return errors.New("killed mid-unit")
-	}
-	return nil
-}
-
-func (s *failingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3APIClient.PutObject(ctx, in, opts...)
-}
-
-func (s *failingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3APIClient.UploadPart(ctx, in, opts...)
 }
 
 // TestBudgetEndCutsAUnitWithoutFailing: when the budget ends in the middle of a unit (its S3

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -142,28 +144,24 @@ func TestPlanKilledMidBucketResumes(t *testing.T) {
 	f.run.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(5) }
 	cleanPlan, _, clean := f.planDirect("never-killed", nil)
 
-	store := f.run.Steps.S3
-	var puts atomic.Int32
-	failing := &failingS3{S3: store(f.sc.BucketRegion), puts: &puts}
+	kill := s3fault.New()
+	failing := kill.Client(f.stack.Clients.S3(f.sc.BucketRegion))
 	f.run.Steps.S3 = func(string) failback.S3 { return failing }
 	var invocations, kills atomic.Int32
 	f.planInvoke = func(ctx context.Context) (context.Context, func() bool) {
 		if invocations.Add(1)%2 == 0 {
-			failing.after.Store(-1)
+			kill.Disarm()
 			return ctx, func() bool { return false }
 		}
-		puts.Store(0)
-		failing.after.Store(3)
+		kill.Arm(3)
 		return ctx, func() bool {
-			killed := failing.tripped.Swap(false)
-			failing.after.Store(-1)
+			killed := kill.Killed()
 			if killed {
 				kills.Add(1)
 			}
 			return killed
 		}
 	}
-	failing.after.Store(-1)
 	killedPlan, _, got := f.planDirect("killed", nil)
 	if kills.Load() < 3 {
 		t.Fatalf("killed %d invocations; want several", kills.Load())
@@ -174,37 +172,6 @@ func TestPlanKilledMidBucketResumes(t *testing.T) {
 	if diff := cmp.Diff(clean, got); diff != "" {
 		t.Errorf("plan killed and resumed (-never killed +killed):\n%s", diff)
 	}
-}
-
-// failingS3 fails every PutObject and multipart part once after more have succeeded than
-// after allows (a negative after fails none), as an invocation killed mid-unit leaves its files.
-type failingS3 struct {
-	failback.S3
-	puts    *atomic.Int32
-	after   atomic.Int32
-	tripped atomic.Bool
-}
-
-func (s *failingS3) fail() error {
-	if n := s.after.Load(); n >= 0 && s.puts.Add(1) > n {
-		s.tripped.Store(true)
-		return fmt.Errorf("killed mid-unit")
-	}
-	return nil
-}
-
-func (s *failingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3.PutObject(ctx, in, opts...)
-}
-
-func (s *failingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3.UploadPart(ctx, in, opts...)
 }
 
 func readObject(f *fixture, bucket, key string) ([]byte, error) {

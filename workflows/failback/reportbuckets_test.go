@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
@@ -156,21 +158,18 @@ func TestReportInBuckets(t *testing.T) {
 		}
 		sent := len(f.stack.AWS.SNS().Messages())
 		f.run.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(5) }
-		var puts atomic.Int32
-		failing := &failingS3{S3: f.run.Steps.S3(f.sc.BucketRegion), puts: &puts}
-		failing.after.Store(-1)
+		kill := s3fault.New()
+		failing := kill.Client(f.stack.Clients.S3(f.sc.BucketRegion))
 		f.run.Steps.S3 = func(string) failback.S3 { return failing }
 		var invocations, kills atomic.Int32
 		out, last := f.reportLoop(in, func(ctx context.Context) (context.Context, func() bool) {
 			if invocations.Add(1)%2 == 0 {
-				failing.after.Store(-1)
+				kill.Disarm()
 				return ctx, func() bool { return false }
 			}
-			puts.Store(0)
-			failing.after.Store(3)
+			kill.Arm(3)
 			return ctx, func() bool {
-				killed := failing.tripped.Swap(false)
-				failing.after.Store(-1)
+				killed := kill.Killed()
 				if killed {
 					kills.Add(1)
 				}

@@ -3,16 +3,15 @@ package restore_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
@@ -212,37 +211,6 @@ func TestReportInBucketsMatchesOneBucket(t *testing.T) {
 	}
 }
 
-// failingS3 fails every PutObject and multipart part once more have succeeded than after allows
-// (a negative after fails none), as an invocation killed mid-unit leaves its files.
-type failingS3 struct {
-	restore.S3
-	puts    atomic.Int32
-	after   atomic.Int32
-	tripped atomic.Bool
-}
-
-func (s *failingS3) fail() error {
-	if n := s.after.Load(); n >= 0 && s.puts.Add(1) > n {
-		s.tripped.Store(true)
-		return fmt.Errorf("killed mid-unit")
-	}
-	return nil
-}
-
-func (s *failingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3.PutObject(ctx, in, opts...)
-}
-
-func (s *failingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	if err := s.fail(); err != nil {
-		return nil, err
-	}
-	return s.S3.UploadPart(ctx, in, opts...)
-}
-
 // TestReportKilledMidBucketResumes: report invocations killed in the middle of a unit (their S3
 // writes failing after a few), retried from the progress they were given, write the same report,
 // sub map and counts as invocations never killed.
@@ -257,24 +225,22 @@ func TestReportKilledMidBucketResumes(t *testing.T) {
 	clean := f.reportDirect(in, nil)
 
 	store := s.S3
-	failing := &failingS3{S3: store(f.sc.BucketRegion)}
-	failing.after.Store(-1)
+	kill := s3fault.New()
+	failing := kill.Client(f.stack.Clients.S3(f.sc.BucketRegion))
 	s.S3 = func(string) restore.S3 { return failing }
 	defer func() { s.S3 = store }()
 	var invocations, kills int
 	s.Budget = func() checkpoint.Budget {
 		// Every other invocation is killed after three writes.
 		if invocations++; invocations%2 == 1 {
-			failing.puts.Store(0)
-			failing.after.Store(3)
+			kill.Arm(3)
 		} else {
-			failing.after.Store(-1)
+			kill.Disarm()
 		}
 		return checkpoint.NewStarts(5)
 	}
 	killed := f.reportDirect(in, func() bool {
-		k := failing.tripped.Swap(false)
-		failing.after.Store(-1)
+		k := kill.Killed()
 		if k {
 			kills++
 		}

@@ -1,0 +1,67 @@
+// Package s3fault kills S3 writes on demand, as an invocation killed in the middle of a unit of
+// work leaves its files: what the tests of resumable steps use to show that a resumed step ends
+// with what an uninterrupted one writes.
+package s3fault
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// ErrKilled is the error of a write refused by an armed Kill.
+var ErrKilled = errors.New("killed mid-unit")
+
+// Kill fails every PutObject and multipart part once, armed, more writes have succeeded than it
+// allows. It starts disarmed.
+type Kill struct {
+	puts    atomic.Int32
+	after   atomic.Int32
+	tripped atomic.Bool
+}
+
+// New returns a disarmed Kill.
+func New() *Kill {
+	k := &Kill{}
+	k.after.Store(-1)
+	return k
+}
+
+// Arm lets after more writes succeed, then fails the rest until Disarm.
+func (k *Kill) Arm(after int) {
+	k.puts.Store(0)
+	k.after.Store(int32(after))
+}
+
+// Disarm lets every write through.
+func (k *Kill) Disarm() { k.after.Store(-1) }
+
+// Killed disarms k and reports whether it failed a write since it was last asked.
+func (k *Kill) Killed() bool {
+	k.Disarm()
+	return k.tripped.Swap(false)
+}
+
+// Client is a copy of c whose PutObject and UploadPart calls fail while k is armed and spent.
+func (k *Kill) Client(c *s3.Client) *s3.Client {
+	return s3.New(c.Options(), func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("s3fault", k.initialize), middleware.Before)
+		})
+	})
+}
+
+func (k *Kill) initialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	switch awsmiddleware.GetOperationName(ctx) {
+	case "PutObject", "UploadPart":
+		if n := k.after.Load(); n >= 0 && k.puts.Add(1) > n {
+			k.tripped.Store(true)
+			return middleware.InitializeOutput{}, middleware.Metadata{}, ErrKilled
+		}
+	}
+	return next.HandleInitialize(ctx, in)
+}
