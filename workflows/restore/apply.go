@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+	"github.com/cognito-dr/cognito-dr/internal/worklist"
 )
 
 // ApplyResult is one change of an apply phase, as written to the phase's ledger.
@@ -45,45 +46,32 @@ var applyOps = quota.MustOps("ListUsers", "AdminCreateUser", "AdminGetUser", "Cr
 func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 	p := in.Plan
 	prog := in.Progress
-	start := s.now()
-	deadline := start.Add(s.batchTime())
-	more := func() bool { return s.now().Before(deadline) }
 	// A unit of the list reads up to the whole snapshot once (several minutes at tens of millions
-	// of users): one starts only in the first half of the batch time, so it ends inside Lambda's.
-	moreUnits := func() bool { return s.now().Before(start.Add(s.batchTime() / 2)) }
-	if s.Budget != nil {
-		more = s.Budget().Open
-		moreUnits = more
-	}
+	// of users): one starts only in the first half of the batch time.
+	more, moreUnits := worklist.Limits(s.now, s.batchTime(), s.Budget)
 	if prog.List.Buckets == 0 {
 		if prog.Cursor > 0 {
 			return prog, stateerr.Invalid("the %s phase is at item %d but has no work list: an earlier version started it; run the restore again", in.Phase, prog.Cursor)
 		}
 		prog.List = WorkList{Buckets: s.buckets(p), PageSize: s.pageSize()}
 	}
-	w := worklist{s: s, p: p, csv: in.CSV, phase: in.Phase, wl: prog.List, store: s.S3(p.Region)}
+	w := s.phaseList(p, in.CSV, in.Phase, prog.List)
 	if !prog.List.Built {
 		units, err := w.units()
 		if err != nil {
 			return in.Progress, err
 		}
-		for prog.List.Unit < len(units) && moreUnits() {
-			if err := units[prog.List.Unit](ctx); err != nil {
-				return prog, fmt.Errorf("list the %s phase's work (unit %d of %d): %w", in.Phase, prog.List.Unit+1, len(units), err)
-			}
-			prog.List.Unit++
-		}
-		if prog.List.Unit < len(units) {
+		if built, err := worklist.Build(ctx, &prog.List, units, moreUnits); err != nil {
+			return prog, fmt.Errorf("list the %s phase's work (%w)", in.Phase, err)
+		} else if !built {
 			return prog, nil
 		}
-		prog.List.Built = true
 	}
-	x, err := w.index(ctx)
+	x, err := w.l.Index(ctx)
 	if err != nil {
 		return prog, err
 	}
-	prog.List.Items = x.items()
-	w.wl = prog.List
+	prog.List.Items = x.Items()
 	store := w.store
 	started, err := checkpoint.Started(ctx, store, p.Bucket, p.Prefix+ApplyStartedFile, s.now())
 	if err != nil {
@@ -91,34 +79,28 @@ func (s *Steps) Apply(ctx context.Context, in ApplyInput) (Progress, error) {
 	}
 	c := s.Cognito(p.Target.Region)
 	pace := s.Quota.Pacer(p.Target.Region, applyOps)
-	for prog.Cursor < prog.List.Items && more() {
-		items, first, err := w.page(ctx, x, prog.Cursor)
-		if err != nil {
-			return prog, err
-		}
-		prog.Cursor, err = checkpoint.Run(ctx, prog.Cursor, first+len(items), more,
-			func(ctx context.Context, i int) (ApplyResult, error) {
-				r, err := s.apply(ctx, c, pace, started, p, items[i-first])
-				r.Index, r.Phase = i, in.Phase
-				return r, err
-			},
-			func(from int, results []ApplyResult) error {
-				if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%s/%08d.jsonl.gz", p.Prefix, LedgerDir, in.Phase, from), results); err != nil {
-					return err
+	prog.Cursor, err = worklist.Run(ctx, w.l, x, prog.Cursor, more,
+		func(ctx context.Context, i int, it item) (ApplyResult, error) {
+			r, err := s.apply(ctx, c, pace, started, p, it)
+			r.Index, r.Phase = i, in.Phase
+			return r, err
+		},
+		func(from int, results []ApplyResult) error {
+			if err := snapshot.PutLines(ctx, store, p.Bucket, fmt.Sprintf("%s%s%s/%08d.jsonl.gz", p.Prefix, LedgerDir, in.Phase, from), results); err != nil {
+				return err
+			}
+			for _, r := range results {
+				switch {
+				case r.OK:
+					prog.Applied++
+				case !r.Existed:
+					prog.Failed++
 				}
-				for _, r := range results {
-					switch {
-					case r.OK:
-						prog.Applied++
-					case !r.Existed:
-						prog.Failed++
-					}
-				}
-				return nil
-			})
-		if err != nil {
-			return prog, fmt.Errorf("restore %s in %s: %w", in.Phase, p.Target.UserPoolID, err)
-		}
+			}
+			return nil
+		})
+	if err != nil {
+		return prog, fmt.Errorf("restore %s in %s: %w", in.Phase, p.Target.UserPoolID, err)
 	}
 	prog.Done = prog.Cursor >= prog.List.Items
 	return prog, nil
