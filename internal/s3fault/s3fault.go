@@ -1,12 +1,16 @@
 // Package s3fault kills S3 writes on demand, as an invocation killed in the middle of a unit of
 // work leaves its files: what the tests of resumable steps use to show that a resumed step ends
-// with what an uninterrupted one writes.
+// with what an uninterrupted one writes. Reads counts the objects a step reads, for the tests
+// that show an invocation reads only its share.
 package s3fault
 
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -64,4 +68,40 @@ func (k *Kill) initialize(ctx context.Context, in middleware.InitializeInput, ne
 		}
 	}
 	return next.HandleInitialize(ctx, in)
+}
+
+// Reads counts the objects read (GetObject) through the clients it makes, by key.
+type Reads struct {
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+// NewReads returns a Reads that has counted nothing.
+func NewReads() *Reads { return &Reads{gets: map[string]int{}} }
+
+// Client is a copy of c whose GetObject calls r counts.
+func (r *Reads) Client(c *s3.Client) *s3.Client {
+	return s3.New(c.Options(), func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("s3fault-reads", r.initialize), middleware.Before)
+		})
+	})
+}
+
+func (r *Reads) initialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	if get, ok := in.Parameters.(*s3.GetObjectInput); ok {
+		r.mu.Lock()
+		r.gets[aws.ToString(get.Key)]++
+		r.mu.Unlock()
+	}
+	return next.HandleInitialize(ctx, in)
+}
+
+// Take returns how often each key was read since the last Take.
+func (r *Reads) Take() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.gets
+	r.gets = map[string]int{}
+	return g
 }

@@ -58,3 +58,27 @@ func (r recorder) Do(req *http.Request) (*http.Response, error) {
 	r(req.Method)
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
 }
+
+// TestReadsCountsEachKeyRead: every GetObject through a Reads client counts for its key, writes
+// do not, and Take starts the count again.
+func TestReadsCountsEachKeyRead(t *testing.T) {
+	base := s3.New(s3.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		RetryMaxAttempts: 1, HTTPClient: recorder(func(string) {})})
+	r := s3fault.NewReads()
+	c := r.Client(base)
+	ctx := context.Background()
+	for _, key := range []string{"a", "b", "a"} {
+		if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String(key)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("c"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Take(); len(got) != 2 || got["a"] != 2 || got["b"] != 1 {
+		t.Errorf("reads %v, want a twice and b once", got)
+	}
+	if got := r.Take(); len(got) != 0 {
+		t.Errorf("reads after Take %v, want none", got)
+	}
+}

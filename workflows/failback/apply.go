@@ -1,10 +1,12 @@
 package failback
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -15,8 +17,11 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/cognitoerr"
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
+	"github.com/cognito-dr/cognito-dr/internal/partition"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+	"github.com/cognito-dr/cognito-dr/internal/worklist"
 )
 
 // ActionCreate is a user the import rules reject but the API can create (a user whose email
@@ -52,74 +57,119 @@ const ApplyStartedFile = "ledger/apply-started.json"
 
 // ApplyChanges makes the API changes of the plan on the primary pool — users created by API,
 // attribute updates, group memberships, disables when asked — from Progress.Cursor until the
-// list ends or BatchTime passes. Each chunk of results goes to the apply ledger before the
-// cursor moves, so a retry or a re-run redoes at most one chunk, and every change is idempotent.
+// list ends or BatchTime passes. Its first invocations build its work list (internal/worklist)
+// from the approved files, a bounded unit at a time; then each invocation reads only the page at
+// its cursor. Each chunk of results goes to the apply ledger before the cursor moves, so a retry
+// or a re-run redoes at most one chunk, and every change is idempotent.
 func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, error) {
 	p := in.Plan
-	if err := s.verifyBound(ctx, p, "ApplyChanges", in.CSV.PlanFiles.Actions, in.CSV.PlanFiles.ImportUsers, in.CSV.Rejects); err != nil {
-		return in.Progress, err
+	prog := in.Progress
+	// A unit of the list reads the import's users once: one starts only in the first half of the
+	// batch time.
+	more, moreUnits := worklist.Limits(s.now, s.batchTime(), s.Budget)
+	if prog.List.Buckets == 0 {
+		if prog.Cursor > 0 {
+			return prog, stateerr.Invalid("ApplyChanges is at change %d but has no work list: an earlier version started it; start the failback again", prog.Cursor)
+		}
+		prog.List = worklist.Progress{Buckets: s.createBuckets(in.CSV), PageSize: cmp.Or(s.PageSize, worklist.DefaultPageSize)}
 	}
-	items, err := s.applyItems(ctx, p, in.CSV)
-	if err != nil {
-		return Progress{}, err
+	l := s.applyList(p, prog.List)
+	if !prog.List.Built {
+		// The list is what the approval binds: each invocation that builds it checks the files it
+		// reads first. Once built, the list's pages are all the step reads of the plan.
+		if err := s.verifyBound(ctx, p, "ApplyChanges", in.CSV.PlanFiles.Actions, in.CSV.PlanFiles.ImportUsers, in.CSV.Rejects); err != nil {
+			return in.Progress, err
+		}
+		if built, err := worklist.Build(ctx, &prog.List, s.applyUnits(l, p, in.CSV), moreUnits); err != nil {
+			return prog, fmt.Errorf("list the changes to apply (%w)", err)
+		} else if !built {
+			return prog, nil
+		}
 	}
-	started, err := checkpoint.Started(ctx, s.S3(p.Region), p.Bucket, p.Prefix+ApplyStartedFile, s.now())
+	x, err := l.Index(ctx)
 	if err != nil {
-		return in.Progress, err
+		return prog, err
+	}
+	prog.List.Items = x.Items()
+	started, err := checkpoint.Started(ctx, l.Store, p.Bucket, p.Prefix+ApplyStartedFile, s.now())
+	if err != nil {
+		return prog, err
 	}
 	c := s.Cognito(p.Request.PrimaryRegion)
 	pace := s.Quota.Pacer(p.Request.PrimaryRegion, applyOps)
-	prog, err := checkpointed(ctx, s, p, in.Progress, len(items), ApplyLedgerDir, func(ctx context.Context, i int) (ApplyResult, outcome, error) {
-		r, err := s.apply(ctx, c, pace, started, p, items[i])
+	lg := newLedger[ApplyResult](ctx, s, p, ApplyLedgerDir, &prog)
+	prog.Cursor, err = worklist.Run(ctx, l, x, prog.Cursor, more, func(ctx context.Context, i int, it applyItem) (ApplyResult, error) {
+		r, err := s.apply(ctx, c, pace, started, p, it)
 		r.Index = i
+		o := failed
 		switch {
 		case r.Existed:
-			return r, skipped, err
+			o = skipped
 		case r.OK:
-			return r, applied, err
+			o = applied
 		}
-		return r, failed, err
-	})
+		return lg.record(i)(r, o, err)
+	}, lg.save)
+	prog.Done = prog.Cursor >= prog.List.Items
 	if err != nil {
 		return prog, fmt.Errorf("apply changes to %s: %w", p.Request.PrimaryUserPoolID, err)
 	}
 	return prog, nil
 }
 
-// applyItem is one change: an Action, or a user to create.
+// applyItem is one change: an Action, or a user to create (User, an ActionCreate). Items are
+// written to the work list's pages as JSON lines.
 type applyItem struct {
 	Action
-	user *snapshot.User
+	User *snapshot.User `json:"user,omitempty"`
 }
 
-// applyItems lists the changes in a fixed order (creates, then the actions file) so a cursor
-// means the same item in every invocation.
-func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyItem, error) {
-	store := s.S3(p.Region)
-	// Only users whose sole problem is an unverified address can be created by API.
-	creatable, err := importjob.Creatable(ctx, store, p.Bucket, csv.Built)
-	if err != nil {
-		return nil, err
-	}
-	var items []applyItem
+// createBuckets is how many hash buckets the join that finds the users to create needs: the
+// creatable users are some of the import's rejects, at most BucketUsers of them a bucket.
+func (s *Steps) createBuckets(csv CSVOutput) int {
+	return partition.Count(s.BucketUsers, int32(min(csv.Rejected, math.MaxInt32)))
+}
+
+// applyList is ApplyChanges' work list under Plan.Prefix + ApplyWorkDir.
+func (s *Steps) applyList(p Plan, wl worklist.Progress) worklist.List {
+	return worklist.List{Store: s.S3(p.Region), Bucket: p.Bucket, Dir: p.Prefix + ApplyWorkDir, Name: "the ApplyChanges",
+		Buckets: wl.Buckets, PageSize: wl.PageSize}
+}
+
+// applyUnits build the list of changes in a fixed order: the creates, a segment for each hash
+// bucket of the join of the creatable names with the import's users, then the actions file as
+// the last segment.
+func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput) []worklist.Unit {
+	var us []worklist.Unit
+	creates := 0
 	m := p.matcher()
-	if len(creatable) > 0 {
-		err := snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
+	// Only users whose sole problem is an unverified address can be created by API.
+	if csv.Rejected > 0 {
+		creates = l.Buckets
+		us = worklist.Join[string, snapshot.User, applyItem]{
+			ReadLeft: func(ctx context.Context, fn func(string) error) error {
+				return importjob.EachCreatable(ctx, l.Store, p.Bucket, csv.Built, fn)
+			},
+			LeftKey: func(name string) string { return name },
+			ReadRight: func(ctx context.Context, fn func(snapshot.User) error) error {
+				return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ImportUsersFile, fn)
+			},
 			// A reject names the user as the CSV did: exactly as the DR pool holds it.
-			if name := m.Name(u); creatable[name] {
-				items = append(items, applyItem{Action: Action{Kind: ActionCreate, Key: m.Key(u), Username: name, DRUsername: u.Username}, user: &u})
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+			RightKey: m.Name,
+			Item: func(creatable map[string]string, u snapshot.User) (applyItem, bool) {
+				name := m.Name(u)
+				_, ok := creatable[name]
+				return applyItem{Action: Action{Kind: ActionCreate, Key: m.Key(u), Username: name, DRUsername: u.Username}, User: &u}, ok
+			},
+			OpenFiles: s.OpenFiles,
+		}.Units(l)
 	}
-	err = snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
-		items = append(items, applyItem{Action: a})
-		return nil
-	})
-	return items, err
+	us = append(us, worklist.Segment(l, creates, func(ctx context.Context, add func(applyItem) error) error {
+		return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
+			return add(applyItem{Action: a})
+		})
+	}))
+	return append(us, l.WriteIndex(creates+1))
 }
 
 func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it applyItem) (ApplyResult, error) {
@@ -135,7 +185,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	switch it.Kind {
 	case ActionCreate:
 		var existed bool
-		existed, err = importjob.Create(ctx, c, pace, p.Request.PrimaryUserPoolID, it.PrimaryName(), *it.user, started)
+		existed, err = importjob.Create(ctx, c, pace, p.Request.PrimaryUserPoolID, it.PrimaryName(), *it.User, started)
 		if existed {
 			r.Existed, r.Message = true, "already existed in the primary before this failback"
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/poolpair"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/stateerr"
+	"github.com/cognito-dr/cognito-dr/internal/worklist"
 )
 
 // Request is the execution input, started from the console by an operator.
@@ -190,6 +191,8 @@ const (
 	ImportDir        = "import/"
 	ImportResultsDir = importjob.ResultsDir
 	ApplyLedgerDir   = "ledger/apply/"
+	// ApplyWorkDir holds ApplyChanges' work list (internal/worklist): its changes in pages.
+	ApplyWorkDir     = "work/apply/"
 	DisableLedgerDir = "ledger/disable/"
 	ReportFile       = "report.jsonl.gz"
 	// FinalDir holds the final plan and everything after it, under the run's prefix.
@@ -256,6 +259,9 @@ type Progress struct {
 	Cursor  int  `json:"cursor"`
 	Applied int  `json:"applied"`
 	Failed  int  `json:"failed"`
+	// List is how far ApplyChanges has built its work list (absent at its first invocation, and
+	// for DisableDrUsers).
+	List worklist.Progress `json:"list,omitzero"`
 }
 
 // ApplyInput is what the ApplyChanges state passes.

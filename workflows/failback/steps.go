@@ -91,9 +91,12 @@ type Steps struct {
 	// OpenFiles is how many bucket files a plan unit writes at once (each holds an S3 part
 	// buffer); zero means 32.
 	OpenFiles int
+	// PageSize is how many changes one page of ApplyChanges' work list holds: what one
+	// invocation holds of the list at a time; zero means worklist.DefaultPageSize.
+	PageSize int
 	// ExportBudget is how long one ExportPools or PlanFailback invocation works (EXPORT_BUDGET_SECONDS, as the
 	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer
-	// (tests cut invocations with it).
+	// and ApplyChanges' BatchTime (tests cut invocations with it).
 	ExportBudget time.Duration
 	Budget       func() checkpoint.Budget
 	Now          func() time.Time
