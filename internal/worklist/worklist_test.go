@@ -5,41 +5,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 	"github.com/cognito-dr/cognito-dr/internal/worklist"
 )
 
-// countingS3 counts the objects read.
-type countingS3 struct {
-	*s3.Client
-	mu   sync.Mutex
-	gets map[string]int
-}
-
-func (c *countingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	c.mu.Lock()
-	c.gets[aws.ToString(in.Key)]++
-	c.mu.Unlock()
-	return c.Client.GetObject(ctx, in, opts...)
-}
-
-func (c *countingS3) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.gets
-	c.gets = map[string]int{}
-	return g
-}
-
-func newStore(t *testing.T) *countingS3 {
+// newStore is a client of an S3 with bucket "bkt", and what it counts of the objects read.
+func newStore(t *testing.T) (*s3.Client, *s3fault.Reads) {
 	t.Helper()
 	st, err := localaws.Start(localaws.Config{})
 	if err != nil {
@@ -49,7 +27,8 @@ func newStore(t *testing.T) *countingS3 {
 	if err := st.CreateBucket("bkt"); err != nil {
 		t.Fatal(err)
 	}
-	return &countingS3{Client: s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options), gets: map[string]int{}}
+	reads := s3fault.NewReads()
+	return reads.Client(s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options)), reads
 }
 
 // segments are the items of a list's segments: "sS-I" is item I of segment S.
@@ -99,7 +78,7 @@ func build(t *testing.T, l worklist.List, segs [][]string, more func() func() bo
 // items in pages of 3, gives item i as the i-th item of the segments one after the other, from
 // a page of at most 3 items that begins at a multiple of 3 within its segment.
 func TestListGivesEveryItemByItsIndex(t *testing.T) {
-	store := newStore(t)
+	store, _ := newStore(t)
 	l := worklist.List{Store: store, Bucket: "bkt", Dir: "run/work/", Name: "the test", Buckets: 1, PageSize: 3}
 	segs := segments(7, 0, 5)
 	p, invocations := build(t, l, segs, func() func() bool { return checkpoint.NewStarts(1).Open })
@@ -132,7 +111,7 @@ func TestListGivesEveryItemByItsIndex(t *testing.T) {
 // the list reads the page its cursor is in, nothing else, and a run resumed from its cursor
 // works every item once, in order.
 func TestRunReadsOnlyThePageAtItsCursor(t *testing.T) {
-	store := newStore(t)
+	store, reads := newStore(t)
 	l := worklist.List{Store: store, Bucket: "bkt", Dir: "run/work/", Name: "the test", Buckets: 1, PageSize: 3}
 	segs := segments(7, 5)
 	build(t, l, segs, func() func() bool { return func() bool { return true } })
@@ -140,7 +119,7 @@ func TestRunReadsOnlyThePageAtItsCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store.take()
+	reads.Take()
 	var got []string
 	var saved []int
 	cursor := 0
@@ -161,7 +140,7 @@ func TestRunReadsOnlyThePageAtItsCursor(t *testing.T) {
 			t.Fatal(err)
 		}
 		seg, off := x.Locate(from)
-		if want := map[string]int{l.PageKey(seg, off/3): 1}; !cmp.Equal(want, store.take()) {
+		if want := map[string]int{l.PageKey(seg, off/3): 1}; !cmp.Equal(want, reads.Take()) {
 			t.Errorf("invocation at item %d read other than its page %v", from, want)
 		}
 		if cursor == from {
@@ -179,7 +158,7 @@ func TestRunReadsOnlyThePageAtItsCursor(t *testing.T) {
 // TestJoinListsEachMatchOnce: a join over 5 buckets, spread 2 bucket files at a time, lists every
 // right record whose key a left record has, once, in a segment per bucket; the others not.
 func TestJoinListsEachMatchOnce(t *testing.T) {
-	store := newStore(t)
+	store, _ := newStore(t)
 	l := worklist.List{Store: store, Bucket: "bkt", Dir: "run/join/", Name: "the test", Buckets: 5, PageSize: 2}
 	left := []string{"a", "c", "e", "g", "i", "k", "m"}
 	var right []string

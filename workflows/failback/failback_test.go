@@ -45,6 +45,8 @@ type fixture struct {
 	// planInvoke, if set, wraps the context of each PlanFailback invocation of planLoop: killed
 	// reports whether it ended the invocation.
 	planInvoke func(context.Context) (ctx context.Context, killed func() bool)
+	// applyInvoke, if set, runs each ApplyChanges invocation in the place of apply.
+	applyInvoke func(ctx context.Context, in json.RawMessage, apply boundary.Func) (json.RawMessage, error)
 }
 
 func (f *fixture) wrap(functions map[string]boundary.Func) {
@@ -67,6 +69,13 @@ func (f *fixture) wrap(functions map[string]boundary.Func) {
 			return nil, asl.TaskError{Name: "Lambda.Unknown", Cause: "lambda crashed: Runtime exited with error: signal: killed"}
 		}
 		return disable(ctx, in)
+	}
+	apply := functions["ApplyChangesFunctionArn"]
+	functions["ApplyChangesFunctionArn"] = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		if f.applyInvoke != nil {
+			return f.applyInvoke(ctx, in, apply)
+		}
+		return apply(ctx, in)
 	}
 }
 
@@ -313,15 +322,19 @@ func TestFailbackApproved(t *testing.T) {
 		t.Errorf("path (-want +got):\n%s", diff)
 	}
 	out := f.checkFailedBack(x)
-	want := map[string]int{
+	if diff := cmp.Diff(f.approvedOutcomes(), out.Outcomes); diff != "" {
+		t.Errorf("report outcomes (-want +got):\n%s", diff)
+	}
+}
+
+// approvedOutcomes are the report's outcomes of an approved failback of the outage.
+func (f *fixture) approvedOutcomes() map[string]int {
+	return map[string]int{
 		"primary:imported":       len(f.outage.New),
 		"primary:created-by-api": len(f.outage.NewUnverified),
 		"primary:updated":        len(f.outage.Changed),
 		"primary:unchanged":      seeded - len(f.outage.Changed),
 		"dr:disabled":            seeded + len(f.outage.New) + len(f.outage.NewUnverified),
-	}
-	if diff := cmp.Diff(want, out.Outcomes); diff != "" {
-		t.Errorf("report outcomes (-want +got):\n%s", diff)
 	}
 }
 

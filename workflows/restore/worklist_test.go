@@ -12,13 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	localcognito "github.com/cognito-dr/cognito-dr/internal/local/cognito"
+	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
@@ -265,34 +265,12 @@ func TestApplyCutMidPageResumesAtItsPage(t *testing.T) {
 	}
 }
 
-// watchedS3 counts the objects the restore steps read.
-type watchedS3 struct {
-	restore.S3
-	mu   sync.Mutex
-	gets map[string]int
-}
-
-func (w *watchedS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	w.mu.Lock()
-	w.gets[aws.ToString(in.Key)]++
-	w.mu.Unlock()
-	return w.S3.GetObject(ctx, in, opts...)
-}
-
-func (w *watchedS3) take() map[string]int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	g := w.gets
-	w.gets = map[string]int{}
-	return g
-}
-
 // TestApplyInvocationReadsOnlyItsPage: once a phase's work list is built, each apply invocation
 // reads the list's index, the restore's start time and the pages at its cursor — never the
 // snapshot, the hash buckets or another page — however large the pool.
 func TestApplyInvocationReadsOnlyItsPage(t *testing.T) {
 	f := newFixture(t, unverified(7)...)
-	var w *watchedS3
+	reads := s3fault.NewReads()
 	type invocation struct {
 		in, out restore.Progress
 		phase   string
@@ -306,7 +284,7 @@ func TestApplyInvocationReadsOnlyItsPage(t *testing.T) {
 			if err := json.Unmarshal(raw, &in); err != nil {
 				return nil, err
 			}
-			w.take()
+			reads.Take()
 			res, err := apply(ctx, raw)
 			if err != nil {
 				return res, err
@@ -315,13 +293,12 @@ func TestApplyInvocationReadsOnlyItsPage(t *testing.T) {
 			if err := json.Unmarshal(res, &out); err != nil {
 				return nil, err
 			}
-			calls = append(calls, invocation{in.Progress, out, in.Phase, w.take()})
+			calls = append(calls, invocation{in.Progress, out, in.Phase, reads.Take()})
 			return res, nil
 		}
 	})
-	s3Of := f.run.Steps.S3
-	w = &watchedS3{S3: s3Of(f.sc.BucketRegion), gets: map[string]int{}}
-	f.run.Steps.S3 = func(string) restore.S3 { return w }
+	counted := reads.Client(f.stack.Clients.S3(f.sc.BucketRegion))
+	f.run.Steps.S3 = func(string) restore.S3 { return counted }
 	// Two starts an invocation: two units of a list, or one page (a page's one chunk).
 	f.run.Steps.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(2) }
 	f.run.Steps.PageSize, f.run.Steps.BucketUsers, f.run.Steps.OpenFiles = 5, 20, 2
