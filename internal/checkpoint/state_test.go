@@ -6,7 +6,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
@@ -14,15 +13,7 @@ import (
 )
 
 func TestLoadSave(t *testing.T) {
-	st, err := localaws.Start(localaws.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateBucket("bkt"); err != nil {
-		t.Fatal(err)
-	}
-	c := s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options)
+	c := localaws.NewBucket(t, "bkt")
 	ctx := context.Background()
 	type state struct {
 		Pending []string `json:"pending"`

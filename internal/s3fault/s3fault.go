@@ -51,10 +51,13 @@ func (k *Kill) Killed() bool {
 }
 
 // Client is a copy of c whose PutObject and UploadPart calls fail while k is armed and spent.
-func (k *Kill) Client(c *s3.Client) *s3.Client {
+func (k *Kill) Client(c *s3.Client) *s3.Client { return withFirst(c, "s3fault", k.initialize) }
+
+// withFirst is a copy of c whose calls go through fn (named name) before anything else.
+func withFirst(c *s3.Client, name string, fn func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error)) *s3.Client {
 	return s3.New(c.Options(), func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("s3fault", k.initialize), middleware.Before)
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc(name, fn), middleware.Before)
 		})
 	})
 }
@@ -80,13 +83,7 @@ type Reads struct {
 func NewReads() *Reads { return &Reads{gets: map[string]int{}} }
 
 // Client is a copy of c whose GetObject calls r counts.
-func (r *Reads) Client(c *s3.Client) *s3.Client {
-	return s3.New(c.Options(), func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("s3fault-reads", r.initialize), middleware.Before)
-		})
-	})
-}
+func (r *Reads) Client(c *s3.Client) *s3.Client { return withFirst(c, "s3fault-reads", r.initialize) }
 
 func (r *Reads) initialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 	if get, ok := in.Parameters.(*s3.GetObjectInput); ok {

@@ -14,16 +14,7 @@ import (
 )
 
 func newBucket(t *testing.T) *s3.Client {
-	t.Helper()
-	st, err := localaws.Start(localaws.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateBucket("bkt"); err != nil {
-		t.Fatal(err)
-	}
-	return s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options)
+	return localaws.NewBucket(t, "bkt")
 }
 
 func users(names ...string) []snapshot.User {

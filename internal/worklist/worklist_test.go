@@ -19,16 +19,8 @@ import (
 // newStore is a client of an S3 with bucket "bkt", and what it counts of the objects read.
 func newStore(t *testing.T) (*s3.Client, *s3fault.Reads) {
 	t.Helper()
-	st, err := localaws.Start(localaws.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateBucket("bkt"); err != nil {
-		t.Fatal(err)
-	}
 	reads := s3fault.NewReads()
-	return reads.Client(s3.NewFromConfig(st.AWSConfig("ap-northeast-3"), st.S3Options)), reads
+	return reads.Client(localaws.NewBucket(t, "bkt")), reads
 }
 
 // segments are the items of a list's segments: "sS-I" is item I of segment S.

@@ -86,7 +86,8 @@ type Steps struct {
 	BatchTime time.Duration
 	// BucketUsers is how many users of a pool one bucket of the plan holds at most (by the pools'
 	// estimated sizes, FAILBACK_BUCKET_USERS), so what one PlanFailback unit holds; zero means
-	// partition.DefaultBucketUsers.
+	// partition.DefaultBucketUsers. ApplyChanges sizes the buckets of its creates' join by it too
+	// (at most BucketUsers of the import's rejects a bucket).
 	BucketUsers int
 	// OpenFiles is how many bucket files a plan unit writes at once (each holds an S3 part
 	// buffer); zero means 32.
