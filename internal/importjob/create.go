@@ -21,22 +21,9 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-// Creatable names the users (as the CSV names them) whose only problem in built's rejects report
-// is an unverified contact: those can be created by API (Create).
-func Creatable(ctx context.Context, store s3stream.GetObjectAPI, bucket string, built csvbuild.Built) (map[string]bool, error) {
-	creatable := map[string]bool{}
-	err := EachCreatable(ctx, store, bucket, built, func(name string) error {
-		creatable[name] = true
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return creatable, nil
-}
-
-// EachCreatable streams the names Creatable returns to fn, in the rejects report's order, holding
-// none of them.
+// EachCreatable streams to fn the names (as the CSV names them) of the users whose only problem
+// in built's rejects report is an unverified contact — those can be created by API (Create) —
+// in the report's order, holding none of them.
 func EachCreatable(ctx context.Context, store s3stream.GetObjectAPI, bucket string, built csvbuild.Built, fn func(name string) error) error {
 	if built.Rejected == 0 {
 		return nil

@@ -197,7 +197,7 @@ func TestFailbackExportKilledMidShardResumes(t *testing.T) {
 }
 
 // TestFailbackExportsLoop: the state machine loops ExportPools and ExportFinalPools until both
-// pools are written (and the plan and report loops until done), and the failback ends as a run
+// pools are written (and the plan, apply and report loops, which the budget cuts too, until done), and the failback ends as a run
 // of one invocation each does.
 func TestFailbackExportsLoop(t *testing.T) {
 	f := newFixture(t)
@@ -227,7 +227,7 @@ func TestFailbackExportsLoop(t *testing.T) {
 func isExportLoop(state string) bool {
 	switch state {
 	case "ExportPools", "PoolsExported", "ExportFinalPools", "FinalPoolsExported",
-		"PlanFailback", "PlanFailbackDone", "PlanFinalDelta", "PlanFinalDeltaDone", "WriteReport", "ReportWritten":
+		"PlanFailback", "PlanFailbackDone", "PlanFinalDelta", "PlanFinalDeltaDone", "ApplyChanges", "ChangesApplied", "WriteReport", "ReportWritten":
 		return true
 	}
 	return false
