@@ -23,6 +23,14 @@ import (
 // is not verified gets an invitation at that address instead).
 const ActionCreate = "create-by-api"
 
+// ActionCreateAfterImport is a user whose import row the job skipped or failed, created by API
+// after the plan's other changes. The import runs before them: a DR sign-up that took the email
+// of a user who changed theirs in the DR pool finds the primary still giving it to that user, and
+// its row is skipped (or fails: AWS documents neither); once the update has moved the email, the
+// API can create it. A row skipped because the primary really has the user is told so again
+// (Existed) and nothing changes.
+const ActionCreateAfterImport = "create-after-import"
+
 // ApplyResult is one applied (or failed) change, as written to the apply ledger.
 type ApplyResult struct {
 	Index      int    `json:"index"`
@@ -59,9 +67,14 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 	if err := s.verifyBound(ctx, p, "ApplyChanges", in.CSV.PlanFiles.Actions, in.CSV.PlanFiles.ImportUsers, in.CSV.Rejects); err != nil {
 		return in.Progress, err
 	}
-	items, err := s.applyItems(ctx, p, in.CSV)
+	items, err := s.applyItems(ctx, p, in.CSV, in.Imports)
 	if err != nil {
 		return Progress{}, err
+	}
+	// Creates after the import start only once every update is done (a chunk's items run at once).
+	barrier := len(items)
+	for barrier > 0 && items[barrier-1].Kind == ActionCreateAfterImport {
+		barrier--
 	}
 	started, err := checkpoint.Started(ctx, s.S3(p.Region), p.Bucket, p.Prefix+ApplyStartedFile, s.now())
 	if err != nil {
@@ -79,7 +92,7 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 			return r, applied, err
 		}
 		return r, failed, err
-	})
+	}, barrier)
 	if err != nil {
 		return prog, fmt.Errorf("apply changes to %s: %w", p.Request.PrimaryUserPoolID, err)
 	}
@@ -92,9 +105,9 @@ type applyItem struct {
 	user *snapshot.User
 }
 
-// applyItems lists the changes in a fixed order (creates, then the actions file) so a cursor
-// means the same item in every invocation.
-func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyItem, error) {
+// applyItems lists the changes in a fixed order (creates, then the actions file, then the users
+// whose import rows were skipped or failed) so a cursor means the same item in every invocation.
+func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput, imports []ImportResults) ([]applyItem, error) {
 	store := s.S3(p.Region)
 	// Only users whose sole problem is an unverified address can be created by API.
 	creatable, err := importjob.Creatable(ctx, store, p.Bucket, csv.Built)
@@ -119,6 +132,34 @@ func (s *Steps) applyItems(ctx context.Context, p Plan, csv CSVOutput) ([]applyI
 		items = append(items, applyItem{Action: a})
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Last, after every update: the users whose import rows were skipped or failed.
+	notCarried := map[string]bool{}
+	for _, res := range imports {
+		if res.Skipped+res.Failed == 0 {
+			continue
+		}
+		if err := snapshot.GetLines(ctx, store, p.Bucket, res.Key, func(row RowResult) error {
+			if row.Outcome == RowSkipped || row.Outcome == RowFailed {
+				notCarried[row.Username] = true
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(notCarried) == 0 {
+		return items, nil
+	}
+	err = snapshot.GetLines(ctx, store, p.Bucket, p.Prefix+ImportUsersFile, func(u snapshot.User) error {
+		// An import result names the user as the CSV did.
+		if name := m.Name(u); notCarried[name] {
+			items = append(items, applyItem{Action: Action{Kind: ActionCreateAfterImport, Key: m.Key(u), Username: name, DRUsername: u.Username}, user: &u})
+		}
+		return nil
+	})
 	return items, err
 }
 
@@ -133,7 +174,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	}
 	var err error
 	switch it.Kind {
-	case ActionCreate:
+	case ActionCreate, ActionCreateAfterImport:
 		var existed bool
 		existed, err = importjob.Create(ctx, c, pace, p.Request.PrimaryUserPoolID, it.PrimaryName(), *it.user, started)
 		if existed {
