@@ -10,6 +10,7 @@
 package worklist
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -287,34 +288,42 @@ type Join[L, R, T any] struct {
 	// OpenFiles is how many bucket files a spreading unit writes at once; zero means
 	// DefaultOpenFiles.
 	OpenFiles int
+	// A list may hold more than one join. Name prefixes this join's bucket files (empty for a
+	// list's first), Buckets is how many buckets it has (zero: the list's Buckets), and First is the
+	// segment of its first bucket: its items are segments [First, First+Buckets).
+	Name    string
+	Buckets int
+	First   int
 }
 
-// Units are the join's units over the list's buckets: segments [0, l.Buckets).
+// Units are the join's units over its buckets: segments [First, First+Buckets).
 func (j Join[L, R, T]) Units(l List) []Unit {
-	n, f := l.Buckets, j.OpenFiles
+	n, f := cmp.Or(j.Buckets, l.Buckets), j.OpenFiles
 	if f <= 0 {
 		f = DefaultOpenFiles
 	}
+	left, right := j.Name+"left", j.Name+"right"
+	l.Buckets = n // the spreading units' partition.Of
 	var us []Unit
 	for lo := 0; lo < n; lo += f {
 		hi := min(n, lo+f)
-		us = append(us, func(ctx context.Context) error { return spread(ctx, l, "left", lo, hi, j.ReadLeft, j.LeftKey) })
+		us = append(us, func(ctx context.Context) error { return spread(ctx, l, left, lo, hi, j.ReadLeft, j.LeftKey) })
 	}
 	for lo := 0; lo < n; lo += f {
 		hi := min(n, lo+f)
-		us = append(us, func(ctx context.Context) error { return spread(ctx, l, "right", lo, hi, j.ReadRight, j.RightKey) })
+		us = append(us, func(ctx context.Context) error { return spread(ctx, l, right, lo, hi, j.ReadRight, j.RightKey) })
 	}
 	for b := range n {
 		us = append(us, func(ctx context.Context) error {
 			left := map[string]L{}
-			if err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey("left", b), func(v L) error {
+			if err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey(j.Name+"left", b), func(v L) error {
 				left[j.LeftKey(v)] = v
 				return nil
 			}); err != nil {
 				return err
 			}
-			return Segment(l, b, func(ctx context.Context, add func(T) error) error {
-				return snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey("right", b), func(r R) error {
+			return Segment(l, j.First+b, func(ctx context.Context, add func(T) error) error {
+				return snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey(right, b), func(r R) error {
 					if it, ok := j.Item(left, r); ok {
 						return add(it)
 					}

@@ -28,6 +28,14 @@ import (
 // is not verified gets an invitation at that address instead).
 const ActionCreate = "create-by-api"
 
+// ActionCreateAfterImport is a user whose import row the job skipped or failed, created by API
+// after the plan's other changes. The import runs before them: a DR sign-up that took the email
+// of a user who changed theirs in the DR pool finds the primary still giving it to that user, and
+// its row is skipped (or fails: AWS documents neither); once the update has moved the email, the
+// API can create it. A row skipped because the primary really has the user is told so again
+// (Existed) and nothing changes.
+const ActionCreateAfterImport = "create-after-import"
+
 // ApplyResult is one applied (or failed) change, as written to the apply ledger.
 type ApplyResult struct {
 	Index      int    `json:"index"`
@@ -80,7 +88,7 @@ func (s *Steps) ApplyChanges(ctx context.Context, in ApplyInput) (Progress, erro
 		if err := s.verifyBound(ctx, p, "ApplyChanges", in.CSV.PlanFiles.Actions, in.CSV.PlanFiles.ImportUsers, in.CSV.Rejects); err != nil {
 			return in.Progress, err
 		}
-		if built, err := worklist.Build(ctx, &prog.List, s.applyUnits(l, p, in.CSV), moreUnits); err != nil {
+		if built, err := worklist.Build(ctx, &prog.List, s.applyUnits(l, p, in.CSV, in.Imports), moreUnits); err != nil {
 			return prog, fmt.Errorf("list the changes to apply (%w)", err)
 		} else if !built {
 			return prog, nil
@@ -137,9 +145,11 @@ func (s *Steps) applyList(p Plan, wl worklist.Progress) worklist.List {
 }
 
 // applyUnits build the list of changes in a fixed order: the creates, a segment for each hash
-// bucket of the join of the creatable names with the import's users, then the actions file as
-// the last segment.
-func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput) []worklist.Unit {
+// bucket of the join of the creatable names with the import's users; the actions file as one
+// segment; then the users whose import rows were skipped or failed, a segment for each hash
+// bucket of their join with the import's users. Segments are pages apart, and pages run one
+// after the other: every update is done before the first create after the import starts.
+func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput, imports []ImportResults) []worklist.Unit {
 	var us []worklist.Unit
 	creates := 0
 	m := p.matcher()
@@ -169,7 +179,47 @@ func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput) []worklist.Un
 			return add(applyItem{Action: a})
 		})
 	}))
-	return append(us, l.WriteIndex(creates+1))
+	segments := creates + 1
+	notCarried := 0
+	for _, res := range imports {
+		notCarried += res.Skipped + res.Failed
+	}
+	if notCarried > 0 {
+		buckets := partition.Count(s.BucketUsers, int32(min(notCarried, math.MaxInt32)))
+		us = append(us, worklist.Join[string, snapshot.User, applyItem]{
+			ReadLeft: func(ctx context.Context, fn func(string) error) error {
+				for _, res := range imports {
+					if res.Skipped+res.Failed == 0 {
+						continue
+					}
+					if err := snapshot.GetLines(ctx, l.Store, p.Bucket, res.Key, func(row RowResult) error {
+						if row.Outcome == RowSkipped || row.Outcome == RowFailed {
+							return fn(row.Username)
+						}
+						return nil
+					}); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			LeftKey: func(name string) string { return name },
+			ReadRight: func(ctx context.Context, fn func(snapshot.User) error) error {
+				return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ImportUsersFile, fn)
+			},
+			// An import result names the user as the CSV did.
+			RightKey: m.Name,
+			Item: func(rows map[string]string, u snapshot.User) (applyItem, bool) {
+				name := m.Name(u)
+				_, ok := rows[name]
+				return applyItem{Action: Action{Kind: ActionCreateAfterImport, Key: m.Key(u), Username: name, DRUsername: u.Username}, User: &u}, ok
+			},
+			OpenFiles: s.OpenFiles,
+			Name:      "after-import-", Buckets: buckets, First: segments,
+		}.Units(l)...)
+		segments += buckets
+	}
+	return append(us, l.WriteIndex(segments))
 }
 
 func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it applyItem) (ApplyResult, error) {
@@ -183,7 +233,7 @@ func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started
 	}
 	var err error
 	switch it.Kind {
-	case ActionCreate:
+	case ActionCreate, ActionCreateAfterImport:
 		var existed bool
 		existed, err = importjob.Create(ctx, c, pace, p.Request.PrimaryUserPoolID, it.PrimaryName(), *it.User, started)
 		if existed {

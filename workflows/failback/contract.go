@@ -266,9 +266,12 @@ type Progress struct {
 
 // ApplyInput is what the ApplyChanges state passes.
 type ApplyInput struct {
-	Plan     Plan      `json:"plan"`
-	CSV      CSVOutput `json:"csv"`
-	Progress Progress  `json:"progress"`
+	Plan Plan      `json:"plan"`
+	CSV  CSVOutput `json:"csv"`
+	// Imports are the import jobs' results (ImportParts): the users whose rows were skipped or
+	// failed are created by API after the plan's updates (ActionCreateAfterImport).
+	Imports  []ImportResults `json:"imports"`
+	Progress Progress        `json:"progress"`
 }
 
 // DisableInput is what the DisableDrUsers state passes.

@@ -166,6 +166,12 @@ func (j *reportJoin) put(e reportEntry) {
 			u.Primary, u.Reason = PrimarySkipped, a.Message
 		case a.Kind == ActionCreate && a.OK:
 			u.Primary, u.Reason = PrimaryCreatedByAPI, a.Message
+		case a.Kind == ActionCreateAfterImport && a.Existed:
+			// The primary has the user: the import's outcome (routed before the ledgers) stands.
+		case a.Kind == ActionCreateAfterImport && a.OK:
+			u.Primary, u.Reason = PrimaryCreatedByAPI, fmt.Sprintf("created by API after the plan's updates; the import job's row: %s %s", u.Primary, u.Reason)
+		case a.Kind == ActionCreateAfterImport:
+			u.Reason += "; created by API after the plan's updates: refused: " + a.Message
 		case a.Kind == ActionUpdate && a.OK:
 			u.Primary = PrimaryUpdated
 		case a.Kind == ActionUpdate:

@@ -96,3 +96,41 @@ func TestLedgerRangesReadEachResultOnce(t *testing.T) {
 		t.Errorf("a ledger of unknown size has ranges %v; want one, unbounded", r)
 	}
 }
+
+// TestReportOfRowsCreatedAfterTheImport: a user whose import row was skipped or failed is created
+// by API after the plan's updates. Its line says so with the import's outcome as the reason;
+// a user the primary really had keeps its import outcome; one the API refuses too stays with the
+// import's outcome, the API's answer added to the reason.
+func TestReportOfRowsCreatedAfterTheImport(t *testing.T) {
+	type want struct{ primary, reason string }
+	for _, tt := range []struct {
+		name  string
+		row   RowResult
+		apply ApplyResult
+		want  want
+	}{
+		{"skipped then created", RowResult{Outcome: RowSkipped, Message: "The user already exists."},
+			ApplyResult{OK: true}, want{PrimaryCreatedByAPI, "created by API after the plan's updates; the import job's row: skipped-existing The user already exists."}},
+		{"skipped and there", RowResult{Outcome: RowSkipped, Message: "The user already exists."},
+			ApplyResult{OK: true, Existed: true, Message: "already existed in the primary before this failback"}, want{PrimarySkipped, "The user already exists."}},
+		{"failed and refused", RowResult{Outcome: RowFailed, Message: "bad row"},
+			ApplyResult{Message: "InvalidParameterException"}, want{PrimaryImportFailed, "bad row; created by API after the plan's updates: refused: InvalidParameterException"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newReportJoin()
+			j.put(reportEntry{Key: "k", DRUser: "dr-1"})
+			row := tt.row
+			j.put(reportEntry{Key: "k", Row: &row})
+			a := tt.apply
+			a.Kind, a.Key, a.DRUsername = ActionCreateAfterImport, "k", "dr-1"
+			j.put(reportEntry{Key: "k", Apply: &a})
+			if len(j.lines) != 1 {
+				t.Fatalf("%d lines, want 1", len(j.lines))
+			}
+			u := j.lines[0]
+			if got := (want{u.Primary, u.Reason}); got != tt.want {
+				t.Errorf("line %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
