@@ -83,6 +83,8 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 		s := replication.NewSteps(clients)
 		s.TopicArn, s.DRUserPoolID, s.DRRegion, s.Quota = ready.TopicArn, ready.OsakaPoolID, ready.OsakaRegion, reg
 		s.Retry = &replication.S3RetryStore{Client: clients.S3(ready.TokyoRegion), Bucket: devstack.RetryBucket}
+		// ExportPools' budget (EXPORT_BUDGET_SECONDS), short so it continues, as the backup's.
+		s.ExportBudget = env.ExportBudget
 		return s.Functions(log), nil
 	case statemachines.Failback:
 		s := failback.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
