@@ -124,7 +124,9 @@ func TestLanesStopWhenCancelled(t *testing.T) {
 		return ctx.Err()
 	}
 	done := make(chan error)
-	go func() { done <- runLanes(ctx, io.Discard, []benchPart{{"reconcile", wait}}, []benchPart{{"scale", wait}}) }()
+	go func() {
+		done <- runLanes(ctx, io.Discard, []benchPart{{"reconcile", wait}}, []benchPart{{"scale", wait}})
+	}()
 	<-started
 	<-started
 	cancel()
