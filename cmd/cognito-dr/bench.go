@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,55 +49,75 @@ func runBench(ctx context.Context, args []string) error {
 	scaleUsers := fs.Int("scale-users", 5000000, "synthesized users of the scale runs: backup, reconcile and the failback plan with quotas off, each task invocation in its own process (0 skips them)")
 	scaleWorkflows := fs.String("scale-workflows", "backup,failback-plan,reconcile", "the workflows of the scale runs, comma-separated (run in this order: reconcile repairs the drift the failback plan reads)")
 	scaleBudget := fs.Duration("scale-budget", 20*time.Second, "the export's time budget per invocation in the scale runs, short so it continues many times")
+	serial := fs.Bool("serial", false, "run the parts one after another, in the order export, replicate, reconcile, failback and fence, restore, drill, scale, memory; without it the scale part (CPU-bound: quotas off) runs beside the others (which wait on quotas and latency, each on an emulator of its own), and the memory runs after both")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 
+	// The parts paced by quotas and latency, in their order.
+	var paced []benchPart
 	if !*skipExport {
-		if err := benchExportThroughput(ctx, *users, *latency, strings.Split(*exportImpls, ","), *exportBudget); err != nil {
-			return err
-		}
+		paced = append(paced, benchPart{"export", func(ctx context.Context, w io.Writer) error {
+			return benchExportThroughput(ctx, w, *users, *latency, strings.Split(*exportImpls, ","), *exportBudget)
+		}})
 	}
 	if *replicateUsers > 0 {
-		if err := benchReplicate(ctx, *replicateUsers, *latency); err != nil {
-			return err
-		}
+		paced = append(paced, benchPart{"replicate", func(ctx context.Context, w io.Writer) error {
+			return benchReplicate(ctx, w, *replicateUsers, *latency)
+		}})
 	}
 	if *reconcileUsers > 0 {
-		if err := benchReconcile(ctx, *reconcileUsers, *latency); err != nil {
-			return err
-		}
+		paced = append(paced, benchPart{"reconcile", func(ctx context.Context, w io.Writer) error {
+			return benchReconcile(ctx, w, *reconcileUsers, *latency)
+		}})
 	}
 	if *failbackUsers > 0 || *fence {
-		if err := benchFailback(ctx, os.Stdout, *failbackUsers, *latency, *fence); err != nil {
-			return err
-		}
+		paced = append(paced, benchPart{"failback+fence", func(ctx context.Context, w io.Writer) error {
+			return benchFailback(ctx, w, *failbackUsers, *latency, *fence)
+		}})
 	}
 	if *restoreUsers > 0 {
-		if err := benchRestore(ctx, os.Stdout, *restoreUsers, *latency); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
+		paced = append(paced, benchPart{"restore", func(ctx context.Context, w io.Writer) error {
+			return benchRestore(ctx, w, *restoreUsers, *latency)
+		}})
 	}
 	if *drillUsers > 0 {
-		if err := benchDrill(ctx, os.Stdout, *drillUsers, *latency); err != nil {
-			return fmt.Errorf("drill: %w", err)
-		}
+		paced = append(paced, benchPart{"drill", func(ctx context.Context, w io.Writer) error {
+			return benchDrill(ctx, w, *drillUsers, *latency)
+		}})
 	}
+	var scale, memory []benchPart
 	if *scaleUsers > 0 {
-		if _, err := benchScale(ctx, os.Stdout, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget, 0); err != nil {
-			return fmt.Errorf("scale: %w", err)
-		}
+		scale = append(scale, benchPart{"scale", func(ctx context.Context, w io.Writer) error {
+			_, err := benchScale(ctx, w, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget, 0)
+			return err
+		}})
 	}
-	if *rssUsers == 0 {
-		return nil
+	if *rssUsers > 0 {
+		memory = append(memory, benchPart{"memory", func(ctx context.Context, w io.Writer) error {
+			return benchMemory(ctx, w, *rssUsers)
+		}})
 	}
-	// Memory: the emulator runs in its own process so the peak RSS is the exporter's alone.
+	if *serial {
+		return runLanes(ctx, os.Stdout, slices.Concat(paced, scale, memory))
+	}
+	// The memory runs measure one exporter's RSS, which a busy CPU would not change, but they
+	// are CPU-bound too: they wait for the CPU the scale part leaves.
+	if err := runLanes(ctx, os.Stdout, paced, scale); err != nil {
+		return err
+	}
+	return runLanes(ctx, os.Stdout, memory)
+}
+
+// benchMemory prints each exporter's peak RSS exporting a pool of users, quotas off; the
+// emulator runs in its own process so the peak RSS is the exporter's alone.
+func benchMemory(ctx context.Context, w io.Writer, users int) error {
 	for _, impl := range []string{"ours", "baseline"} {
-		rss, n, err := exportRSS(ctx, impl, *rssUsers)
+		rss, n, err := exportRSS(ctx, impl, users)
 		if err != nil {
 			return fmt.Errorf("%s memory run: %w", impl, err)
 		}
-		fmt.Printf("export impl=%s users=%d peak_rss_mb=%.0f\n", impl, n, rss)
+		fmt.Fprintf(w, "export impl=%s users=%d peak_rss_mb=%.0f\n", impl, n, rss)
 	}
 	return nil
 }
@@ -269,7 +290,7 @@ func benchFailback(ctx context.Context, w io.Writer, n int, latency time.Duratio
 
 // benchExportThroughput exports the same pool with both implementations, AWS default quotas and
 // realistic latency.
-func benchExportThroughput(ctx context.Context, users int, latency time.Duration, impls []string, budget time.Duration) error {
+func benchExportThroughput(ctx context.Context, w io.Writer, users int, latency time.Duration, impls []string, budget time.Duration) error {
 	// Both exporters against the same pool, AWS default quotas, realistic latency.
 	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: latency})
 	if err != nil {
@@ -294,7 +315,7 @@ func benchExportThroughput(ctx context.Context, users int, latency time.Duration
 		stats := st.Cognito.Stats()
 		fmt.Fprintf(os.Stderr, "  %s: invocations %d calls %v throttled %v\n", impl, res.Invocations, stats.Calls, stats.Throttled)
 		st.Cognito.ResetStats()
-		fmt.Printf("export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%.0f ratio=%.2f\n",
+		fmt.Fprintf(w, "export impl=%s users=%d seconds=%.1f users_per_s=%.0f bound=%.0f ratio=%.2f\n",
 			impl, res.Users, res.Seconds, rate, quotaBound, rate/quotaBound)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime/metrics"
@@ -23,7 +24,7 @@ import (
 
 // benchReplicate measures the PostConfirmation trigger as Cognito would see it: n sign-ups, each
 // replicated to the DR pool, with every Cognito call taking latency. Cognito gives a trigger 5 s.
-func benchReplicate(ctx context.Context, n int, latency time.Duration) error {
+func benchReplicate(ctx context.Context, w io.Writer, n int, latency time.Duration) error {
 	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: latency})
 	if err != nil {
 		return err
@@ -55,13 +56,13 @@ func benchReplicate(ctx context.Context, n int, latency time.Duration) error {
 	}
 	slices.Sort(took)
 	pct := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
-	fmt.Printf("replicate users=%d p50_ms=%.0f p99_ms=%.0f limit_ms=5000 latency_ms=%d\n", n, pct(0.5), pct(0.99), latency.Milliseconds())
+	fmt.Fprintf(w, "replicate users=%d p50_ms=%.0f p99_ms=%.0f limit_ms=5000 latency_ms=%d\n", n, pct(0.5), pct(0.99), latency.Milliseconds())
 	return nil
 }
 
 // benchReconcile reconciles a pool of n users whose DR copy misses 1% of them, with AWS default
 // quotas and latency on every call.
-func benchReconcile(ctx context.Context, n int, latency time.Duration) error {
+func benchReconcile(ctx context.Context, w io.Writer, n int, latency time.Duration) error {
 	st, err := devstack.Start(devstack.Options{Quotas: true, Latency: latency})
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func benchReconcile(ctx context.Context, n int, latency time.Duration) error {
 	if run.Output.After.Users != 0 {
 		return fmt.Errorf("reconcile left %d users drifted: %v", run.Output.After.Users, run.Output.After.Kinds)
 	}
-	fmt.Printf("reconcile users=%d drift=%d seconds=%.1f\n", run.Output.Before.PrimaryUsers, run.Output.Before.Users, run.Seconds)
+	fmt.Fprintf(w, "reconcile users=%d drift=%d seconds=%.1f\n", run.Output.Before.PrimaryUsers, run.Output.Before.Users, run.Seconds)
 	// What one bucket's diff needs does not grow with the pool: the same bucket size at two sizes.
 	for _, users := range []int{20_000, 100_000} {
 		if err := benchBucketDiff(ctx, users, benchBucketUsers); err != nil {

@@ -32,10 +32,20 @@ type taskEnv struct {
 	Ready localReady `json:"ready"`
 	// ExportBudget is the export's time budget per invocation (backup's EXPORT_BUDGET_SECONDS).
 	ExportBudget time.Duration `json:"exportBudget"`
-	// ExportStarts, if set, replaces the export's time budget by one of work: an invocation
-	// starts at most this many pieces of work (shards) and returns once they are done, so even a
-	// small pool's export continues over several invocations, whatever the machine's speed.
+	// ExportStarts, if set, replaces the time budget of the export loops (backup's export,
+	// reconcile's ExportPools, failback's export and plan) by one of work: an invocation starts
+	// at most this many pieces of work (shards, partition units) and returns once they are done,
+	// so even a small pool's export continues over several invocations, whatever the machine's
+	// speed.
 	ExportStarts int `json:"exportStarts,omitempty"`
+}
+
+// startsBudget is the budget of work ExportStarts asks for, or nil: the time budget.
+func (env taskEnv) startsBudget() func() checkpoint.Budget {
+	if env.ExportStarts <= 0 {
+		return nil
+	}
+	return func() checkpoint.Budget { return checkpoint.NewStarts(env.ExportStarts) }
 }
 
 // taskRequest is what `bench-task` reads on stdin: one invocation of one task of a workflow.
@@ -74,20 +84,19 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 	switch workflow {
 	case statemachines.Backup:
 		s := backup.NewSteps(clients, backup.Config{TopicArn: ready.TopicArn, ExportBudget: env.ExportBudget})
-		s.Quota = reg
-		if n := env.ExportStarts; n > 0 {
-			s.Budget = func() checkpoint.Budget { return checkpoint.NewStarts(n) }
-		}
+		s.Quota, s.Budget = reg, env.startsBudget()
 		return s.Functions(log), nil
 	case statemachines.Reconcile:
 		s := replication.NewSteps(clients)
 		s.TopicArn, s.DRUserPoolID, s.DRRegion, s.Quota = ready.TopicArn, ready.OsakaPoolID, ready.OsakaRegion, reg
 		s.Retry = &replication.S3RetryStore{Client: clients.S3(ready.TokyoRegion), Bucket: devstack.RetryBucket}
+		// ExportPools' budget (EXPORT_BUDGET_SECONDS), short so it continues, as the backup's.
+		s.ExportBudget, s.Budget = env.ExportBudget, env.startsBudget()
 		return s.Functions(log), nil
 	case statemachines.Failback:
 		s := failback.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
 		// The export and plan loops' budget (EXPORT_BUDGET_SECONDS), short so they continue.
-		s.Quota, s.ExportBudget = reg, env.ExportBudget
+		s.Quota, s.ExportBudget, s.Budget = reg, env.ExportBudget, env.startsBudget()
 		return s.Functions(log), nil
 	}
 	return nil, fmt.Errorf("no tasks for workflow %q", workflow)

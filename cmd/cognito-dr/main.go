@@ -72,7 +72,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			err := c.run(ctx, args[1:])
+			stopProfile, err := startCPUProfile(c.name)
+			if err != nil {
+				fmt.Fprintf(stderr, "cognito-dr %s: %v\n", c.name, err)
+				return exitUsage
+			}
+			err = c.run(ctx, args[1:])
+			stopProfile()
 			var help helpError
 			if errors.As(err, &help) {
 				fmt.Fprint(stdout, help.text)

@@ -57,7 +57,7 @@ func (j PoolJob) resume(ctx context.Context, store Store, bucket string, b check
 	if err != nil {
 		return err
 	}
-	opts := Options{Estimated: estimated}
+	opts := Options{Estimated: estimated, WorkFiles: true} // read once by the workflow
 	opts.PerShard = New(j.Cognito, j.Pace, opts).ShardUsers(length)
 	got, err := New(j.Cognito, j.Pace, opts).Resume(ctx, store, bucket, j.Prefix, j.Pool, b)
 	if err != nil {

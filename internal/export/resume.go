@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -421,7 +422,11 @@ func (e *Exporter) shard(ctx context.Context, pool, shard string) shardResult {
 		res.err = err
 		return res
 	}
-	lw := snapshot.NewLineWriter(sp)
+	level := gzip.DefaultCompression
+	if e.opts.WorkFiles {
+		level = gzip.BestSpeed
+	}
+	lw := snapshot.NewLineWriterLevel(sp, level)
 	seen := newNameSet()
 	one := &Exporter{c: e.c, pace: e.pace, opts: Options{IncludeMFA: e.opts.IncludeMFA, Shards: []string{shard}}}
 	_, err = one.Users(ctx, pool, func(u snapshot.User) error {

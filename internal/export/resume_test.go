@@ -356,3 +356,42 @@ func TestShardUsers(t *testing.T) {
 		t.Errorf("ShardUsers with MFA = %d, want 1125", got)
 	}
 }
+
+// TestResumeWorkFilesHoldTheSameUsers: a work export (WorkFiles: read once by the workflow)
+// holds the same users in the same order as a snapshot's, compressed at gzip's fastest level:
+// larger files for less CPU.
+func TestResumeWorkFilesHoldTheSameUsers(t *testing.T) {
+	pool := newFakePool(3000)
+	read := func(work bool) ([]snapshot.User, int64) {
+		store := newBucket(t)
+		resumeUntilDone(t, store, pool, 1000, Options{Estimated: 3000, PerShard: 1000, Workers: 1, WorkFiles: work})
+		var users []snapshot.User
+		err := snapshot.ReadUsers(t.Context(), store, "bkt", "snap/", func(u snapshot.User) error {
+			users = append(users, u)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := store.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), Prefix: aws.String("snap/users")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int64
+		for _, o := range list.Contents {
+			size += aws.ToInt64(o.Size)
+		}
+		return users, size
+	}
+	snap, snapSize := read(false)
+	work, workSize := read(true)
+	if len(snap) != 3000 {
+		t.Fatalf("the snapshot has %d users, want 3000", len(snap))
+	}
+	if diff := cmp.Diff(snap, work); diff != "" {
+		t.Errorf("the work export's users differ from the snapshot's (-snapshot +work):\n%s", diff)
+	}
+	if workSize <= snapSize {
+		t.Errorf("work export %d bytes, snapshot %d: want the work export less compressed", workSize, snapSize)
+	}
+}
