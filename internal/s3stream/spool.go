@@ -19,8 +19,9 @@ const maxParts = 10000
 
 // Spool is an io.Writer that writes to a temporary file in os.TempDir() (Lambda's /tmp) and uploads
 // it to one S3 object on Close. A task that writes many objects at once holds a small file buffer
-// for each instead of an upload's part buffers; the uploads then run one at a time, each sending
-// sections of its file, so no part is held in memory at all. The file is removed by Close and Abort,
+// for each instead of an upload's part buffers; an upload then sends sections of its file, so no
+// part is held in memory at all (the transfer manager reads every part into a buffer of its own,
+// three of them alive per upload, even from a seekable body). The file is removed by Close and Abort,
 // whatever happened: nothing is left in /tmp and nothing half-written in S3.
 type Spool struct {
 	ctx    context.Context

@@ -88,8 +88,8 @@ type Steps struct {
 	// estimated sizes, FAILBACK_BUCKET_USERS), so what one PlanFailback unit holds; zero means
 	// partition.DefaultBucketUsers.
 	BucketUsers int
-	// OpenFiles is how many bucket files a plan unit writes at once (each holds an S3 part
-	// buffer); zero means 32.
+	// OpenFiles is how many bucket files a plan unit writes at once (each a gzip stream spooled
+	// to /tmp); zero means 32.
 	OpenFiles int
 	// ExportBudget is how long one ExportPools or PlanFailback invocation works (EXPORT_BUDGET_SECONDS, as the
 	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer
