@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,7 +113,12 @@ func TestFullTmpFailsTheUnit(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
 	w := partition.Open(ctx, c, "bkt", 2, func(i int) string { return fmt.Sprintf("b/%d.jsonl.gz", i) })
-	err := w.Write(0, strings.Repeat("x", 100<<10))
+	// Lines that do not compress, more than a bucket file keeps in memory.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var err error
+	for i := 0; i < 5000 && err == nil; i++ {
+		err = w.Write(0, fmt.Sprintf("%016x%016x%016x%016x", rnd.Uint64(), rnd.Uint64(), rnd.Uint64(), rnd.Uint64()))
+	}
 	if err == nil {
 		err = w.Close(nil)
 	} else {

@@ -2,6 +2,7 @@ package s3stream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,8 +19,9 @@ import (
 const maxParts = 10000
 
 // Spool is an io.Writer that writes to a temporary file in os.TempDir() (Lambda's /tmp) and uploads
-// it to one S3 object on Close. A task that writes many objects at once holds a small file buffer
-// for each instead of an upload's part buffers; an upload then sends sections of its file, so no
+// it to one S3 object on Close (an object of at most spoolBuffer bytes stays in memory). A task that
+// writes many objects at once holds a small file buffer for each instead of an upload's part
+// buffers; an upload then sends sections of its file, so no
 // part is held in memory at all (the transfer manager reads every part into a buffer of its own,
 // three of them alive per upload, even from a seekable body). The file is removed by Close and Abort,
 // whatever happened: nothing is left in /tmp and nothing half-written in S3.
@@ -28,17 +30,20 @@ type Spool struct {
 	client transfermanager.S3APIClient
 	bucket string
 	key    string
+	small  []byte // what was written while it fits in spoolBuffer; then f holds it all
 	f      *os.File
 	buf    *bufio.Writer
 	sum    *Hasher
 	err    error
 }
 
-// spoolBuffer batches the many small writes of a gzip stream into few system calls.
+// spoolBuffer is what a spool keeps in memory: an object that fits is sent from it without a
+// temporary file (the many small files of a small pool's units); a larger one is written through
+// a buffer of this size, which batches the gzip stream's small writes into few system calls.
 const spoolBuffer = 64 << 10
 
-// CreateSpool starts a spooled object at bucket/key. Its temporary file is created by the first
-// Write, so an error creating it (no /tmp, or no space left) is that Write's error.
+// CreateSpool starts a spooled object at bucket/key. Its temporary file is created by the Write
+// that outgrows spoolBuffer, so an error creating it (no /tmp, or no space left) is that Write's.
 func CreateSpool(ctx context.Context, client transfermanager.S3APIClient, bucket, key string) *Spool {
 	return &Spool{ctx: ctx, client: client, bucket: bucket, key: key, sum: NewHasher()}
 }
@@ -49,12 +54,22 @@ func (w *Spool) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	if w.f == nil && len(w.small)+len(p) <= spoolBuffer {
+		w.small = append(w.small, p...)
+		w.sum.Write(p)
+		return len(p), nil
+	}
 	if w.f == nil {
 		f, err := os.CreateTemp("", "s3spool-*")
 		if err != nil {
 			return 0, w.fail(err)
 		}
 		w.f, w.buf = f, bufio.NewWriterSize(f, spoolBuffer)
+		_, err = w.buf.Write(w.small)
+		w.small = nil
+		if err != nil {
+			return 0, w.fail(err)
+		}
 	}
 	n, err := w.buf.Write(p)
 	w.sum.Write(p[:n])
@@ -79,15 +94,14 @@ func (w *Spool) Close() (Object, error) {
 	if w.err != nil {
 		return Object{}, w.err
 	}
-	if w.f == nil {
-		if _, err := w.Write(nil); err != nil {
-			return Object{}, err
+	var body io.ReaderAt = bytes.NewReader(w.small)
+	if w.f != nil {
+		if err := w.buf.Flush(); err != nil {
+			return Object{}, w.fail(err)
 		}
+		body = w.f
 	}
-	if err := w.buf.Flush(); err != nil {
-		return Object{}, w.fail(err)
-	}
-	if err := upload(w.ctx, w.client, w.bucket, w.key, w.f, w.sum.bytes); err != nil {
+	if err := upload(w.ctx, w.client, w.bucket, w.key, body, w.sum.bytes); err != nil {
 		return Object{}, fmt.Errorf("upload %s: %w", w.key, err)
 	}
 	return w.sum.Object(w.key), nil
@@ -97,21 +111,20 @@ func (w *Spool) Close() (Object, error) {
 func (w *Spool) Abort() { w.remove() }
 
 func (w *Spool) remove() {
-	if w.f == nil {
-		return
+	if w.f != nil {
+		w.f.Close()
+		os.Remove(w.f.Name())
 	}
-	w.f.Close()
-	os.Remove(w.f.Name())
-	w.f, w.buf = nil, nil
+	w.f, w.buf, w.small = nil, nil, nil
 	if w.err == nil {
 		w.err = errors.New("spool already closed")
 	}
 }
 
-// upload writes the first size bytes of f to bucket/key: in one PutObject up to partSize, else
+// upload writes the first size bytes of f (a spool's file, or its bytes) to bucket/key: in one PutObject up to partSize, else
 // in parts of partSize (more if the file has more than maxParts of them), each part a section of
 // the file that the SDK reads (and re-reads on a retry) from disk.
-func upload(ctx context.Context, client transfermanager.S3APIClient, bucket, key string, f *os.File, size int64) error {
+func upload(ctx context.Context, client transfermanager.S3APIClient, bucket, key string, f io.ReaderAt, size int64) error {
 	if size <= partSize {
 		_, err := client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(key),

@@ -140,7 +140,7 @@ func TestSpoolFailuresLeaveNothing(t *testing.T) {
 		t.Setenv("TMPDIR", t.TempDir()+"/missing")
 		c := newClient(t)
 		w := s3stream.CreateSpool(ctx, c, "bkt", "obj")
-		_, err := w.Write(data[:10])
+		_, err := w.Write(data[:1<<20]) // more than a spool keeps in memory
 		if err == nil || !strings.Contains(err.Error(), "ephemeral storage") || !strings.Contains(err.Error(), "s3://bkt/obj") {
 			t.Fatalf("Write = %v, want an error naming the object and the ephemeral storage", err)
 		}
