@@ -94,12 +94,8 @@ func TestCloseWithErrorLeavesNothing(t *testing.T) {
 	if err := w.Close(cause); !errors.Is(err, cause) {
 		t.Fatalf("Close returned %v, want %v", err, cause)
 	}
-	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Contents) != 0 {
-		t.Errorf("a failed partition left %d objects", len(out.Contents))
+	if n := objects(t, c); n != 0 {
+		t.Errorf("a failed partition left %d objects", n)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("a failed partition left %d temporary files", len(left))
@@ -127,13 +123,18 @@ func TestFullTmpFailsTheUnit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ephemeral storage") {
 		t.Fatalf("unit error = %v, want one naming the ephemeral storage", err)
 	}
-	out, lerr := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
-	if lerr != nil {
-		t.Fatal(lerr)
+	if n := objects(t, c); n != 0 {
+		t.Errorf("a unit that could not spool left %d objects", n)
 	}
-	if len(out.Contents) != 0 {
-		t.Errorf("a unit that could not spool left %d objects", len(out.Contents))
+}
+
+func objects(t *testing.T, c *s3.Client) int {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return len(out.Contents)
 }
 
 // TestBucketObjectsHoldTheLinesWritten: a bucket's object, unzipped, is the JSON lines of its records

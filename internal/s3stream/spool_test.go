@@ -6,14 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
@@ -41,24 +36,6 @@ func leftIn(t *testing.T, dir string) []string {
 	return names
 }
 
-func objects(t *testing.T, c *s3.Client) int {
-	t.Helper()
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(out.Contents)
-}
-
-func randomBytes(n int) []byte {
-	data := make([]byte, n)
-	rnd := rand.New(rand.NewPCG(3, 4))
-	for i := range data {
-		data[i] = byte(rnd.IntN(256))
-	}
-	return data
-}
-
 // TestSpoolRoundTrip: what is written to a spool is the object after Close, in one PutObject or in
 // parts, described as the streamed writer describes it, and nothing is left in /tmp.
 func TestSpoolRoundTrip(t *testing.T) {
@@ -68,11 +45,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 		ctx := context.Background()
 		data := randomBytes(size)
 		w := s3stream.CreateSpool(ctx, c, "bkt", "obj")
-		for off := 0; off < len(data); off += 4096 {
-			if _, err := w.Write(data[off:min(off+4096, len(data))]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeInChunks(t, w, data)
 		obj, err := w.Close()
 		if err != nil {
 			t.Fatalf("%d bytes: %v", size, err)
@@ -81,14 +54,8 @@ func TestSpoolRoundTrip(t *testing.T) {
 		if obj != (s3stream.Object{Key: "obj", Bytes: int64(size), SHA256: hex.EncodeToString(sum[:])}) {
 			t.Errorf("%d bytes: object = %+v", size, obj)
 		}
-		r, err := s3stream.Open(ctx, c, "bkt", "obj")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(r)
-		r.Close()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("%d bytes: read back %d bytes (%v) that differ", size, len(got), err)
+		if got := readObject(t, c, "obj"); !bytes.Equal(got, data) {
+			t.Errorf("%d bytes: read back %d bytes that differ", size, len(got))
 		}
 		if left := leftIn(t, dir); len(left) != 0 {
 			t.Errorf("%d bytes: left %v in the temporary directory", size, left)
