@@ -42,7 +42,7 @@ func newStack(scope constructs.Construct, id, account, region, description strin
 // much as it writes. The largest units: a restore work-list unit writes 32 buckets of at most
 // 100,000 users (3.2 million users); a partition split unit 32 buckets of 50,000 (1.6 million); a
 // route unit one staged bucket, 1/32 of a pool (1.25 million at 40 million). The bench's synthetic
-// users are small (the most /tmp one invocation was seen holding at 1 and 2 million users: 68 MB);
+// users are small (the most /tmp one invocation was seen holding at 1 and 2 million users: 99 MB);
 // at up to 1 KiB a user gzip'd (many custom attributes), 3.2 million users need 3,200 MiB: 4,096
 // MiB leaves room, at a cost per GB-second far below the memory's. A unit that
 // runs out fails with an error naming the ephemeral storage and uploads nothing. (The CSV builds'
