@@ -23,8 +23,8 @@ const maxParts = 10000
 // writes many objects at once holds a small file buffer for each instead of an upload's part
 // buffers; an upload then sends sections of its file, so no
 // part is held in memory at all (the transfer manager reads every part into a buffer of its own,
-// three of them alive per upload, even from a seekable body). The file is removed by Close and Abort,
-// whatever happened: nothing is left in /tmp and nothing half-written in S3.
+// three of them alive per upload, even from a seekable body). The file is unlinked when created
+// (TempFile) and closed by Close and Abort: nothing is left in /tmp and nothing half-written in S3.
 type Spool struct {
 	ctx    context.Context
 	client transfermanager.S3APIClient
@@ -60,7 +60,7 @@ func (w *Spool) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if w.f == nil {
-		f, err := os.CreateTemp("", "s3spool-*")
+		f, err := TempFile("", "s3spool-*")
 		if err != nil {
 			return 0, w.fail(err)
 		}
@@ -113,12 +113,27 @@ func (w *Spool) Abort() { w.remove() }
 func (w *Spool) remove() {
 	if w.f != nil {
 		w.f.Close()
-		os.Remove(w.f.Name())
 	}
 	w.f, w.buf, w.small = nil, nil, nil
 	if w.err == nil {
 		w.err = errors.New("spool already closed")
 	}
+}
+
+// TempFile creates a temporary file in dir (os.TempDir() if empty) and unlinks it at once: it is
+// read and written through the returned file, and its disk space is freed when that is closed or
+// the process ends, so nothing is left behind in /tmp, even by an invocation killed mid-unit
+// (Lambda keeps /tmp between invocations).
+func TempFile(dir, pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // upload writes the first size bytes of f (a spool's file, or its bytes) to bucket/key: in one PutObject up to partSize, else

@@ -76,6 +76,10 @@ func TestSpoolFailuresLeaveNothing(t *testing.T) {
 		if _, err := w.Write(data); err != nil {
 			t.Fatal(err)
 		}
+		// The file is unlinked while it is written: an invocation killed now leaves nothing.
+		if left := leftIn(t, dir); len(left) != 0 {
+			t.Errorf("a spool being written shows files %v", left)
+		}
 		w.Abort()
 		if n, left := objects(t, c), leftIn(t, dir); n != 0 || len(left) != 0 {
 			t.Errorf("left %d objects and files %v", n, left)
