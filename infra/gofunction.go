@@ -93,8 +93,10 @@ type GoFunctionProps struct {
 	Timeout      awscdk.Duration
 	// ReservedConcurrency caps concurrent invocations; 0 leaves the function unreserved.
 	ReservedConcurrency float64
-	Environment         map[string]*string
-	LogRetention        awslogs.RetentionDays
+	// TmpMiB is the function's ephemeral storage (/tmp); 0 leaves Lambda's default, 512 MiB.
+	TmpMiB       float64
+	Environment  map[string]*string
+	LogRetention awslogs.RetentionDays
 }
 
 // GoFunction is a Go Lambda with a role of its own that holds nothing but its log permissions
@@ -144,6 +146,9 @@ func NewGoFunction(scope constructs.Construct, id string, p GoFunctionProps) *Go
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+	}
+	if p.TmpMiB > 0 {
+		props.EphemeralStorageSize = awscdk.Size_Mebibytes(jsii.Number(p.TmpMiB))
 	}
 	if p.ReservedConcurrency > 0 {
 		props.ReservedConcurrentExecutions = jsii.Number(p.ReservedConcurrency)

@@ -448,32 +448,79 @@ func TestTaskEnvironment(t *testing.T) {
 	}
 }
 
-// TestGoMemLimit: every Go function of every stack runs with GOMEMLIMIT below its memory size, so
-// the Go runtime collects before Lambda stops the function for exceeding its memory.
-func TestGoMemLimit(t *testing.T) {
-	st, _, _ := synthWith(t, cfg)
-	checked := 0
+// eachGoFunction calls fn with every Go Lambda of every stack (by logical id).
+func eachGoFunction(t *testing.T, st *Stacks, fn func(s awscdk.Stack, id string, r resource)) {
+	t.Helper()
 	for _, s := range []awscdk.Stack{st.Backup.Stack, st.Failback.Stack, st.Replication.Stack, st.Reconcile.Stack} {
 		rs, _, err := parse(assertions.Template_FromStack(s, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for id, r := range rs {
-			if r.Type != "AWS::Lambda::Function" || r.Properties["Runtime"] != "provided.al2023" {
-				continue
-			}
-			checked++
-			memory, _ := r.Properties["MemorySize"].(float64)
-			env, _ := r.Properties["Environment"].(map[string]any)
-			vars, _ := env["Variables"].(map[string]any)
-			limit, _ := vars["GOMEMLIMIT"].(string)
-			var mib float64
-			if _, err := fmt.Sscanf(limit, "%gMiB", &mib); err != nil || mib >= memory || mib < memory*0.8 {
-				t.Errorf("%s %s: GOMEMLIMIT %q with %v MiB of memory, want 80–99%% of it", *s.StackName(), id, limit, memory)
+			if r.Type == "AWS::Lambda::Function" && r.Properties["Runtime"] == "provided.al2023" {
+				fn(s, id, r)
 			}
 		}
 	}
+}
+
+// TestGoMemLimit: every Go function of every stack runs with GOMEMLIMIT below its memory size, so
+// the Go runtime collects before Lambda stops the function for exceeding its memory.
+func TestGoMemLimit(t *testing.T) {
+	st, _, _ := synthWith(t, cfg)
+	checked := 0
+	eachGoFunction(t, st, func(s awscdk.Stack, id string, r resource) {
+		checked++
+		memory, _ := r.Properties["MemorySize"].(float64)
+		env, _ := r.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		limit, _ := vars["GOMEMLIMIT"].(string)
+		var mib float64
+		if _, err := fmt.Sscanf(limit, "%gMiB", &mib); err != nil || mib >= memory || mib < memory*0.8 {
+			t.Errorf("%s %s: GOMEMLIMIT %q with %v MiB of memory, want 80–99%% of it", *s.StackName(), id, limit, memory)
+		}
+	})
 	if checked < 20 {
 		t.Errorf("checked %d Go functions, want every task and trigger", checked)
+	}
+}
+
+// TestPartitionTasksHaveTmp: every task that writes partition bucket files (each spooled to /tmp
+// until its unit ends) has PartitionTmpMiB of ephemeral storage; every other Go function keeps
+// Lambda's default.
+func TestPartitionTasksHaveTmp(t *testing.T) {
+	st, _, _ := synthWith(t, cfg)
+	partitioning := map[*GoFunction]bool{
+		st.Reconcile.Functions["ExportPoolsFunctionArn"]:              true,
+		st.Reconcile.Functions["DiffBucketFunctionArn"]:               true,
+		st.Failback.Functions["PlanFailbackFunctionArn"]:              true,
+		st.Failback.Functions["WriteReportFunctionArn"]:               true,
+		st.Failback.RestoreFunctions["ApplyRestoreFunctionArn"]:       true,
+		st.Failback.RestoreFunctions["WriteRestoreReportFunctionArn"]: true,
+		st.Failback.RestoreFunctions["VerifyRestoreDrillFunctionArn"]: true,
+	}
+	ids := map[string]bool{}
+	for fn := range partitioning {
+		if fn == nil {
+			t.Fatal("a partitioning task has no function")
+		}
+		ids[logicalID(t, fn.Function)] = true
+	}
+	found := 0
+	eachGoFunction(t, st, func(s awscdk.Stack, id string, r resource) {
+		storage, _ := r.Properties["EphemeralStorage"].(map[string]any)
+		size, _ := storage["Size"].(float64)
+		switch {
+		case ids[id] && size != PartitionTmpMiB:
+			t.Errorf("%s %s partitions with %v MiB of /tmp, want %d", *s.StackName(), id, size, PartitionTmpMiB)
+		case !ids[id] && storage != nil:
+			t.Errorf("%s %s: ephemeral storage %v, want Lambda's default", *s.StackName(), id, storage)
+		}
+		if ids[id] {
+			found++
+		}
+	})
+	if found != len(ids) {
+		t.Errorf("found %d of the %d partitioning functions", found, len(ids))
 	}
 }

@@ -79,7 +79,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 	// DiffBucket compares one bucket of the before or after exports (Steps.pools describes both
 	// pools): it reads and writes only files of the run.
 	"DiffBucketFunctionArn": {
-		MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900, TmpMiB: PartitionTmpMiB,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, []string{"cognito-idp:DescribeUserPool"}, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))
@@ -92,7 +92,7 @@ var reconcileTasks = map[string]taskSpec[*ReconcileStack]{
 	// after/, checkpoints included, and partitions them there; before/ it also reads the retry
 	// store's subs PlanReconcile wrote.
 	"ExportPoolsFunctionArn": {
-		MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900, TmpMiB: PartitionTmpMiB,
 		grant: func(s *ReconcileStack, role awsiam.IRole) {
 			cfg := s.Config
 			allow(role, reconcileExport, cfg.PoolArn(cfg.Primary), cfg.PoolArn(cfg.DR))

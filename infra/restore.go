@@ -93,7 +93,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"ApplyRestoreFunctionArn": {
-		MemoryMiB: 1024, TimeoutSeconds: 900,
+		MemoryMiB: 1024, TimeoutSeconds: 900, TmpMiB: PartitionTmpMiB,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			s.allowRestorePools(role, cognitoRestoreApply)
 			// CreateGroup passes the snapshot's group role.
@@ -108,7 +108,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 	// a drill's scratch pool too) and joins it bucket by bucket (internal/partition): bounded by
 	// a bucket and the bucket files a unit writes at once, not the pool.
 	"WriteRestoreReportFunctionArn": {
-		MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900, TmpMiB: PartitionTmpMiB,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			s.allowRestorePools(role, cognitoExport)
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -123,7 +123,7 @@ var restoreTasks = map[string]taskSpec[*FailbackStack]{
 		},
 	},
 	"VerifyRestoreDrillFunctionArn": {
-		MemoryMiB: 2048, TimeoutSeconds: 900,
+		MemoryMiB: 2048, TimeoutSeconds: 900, TmpMiB: PartitionTmpMiB,
 		grant: func(s *FailbackStack, role awsiam.IRole) {
 			s.allowDrillPools(role, cognitoDrillVerify)
 			s.allowSnapshots(role, []string{"s3:GetObject"}, s.Backup.SnapshotsArn())

@@ -37,6 +37,19 @@ func newStack(scope constructs.Construct, id, account, region, description strin
 	})
 }
 
+// PartitionTmpMiB is the /tmp of a task that writes partition bucket files (internal/partition
+// spools each file there until its unit ends, then uploads them): a unit needs as
+// much as it writes. The largest units: a restore work-list unit writes 32 buckets of at most
+// 100,000 users (3.2 million users); a partition split unit 32 buckets of 50,000 (1.6 million); a
+// route unit one staged bucket, 1/32 of a pool (1.25 million at 40 million). The bench's synthetic
+// users are small (the most /tmp one invocation was seen holding at 1 and 2 million users: 99 MB);
+// at up to 1 KiB a user gzip'd (many custom attributes), 3.2 million users need 3,200 MiB: 4,096
+// MiB leaves room, at a cost per GB-second far below the memory's. A unit that
+// runs out fails with an error naming the ephemeral storage and uploads nothing. (The CSV builds'
+// fingerprint units write one users part's fingerprints, 250,000 of about 20 bytes: Lambda's
+// default 512 MiB.)
+const PartitionTmpMiB = 4096
+
 // taskSpec is how one task of a workflow's state machine is deployed; S is the workflow's stack.
 // What the task is (its tasks/ directory, input, settings) is its typed definition in the
 // workflow's package (boundary.Spec); this is only how big, how long and what it may call.
@@ -46,6 +59,8 @@ type taskSpec[S any] struct {
 	TimeoutSeconds float64
 	// ReservedConcurrency: 0 leaves the function unreserved.
 	ReservedConcurrency float64
+	// TmpMiB is the function's /tmp (Lambda's ephemeral storage); 0 leaves Lambda's 512 MiB.
+	TmpMiB float64
 	// grant gives the task's role exactly what the task calls.
 	grant func(s S, role awsiam.IRole)
 }
@@ -123,6 +138,7 @@ func newTaskFunctions[S any](stack awscdk.Stack, s S, tasks map[string]taskSpec[
 			MemoryMiB:           spec.MemoryMiB,
 			Timeout:             awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
 			ReservedConcurrency: spec.ReservedConcurrency,
+			TmpMiB:              spec.TmpMiB,
 			Environment:         env,
 			LogRetention:        p.LogRetention,
 		})

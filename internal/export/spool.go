@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
 
 // nameSet holds the usernames one listing has written, to write each once: as 128-bit
@@ -40,19 +42,16 @@ func (s *nameSet) reset() { s.seen = map[[2]uint64]struct{}{} }
 // in memory: an invocation holds Workers shards of up to MaxShardUsers users at once, so what it
 // holds on the heap would grow with the shards (with the pool, up to the cap); on disk it takes
 // about 100 bytes a user (Workers × 40,000 users: about 64 MB of Lambda's 512 MB of /tmp). The
-// file is unlinked as soon as it is created, so nothing is left behind, even by a crash.
+// file is unlinked as soon as it is created (s3stream.TempFile), so nothing is left behind, even
+// by a crash.
 type spool struct {
 	f *os.File
 	w *bufio.Writer
 }
 
 func newSpool(dir string) (*spool, error) {
-	f, err := os.CreateTemp(dir, "shard-*.jsonl.gz")
+	f, err := s3stream.TempFile(dir, "shard-*.jsonl.gz")
 	if err != nil {
-		return nil, fmt.Errorf("spool a shard: %w", err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("spool a shard: %w", err)
 	}
 	return &spool{f: f, w: bufio.NewWriterSize(f, 32<<10)}, nil

@@ -1,9 +1,17 @@
 package partition_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +19,7 @@ import (
 
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/internal/partition"
+	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
@@ -60,7 +69,10 @@ func TestEveryValueInItsBucketOnce(t *testing.T) {
 }
 
 // TestCloseWithErrorLeavesNothing: a failed partition leaves no object, so a re-run starts clean.
+// Every bucket's lines are spooled to /tmp: the test's own directory, to see that none are left.
 func TestCloseWithErrorLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
 	c := newClient(t)
 	ctx := context.Background()
 	w := partition.Open(ctx, c, "bkt", 3, func(i int) string { return fmt.Sprintf("b/%d.jsonl.gz", i) })
@@ -73,11 +85,97 @@ func TestCloseWithErrorLeavesNothing(t *testing.T) {
 	if err := w.Close(cause); !errors.Is(err, cause) {
 		t.Fatalf("Close returned %v, want %v", err, cause)
 	}
-	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if n := objects(t, c); n != 0 {
+		t.Errorf("a failed partition left %d objects", n)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a failed partition left %d temporary files", len(left))
+	}
+}
+
+// TestFullTmpFailsTheUnit: a unit whose bucket files cannot be written to /tmp fails with an error
+// that says so, and uploads nothing.
+func TestFullTmpFailsTheUnit(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	c := newClient(t)
+	ctx := context.Background()
+	w := partition.Open(ctx, c, "bkt", 2, func(i int) string { return fmt.Sprintf("b/%d.jsonl.gz", i) })
+	// Lines that do not compress, more than a bucket file keeps in memory.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var err error
+	for i := 0; i < 5000 && err == nil; i++ {
+		err = w.Write(0, fmt.Sprintf("%016x%016x%016x%016x", rnd.Uint64(), rnd.Uint64(), rnd.Uint64(), rnd.Uint64()))
+	}
+	if err == nil {
+		err = w.Close(nil)
+	} else {
+		err = w.Close(err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "ephemeral storage") {
+		t.Fatalf("unit error = %v, want one naming the ephemeral storage", err)
+	}
+	if n := objects(t, c); n != 0 {
+		t.Errorf("a unit that could not spool left %d objects", n)
+	}
+}
+
+func objects(t *testing.T, c *s3.Client) int {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Contents) != 0 {
-		t.Errorf("a failed partition left %d objects", len(out.Contents))
+	return len(out.Contents)
+}
+
+// TestBucketObjectsHoldTheLinesWritten: a bucket's object, unzipped, is the JSON lines of its records
+// in the order written, byte for byte (what the streamed writer of snapshots stores), and a written
+// partition leaves nothing in /tmp.
+func TestBucketObjectsHoldTheLinesWritten(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	c := newClient(t)
+	ctx := context.Background()
+	type rec struct {
+		Username   string
+		Attributes map[string]string
+	}
+	const n = 3
+	key := func(i int) string { return fmt.Sprintf("b/%d.jsonl.gz", i) }
+	w := partition.Open(ctx, c, "bkt", n, key)
+	want := make([]bytes.Buffer, n)
+	for v := range 30000 {
+		r := rec{Username: fmt.Sprintf("user-%d", v), Attributes: map[string]string{"email": fmt.Sprintf("u%d@example.com", v), "sub": fmt.Sprint(v * 7919)}}
+		b := partition.Of(r.Username, n)
+		if err := w.Write(b, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.NewEncoder(&want[b]).Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		body, err := s3stream.Open(ctx, c, "bkt", key(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(gz)
+		body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want[i].Bytes()) {
+			t.Errorf("bucket %d: %d bytes of lines, want the %d written", i, len(got), want[i].Len())
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a written partition left %d temporary files", len(left))
 	}
 }

@@ -81,8 +81,8 @@ type Layout struct {
 	Exports [2]string
 	// Buckets is how many buckets the join has (Count).
 	Buckets int
-	// OpenFiles is how many bucket files a unit writes at once (each holds an S3 part buffer and
-	// a gzip stream); zero means 32.
+	// OpenFiles is how many bucket files a unit writes at once (each a gzip stream spooled to
+	// /tmp, see Writers); zero means 32.
 	OpenFiles int
 	// First is the phase the exports are partitioned for: PhaseSub when primary subs are trusted,
 	// else PhaseKey.
@@ -111,8 +111,8 @@ func (l Layout) openFiles() int {
 }
 
 // StageBuckets is how many files the partition stages each pool's users and memberships in: far
-// fewer than Buckets (at most 32),
-// since each open file holds an S3 part buffer (5 MiB); enough that one staged bucket (what a
+// fewer than Buckets (at most 32), so a stage unit writes few files and a route unit reads each
+// staged file once per window; enough that one staged bucket (what a
 // route unit reads, its memberships held) is at most 1/32 of a pool: 1.25 million users at 40
 // million.
 func (l Layout) StageBuckets() int { return min(32, max(1, (l.Buckets+15)/16)) }

@@ -25,17 +25,9 @@ func TestStreamedUploadRoundTrip(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
 	// 12 MB in small writes: more than two multipart parts, written the way an export writes.
-	data := make([]byte, 12<<20)
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range data {
-		data[i] = byte(rnd.IntN(256))
-	}
+	data := randomBytes(12 << 20)
 	w := s3stream.Create(ctx, c, "bkt", "big")
-	for off := 0; off < len(data); off += 4096 {
-		if _, err := w.Write(data[off:min(off+4096, len(data))]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeInChunks(t, w, data)
 	obj, err := w.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -44,16 +36,7 @@ func TestStreamedUploadRoundTrip(t *testing.T) {
 	if obj.Bytes != int64(len(data)) || obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Key != "big" {
 		t.Errorf("object = %+v, want %d bytes and the data's SHA-256", obj, len(data))
 	}
-	r, err := s3stream.Open(ctx, c, "bkt", "big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, data) {
+	if got := readObject(t, c, "big"); !bytes.Equal(got, data) {
 		t.Errorf("read back %d bytes that differ from the %d written", len(got), len(data))
 	}
 	// Digest describes the stored object exactly as the writer described what it wrote.
@@ -76,13 +59,52 @@ func TestAbortLeavesNoObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Abort(errors.New("export failed"))
-	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if n := objects(t, c); n != 0 {
+		t.Errorf("an aborted upload left %d objects", n)
+	}
+}
+
+func randomBytes(n int) []byte {
+	data := make([]byte, n)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rnd.IntN(256))
+	}
+	return data
+}
+
+// writeInChunks writes data to w in small writes, the way an export or a gzip stream writes.
+func writeInChunks(t *testing.T, w io.Writer, data []byte) {
+	t.Helper()
+	for off := 0; off < len(data); off += 4096 {
+		if _, err := w.Write(data[off:min(off+4096, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readObject is the whole of bucket bkt's object key.
+func readObject(t *testing.T, c *s3.Client, key string) []byte {
+	t.Helper()
+	r, err := s3stream.Open(context.Background(), c, "bkt", key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Contents) != 0 {
-		t.Errorf("an aborted upload left %d objects", len(out.Contents))
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return got
+}
+
+func objects(t *testing.T, c *s3.Client) int {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Contents)
 }
 
 func TestWriteToMissingBucketFails(t *testing.T) {

@@ -29,8 +29,8 @@ const (
 	// DefaultPageSize is how many items one page holds: what one invocation holds of the list at
 	// a time (a multiple of checkpoint.Chunk, so chunks stay whole).
 	DefaultPageSize = 4 * checkpoint.Chunk
-	// DefaultOpenFiles is how many bucket files one Join unit writes at once (each streams its
-	// own multipart upload).
+	// DefaultOpenFiles is how many bucket files one Join unit writes at once (each a gzip stream
+	// spooled to /tmp, uploaded when the unit ends).
 	DefaultOpenFiles = 32
 )
 

@@ -89,8 +89,8 @@ type Steps struct {
 	// partition.DefaultBucketUsers. ApplyChanges sizes the buckets of its creates' join by it too
 	// (at most BucketUsers of the import's rejects a bucket).
 	BucketUsers int
-	// OpenFiles is how many bucket files a plan unit writes at once (each holds an S3 part
-	// buffer); zero means 32.
+	// OpenFiles is how many bucket files a plan unit writes at once (each a gzip stream spooled
+	// to /tmp); zero means 32.
 	OpenFiles int
 	// PageSize is how many changes one page of ApplyChanges' work list holds: what one
 	// invocation holds of the list at a time; zero means worklist.DefaultPageSize.

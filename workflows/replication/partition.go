@@ -42,8 +42,9 @@ func (s *Steps) ExportPools(ctx context.Context, in ExportInput) (ExportProgress
 		return in.Progress, fmt.Errorf("partition exports for reconcile: %w", err)
 	}
 	// The primary's units in order, then the DR pool's, one at a time: a unit holds up to 32 bucket
-	// files open (each an S3 part buffer), and running the pools side by side would double that for
-	// no gain on a Lambda of this size (under one vCPU below 1,769 MB).
+	// files open (each a gzip stream spooled to /tmp), and running the pools side by side would
+	// double that and the /tmp it needs for no gain on a Lambda of this size (under one vCPU below
+	// 1,769 MB).
 	for i, pe := range []*PoolExport{&prog.Primary, &prog.DR} {
 		units := pt.units[i]
 		pe.Units = len(units)

@@ -73,8 +73,9 @@ type Steps struct {
 	// BucketUsers is how many users of a pool one reconcile bucket holds at most (by the pools'
 	// estimated sizes), so what one DiffBucket invocation holds; zero means DefaultBucketUsers.
 	BucketUsers int
-	// OpenFiles is how many bucket files a reconcile task writes at once (each holds an S3 part
-	// buffer): more buckets are written in several passes over what is partitioned; zero means 32.
+	// OpenFiles is how many bucket files a reconcile task writes at once (each a gzip stream
+	// spooled to /tmp): more buckets are written in several passes over what is partitioned; zero
+	// means 32.
 	OpenFiles int
 	// ExportBudget is how long one ExportPools invocation works (EXPORT_BUDGET_SECONDS, as the
 	// backup's export); zero means checkpoint.DefaultBudget. Budget, if set, replaces its timer

@@ -18,8 +18,8 @@ const (
 	// snapshot's count): a bucket's look-up side (sign-in names, or the names an API create may
 	// make) is what a join unit holds.
 	DefaultBucketUsers = 100_000
-	// DefaultOpenFiles is how many bucket files one unit writes at once (each streams its own
-	// multipart upload).
+	// DefaultOpenFiles is how many bucket files one unit writes at once (each a gzip stream
+	// spooled to /tmp, uploaded when the unit ends).
 	DefaultOpenFiles = worklist.DefaultOpenFiles
 )
 
