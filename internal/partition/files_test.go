@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
@@ -85,7 +84,7 @@ func TestCloseWithErrorLeavesNothing(t *testing.T) {
 	if err := w.Close(cause); !errors.Is(err, cause) {
 		t.Fatalf("Close returned %v, want %v", err, cause)
 	}
-	if n := objects(t, c); n != 0 {
+	if n := localaws.Objects(t, c, "bkt"); n != 0 {
 		t.Errorf("a failed partition left %d objects", n)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
@@ -114,18 +113,9 @@ func TestFullTmpFailsTheUnit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ephemeral storage") {
 		t.Fatalf("unit error = %v, want one naming the ephemeral storage", err)
 	}
-	if n := objects(t, c); n != 0 {
+	if n := localaws.Objects(t, c, "bkt"); n != 0 {
 		t.Errorf("a unit that could not spool left %d objects", n)
 	}
-}
-
-func objects(t *testing.T, c *s3.Client) int {
-	t.Helper()
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(out.Contents)
 }
 
 // TestBucketObjectsHoldTheLinesWritten: a bucket's object, unzipped, is the JSON lines of its records

@@ -59,7 +59,7 @@ func TestAbortLeavesNoObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Abort(errors.New("export failed"))
-	if n := objects(t, c); n != 0 {
+	if n := localaws.Objects(t, c, "bkt"); n != 0 {
 		t.Errorf("an aborted upload left %d objects", n)
 	}
 }
@@ -96,15 +96,6 @@ func readObject(t *testing.T, c *s3.Client, key string) []byte {
 		t.Fatal(err)
 	}
 	return got
-}
-
-func objects(t *testing.T, c *s3.Client) int {
-	t.Helper()
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(out.Contents)
 }
 
 func TestWriteToMissingBucketFails(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	localaws "github.com/cognito-dr/cognito-dr/internal/local/loopback"
 	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
 )
@@ -81,7 +82,7 @@ func TestSpoolFailuresLeaveNothing(t *testing.T) {
 			t.Errorf("a spool being written shows files %v", left)
 		}
 		w.Abort()
-		if n, left := objects(t, c), leftIn(t, dir); n != 0 || len(left) != 0 {
+		if n, left := localaws.Objects(t, c, "bkt"), leftIn(t, dir); n != 0 || len(left) != 0 {
 			t.Errorf("left %d objects and files %v", n, left)
 		}
 	})
@@ -102,7 +103,7 @@ func TestSpoolFailuresLeaveNothing(t *testing.T) {
 			if _, err := w.Close(); !errors.Is(err, s3fault.ErrKilled) {
 				t.Fatalf("Close = %v, want the refused write's error", err)
 			}
-			if n, left := objects(t, c), leftIn(t, dir); n != 0 || len(left) != 0 {
+			if n, left := localaws.Objects(t, c, "bkt"), leftIn(t, dir); n != 0 || len(left) != 0 {
 				t.Errorf("left %d objects and files %v", n, left)
 			}
 		})
@@ -118,7 +119,7 @@ func TestSpoolFailuresLeaveNothing(t *testing.T) {
 		if _, cerr := w.Close(); cerr == nil {
 			t.Fatal("Close after a failed write succeeded")
 		}
-		if n := objects(t, c); n != 0 {
+		if n := localaws.Objects(t, c, "bkt"); n != 0 {
 			t.Errorf("left %d objects", n)
 		}
 	})

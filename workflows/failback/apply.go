@@ -152,27 +152,12 @@ func (s *Steps) applyList(p Plan, wl worklist.Progress) worklist.List {
 func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput, imports []ImportResults) []worklist.Unit {
 	var us []worklist.Unit
 	creates := 0
-	m := p.matcher()
 	// Only users whose sole problem is an unverified address can be created by API.
 	if csv.Rejected > 0 {
 		creates = l.Buckets
-		us = worklist.Join[string, snapshot.User, applyItem]{
-			ReadLeft: func(ctx context.Context, fn func(string) error) error {
-				return importjob.EachCreatable(ctx, l.Store, p.Bucket, csv.Built, fn)
-			},
-			LeftKey: func(name string) string { return name },
-			ReadRight: func(ctx context.Context, fn func(snapshot.User) error) error {
-				return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ImportUsersFile, fn)
-			},
-			// A reject names the user as the CSV did: exactly as the DR pool holds it.
-			RightKey: m.Name,
-			Item: func(creatable map[string]string, u snapshot.User) (applyItem, bool) {
-				name := m.Name(u)
-				_, ok := creatable[name]
-				return applyItem{Action: Action{Kind: ActionCreate, Key: m.Key(u), Username: name, DRUsername: u.Username}, User: &u}, ok
-			},
-			OpenFiles: s.OpenFiles,
-		}.Units(l)
+		us = s.createsOf(l, p, ActionCreate, func(ctx context.Context, fn func(string) error) error {
+			return importjob.EachCreatable(ctx, l.Store, p.Bucket, csv.Built, fn)
+		}).Units(l)
 	}
 	us = append(us, worklist.Segment(l, creates, func(ctx context.Context, add func(applyItem) error) error {
 		return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ActionsFile, func(a Action) error {
@@ -185,41 +170,48 @@ func (s *Steps) applyUnits(l worklist.List, p Plan, csv CSVOutput, imports []Imp
 		notCarried += res.Skipped + res.Failed
 	}
 	if notCarried > 0 {
-		buckets := partition.Count(s.BucketUsers, int32(min(notCarried, math.MaxInt32)))
-		us = append(us, worklist.Join[string, snapshot.User, applyItem]{
-			ReadLeft: func(ctx context.Context, fn func(string) error) error {
-				for _, res := range imports {
-					if res.Skipped+res.Failed == 0 {
-						continue
-					}
-					if err := snapshot.GetLines(ctx, l.Store, p.Bucket, res.Key, func(row RowResult) error {
-						if row.Outcome == RowSkipped || row.Outcome == RowFailed {
-							return fn(row.Username)
-						}
-						return nil
-					}); err != nil {
-						return err
-					}
+		j := s.createsOf(l, p, ActionCreateAfterImport, func(ctx context.Context, fn func(string) error) error {
+			for _, res := range imports {
+				if res.Skipped+res.Failed == 0 {
+					continue
 				}
-				return nil
-			},
-			LeftKey: func(name string) string { return name },
-			ReadRight: func(ctx context.Context, fn func(snapshot.User) error) error {
-				return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ImportUsersFile, fn)
-			},
-			// An import result names the user as the CSV did.
-			RightKey: m.Name,
-			Item: func(rows map[string]string, u snapshot.User) (applyItem, bool) {
-				name := m.Name(u)
-				_, ok := rows[name]
-				return applyItem{Action: Action{Kind: ActionCreateAfterImport, Key: m.Key(u), Username: name, DRUsername: u.Username}, User: &u}, ok
-			},
-			OpenFiles: s.OpenFiles,
-			Name:      "after-import-", Buckets: buckets, First: segments,
-		}.Units(l)...)
-		segments += buckets
+				if err := snapshot.GetLines(ctx, l.Store, p.Bucket, res.Key, func(row RowResult) error {
+					if row.Outcome == RowSkipped || row.Outcome == RowFailed {
+						return fn(row.Username)
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		j.Name, j.First = "after-import-", segments
+		j.Buckets = partition.Count(s.BucketUsers, int32(min(notCarried, math.MaxInt32)))
+		us = append(us, j.Units(l)...)
+		segments += j.Buckets
 	}
 	return append(us, l.WriteIndex(segments))
+}
+
+// createsOf is the join that lists, as creates of kind, the import's users whose names names
+// gives: rejects and import results name a user as the CSV did, exactly as the DR pool holds it.
+func (s *Steps) createsOf(l worklist.List, p Plan, kind string, names func(ctx context.Context, fn func(string) error) error) worklist.Join[string, snapshot.User, applyItem] {
+	m := p.matcher()
+	return worklist.Join[string, snapshot.User, applyItem]{
+		ReadLeft: names,
+		LeftKey:  func(name string) string { return name },
+		ReadRight: func(ctx context.Context, fn func(snapshot.User) error) error {
+			return snapshot.GetLines(ctx, l.Store, p.Bucket, p.Prefix+ImportUsersFile, fn)
+		},
+		RightKey: m.Name,
+		Item: func(named map[string]string, u snapshot.User) (applyItem, bool) {
+			name := m.Name(u)
+			_, ok := named[name]
+			return applyItem{Action: Action{Kind: kind, Key: m.Key(u), Username: name, DRUsername: u.Username}, User: &u}, ok
+		},
+		OpenFiles: s.OpenFiles,
+	}
 }
 
 func (s *Steps) apply(ctx context.Context, c Cognito, pace *quota.Pacer, started time.Time, p Plan, it applyItem) (ApplyResult, error) {
