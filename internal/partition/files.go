@@ -51,6 +51,9 @@ func Open(ctx context.Context, store transfermanager.S3APIClient, bucket string,
 // Write writes v as one line of bucket i's object.
 func (w *Writers) Write(i int, v any) error { return w.lw[i].Write(v) }
 
+// WriteLine writes one record already encoded, a JSON value on one line, to bucket i's object.
+func (w *Writers) WriteLine(i int, line []byte) error { return w.lw[i].WriteLine(line) }
+
 // Close uploads every object, or none of them with err: a write that failed (a full /tmp) uploads
 // nothing. An upload that fails stops the rest (the objects uploaded before it stay, whole).
 // Every temporary file is removed either way.

@@ -22,7 +22,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/snapshot"
 )
 
-func newClient(t *testing.T) *s3.Client {
+func newClient(t testing.TB) *s3.Client {
 	return localaws.NewBucket(t, "bkt")
 }
 

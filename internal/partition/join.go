@@ -1,7 +1,9 @@
 package partition
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -88,7 +90,8 @@ type Layout struct {
 	// else PhaseKey.
 	First string
 	// Join is the join value of a user of a side in a phase: users with the same value are in the
-	// same bucket.
+	// same bucket. It is given the user's username and attributes only (the partition decodes no
+	// more of a user to route it).
 	Join func(side, phase string, u snapshot.User) string
 	// Marks, if set, streams the usernames marked on a side (put each) or returns nil at once
 	// for a side with none; a marked user's Record has Marked set. Read by one unit per side.
@@ -279,11 +282,12 @@ func (pt *Partition) stage(ctx context.Context, side string, part int) error {
 	}
 	n := pt.StageBuckets()
 	w := Open(ctx, pt.Store, pt.Bucket, n, func(i int) string { return pt.stageKey(side, part, i) })
-	err := snapshot.ReadParts(ctx, pt.Store, pt.Bucket, pt.users[sideIndex(side)][part:part+1], func(u snapshot.User) error {
-		if see != nil {
-			see(u)
+	err := snapshot.ReadRawParts(ctx, pt.Store, pt.Bucket, pt.users[sideIndex(side)][part:part+1], func(line []byte) error {
+		name, err := usernameOf(line, see)
+		if err != nil {
+			return err
 		}
-		return w.Write(Of(u.Username, n), u)
+		return w.WriteLine(Of(name, n), line)
 	})
 	if err := w.Close(err); err != nil {
 		return err
@@ -294,13 +298,78 @@ func (pt *Partition) stage(ctx context.Context, side string, part int) error {
 	return nil
 }
 
+// usernameOf is the username of a user's line; it decodes the whole user only for see (nil: just the
+// username).
+func usernameOf(line []byte, see func(snapshot.User)) (string, error) {
+	if see == nil {
+		if name, ok := leadingUsername(line); ok {
+			return name, nil
+		}
+		var u struct {
+			Username string `json:"username"`
+		}
+		if err := json.Unmarshal(line, &u); err != nil {
+			return "", fmt.Errorf("a user's line: %w", err)
+		}
+		return u.Username, nil
+	}
+	var u snapshot.User
+	if err := json.Unmarshal(line, &u); err != nil {
+		return "", fmt.Errorf("a user's line: %w", err)
+	}
+	see(u)
+	return u.Username, nil
+}
+
+// usernameField is how a user's line begins as snapshot.User encodes it: its username first.
+var usernameField = []byte(`{"username":"`)
+
+// leadingUsername reads the username at the start of a user's line without decoding the line when
+// it is there and has no escape; ok is false otherwise (decode the line then). The line is
+// decoded in full where it is routed.
+func leadingUsername(line []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(line, usernameField)
+	if !ok {
+		return "", false
+	}
+	end := bytes.IndexAny(rest, `"\`)
+	if end < 0 || rest[end] != '"' {
+		return "", false
+	}
+	return string(rest[:end]), true
+}
+
+// joinUser is what Layout.Join is given of a user: its username and attributes, decoded without
+// the rest of the user.
+type joinUser struct {
+	Username   string            `json:"username"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+func (u joinUser) user() snapshot.User {
+	return snapshot.User{Username: u.Username, Attributes: u.Attributes}
+}
+
+// joinFields decodes the joinUser of a user's line.
+func joinFields(line []byte) (snapshot.User, error) {
+	var u joinUser
+	if err := json.Unmarshal(line, &u); err != nil {
+		return snapshot.User{}, fmt.Errorf("a user's line: %w", err)
+	}
+	return u.user(), nil
+}
+
 // stageMembers writes memberships part `part` of a side's export to the staged buckets by
 // username.
 func (pt *Partition) stageMembers(ctx context.Context, side string, part int) error {
 	n := pt.StageBuckets()
 	w := Open(ctx, pt.Store, pt.Bucket, n, func(i int) string { return pt.membersKey(side, part, i) })
-	err := snapshot.ReadParts(ctx, pt.Store, pt.Bucket, pt.members[sideIndex(side)][part:part+1], func(m snapshot.Membership) error {
-		return w.Write(Of(m.Username, n), m)
+	err := snapshot.ReadRawParts(ctx, pt.Store, pt.Bucket, pt.members[sideIndex(side)][part:part+1], func(line []byte) error {
+		var m snapshot.Membership
+		if err := json.Unmarshal(line, &m); err != nil {
+			return fmt.Errorf("a membership's line: %w", err)
+		}
+		return w.WriteLine(Of(m.Username, n), line)
 	})
 	return w.Close(err)
 }
@@ -352,16 +421,50 @@ func (pt *Partition) route(ctx context.Context, side string, i int) error {
 			return &stateerr.SnapshotInvalid{Msg: err.Error()}
 		}
 	}
-	return pt.routeWindows(ctx, side, pt.First, func(w int) string { return pt.windowKey(side, i, w) }, func(put func(Record) error) error {
+	return routeLines(ctx, pt.Layout, func(w int) string { return pt.windowKey(side, i, w) }, func(r *router) error {
+		var rec []byte
 		for part := range pt.users[sideIndex(side)] {
-			if err := snapshot.GetLines(ctx, pt.Store, pt.Bucket, pt.stageKey(side, part, i), func(u snapshot.User) error {
-				return put(Record{User: u, Groups: groups[u.Username], Marked: marked[u.Username], Tags: tags[u.Username]})
+			if err := snapshot.GetRawLines(ctx, pt.Store, pt.Bucket, pt.stageKey(side, part, i), func(line []byte) error {
+				u, err := joinFields(line)
+				if err != nil {
+					return err
+				}
+				b, ok := r.bucket(pt.Join(side, pt.First, u))
+				if !ok {
+					return nil
+				}
+				if rec, err = appendRecord(rec[:0], line, groups[u.Username], marked[u.Username], tags[u.Username]); err != nil {
+					return err
+				}
+				return r.write(b, rec)
 			}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// appendRecord appends the line of a Record of the user whose line is user (as it was read) with
+// its groups, mark and tags: the user is not encoded again.
+func appendRecord(dst, user []byte, groups []string, marked bool, tags []string) ([]byte, error) {
+	dst = append(append(dst, `{"user":`...), user...)
+	if len(groups) == 0 && !marked && len(tags) == 0 {
+		return append(dst, '}'), nil
+	}
+	rest, err := json.Marshal(recordNotes{Groups: groups, Marked: marked, Tags: tags})
+	if err != nil {
+		return nil, err
+	}
+	// rest is {"groups":…}: its fields follow the user's.
+	return append(append(dst, ','), rest[1:]...), nil
+}
+
+// recordNotes are the fields of a Record after its user, as Record encodes them.
+type recordNotes struct {
+	Groups []string `json:"groups,omitempty"`
+	Marked bool     `json:"marked,omitempty"`
+	Tags   []string `json:"tags,omitempty"`
 }
 
 // split writes the bucket files of window w of a side from the window's files of every staged
@@ -374,15 +477,10 @@ func (pt *Partition) split(ctx context.Context, side string, w int) error {
 	return pt.splitWindow(ctx, side, pt.First, w, keys)
 }
 
-// routeWindows writes each record read puts to the window file (key) of its bucket in phase.
-func (l Layout) routeWindows(ctx context.Context, side, phase string, key func(w int) string, read func(put func(Record) error) error) error {
-	return Route(ctx, l, key, func(r Record) string { return l.Join(side, phase, r.User) }, read)
-}
-
-// splitWindow writes the bucket files of window w in phase from the window's files keys, which
-// routeWindows wrote.
+// splitWindow writes the bucket files of window w in phase from the window's files keys, which a
+// route unit wrote.
 func (l Layout) splitWindow(ctx context.Context, side, phase string, w int, keys []string) error {
-	return Split(ctx, l, w, keys, func(i int) string { return l.BucketKey(phase, side, i) }, func(r Record) string { return l.Join(side, phase, r.User) })
+	return Split(ctx, l, w, keys, func(i int) string { return l.BucketKey(phase, side, i) })
 }
 
 // Route is the first of the two passes that spread values of any kind over the layout's
@@ -392,35 +490,76 @@ func (l Layout) splitWindow(ctx context.Context, side, phase string, w int, keys
 // is the second pass. A partition's units and any other join of bounded buckets (failback's
 // report) route with these two.
 func Route[T any](ctx context.Context, l Layout, key func(w int) string, value func(T) string, read func(put func(T) error) error) error {
+	return routeLines(ctx, l, key, func(r *router) error {
+		return read(func(v T) error {
+			b, ok := r.bucket(value(v))
+			if !ok {
+				return nil
+			}
+			line, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			return r.write(b, line)
+		})
+	})
+}
+
+// routeLines is Route of encoded records: read is called once per pass, and writes each record
+// whose bucket the pass takes (router.bucket) by router.write.
+func routeLines(ctx context.Context, l Layout, key func(w int) string, read func(r *router) error) error {
 	of := l.openFiles()
 	n := l.Windows()
 	for lo := 0; lo < n; lo += of {
 		hi := min(lo+of, n)
-		w := Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return key(lo + i) })
-		err := read(func(v T) error {
-			i := Of(value(v), l.Buckets) / of
-			if i < lo || i >= hi {
-				return nil
-			}
-			return w.Write(i-lo, v)
-		})
-		if err := w.Close(err); err != nil {
+		r := &router{l: l, lo: lo, hi: hi, files: Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return key(lo + i) })}
+		if err := r.files.Close(read(r)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// router is one pass of a route: it writes the window files of windows [lo, hi). Each line of a
+// window file is a record's bucket, a space and the record's line, so that Split passes the record
+// on without decoding it.
+type router struct {
+	l      Layout
+	lo, hi int
+	files  *Writers
+	line   []byte
+}
+
+// bucket is the bucket of join value v, and whether this pass writes it.
+func (r *router) bucket(v string) (int, bool) {
+	b := Of(v, r.l.Buckets)
+	w := b / r.l.openFiles()
+	return b, w >= r.lo && w < r.hi
+}
+
+// write writes the line of a record of bucket b (one of bucket's) to its window's file.
+func (r *router) write(b int, record []byte) error {
+	r.line = strconv.AppendInt(r.line[:0], int64(b), 10)
+	r.line = append(append(r.line, ' '), record...)
+	return r.files.WriteLine(b/r.l.openFiles()-r.lo, r.line)
+}
+
 // Split writes the bucket files (out) of window w from the window's files keys, which Route
-// wrote, in the order of keys: a bucket's file holds its values in the order they were routed.
-func Split[T any](ctx context.Context, l Layout, w int, keys []string, out func(i int) string, value func(T) string) error {
+// wrote, in the order of keys: a bucket's file holds its values in the order they were routed,
+// each line as Route encoded it.
+func Split(ctx context.Context, l Layout, w int, keys []string, out func(i int) string) error {
 	lo := w * l.openFiles()
 	hi := min(lo+l.openFiles(), l.Buckets)
 	files := Open(ctx, l.Store, l.Bucket, hi-lo, func(i int) string { return out(lo + i) })
 	var err error
 	for _, key := range keys {
-		if err = snapshot.GetLines(ctx, l.Store, l.Bucket, key, func(v T) error {
-			return files.Write(Of(value(v), l.Buckets)-lo, v)
+		if err = snapshot.GetRawLines(ctx, l.Store, l.Bucket, key, func(line []byte) error {
+			sp := bytes.IndexByte(line, ' ')
+			b, err := strconv.Atoi(string(line[:max(sp, 0)]))
+			if sp < 0 || err != nil || b < lo || b >= hi {
+				return fmt.Errorf("a line of window %d does not begin with one of its buckets (%d to %d)", w, lo, hi-1)
+			}
+			return files.WriteLine(b-lo, line[sp+1:])
 		}); err != nil {
 			break
 		}
@@ -436,11 +575,15 @@ func (l Layout) UnmatchedKey(side string, i int) string { return l.Key("unmatche
 // claim, as they were read, for the key phase (Repartition).
 func (l Layout) WriteUnmatched(ctx context.Context, side string, i int, matched func(Record) bool) error {
 	w := Open(ctx, l.Store, l.Bucket, 1, func(int) string { return l.UnmatchedKey(side, i) })
-	err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.BucketKey(PhaseSub, side, i), func(r Record) error {
+	err := snapshot.GetRawLines(ctx, l.Store, l.Bucket, l.BucketKey(PhaseSub, side, i), func(line []byte) error {
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return fmt.Errorf("a record's line: %w", err)
+		}
 		if matched(r) {
 			return nil
 		}
-		return w.Write(0, r)
+		return w.WriteLine(0, line)
 	})
 	return w.Close(err)
 }
@@ -473,9 +616,20 @@ func (l Layout) RepartitionUnits() []Unit {
 func (l Layout) Repartition(ctx context.Context, u Unit) error {
 	windowKey := func(g, w int) string { return l.Key("rewindow", fmt.Sprintf("%s-g%05d", u.Side, g), w) }
 	if u.Kind == UnitRoute {
-		return l.routeWindows(ctx, u.Side, PhaseKey, func(w int) string { return windowKey(u.I, w) }, func(put func(Record) error) error {
+		return routeLines(ctx, l, func(w int) string { return windowKey(u.I, w) }, func(r *router) error {
 			for i := u.I * repartitionGroup; i < min((u.I+1)*repartitionGroup, l.Buckets); i++ {
-				if err := snapshot.GetLines(ctx, l.Store, l.Bucket, l.UnmatchedKey(u.Side, i), put); err != nil {
+				if err := snapshot.GetRawLines(ctx, l.Store, l.Bucket, l.UnmatchedKey(u.Side, i), func(line []byte) error {
+					var rec struct {
+						User joinUser `json:"user"`
+					}
+					if err := json.Unmarshal(line, &rec); err != nil {
+						return fmt.Errorf("a record's line: %w", err)
+					}
+					if b, ok := r.bucket(l.Join(u.Side, PhaseKey, rec.User.user())); ok {
+						return r.write(b, line)
+					}
+					return nil
+				}); err != nil {
 					return err
 				}
 			}

@@ -108,3 +108,81 @@ func TestTagsReachTheirUsersBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestUsernamesNeedingEscapesMeetTheirGroups: users whose usernames JSON escapes (quotes,
+// backslashes, <, >, &, control and line-separator characters) or does not (non-ASCII) meet their
+// group memberships and marks, whose lines are matched to them by username, and reach their
+// join bucket once with every field as exported.
+func TestUsernamesNeedingEscapesMeetTheirGroups(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	names := []string{`plain`, `quo"te`, `back\slash`, `<tag>&amp`, "tab\there", "line\u2028sep", `日本語ユーザー`, `mixé"\`}
+	var users []snapshot.User
+	var members []snapshot.Membership
+	for i, n := range names {
+		users = append(users, snapshot.User{Username: n, Status: "CONFIRMED", Enabled: i%2 == 0,
+			Attributes: map[string]string{"sub": fmt.Sprintf("sub-%d", i), "email": fmt.Sprintf("e%d@x", i)}})
+		members = append(members, snapshot.Membership{Group: "g" + n, Username: n})
+	}
+	if err := snapshot.PutLines(ctx, c, "bkt", "in/u.jsonl.gz", users); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot.PutLines(ctx, c, "bkt", "in/m.jsonl.gz", members); err != nil {
+		t.Fatal(err)
+	}
+	part := func(key string, n int) []snapshot.Part {
+		return []snapshot.Part{{Object: s3stream.Object{Key: key}, Rows: n}}
+	}
+	l := partition.Layout{
+		// 16 staged buckets: a user staged by another name than its memberships' would miss them.
+		Store: c, Bucket: "bkt", Dir: "p/", Buckets: 256, OpenFiles: 8, First: partition.PhaseSub,
+		Join: func(_, _ string, u snapshot.User) string { return u.Attributes["sub"] },
+		Marks: func(ctx context.Context, side string, put func(string) error) error {
+			for _, n := range names[1:] {
+				if err := put(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	pt := l.WithParts([2][]snapshot.Part{part("in/u.jsonl.gz", len(users)), part("in/u.jsonl.gz", len(users))},
+		[2][]snapshot.Part{part("in/m.jsonl.gz", len(members)), part("in/m.jsonl.gz", len(members))})
+	for _, side := range pt.Units() {
+		for _, u := range side {
+			if err := pt.Run(ctx, u); err != nil {
+				t.Fatalf("%s: %v", u, err)
+			}
+		}
+	}
+	for _, side := range partition.Sides {
+		got := map[string]partition.Record{}
+		for b := range l.Buckets {
+			if err := snapshot.GetLines(ctx, c, "bkt", l.BucketKey(partition.PhaseSub, side, b), func(r partition.Record) error {
+				if _, dup := got[r.User.Username]; dup {
+					t.Errorf("%s %q twice", side, r.User.Username)
+				}
+				if want := partition.Of(r.User.Attributes["sub"], l.Buckets); want != b {
+					t.Errorf("%s %q in bucket %d, want %d", side, r.User.Username, b, want)
+				}
+				got[r.User.Username] = r
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, u := range users {
+			r, ok := got[u.Username]
+			switch {
+			case !ok:
+				t.Errorf("%s %q in no bucket", side, u.Username)
+			case !slices.Equal(r.Groups, []string{"g" + u.Username}):
+				t.Errorf("%s %q has groups %q, want its own", side, u.Username, r.Groups)
+			case r.Marked != (i > 0):
+				t.Errorf("%s %q marked %v, want %v", side, u.Username, r.Marked, i > 0)
+			case r.User.Enabled != u.Enabled || r.User.Status != u.Status || r.User.Attributes["email"] != u.Attributes["email"]:
+				t.Errorf("%s %q arrived as %+v, exported as %+v", side, u.Username, r.User, u)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,21 @@ func (w *LineWriter) Write(v any) error {
 	return nil
 }
 
+// WriteLine appends one record already encoded: line is one JSON value on one line (as Write
+// writes it, without its newline), written as it is.
+func (w *LineWriter) WriteLine(line []byte) error {
+	if _, err := w.gz.Write(line); err != nil {
+		return err
+	}
+	if _, err := w.gz.Write(newline); err != nil {
+		return err
+	}
+	w.n++
+	return nil
+}
+
+var newline = []byte{'\n'}
+
 // Count is the number of records written.
 func (w *LineWriter) Count() int { return w.n }
 
@@ -61,6 +77,43 @@ func ReadLines[T any](r io.Reader, fn func(T) error) error {
 		}
 		if err := fn(v); err != nil {
 			return err
+		}
+	}
+}
+
+// ReadRawLines calls fn with each line of the gzip JSON-lines stream r, as it was written (without
+// its newline; blank lines are skipped), in order: what ReadLines would decode, not decoded, for a
+// reader that passes records through or needs only part of each. The slice is fn's only until it
+// returns.
+func ReadRawLines(r io.Reader, fn func(line []byte) error) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("open gzip stream: %w", err)
+	}
+	defer gz.Close()
+	br := bufio.NewReaderSize(gz, 64<<10)
+	var long []byte
+	for line := 1; ; {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, b...)
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("record %d: %w", line, err)
+		}
+		if long != nil {
+			b = append(long, b...)
+			long = nil
+		}
+		if t := bytes.TrimSpace(b); len(t) > 0 {
+			if err := fn(t); err != nil {
+				return err
+			}
+			line++
+		}
+		if err != nil {
+			return nil
 		}
 	}
 }

@@ -109,9 +109,23 @@ func (l Layout) Parts(ctx context.Context, store s3stream.GetObjectAPI, bucket, 
 // ReadParts streams the records of parts in order, each part as it was written, and checks that
 // every part holds the number of records its index says.
 func ReadParts[T any](ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []Part, fn func(T) error) error {
+	return readParts(bucket, parts, func(key string, n *int) error {
+		return GetLines(ctx, store, bucket, key, func(v T) error { *n++; return fn(v) })
+	})
+}
+
+// ReadRawParts is ReadParts of the records' lines, undecoded (GetRawLines).
+func ReadRawParts(ctx context.Context, store s3stream.GetObjectAPI, bucket string, parts []Part, fn func(line []byte) error) error {
+	return readParts(bucket, parts, func(key string, n *int) error {
+		return GetRawLines(ctx, store, bucket, key, func(line []byte) error { *n++; return fn(line) })
+	})
+}
+
+// readParts reads each part in order by get, which counts its records in n, and checks the count.
+func readParts(bucket string, parts []Part, get func(key string, n *int) error) error {
 	for _, p := range parts {
 		n := 0
-		if err := GetLines(ctx, store, bucket, p.Key, func(v T) error { n++; return fn(v) }); err != nil {
+		if err := get(p.Key, &n); err != nil {
 			return err
 		}
 		if p.Rows > 0 && n != p.Rows {

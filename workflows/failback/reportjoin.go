@@ -56,7 +56,7 @@ func (s *Steps) WriteReport(ctx context.Context, in ReportInput) (ReportProgress
 		case reportRoute:
 			err = partition.Route(ctx, r.layout, func(w int) string { return r.windowKey(u.name, w) }, entryKey, u.read)
 		case reportSplit:
-			err = partition.Split(ctx, r.layout, u.i, r.windowKeys(u.i), r.bucketKey, entryKey)
+			err = partition.Split(ctx, r.layout, u.i, r.windowKeys(u.i), r.bucketKey)
 		case reportBucket:
 			err = r.bucket(ctx, u.i)
 		case reportJoinLines:
