@@ -359,6 +359,17 @@ func joinFields(line []byte) (snapshot.User, error) {
 	return u.user(), nil
 }
 
+// recordJoinFields decodes the joinUser of a Record's line.
+func recordJoinFields(line []byte) (snapshot.User, error) {
+	var r struct {
+		User joinUser `json:"user"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return snapshot.User{}, fmt.Errorf("a record's line: %w", err)
+	}
+	return r.User.user(), nil
+}
+
 // stageMembers writes memberships part `part` of a side's export to the staged buckets by
 // username.
 func (pt *Partition) stageMembers(ctx context.Context, side string, part int) error {
@@ -572,15 +583,16 @@ func Split(ctx context.Context, l Layout, w int, keys []string, out func(i int) 
 func (l Layout) UnmatchedKey(side string, i int) string { return l.Key("unmatched", side, i) }
 
 // WriteUnmatched writes the records of sub-phase bucket i of a side that matched does not
-// claim, as they were read, for the key phase (Repartition).
-func (l Layout) WriteUnmatched(ctx context.Context, side string, i int, matched func(Record) bool) error {
+// claim, as they were read, for the key phase (Repartition). matched is given each record's user's
+// username and attributes only (what Join is given).
+func (l Layout) WriteUnmatched(ctx context.Context, side string, i int, matched func(snapshot.User) bool) error {
 	w := Open(ctx, l.Store, l.Bucket, 1, func(int) string { return l.UnmatchedKey(side, i) })
 	err := snapshot.GetRawLines(ctx, l.Store, l.Bucket, l.BucketKey(PhaseSub, side, i), func(line []byte) error {
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			return fmt.Errorf("a record's line: %w", err)
+		u, err := recordJoinFields(line)
+		if err != nil {
+			return err
 		}
-		if matched(r) {
+		if matched(u) {
 			return nil
 		}
 		return w.WriteLine(0, line)
@@ -619,13 +631,11 @@ func (l Layout) Repartition(ctx context.Context, u Unit) error {
 		return routeLines(ctx, l, func(w int) string { return windowKey(u.I, w) }, func(r *router) error {
 			for i := u.I * repartitionGroup; i < min((u.I+1)*repartitionGroup, l.Buckets); i++ {
 				if err := snapshot.GetRawLines(ctx, l.Store, l.Bucket, l.UnmatchedKey(u.Side, i), func(line []byte) error {
-					var rec struct {
-						User joinUser `json:"user"`
+					user, err := recordJoinFields(line)
+					if err != nil {
+						return err
 					}
-					if err := json.Unmarshal(line, &rec); err != nil {
-						return fmt.Errorf("a record's line: %w", err)
-					}
-					if b, ok := r.bucket(l.Join(u.Side, PhaseKey, rec.User.user())); ok {
+					if b, ok := r.bucket(l.Join(u.Side, PhaseKey, user)); ok {
 						return r.write(b, line)
 					}
 					return nil

@@ -441,10 +441,10 @@ func (bp bucketPlanner) planBucket(ctx context.Context, phase string, i int) err
 		return err
 	}
 	if phase == partition.PhaseSub {
-		if err := l.WriteUnmatched(ctx, partition.Primary, i, func(r partition.Record) bool { return pl.matched(r.User) }); err != nil {
+		if err := l.WriteUnmatched(ctx, partition.Primary, i, pl.matched); err != nil {
 			return err
 		}
-		if err := l.WriteUnmatched(ctx, partition.DR, i, func(r partition.Record) bool { return planned[r.User.Username] }); err != nil {
+		if err := l.WriteUnmatched(ctx, partition.DR, i, func(u snapshot.User) bool { return planned[u.Username] }); err != nil {
 			return err
 		}
 	}

@@ -151,7 +151,7 @@ func (s *Steps) writeUnmatched(ctx context.Context, p Plan, dir string, i int, d
 				matched[e.username] = true
 			}
 		}
-		if err := l.WriteUnmatched(ctx, side, i, func(r record) bool { return matched[r.User.Username] }); err != nil {
+		if err := l.WriteUnmatched(ctx, side, i, func(u snapshot.User) bool { return matched[u.Username] }); err != nil {
 			return err
 		}
 	}
