@@ -2,9 +2,11 @@ package importjob_test
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -21,6 +23,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/internal/importjob"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/s3stream"
+	"github.com/cognito-dr/cognito-dr/internal/stateerr"
 )
 
 // memRows is the size of the part the memory test imports: large enough that a task holding
@@ -234,4 +237,61 @@ func readResults(t *testing.T, st *devstack.Stack, target importjob.Target, key 
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// TestCollectImportResultsRefusesAPartChangedBetweenItsReads: the part is overwritten after
+// CollectImportResults verified it and counted its rows, before it writes their results. It
+// fails with PlanTampered and writes no results file: the counts of the first read would not
+// be those of the rows it writes.
+func TestCollectImportResultsRefusesAPartChangedBetweenItsReads(t *testing.T) {
+	st, err := devstack.Start(devstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	spec := devstack.OsakaPool()
+	pool, err := st.SeedPool(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bucket = "import-tampered"
+	if err := st.AWS.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	steps := importjob.NewSteps(st.Clients, "arn:aws:iam::000000000000:role/CognitoImport")
+	target := importjob.Target{UserPoolID: pool, Region: spec.Region, PoolName: spec.Name,
+		Bucket: bucket, BucketRegion: spec.Region, Prefix: "run/", JobPrefix: "tampered"}
+	in := importPart(t, st, steps, target, 1, 0, 10)
+
+	reads := 0
+	tampering := *steps
+	tampering.S3 = func(region string) importjob.S3 {
+		return probedS3{steps.S3(region), func() {
+			if reads++; reads == 3 { // verify, count, then write: the part loses its last row
+				part, err := st.ReadObject(t.Context(), region, bucket, in.Part.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				part = part[:bytes.LastIndexByte(part[:len(part)-1], '\n')+1]
+				w := s3stream.Create(t.Context(), steps.S3(region), bucket, in.Part.Key)
+				if _, err := w.Write(part); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}}
+	}
+	_, err = tampering.CollectImportResults(t.Context(), in)
+	var tampered *stateerr.PlanTampered
+	if !errors.As(err, &tampered) {
+		t.Fatalf("CollectImportResults = %v, want PlanTampered", err)
+	}
+	if reads < 3 {
+		t.Fatalf("the part was read %d times, want the overwrite before the third", reads)
+	}
+	if _, err := st.ReadObject(t.Context(), target.BucketRegion, bucket, target.Prefix+importjob.ResultsDir+"0001.jsonl.gz"); err == nil {
+		t.Error("a results file was written from the changed part")
+	}
 }
