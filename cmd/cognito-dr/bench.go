@@ -47,7 +47,7 @@ func runBench(ctx context.Context, args []string) error {
 	exportImpls := fs.String("export-impls", "ours,baseline", "the exporters of the throughput runs, comma-separated (ours, baseline)")
 	exportBudget := fs.Duration("export-budget", 0, "time budget of one export invocation in the throughput runs (0: the default, 10m); a short one makes the export resume many times")
 	scaleUsers := fs.Int("scale-users", 5000000, "synthesized users of the scale runs: backup, reconcile and the failback plan with quotas off, each task invocation in its own process (0 skips them)")
-	scaleWorkflows := fs.String("scale-workflows", "backup,failback-plan,reconcile", "the workflows of the scale runs, comma-separated (run in this order: reconcile repairs the drift the failback plan reads)")
+	scaleWorkflows := fs.String("scale-workflows", "backup,failback-plan,reconcile", "the workflows of the scale runs, comma-separated: backup, failback-plan, reconcile, restore (run in this order: reconcile repairs the drift the failback plan reads; restore restores the backup's snapshot into an empty pool, which the emulator stores for real, about 1 GB per million users, and selects backup too)")
 	scaleBudget := fs.Duration("scale-budget", 20*time.Second, "the export's time budget per invocation in the scale runs, short so it continues many times")
 	serial := fs.Bool("serial", false, "run the parts one after another, in the order export, replicate, reconcile, failback and fence, restore, drill, scale, memory; without it the scale part (CPU-bound: quotas off) runs beside the others (which wait on quotas and latency, each on an emulator of its own), and the memory runs after both")
 	if err := parseFlags(fs, args); err != nil {
@@ -89,7 +89,7 @@ func runBench(ctx context.Context, args []string) error {
 	var scale, memory []benchPart
 	if *scaleUsers > 0 {
 		scale = append(scale, benchPart{"scale", func(ctx context.Context, w io.Writer) error {
-			_, err := benchScale(ctx, w, *scaleUsers, strings.Split(*scaleWorkflows, ","), *scaleBudget, 0)
+			_, err := benchScale(ctx, w, *scaleUsers, strings.Split(*scaleWorkflows, ","), taskEnv{ExportBudget: *scaleBudget})
 			return err
 		}})
 	}

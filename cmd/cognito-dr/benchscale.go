@@ -33,6 +33,7 @@ const (
 	scaleBackup       = "backup"
 	scaleReconcile    = "reconcile"
 	scaleFailbackPlan = "failback-plan"
+	scaleRestore      = "restore"
 )
 
 // scaleDriftPercent is the DR copy's drift in the scale runs.
@@ -51,6 +52,11 @@ type scaleResult struct {
 	TaskRSSKB map[string]int64
 	// TaskTime is the time each task's invocations took together.
 	TaskTime map[string]time.Duration
+	// ByState counts the invocations of each Task state, where one task serves several (the
+	// restore's).
+	ByState map[string]int
+	// Snapshot is the manifest key of the snapshot a backup run took.
+	Snapshot string
 	// Lost are users the generator says the workflow had to find and it did not; Duplicated
 	// are users it found twice, or found without cause.
 	Lost, Duplicated int
@@ -68,10 +74,11 @@ func (r scaleResult) String() string {
 
 // benchScale starts the local stack in a child process with users synthesized Tokyo users and
 // their Osaka copy (scaleDriftPercent drift), quotas off, and runs each workflow's state machine
-// in this process with every task invocation in a child process of its own (bench-task), the
-// export's budget cut to budget so it continues many times. A workflow that fails gets its line
-// with error=… and the next one runs.
-func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, budget time.Duration, exportStarts int) ([]scaleResult, error) {
+// in this process with every task invocation in a child process of its own (bench-task),
+// configured by tune (the export's budget cut so it continues many times; the stack's fields are
+// filled in here). A workflow that fails gets its line with error=… and the next one runs. opts
+// go to the restore's executor (a fake clock, in tests, so its Wait states take no time).
+func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, tune taskEnv, opts ...asl.Option) ([]scaleResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -103,27 +110,35 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 	}
 	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
 		users, time.Since(seedStart).Seconds(), float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmRSS:"))/1024)
-	env := taskEnv{Ready: ready, ExportBudget: budget, ExportStarts: exportStarts}
+	env := tune
+	env.Ready = ready
 	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
 	sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: ready.TokyoPoolID, OsakaID: ready.OsakaPoolID,
 		Bucket: ready.Bucket, BucketRegion: ready.BucketRegion, TopicArn: ready.TopicArn}
 	var results []scaleResult
+	var backedUp scaleResult
 	for _, wf := range scaleOrder(workflows) {
 		var res scaleResult
 		switch wf {
 		case scaleBackup:
 			res = scaleRunBackup(ctx, self, env, sc.BackupRequest(), *tokyo.Synthetic)
+			backedUp = res
 		case scaleReconcile:
 			res = scaleRunReconcile(ctx, self, env, sc.ReconcileRequest(false), *osaka.Synthetic)
 		case scaleFailbackPlan:
 			res = scaleRunFailbackPlan(ctx, self, env, sc.FailbackRequest(devstack.SyntheticFailover), *osaka.Synthetic)
+		case scaleRestore:
+			res = scaleRunRestore(ctx, self, env, sc, backedUp, *tokyo.Synthetic, stack.Process.Pid, opts...)
 		default:
-			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan)", wf)
+			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan, restore)", wf)
 		}
 		res.Workflow, res.Users = wf, users
 		fmt.Fprintln(w, res)
 		for _, task := range slices.Sorted(maps.Keys(res.ByTask)) {
 			fmt.Fprintf(os.Stderr, "  scale: %s %s invocations=%d seconds=%.1f peak_rss_mb=%.0f\n", wf, task, res.ByTask[task], res.TaskTime[task].Seconds(), float64(res.TaskRSSKB[task])/1024)
+		}
+		if len(res.ByState) > 0 {
+			fmt.Fprintf(os.Stderr, "  scale: %s invocations by state %v\n", wf, res.ByState)
 		}
 		results = append(results, res)
 	}
@@ -133,11 +148,13 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 }
 
 // scaleOrder puts the selected workflows in the order they can share one stack: reconcile
-// repairs the DR copy's drift, which the failback plan must still see, so it runs last.
+// repairs the DR copy's drift, which the failback plan must still see, so it runs after it; the
+// restore restores the snapshot the backup run takes (selecting it selects the backup too) into a
+// pool of its own, which the stack then stores user by user, so it runs last.
 func scaleOrder(selected []string) []string {
 	var out []string
-	for _, wf := range []string{scaleBackup, scaleFailbackPlan, scaleReconcile} {
-		if slices.Contains(selected, wf) {
+	for _, wf := range []string{scaleBackup, scaleFailbackPlan, scaleReconcile, scaleRestore} {
+		if slices.Contains(selected, wf) || wf == scaleBackup && slices.Contains(selected, scaleRestore) {
 			out = append(out, wf)
 		}
 	}
@@ -151,8 +168,8 @@ func scaleOrder(selected []string) []string {
 
 // scaleExecution runs one execution of workflow with its tasks in child processes and returns
 // its time and invocations; observe, if set, may wrap the handlers (after they are moved to child
-// processes) to watch outputs.
-func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc)) (*asl.Execution, scaleResult, error) {
+// processes) to watch outputs. opts go to the executor.
+func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc), opts ...asl.Option) (*asl.Execution, scaleResult, error) {
 	fns, err := taskFunctions(workflow, env)
 	if err != nil {
 		return nil, scaleResult{}, err
@@ -164,7 +181,7 @@ func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, inp
 	if observe != nil {
 		observe(fns, cancel)
 	}
-	ex, err := devstack.Executor(workflow, fns)
+	ex, err := devstack.Executor(workflow, fns, opts...)
 	if err != nil {
 		return nil, scaleResult{}, err
 	}
@@ -214,6 +231,14 @@ func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[str
 	if res.Err = failed(x, err); res.Err != nil {
 		return res
 	}
+	var out struct {
+		ManifestKey string `json:"manifestKey"`
+	}
+	if err := json.Unmarshal(x.Output(), &out); err != nil || out.ManifestKey == "" {
+		res.Err = fmt.Errorf("no manifest key in the backup's output %s (%v)", x.Output(), err)
+		return res
+	}
+	res.Snapshot = out.ManifestKey
 	var exp backup.ExportOutput
 	if err := json.Unmarshal(last, &exp); err != nil {
 		res.Err = fmt.Errorf("export output: %w", err)

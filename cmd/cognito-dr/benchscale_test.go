@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 // TestScaleBenchSmall runs the scale part of the bench as `make bench` does, at a small size:
@@ -24,7 +26,7 @@ func TestScaleBenchSmall(t *testing.T) {
 	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
 	// A budget of 4 shard starts per export invocation, not of time: the 16 shards take several
 	// invocations however fast (or, with the race detector, slow) the machine is.
-	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleReconcile, scaleFailbackPlan, scaleBackup}, time.Minute, 4)
+	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleReconcile, scaleFailbackPlan, scaleBackup}, taskEnv{ExportBudget: time.Minute, ExportStarts: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,47 @@ func TestScaleLineSaysWhatFailed(t *testing.T) {
 	} {
 		if got := tc.res.String(); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
+// TestScaleRestoreSmall runs the scale part's restore as `make bench -scale-workflows restore`
+// does, at a small size: the backup's snapshot restored into an empty pool on the stack in its
+// child process, every task invocation in a child process, budgets of a few starts and pages of
+// 50 items so each of the restore's loops continues. Every snapshot user must be in the restored
+// pool exactly once, with its attributes, enabled state and groups (an error on the line if not).
+func TestScaleRestoreSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a backup and a restore of 5,000 users in child processes")
+	}
+	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
+	// A fake clock: the restore's Wait states (import polling, late results) take no time.
+	clock := asl.WithClock(asl.NewFakeClock(time.Now()))
+	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleRestore},
+		taskEnv{ExportBudget: time.Minute, ExportStarts: 4, PageSize: 50}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, r.Workflow)
+		if r.Err != nil || r.Lost != 0 || r.Duplicated != 0 || r.PeakRSSKB == 0 {
+			t.Errorf("%s", r)
+		}
+	}
+	// The restore restores the backup's snapshot: selecting it runs the backup first.
+	if want := []string{scaleBackup, scaleRestore}; !slices.Equal(got, want) {
+		t.Fatalf("ran %v, want %v", got, want)
+	}
+	r := results[1]
+	t.Logf("%s; states %v", r, r.ByState)
+	// Each loop of the restore continues: the budget reaches every phase.
+	if n := r.ByTask[restore.BuildRestoreCsvTask.Placeholder]; n < 2 {
+		t.Errorf("BuildImportCsv ran %d times, want more than one: %s", n, r)
+	}
+	for _, state := range []string{"RestoreMemberships", "DisableUsers", "ExportTarget", "WriteReport"} {
+		if n := r.ByState[state]; n < 2 {
+			t.Errorf("%s ran %d times, want more than one: %s", state, n, r)
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/cognito-dr/cognito-dr/workflows/backup"
 	"github.com/cognito-dr/cognito-dr/workflows/failback"
 	"github.com/cognito-dr/cognito-dr/workflows/replication"
+	"github.com/cognito-dr/cognito-dr/workflows/restore"
 )
 
 // taskEnv is the configuration of a task run in its own process: the stack it calls and what
@@ -38,6 +39,9 @@ type taskEnv struct {
 	// so even a small pool's export continues over several invocations, whatever the machine's
 	// speed.
 	ExportStarts int `json:"exportStarts,omitempty"`
+	// PageSize, if set, is the restore's work-list page size (restore.Steps.PageSize), small so a
+	// small pool's apply phases continue over several invocations too.
+	PageSize int `json:"pageSize,omitempty"`
 }
 
 // startsBudget is the budget of work ExportStarts asks for, or nil: the time budget.
@@ -97,6 +101,13 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 		s := failback.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
 		// The export and plan loops' budget (EXPORT_BUDGET_SECONDS), short so they continue.
 		s.Quota, s.ExportBudget, s.Budget = reg, env.ExportBudget, env.startsBudget()
+		return s.Functions(log), nil
+	case statemachines.Restore:
+		s := restore.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
+		s.Quota, s.Import.Quota = reg, reg
+		// Every loop's budget (BuildImportCsv and the apply phases' BatchTime, ExportTarget and
+		// WriteReport's EXPORT_BUDGET_SECONDS), short so they continue.
+		s.BatchTime, s.ExportBudget, s.Budget, s.PageSize = env.ExportBudget, env.ExportBudget, env.startsBudget(), env.PageSize
 		return s.Functions(log), nil
 	}
 	return nil, fmt.Errorf("no tasks for workflow %q", workflow)

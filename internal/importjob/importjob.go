@@ -217,6 +217,10 @@ var resultLine = regexp.MustCompile(`^\[(SUCCEEDED|SKIPPED|FAILED)\] Line Number
 // every row (Failed, Stopped, Expired) is complete once its log has as many lines as the job's
 // counts; its other rows are not-processed. Results are read whatever the job's final status:
 // a Failed job may have imported some users.
+//
+// Its memory does not grow with a row's data: the log's results are kept as a few bytes a line
+// (jobLog), and the part is read twice rather than held: once to count the rows the log has a
+// line for, once to write the results.
 func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results, error) {
 	if in.Job == nil {
 		return Results{}, stateerr.Invalid("collect import results: job is required")
@@ -229,7 +233,7 @@ func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results
 	if err := s.verifyPart(ctx, t, "CollectImportResults", in.Part); err != nil {
 		return Results{}, err
 	}
-	byLine, err := s.readJobLog(ctx, t, *in.Job)
+	log, err := s.readJobLog(ctx, t, *in.Job, in.Part.Rows+1)
 	if err != nil {
 		return Results{}, err
 	}
@@ -237,25 +241,24 @@ func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results
 	if err != nil {
 		return Results{}, err
 	}
-	store := s.S3(t.BucketRegion)
-	rows, err := s.partRows(ctx, t, in.Part, target)
-	if err != nil {
-		return Results{}, err
-	}
-	logged := 0
-	for _, r := range rows {
-		if _, ok := byLine[r.Line]; ok {
+	rows, logged := 0, 0
+	if _, err := s.eachRow(ctx, t, in.Part, target, func(r RowResult) error {
+		rows++
+		if _, ok := log.result(r.Line); ok {
 			logged++
 		}
+		return nil
+	}); err != nil {
+		return Results{}, err
 	}
 	processed := in.Job.Imported + in.Job.Skipped + in.Job.Failed
-	complete := logged == len(rows) || (in.Job.Status != string(types.UserImportJobStatusTypeSucceeded) && logged >= processed)
+	complete := logged == rows || (in.Job.Status != string(types.UserImportJobStatusTypeSucceeded) && logged >= processed)
 	res := Results{Key: fmt.Sprintf("%s%s%04d.jsonl.gz", t.Prefix, ResultsDir, in.Number), Attempt: attempt, Final: complete || attempt >= ResultReads}
-	w := s3stream.Create(ctx, store, t.Bucket, res.Key)
+	w := s3stream.Create(ctx, s.S3(t.BucketRegion), t.Bucket, res.Key)
 	lw := snapshot.NewLineWriter(w)
-	for _, r := range rows {
-		if lr, ok := byLine[r.Line]; ok {
-			r.Outcome, r.Message = lr.Outcome, lr.Message
+	read, err := s.eachRow(ctx, t, in.Part, target, func(r RowResult) error {
+		if lr, ok := log.result(r.Line); ok {
+			r.Outcome, r.Message = lr.outcome, lr.message
 		} else if complete {
 			r.Outcome, r.Message = RowNotProcessed, "the job ended "+in.Job.Status+" before this row"
 		} else {
@@ -271,12 +274,18 @@ func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results
 		default:
 			res.Failed++
 		}
-		if err := lw.Write(r); err != nil {
-			w.Abort(err)
-			return Results{}, err
-		}
+		return lw.Write(r)
+	})
+	if err == nil && read != in.Part.Object {
+		// The part was verified before the first read; a change since would make the counts of
+		// the first read wrong for the rows of the second.
+		err = &stateerr.PlanTampered{Msg: fmt.Sprintf("s3://%s/%s changed while CollectImportResults read it (now %d bytes, sha256 %s; built %d bytes, sha256 %s); its results were not written",
+			t.Bucket, in.Part.Key, read.Bytes, read.SHA256, in.Part.Bytes, in.Part.SHA256)}
 	}
-	if err := lw.Close(); err != nil {
+	if err == nil {
+		err = lw.Close()
+	}
+	if err != nil {
 		w.Abort(err)
 		return Results{}, err
 	}
@@ -286,39 +295,94 @@ func (s *Steps) CollectImportResults(ctx context.Context, in PartInput) (Results
 	return res, nil
 }
 
-// partRows lists the rows of an import part by line and username, without their data.
-func (s *Steps) partRows(ctx context.Context, t Target, part csvbuild.Part, target *importcsv.Target) ([]RowResult, error) {
+// eachRow calls f with each row of an import part, in order, by line and username, without their
+// data, and describes what it read (as s3stream.Digest does).
+func (s *Steps) eachRow(ctx context.Context, t Target, part csvbuild.Part, target *importcsv.Target, f func(RowResult) error) (s3stream.Object, error) {
 	src, err := s3stream.Open(ctx, s.S3(t.BucketRegion), t.Bucket, part.Key)
 	if err != nil {
-		return nil, err
+		return s3stream.Object{}, err
 	}
 	defer src.Close()
-	rd, err := importcsv.NewReader(target, src)
+	sum := s3stream.NewHasher()
+	rd, err := importcsv.NewReader(target, io.TeeReader(src, sum))
 	if err != nil {
-		return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+		return s3stream.Object{}, fmt.Errorf("read import part %s: %w", part.Key, err)
 	}
-	var rows []RowResult
 	for {
 		row, err := rd.Read()
 		if err == io.EOF {
-			return rows, nil
+			return sum.Object(part.Key), nil
 		}
 		var rowErr *importcsv.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			rows = append(rows, RowResult{Line: rowErr.Line, Username: rowErr.Username})
+			err = f(RowResult{Line: rowErr.Line, Username: rowErr.Username})
 		case err != nil:
-			return nil, fmt.Errorf("read import part %s: %w", part.Key, err)
+			return s3stream.Object{}, fmt.Errorf("read import part %s: %w", part.Key, err)
 		default:
-			rows = append(rows, RowResult{Line: row.Line, Username: target.Username(row)})
+			err = f(RowResult{Line: row.Line, Username: target.Username(row)})
+		}
+		if err != nil {
+			return s3stream.Object{}, err
 		}
 	}
 }
 
-func (s *Steps) readJobLog(ctx context.Context, t Target, job Job) (map[int]RowResult, error) {
+// logResult is what a job's log says of one line.
+type logResult struct{ outcome, message string }
+
+// jobLog is the result of each line of a job's log, in four bytes a line: the index (plus one)
+// of its outcome and message among the log's distinct ones, which repeat (Cognito's messages
+// carry no user data). Lines past the part's last row, which Cognito should not log, are kept
+// aside.
+type jobLog struct {
+	byLine   []uint32
+	past     map[int]uint32
+	distinct []logResult
+	index    map[logResult]uint32
+}
+
+// newJobLog makes the log of a part whose last row is at most line last.
+func newJobLog(last int) *jobLog {
+	return &jobLog{byLine: make([]uint32, 0, max(last+1, 0)), past: map[int]uint32{}, index: map[logResult]uint32{}}
+}
+
+func (l *jobLog) set(line int, r logResult) {
+	code, ok := l.index[r]
+	if !ok {
+		// Clone: the message is a slice of the log event, which is not kept.
+		r.message = strings.Clone(r.message)
+		l.distinct = append(l.distinct, r)
+		code = uint32(len(l.distinct))
+		l.index[r] = code
+	}
+	switch {
+	case line >= 0 && line < cap(l.byLine):
+		if line >= len(l.byLine) {
+			l.byLine = l.byLine[:line+1]
+		}
+		l.byLine[line] = code
+	default:
+		l.past[line] = code
+	}
+}
+
+func (l *jobLog) result(line int) (logResult, bool) {
+	code := l.past[line]
+	if line >= 0 && line < len(l.byLine) {
+		code = l.byLine[line]
+	}
+	if code == 0 {
+		return logResult{}, false
+	}
+	return l.distinct[code-1], true
+}
+
+// readJobLog reads the job's row results; last is the part's last line.
+func (s *Steps) readJobLog(ctx context.Context, t Target, job Job, last int) (*jobLog, error) {
 	group := fmt.Sprintf("/aws/cognito/userpools/%s/%s", t.UserPoolID, t.PoolName)
 	stream := job.JobID + "/" + job.Name
-	byLine := map[int]RowResult{}
+	log := newJobLog(last)
 	pg := cloudwatchlogs.NewGetLogEventsPaginator(s.Logs(t.Region), &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true),
 	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) {
@@ -329,7 +393,7 @@ func (s *Steps) readJobLog(ctx context.Context, t Target, job Job) (map[int]RowR
 		out, err := pg.NextPage(ctx)
 		var missing *cwltypes.ResourceNotFoundException
 		if errors.As(err, &missing) {
-			return byLine, nil // a job that failed before any row has no stream
+			return log, nil // a job that failed before any row has no stream
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read import log %s %s: %w", group, stream, err)
@@ -340,9 +404,11 @@ func (s *Steps) readJobLog(ctx context.Context, t Target, job Job) (map[int]RowR
 				continue
 			}
 			n, _ := strconv.Atoi(m[2])
-			outcome := map[string]string{"SUCCEEDED": RowImported, "SKIPPED": RowSkipped, "FAILED": RowFailed}[m[1]]
-			byLine[n] = RowResult{Line: n, Outcome: outcome, Message: m[3]}
+			log.set(n, logResult{outcome: outcomes[m[1]], message: m[3]})
 		}
 	}
-	return byLine, nil
+	return log, nil
 }
+
+// outcomes are the row outcomes of the log's result kinds.
+var outcomes = map[string]string{"SUCCEEDED": RowImported, "SKIPPED": RowSkipped, "FAILED": RowFailed}
