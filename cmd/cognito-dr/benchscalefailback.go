@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -138,6 +139,10 @@ func (a *mailboxApprover) approve(ctx context.Context) error {
 		return err
 	}
 	status, err := devstack.Decide(ctx, link, "approve", "scale bench")
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		// The link decides the failback: it stays out of the error.
+		return fmt.Errorf("%s the approval page: %w", ue.Op, ue.Err)
+	}
 	if err != nil {
 		return err
 	}
