@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -34,6 +35,7 @@ const (
 	scaleReconcile    = "reconcile"
 	scaleFailbackPlan = "failback-plan"
 	scaleRestore      = "restore"
+	scaleFailback     = "failback"
 )
 
 // scaleDriftPercent is the DR copy's drift in the scale runs.
@@ -77,47 +79,39 @@ func (r scaleResult) String() string {
 // in this process with every task invocation in a child process of its own (bench-task),
 // configured by tune (the export's budget cut so it continues many times; the stack's fields are
 // filled in here). A workflow that fails gets its line with error=… and the next one runs. opts
-// go to the restore's executor (a fake clock, in tests, so its Wait states take no time).
+// go to the restore's and the failback's executors (a fake clock, in tests, so their Wait states
+// take no time).
 func benchScale(ctx context.Context, w io.Writer, users int, workflows []string, tune taskEnv, opts ...asl.Option) ([]scaleResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	seedStart := time.Now()
-	stack := exec.CommandContext(ctx, self, "local", "-json", "-addr", "127.0.0.1:0", "-quotas=false",
-		"-synthetic-users", fmt.Sprint(users), "-drift", fmt.Sprint(scaleDriftPercent))
-	stack.Stderr = os.Stderr
-	out, err := stack.StdoutPipe()
+	dir, err := os.MkdirTemp("", "cognito-dr-scale-")
 	if err != nil {
 		return nil, err
 	}
-	if err := stack.Start(); err != nil {
+	defer os.RemoveAll(dir)
+	stack, err := startScaleStack(ctx, self, users, filepath.Join(dir, "mailbox-1.jsonl"))
+	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		stack.Process.Signal(os.Interrupt)
-		stack.Wait()
-	}()
-	line, err := bufio.NewReader(out).ReadBytes('\n')
-	if err != nil {
-		return nil, fmt.Errorf("local stack did not start: %w", err)
-	}
-	var ready localReady
-	if err := json.Unmarshal(line, &ready); err != nil {
-		return nil, fmt.Errorf("local stack: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
-		users, time.Since(seedStart).Seconds(), float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmRSS:"))/1024)
-	env := tune
-	env.Ready = ready
+	defer func() { stack.stop(users) }()
 	tokyo, osaka := devstack.SyntheticPools(users, scaleDriftPercent)
-	sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: ready.TokyoPoolID, OsakaID: ready.OsakaPoolID,
-		Bucket: ready.Bucket, BucketRegion: ready.BucketRegion, TopicArn: ready.TopicArn}
 	var results []scaleResult
 	var backedUp scaleResult
 	for _, wf := range scaleOrder(workflows) {
+		if wf == scaleFailback && slices.ContainsFunc(results, func(r scaleResult) bool { return r.Workflow == scaleReconcile }) {
+			// Reconcile repaired the drift the failback carries back: fresh pools for it.
+			stack.stop(users)
+			if stack, err = startScaleStack(ctx, self, users, filepath.Join(dir, "mailbox-2.jsonl")); err != nil {
+				return results, err
+			}
+		}
+		env := tune
+		env.Ready = stack.ready
+		r := stack.ready
+		sc := &devstack.Scenario{Tokyo: tokyo, Osaka: osaka, TokyoID: r.TokyoPoolID, OsakaID: r.OsakaPoolID,
+			Bucket: r.Bucket, BucketRegion: r.BucketRegion, TopicArn: r.TopicArn}
 		var res scaleResult
 		switch wf {
 		case scaleBackup:
@@ -128,9 +122,11 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		case scaleFailbackPlan:
 			res = scaleRunFailbackPlan(ctx, self, env, sc.FailbackRequest(devstack.SyntheticFailover), *osaka.Synthetic)
 		case scaleRestore:
-			res = scaleRunRestore(ctx, self, env, sc, backedUp, *tokyo.Synthetic, stack.Process.Pid, opts...)
+			res = scaleRunRestore(ctx, self, env, sc, backedUp, *tokyo.Synthetic, stack.cmd.Process.Pid, opts...)
+		case scaleFailback:
+			res = scaleRunFailback(ctx, self, env, sc, stack.mailbox, *tokyo.Synthetic, *osaka.Synthetic, opts...)
 		default:
-			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan, restore)", wf)
+			return results, fmt.Errorf("unknown scale workflow %q (backup, reconcile, failback-plan, restore, failback)", wf)
 		}
 		res.Workflow, res.Users = wf, users
 		fmt.Fprintln(w, res)
@@ -142,18 +138,66 @@ func benchScale(ctx context.Context, w io.Writer, users int, workflows []string,
 		}
 		results = append(results, res)
 	}
-	fmt.Fprintf(os.Stderr, "  scale: local stack peak rss %.0f MB for %d + %d synthetic users\n",
-		float64(procStatusKB(strconv.Itoa(stack.Process.Pid), "VmHWM:"))/1024, users, osaka.Synthetic.Users)
 	return results, nil
+}
+
+// scaleStack is the local stack of the scale runs, in a child process.
+type scaleStack struct {
+	cmd     *exec.Cmd
+	ready   localReady
+	mailbox string // where the stack appends every SNS message (local -mailbox)
+}
+
+// startScaleStack starts the local stack with users synthesized Tokyo users and their Osaka copy,
+// quotas off, appending its SNS messages to mailbox.
+func startScaleStack(ctx context.Context, self string, users int, mailbox string) (*scaleStack, error) {
+	seedStart := time.Now()
+	cmd := exec.CommandContext(ctx, self, "local", "-json", "-addr", "127.0.0.1:0", "-quotas=false",
+		"-synthetic-users", fmt.Sprint(users), "-drift", fmt.Sprint(scaleDriftPercent), "-mailbox", mailbox)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	st := &scaleStack{cmd: cmd, mailbox: mailbox}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &st.ready)
+	}
+	if err != nil {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		return nil, fmt.Errorf("local stack did not start: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "  scale: stack with %d synthetic users (and their copy) ready in %.1fs, rss %.0f MB\n",
+		users, time.Since(seedStart).Seconds(), float64(procStatusKB(strconv.Itoa(cmd.Process.Pid), "VmRSS:"))/1024)
+	return st, nil
+}
+
+// stop reports the stack's peak RSS and stops it; a stopped stack stops no more.
+func (st *scaleStack) stop(users int) {
+	if st.cmd == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "  scale: local stack peak rss %.0f MB for %d + %d synthetic users\n",
+		float64(procStatusKB(strconv.Itoa(st.cmd.Process.Pid), "VmHWM:"))/1024, users, users+localcognito.DROnlyUsers(users, scaleDriftPercent))
+	st.cmd.Process.Signal(os.Interrupt)
+	st.cmd.Wait()
+	st.cmd = nil
 }
 
 // scaleOrder puts the selected workflows in the order they can share one stack: reconcile
 // repairs the DR copy's drift, which the failback plan must still see, so it runs after it; the
 // restore restores the snapshot the backup run takes (selecting it selects the backup too) into a
-// pool of its own, which the stack then stores user by user, so it runs last.
+// pool of its own, which the stack then stores user by user, so it runs after those; the failback
+// changes both pools (the primary gets the DR pool's drift, the DR pool is fenced and its users
+// disabled), so it runs last, and on a fresh stack if reconcile repaired the drift before it.
 func scaleOrder(selected []string) []string {
 	var out []string
-	for _, wf := range []string{scaleBackup, scaleFailbackPlan, scaleReconcile, scaleRestore} {
+	for _, wf := range []string{scaleBackup, scaleFailbackPlan, scaleReconcile, scaleRestore, scaleFailback} {
 		if slices.Contains(selected, wf) || wf == scaleBackup && slices.Contains(selected, scaleRestore) {
 			out = append(out, wf)
 		}
@@ -168,8 +212,9 @@ func scaleOrder(selected []string) []string {
 
 // scaleExecution runs one execution of workflow with its tasks in child processes and returns
 // its time and invocations; observe, if set, may wrap the handlers (after they are moved to child
-// processes) to watch outputs. opts go to the executor.
-func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc), opts ...asl.Option) (*asl.Execution, scaleResult, error) {
+// processes) to watch outputs, and bind, if set, is given the executor before the execution
+// starts (to send it callbacks). opts go to the executor.
+func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, input any, observe func(map[string]boundary.Func, context.CancelFunc), bind func(*asl.Executor), opts ...asl.Option) (*asl.Execution, scaleResult, error) {
 	fns, err := taskFunctions(workflow, env)
 	if err != nil {
 		return nil, scaleResult{}, err
@@ -184,6 +229,9 @@ func scaleExecution(ctx context.Context, self, workflow string, env taskEnv, inp
 	ex, err := devstack.Executor(workflow, fns, opts...)
 	if err != nil {
 		return nil, scaleResult{}, err
+	}
+	if bind != nil {
+		bind(ex)
 	}
 	raw, err := json.Marshal(input)
 	if err != nil {
@@ -227,7 +275,7 @@ func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[str
 	var last json.RawMessage
 	x, res, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
 		recordOutput(fns, backup.ExportTask.Placeholder, &last)
-	})
+	}, nil)
 	if res.Err = failed(x, err); res.Err != nil {
 		return res
 	}
@@ -275,7 +323,7 @@ func driftOf(dr localcognito.Synthetic) map[localcognito.DriftKind]int {
 // user, against the generator: the changed and disabled copies, and the DR-only users.
 func scaleRunReconcile(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	r := env.Ready
-	x, res, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil)
+	x, res, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil, nil)
 	if res.Err = failed(x, err); res.Err != nil {
 		return res
 	}
@@ -339,7 +387,7 @@ func scaleRunFailbackPlan(ctx context.Context, self string, env taskEnv, input m
 			stop()
 			return nil, errReachedApproval
 		}
-	})
+	}, nil)
 	if err == nil && !reached {
 		err = failed(x, nil)
 		if err == nil {

@@ -107,3 +107,41 @@ func TestScaleRestoreSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleFailbackSmall runs the scale part's failback as `make bench -scale-workflows failback`
+// does, at a small size: the whole failback of the synthetic DR copy on the stack in its child
+// process, every task invocation in a child process, approved through the emailed link, with
+// budgets of a few starts and pages of 10 changes so its loops continue. Every DR-only user must be in the primary once,
+// every changed and disabled copy carried back, nothing else changed, every DR user disabled and
+// reported once with the outcome its drift calls for (an error on the line if not).
+func TestScaleFailbackSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a failback of 5,000 users in child processes")
+	}
+	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
+	// A fake clock: the failback's Wait states (gate caches, import polling) take no time.
+	clock := asl.WithClock(asl.NewFakeClock(time.Now()))
+	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleFailback},
+		taskEnv{ExportBudget: time.Minute, ExportStarts: 4, PageSize: 10}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Workflow != scaleFailback {
+		t.Fatalf("ran %v, want the failback alone", results)
+	}
+	r := results[0]
+	t.Logf("%s; states %v", r, r.ByState)
+	if r.Err != nil || r.Lost != 0 || r.Duplicated != 0 || r.PeakRSSKB == 0 {
+		t.Errorf("%s", r)
+	}
+	// Each loop continues: the budget reaches every phase, before the approval and after it.
+	for _, state := range []string{"ExportPools", "PlanFailback", "ExportFinalPools", "PlanFinalDelta", "ApplyChanges", "WriteReport"} {
+		if n := r.ByState[state]; n < 2 {
+			t.Errorf("%s ran %d times, want more than one: %s", state, n, r)
+		}
+	}
+	// The approval was given and the final plan did not need another.
+	if n := r.ByState["RequestApproval"]; n != 1 {
+		t.Errorf("RequestApproval ran %d times, want 1", n)
+	}
+}

@@ -59,7 +59,7 @@ func scaleRunRestore(ctx context.Context, self string, env taskEnv, sc *devstack
 	in := map[string]any{"bucket": sc.Bucket, "bucketRegion": sc.BucketRegion, "snapshot": backedUp.Snapshot,
 		"createPool": map[string]any{"name": "tokyo-restored", "region": sc.Tokyo.Region}}
 	states := &stateCounts{n: map[string]int{}}
-	x, res, err := scaleExecution(ctx, self, statemachines.Restore, env, in, nil, append(slices.Clip(opts), asl.WithObserver(states.observe))...)
+	x, res, err := scaleExecution(ctx, self, statemachines.Restore, env, in, nil, nil, append(slices.Clip(opts), asl.WithObserver(states.observe))...)
 	res.ByState = states.counts()
 	if res.Err = failed(x, err); res.Err != nil {
 		return res

@@ -39,9 +39,13 @@ type taskEnv struct {
 	// so even a small pool's export continues over several invocations, whatever the machine's
 	// speed.
 	ExportStarts int `json:"exportStarts,omitempty"`
-	// PageSize, if set, is the restore's work-list page size (restore.Steps.PageSize), small so a
-	// small pool's apply phases continue over several invocations too.
+	// PageSize, if set, is the restore's and the failback's work-list page size
+	// (restore.Steps.PageSize, failback.Steps.PageSize), small so a small pool's apply phases
+	// continue over several invocations too.
 	PageSize int `json:"pageSize,omitempty"`
+	// Approvals, if set, are the approval pages the bench serves (approvalPages.keys): the
+	// failback's RequestApproval creates its approvals for them, so their emailed links decide.
+	Approvals *approvalKeys `json:"approvals,omitempty"`
 }
 
 // startsBudget is the budget of work ExportStarts asks for, or nil: the time budget.
@@ -99,8 +103,16 @@ func taskFunctions(workflow string, env taskEnv) (map[string]boundary.Func, erro
 		return s.Functions(log), nil
 	case statemachines.Failback:
 		s := failback.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)
-		// The export and plan loops' budget (EXPORT_BUDGET_SECONDS), short so they continue.
-		s.Quota, s.ExportBudget, s.Budget = reg, env.ExportBudget, env.startsBudget()
+		// The export, plan and report loops' budget (EXPORT_BUDGET_SECONDS) and ApplyChanges' and
+		// DisableDrUsers' BatchTime, short so they continue.
+		s.Quota, s.ExportBudget, s.BatchTime, s.Budget, s.PageSize = reg, env.ExportBudget, env.ExportBudget, env.startsBudget(), env.PageSize
+		if env.Approvals != nil {
+			svc, err := env.Approvals.service(clients, log)
+			if err != nil {
+				return nil, err
+			}
+			s.Approvals = svc
+		}
 		return s.Functions(log), nil
 	case statemachines.Restore:
 		s := restore.NewSteps(clients, ready.TopicArn, devstack.ImportLogsRoleArn)

@@ -28,6 +28,33 @@ type approvalPages struct {
 	svc *approval.Service
 	srv *http.Server
 	ln  net.Listener
+	// keys is what another process (a bench task's) needs to create approvals these pages
+	// answer: the signing key, the pages' address and the bucket.
+	keys approvalKeys
+}
+
+// approvalKeys are what makes approvals a set of pages answers: approvals created with the same
+// signing key, in the same bucket, with links to the same address.
+type approvalKeys struct {
+	Key          []byte `json:"key"`
+	BaseURL      string `json:"baseUrl"`
+	Bucket       string `json:"bucket"`
+	BucketRegion string `json:"bucketRegion"`
+}
+
+// service is the approval service over k, without callbacks: it creates approvals and answers
+// their pages; decisions need Callbacks set.
+func (k approvalKeys) service(clients *awsclients.Clients, log *slog.Logger) (*approval.Service, error) {
+	signer, err := approval.NewSigner(k.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &approval.Service{
+		Store:   &approval.S3Store{Client: clients.S3(k.BucketRegion), Bucket: k.Bucket},
+		Signer:  signer,
+		BaseURL: k.BaseURL,
+		Log:     log,
+	}, nil
 }
 
 // loopbackOnly refuses an address a browser elsewhere could reach: the page is plain HTTP and its
@@ -58,23 +85,20 @@ func listenApprovals(listen string, input []byte, clients *awsclients.Clients, l
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	signer, err := approval.NewSigner(key)
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, usagef("--listen %s: %v", listen, err)
 	}
-	svc := &approval.Service{
-		Store:   &approval.S3Store{Client: clients.S3(req.BucketRegion), Bucket: req.Bucket},
-		Signer:  signer,
-		BaseURL: "http://" + ln.Addr().String() + strings.TrimSuffix(approval.LocalPath, "/"),
-		Log:     log,
+	keys := approvalKeys{Key: key, BaseURL: "http://" + ln.Addr().String() + strings.TrimSuffix(approval.LocalPath, "/"),
+		Bucket: req.Bucket, BucketRegion: req.BucketRegion}
+	svc, err := keys.service(clients, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle(approval.LocalPath, svc)
-	return &approvalPages{svc: svc, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+	return &approvalPages{svc: svc, ln: ln, keys: keys, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
 }
 
 // Serve answers the page's requests until Close.

@@ -339,7 +339,7 @@ func (f *fixture) approvedOutcomes() map[string]int {
 }
 
 // TestFailbackMirrorsUsersDisabledInDR: a user disabled in the DR pool during the outage is
-// counted by the plan and, with applyDisables, disabled in the primary, whether or not Cognito
+// counted by the plan and, with applyDisables, disabled in the primary (and reported updated), whether or not Cognito
 // moves its UserLastModifiedDate when it is disabled (AWS does not document it; the emulator
 // does either). The users only changed in DR stay enabled in the primary.
 func TestFailbackMirrorsUsersDisabledInDR(t *testing.T) {
@@ -385,6 +385,14 @@ func TestFailbackMirrorsUsersDisabledInDR(t *testing.T) {
 				if !u.Enabled {
 					t.Errorf("%s: only changed in DR, disabled in the primary", email)
 				}
+			}
+			// The report says so: the disabled users were updated in the primary, as the changed ones.
+			var out failback.ReportOutput
+			if err := json.Unmarshal(x.Output(), &out); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := out.Outcomes["primary:updated"], len(f.outage.Changed)+len(f.outage.Disabled); got != want {
+				t.Errorf("report outcomes %v: %d updated, want %d (changed and disabled in DR)", out.Outcomes, got, want)
 			}
 		})
 	}

@@ -176,6 +176,14 @@ func (j *reportJoin) put(e reportEntry) {
 			u.Primary = PrimaryUpdated
 		case a.Kind == ActionUpdate:
 			u.Primary, u.Reason = PrimaryUpdateFailed, a.Message
+		case a.Kind == ActionDisablePrimary && a.OK:
+			// Disabled as in the DR pool (applyDisables): its enabled state updated. A failed
+			// update of its attributes stays the line's outcome.
+			if u.Primary != PrimaryUpdateFailed {
+				u.Primary = PrimaryUpdated
+			}
+		case a.Kind == ActionDisablePrimary:
+			u.Primary, u.Reason = PrimaryUpdateFailed, a.Message
 		case a.Kind == ActionAddToGroup && a.OK:
 			u.Groups = append(u.Groups, a.Group)
 		}

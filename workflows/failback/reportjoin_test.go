@@ -134,3 +134,37 @@ func TestReportOfRowsCreatedAfterTheImport(t *testing.T) {
 		})
 	}
 }
+
+// TestReportOfDisablesApplied: a user the failback disabled in the primary, as the DR pool has it
+// (applyDisables), is reported updated, or update-failed with the API's answer when the disable
+// failed; a disable does not hide a failed update of the same user's attributes.
+func TestReportOfDisablesApplied(t *testing.T) {
+	type want struct{ primary, reason string }
+	for _, tt := range []struct {
+		name    string
+		applied []ApplyResult
+		want    want
+	}{
+		{"disabled", []ApplyResult{{Kind: ActionDisablePrimary, OK: true}}, want{PrimaryUpdated, ""}},
+		{"disable refused", []ApplyResult{{Kind: ActionDisablePrimary, Message: "TooManyRequestsException"}}, want{PrimaryUpdateFailed, "TooManyRequestsException"}},
+		{"updated and disabled", []ApplyResult{{Kind: ActionUpdate, OK: true}, {Kind: ActionDisablePrimary, OK: true}}, want{PrimaryUpdated, ""}},
+		{"update refused, disabled", []ApplyResult{{Kind: ActionUpdate, Message: "InvalidParameterException"}, {Kind: ActionDisablePrimary, OK: true}},
+			want{PrimaryUpdateFailed, "InvalidParameterException"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newReportJoin()
+			j.put(reportEntry{Key: "k", DRUser: "dr-1"})
+			for _, a := range tt.applied {
+				a.Key, a.DRUsername = "k", "dr-1"
+				j.put(reportEntry{Key: "k", Apply: &a})
+			}
+			if len(j.lines) != 1 {
+				t.Fatalf("%d lines, want 1", len(j.lines))
+			}
+			u := j.lines[0]
+			if got := (want{u.Primary, u.Reason}); got != tt.want {
+				t.Errorf("line %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
