@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"sync"
@@ -110,27 +111,18 @@ func (s *Steps) drIndex(ctx context.Context, p Plan, step string, index s3stream
 	return parts, nil
 }
 
-// drUsersAt reads the DR export's users by position, a part at a time: user i is the i-th the
-// export's index lists (the order of its parts), asked for in order a chunk
-// (checkpoint.Chunk) at a time, and only the parts the chunk is in are held — one or two, never
-// the export. keep reduces each
-// user to what the caller needs. It returns how many users the export holds.
+// drUsersAt reads the DR export's users by position, streaming: user i is the i-th the export's
+// index lists (the order of its parts), asked for in order a chunk (checkpoint.Chunk) at a time,
+// and only the last chunk's users are held — never a part, never the export. keep reduces each
+// user to what the caller needs. It returns how many users the export holds; close stops the read.
 func (s *Steps) drUsersAt(ctx context.Context, p Plan, step string, index s3stream.Object, keep func(snapshot.User) snapshot.User) (*partPager, int, error) {
 	parts, err := s.drParts(ctx, p, step, index)
 	if err != nil {
 		return nil, 0, err
 	}
-	pg := &partPager{read: func(part snapshot.Part) ([]snapshot.User, error) {
-		var users []snapshot.User
-		err := snapshot.ReadParts(ctx, s.S3(p.Region), p.Bucket, []snapshot.Part{part}, func(u snapshot.User) error {
-			users = append(users, keep(u))
-			return nil
-		})
-		if err == nil && len(users) != part.Rows {
-			err = &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: s3://%s/%s holds %d users, its index says %d", p.Bucket, part.Key, len(users), part.Rows)}
-		}
-		return users, err
-	}, parts: parts, window: checkpoint.Chunk, loaded: map[int][]snapshot.User{}}
+	pg := &partPager{open: func(from []snapshot.Part) iter.Seq2[snapshot.User, error] {
+		return snapshot.Seq(ctx, s.S3(p.Region), p.Bucket, from)
+	}, keep: keep, parts: parts, window: checkpoint.Chunk}
 	n := 0
 	for _, part := range parts {
 		pg.starts = append(pg.starts, n)
@@ -139,18 +131,25 @@ func (s *Steps) drUsersAt(ctx context.Context, p Plan, step string, index s3stre
 	return pg, n, nil
 }
 
-// partPager holds the parts drUsersAt last read; safe for the concurrent workers of a chunk.
+// partPager streams the parts of drUsersAt in order, holding the users of the last window
+// positions it read (across a part's end); safe for the concurrent workers of a chunk.
 type partPager struct {
-	read   func(snapshot.Part) ([]snapshot.User, error)
+	// open reads the users of parts in order (snapshot.Seq).
+	open   func(parts []snapshot.Part) iter.Seq2[snapshot.User, error]
+	keep   func(snapshot.User) snapshot.User
 	parts  []snapshot.Part
 	starts []int // the position of each part's first user
 
-	// window is how far back from the position asked for a position may still be asked for: the
-	// chunk the workers share (checkpoint.Chunk). A part that ends before it is dropped.
+	// window is how far back from the furthest position asked for a position may still be asked
+	// for: the chunk the workers share (checkpoint.Chunk). Asking further back reads the part
+	// again from its start.
 	window int
 
-	mu     sync.Mutex
-	loaded map[int][]snapshot.User // by part
+	mu   sync.Mutex
+	next func() (snapshot.User, error, bool)
+	stop func()
+	pos  int             // the position of the next user next gives
+	held []snapshot.User // the users at positions pos-len(held) .. pos-1
 }
 
 // user is user i of the export.
@@ -160,25 +159,49 @@ func (pg *partPager) user(i int) (snapshot.User, error) {
 	j--
 	pg.mu.Lock()
 	defer pg.mu.Unlock()
-	users, ok := pg.loaded[j]
-	if !ok {
-		var err error
-		if users, err = pg.read(pg.parts[j]); err != nil {
+	// Read afresh when nothing is read yet, when i is before what is held (asked out of order),
+	// or when i's part starts more than a window past what is read (a resumed cursor) — from the
+	// part of the first position of i's window, which the other workers of i's chunk may ask
+	// for; else read on, across parts' ends, to i.
+	if pg.next == nil || i < pg.pos-len(pg.held) || pg.starts[j] > pg.pos+pg.window {
+		first, _ := slices.BinarySearch(pg.starts, max(0, i-pg.window+1)+1)
+		first--
+		pg.closeLocked()
+		pg.next, pg.stop = iter.Pull2(pg.open(pg.parts[first:]))
+		pg.pos = pg.starts[first]
+	}
+	for pg.pos <= i {
+		u, err, ok := pg.next()
+		if err != nil {
 			return snapshot.User{}, err
 		}
-		pg.loaded[j] = users
-		// Positions are worked through in order, a chunk at a time: no position before i-window+1
-		// is asked for again.
-		for k := range pg.loaded {
-			if pg.starts[k]+pg.parts[k].Rows <= i-pg.window+1 {
-				delete(pg.loaded, k)
-			}
+		if !ok {
+			return snapshot.User{}, &stateerr.SnapshotInvalid{Msg: fmt.Sprintf("DR export: its parts end at user %d, its index lists %d", pg.pos, pg.starts[len(pg.starts)-1]+pg.parts[len(pg.parts)-1].Rows)}
 		}
+		if len(pg.held) == 2*pg.window {
+			// Keep the last window: a position before them is not asked for again.
+			pg.held = append(pg.held[:0], pg.held[pg.window:]...)
+		}
+		pg.held = append(pg.held, pg.keep(u))
+		pg.pos++
 	}
-	return users[i-pg.starts[j]], nil
+	return pg.held[len(pg.held)-(pg.pos-i)], nil
 }
 
-// priorValues are the values in prim, the primary's attributes, of those a changes.
+// close stops the part being read.
+func (pg *partPager) close() {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	pg.closeLocked()
+}
+
+func (pg *partPager) closeLocked() {
+	if pg.stop != nil {
+		pg.stop()
+	}
+	pg.next, pg.stop, pg.held = nil, nil, pg.held[:0]
+}
+
 func priorValues(prim map[string]string, a Action) map[string]string {
 	was := map[string]string{}
 	for _, name := range append(slices.Collect(maps.Keys(a.Set)), a.Unset...) {

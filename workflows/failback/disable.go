@@ -46,6 +46,7 @@ func (s *Steps) DisableDrUsers(ctx context.Context, in DisableInput) (Progress, 
 	if err != nil {
 		return in.Progress, err
 	}
+	defer users.close()
 	primary, dr := s.Cognito(p.Request.PrimaryRegion), s.Cognito(p.Request.DRRegion)
 	read := s.Quota.Pacer(p.Request.PrimaryRegion, disablePrimaryOps)
 	update := s.Quota.Pacer(p.Request.DRRegion, disableDROps)
