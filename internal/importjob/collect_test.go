@@ -48,23 +48,7 @@ func TestCollectImportResultsMemoryIsSmallPerRow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("imports 200,000 rows")
 	}
-	st, err := devstack.Start(devstack.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	spec := devstack.OsakaPool()
-	pool, err := st.SeedPool(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const bucket = "import-memory"
-	if err := st.AWS.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	steps := importjob.NewSteps(st.Clients, "arn:aws:iam::000000000000:role/CognitoImport")
-	target := importjob.Target{UserPoolID: pool, Region: spec.Region, PoolName: spec.Name,
-		Bucket: bucket, BucketRegion: spec.Region, Prefix: "run/", JobPrefix: "memory"}
+	st, steps, target := importStack(t, "memory")
 
 	// The small part's users follow the big part's, so that every big part's user is new.
 	small := importPart(t, st, steps, target, 1, memRows, smallRows)
@@ -244,6 +228,46 @@ func readResults(t *testing.T, st *devstack.Stack, target importjob.Target, key 
 // fails with PlanTampered and writes no results file: the counts of the first read would not
 // be those of the rows it writes.
 func TestCollectImportResultsRefusesAPartChangedBetweenItsReads(t *testing.T) {
+	st, steps, target := importStack(t, "tampered")
+	in := importPart(t, st, steps, target, 1, 0, 10)
+
+	reads := 0
+	tampering := *steps
+	tampering.S3 = func(region string) importjob.S3 {
+		return probedS3{steps.S3(region), func() {
+			if reads++; reads == 3 { // verify, count, then write: the part loses its last row
+				part, err := st.ReadObject(t.Context(), region, target.Bucket, in.Part.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				part = part[:bytes.LastIndexByte(part[:len(part)-1], '\n')+1]
+				w := s3stream.Create(t.Context(), steps.S3(region), target.Bucket, in.Part.Key)
+				if _, err := w.Write(part); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}}
+	}
+	_, err := tampering.CollectImportResults(t.Context(), in)
+	var tampered *stateerr.PlanTampered
+	if !errors.As(err, &tampered) {
+		t.Fatalf("CollectImportResults = %v, want PlanTampered", err)
+	}
+	if reads < 3 {
+		t.Fatalf("the part was read %d times, want the overwrite before the third", reads)
+	}
+	if _, err := st.ReadObject(t.Context(), target.BucketRegion, target.Bucket, target.Prefix+importjob.ResultsDir+"0001.jsonl.gz"); err == nil {
+		t.Error("a results file was written from the changed part")
+	}
+}
+
+// importStack starts a local stack with the Osaka pool seeded and a bucket for an import run
+// named name: the steps and the target of its imports.
+func importStack(t *testing.T, name string) (*devstack.Stack, *importjob.Steps, importjob.Target) {
+	t.Helper()
 	st, err := devstack.Start(devstack.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -254,44 +278,11 @@ func TestCollectImportResultsRefusesAPartChangedBetweenItsReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const bucket = "import-tampered"
+	bucket := "import-" + name
 	if err := st.AWS.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
 	steps := importjob.NewSteps(st.Clients, "arn:aws:iam::000000000000:role/CognitoImport")
-	target := importjob.Target{UserPoolID: pool, Region: spec.Region, PoolName: spec.Name,
-		Bucket: bucket, BucketRegion: spec.Region, Prefix: "run/", JobPrefix: "tampered"}
-	in := importPart(t, st, steps, target, 1, 0, 10)
-
-	reads := 0
-	tampering := *steps
-	tampering.S3 = func(region string) importjob.S3 {
-		return probedS3{steps.S3(region), func() {
-			if reads++; reads == 3 { // verify, count, then write: the part loses its last row
-				part, err := st.ReadObject(t.Context(), region, bucket, in.Part.Key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				part = part[:bytes.LastIndexByte(part[:len(part)-1], '\n')+1]
-				w := s3stream.Create(t.Context(), steps.S3(region), bucket, in.Part.Key)
-				if _, err := w.Write(part); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := w.Close(); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}}
-	}
-	_, err = tampering.CollectImportResults(t.Context(), in)
-	var tampered *stateerr.PlanTampered
-	if !errors.As(err, &tampered) {
-		t.Fatalf("CollectImportResults = %v, want PlanTampered", err)
-	}
-	if reads < 3 {
-		t.Fatalf("the part was read %d times, want the overwrite before the third", reads)
-	}
-	if _, err := st.ReadObject(t.Context(), target.BucketRegion, bucket, target.Prefix+importjob.ResultsDir+"0001.jsonl.gz"); err == nil {
-		t.Error("a results file was written from the changed part")
-	}
+	return st, steps, importjob.Target{UserPoolID: pool, Region: spec.Region, PoolName: spec.Name,
+		Bucket: bucket, BucketRegion: spec.Region, Prefix: "run/", JobPrefix: name}
 }
