@@ -92,7 +92,8 @@ func (p *groupFaults) ListUsers(ctx context.Context, in *cip.ListUsersInput, opt
 
 func (p *groupFaults) ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, opts ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error) {
 	p.log(aws.ToString(in.GroupName))
-	if n := p.pages.Add(1); p.k > 0 && n > p.k {
+	n := p.pages.Add(1)
+	if p.k > 0 && n > p.k {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
@@ -113,7 +114,9 @@ func (p *groupFaults) ListUsersInGroup(ctx context.Context, in *cip.ListUsersInG
 	if err == nil && out.NextToken != nil {
 		out.NextToken = aws.String(fmt.Sprintf("%d:%s", p.epoch, aws.ToString(out.NextToken)))
 	}
-	if p.k > 0 && p.pages.Load() == p.k {
+	// n, not the count now: a concurrent call may have counted a page since this one did, and
+	// then must still be called once, by the k-th call.
+	if p.k > 0 && n == p.k {
 		p.then()
 	}
 	return out, err
