@@ -269,6 +269,18 @@ func failed(x *asl.Execution, err error) error {
 	return nil
 }
 
+// succeeded checks that the execution succeeded and decodes its output into out; what names the
+// workflow in the error.
+func succeeded(x *asl.Execution, err error, what string, out any) error {
+	if err := failed(x, err); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(x.Output(), out); err != nil {
+		return fmt.Errorf("%s output %s: %w", what, x.Output(), err)
+	}
+	return nil
+}
+
 // scaleRunBackup backs the Tokyo pool up and checks that the snapshot holds every generated
 // user exactly once.
 func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[string]any, spec localcognito.Synthetic) scaleResult {
@@ -276,14 +288,14 @@ func scaleRunBackup(ctx context.Context, self string, env taskEnv, input map[str
 	x, res, err := scaleExecution(ctx, self, statemachines.Backup, env, input, func(fns map[string]boundary.Func, _ context.CancelFunc) {
 		recordOutput(fns, backup.ExportTask.Placeholder, &last)
 	}, nil)
-	if res.Err = failed(x, err); res.Err != nil {
-		return res
-	}
 	var out struct {
 		ManifestKey string `json:"manifestKey"`
 	}
-	if err := json.Unmarshal(x.Output(), &out); err != nil || out.ManifestKey == "" {
-		res.Err = fmt.Errorf("no manifest key in the backup's output %s (%v)", x.Output(), err)
+	if res.Err = succeeded(x, err, "backup", &out); res.Err != nil {
+		return res
+	}
+	if out.ManifestKey == "" {
+		res.Err = fmt.Errorf("no manifest key in the backup's output %s", x.Output())
 		return res
 	}
 	res.Snapshot = out.ManifestKey
@@ -324,12 +336,8 @@ func driftOf(dr localcognito.Synthetic) map[localcognito.DriftKind]int {
 func scaleRunReconcile(ctx context.Context, self string, env taskEnv, input map[string]any, dr localcognito.Synthetic) scaleResult {
 	r := env.Ready
 	x, res, err := scaleExecution(ctx, self, statemachines.Reconcile, env, input, nil, nil)
-	if res.Err = failed(x, err); res.Err != nil {
-		return res
-	}
 	var out replication.Output
-	if err := json.Unmarshal(x.Output(), &out); err != nil {
-		res.Err = fmt.Errorf("reconcile output: %w", err)
+	if res.Err = succeeded(x, err, "reconcile", &out); res.Err != nil {
 		return res
 	}
 	s3c := stackClients(env).S3(r.BucketRegion)

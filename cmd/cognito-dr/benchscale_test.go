@@ -67,6 +67,21 @@ func TestScaleLineSaysWhatFailed(t *testing.T) {
 	}
 }
 
+// smallScaleRun runs the scale part's workflow on 5,000 users as `make bench -scale-workflows
+// <workflow>` does, with export budgets of 4 shard starts and pages of pageSize items so every loop
+// continues, on a fake clock: Wait states (gate caches, import polling, late results) take no time.
+func smallScaleRun(t *testing.T, workflow string, pageSize int) []scaleResult {
+	t.Helper()
+	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
+	clock := asl.WithClock(asl.NewFakeClock(time.Now()))
+	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{workflow},
+		taskEnv{ExportBudget: time.Minute, ExportStarts: 4, PageSize: pageSize}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results
+}
+
 // TestScaleRestoreSmall runs the scale part's restore as `make bench -scale-workflows restore`
 // does, at a small size: the backup's snapshot restored into an empty pool on the stack in its
 // child process, every task invocation in a child process, budgets of a few starts and pages of
@@ -76,14 +91,7 @@ func TestScaleRestoreSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a backup and a restore of 5,000 users in child processes")
 	}
-	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
-	// A fake clock: the restore's Wait states (import polling, late results) take no time.
-	clock := asl.WithClock(asl.NewFakeClock(time.Now()))
-	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleRestore},
-		taskEnv{ExportBudget: time.Minute, ExportStarts: 4, PageSize: 50}, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	results := smallScaleRun(t, scaleRestore, 50)
 	var got []string
 	for _, r := range results {
 		got = append(got, r.Workflow)
@@ -118,14 +126,7 @@ func TestScaleFailbackSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a failback of 5,000 users in child processes")
 	}
-	t.Setenv(runMainEnv, "1") // the children (local, bench-task) are this binary's main
-	// A fake clock: the failback's Wait states (gate caches, import polling) take no time.
-	clock := asl.WithClock(asl.NewFakeClock(time.Now()))
-	results, err := benchScale(t.Context(), io.Discard, 5_000, []string{scaleFailback},
-		taskEnv{ExportBudget: time.Minute, ExportStarts: 4, PageSize: 10}, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	results := smallScaleRun(t, scaleFailback, 10)
 	if len(results) != 1 || results[0].Workflow != scaleFailback {
 		t.Fatalf("ran %v, want the failback alone", results)
 	}

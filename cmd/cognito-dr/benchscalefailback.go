@@ -14,8 +14,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
@@ -79,12 +79,8 @@ func scaleRunFailback(ctx context.Context, self string, env taskEnv, sc *devstac
 		res.Err = fmt.Errorf("approve: %w", aerr)
 		return res
 	}
-	if res.Err = failed(x, err); res.Err != nil {
-		return res
-	}
 	var out failback.ReportOutput
-	if err := json.Unmarshal(x.Output(), &out); err != nil {
-		res.Err = fmt.Errorf("failback output: %w", err)
+	if res.Err = succeeded(x, err, "failback", &out); res.Err != nil {
 		return res
 	}
 	fmt.Fprintf(os.Stderr, "  scale: failback report: %d DR users (%s), %d still only in the DR pool; approved %d times\n",
@@ -219,46 +215,35 @@ type failedBackCheck struct {
 func checkFailedBack(ctx context.Context, c *cip.Client, pool string, primary, dr localcognito.Synthetic) (failedBackCheck, error) {
 	var chk failedBackCheck
 	seen := make([]bool, dr.Users) // primary user i is the DR copy's user i
-	users := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)})
-	for users.HasMorePages() {
-		page, err := users.NextPage(ctx)
-		if err != nil {
-			return chk, err
+	err := eachPoolUser(ctx, c, pool, func(u types.UserType, attrs map[string]string) {
+		i, ok := dr.IndexOf(attrs["email"])
+		if !ok || seen[i] {
+			chk.duplicated++
+			return
 		}
-		for _, u := range page.Users {
-			attrs := attributeMap(u.Attributes)
-			i, ok := dr.IndexOf(attrs["email"])
-			if !ok || seen[i] {
-				chk.duplicated++
-				continue
+		seen[i] = true
+		copied := dr.User(i)
+		if dr.Drift(i) == localcognito.DriftDROnly {
+			if attributesDiffer(copied.Attributes, attrs, "sub") {
+				chk.attributes++
 			}
-			seen[i] = true
-			copied := dr.User(i)
-			if dr.Drift(i) == localcognito.DriftDROnly {
-				for name, v := range copied.Attributes {
-					if name != "sub" && attrs[name] != v {
-						chk.attributes++
-						break
-					}
-				}
-				continue
-			}
-			want := primary.User(i)
-			wantEnabled := want.Enabled && dr.Drift(i) != localcognito.DriftDisabled
-			carried := attrs["given_name"] == copied.Attributes["given_name"] && u.Enabled == wantEnabled
-			switch {
-			case !carried && dr.Drift(i) != localcognito.DriftNone:
-				chk.lost++
-			case !carried:
-				chk.duplicated++ // changed without cause
-			}
-			for name, v := range want.Attributes {
-				if name != "sub" && name != "given_name" && attrs[name] != v {
-					chk.attributes++
-					break
-				}
-			}
+			return
 		}
+		want := primary.User(i)
+		wantEnabled := want.Enabled && dr.Drift(i) != localcognito.DriftDisabled
+		carried := attrs["given_name"] == copied.Attributes["given_name"] && u.Enabled == wantEnabled
+		switch {
+		case !carried && dr.Drift(i) != localcognito.DriftNone:
+			chk.lost++
+		case !carried:
+			chk.duplicated++ // changed without cause
+		}
+		if attributesDiffer(want.Attributes, attrs, "sub", "given_name") {
+			chk.attributes++
+		}
+	})
+	if err != nil {
+		return chk, err
 	}
 	for _, s := range seen {
 		if !s {
@@ -271,19 +256,12 @@ func checkFailedBack(ctx context.Context, c *cip.Client, pool string, primary, d
 // enabledUsers counts the pool's enabled users through the Cognito API.
 func enabledUsers(ctx context.Context, c *cip.Client, pool string) (int, error) {
 	n := 0
-	users := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)})
-	for users.HasMorePages() {
-		page, err := users.NextPage(ctx)
-		if err != nil {
-			return n, err
+	err := eachPoolUser(ctx, c, pool, func(u types.UserType, _ map[string]string) {
+		if u.Enabled {
+			n++
 		}
-		for _, u := range page.Users {
-			if u.Enabled {
-				n++
-			}
-		}
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // reportCheck is what checkFailbackReport found.

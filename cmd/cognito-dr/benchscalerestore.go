@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,12 +60,8 @@ func scaleRunRestore(ctx context.Context, self string, env taskEnv, sc *devstack
 	states := &stateCounts{n: map[string]int{}}
 	x, res, err := scaleExecution(ctx, self, statemachines.Restore, env, in, nil, nil, append(slices.Clip(opts), asl.WithObserver(states.observe))...)
 	res.ByState = states.counts()
-	if res.Err = failed(x, err); res.Err != nil {
-		return res
-	}
 	var out restore.ReportOutput
-	if err := json.Unmarshal(x.Output(), &out); err != nil {
-		res.Err = fmt.Errorf("restore output: %w", err)
+	if res.Err = succeeded(x, err, "restore", &out); res.Err != nil {
 		return res
 	}
 	fmt.Fprintf(os.Stderr, "  scale: restore report: %d users (%s), %d disabled again, %d mapped; local stack rss %.0f MB with the restored pool\n",
@@ -107,31 +102,23 @@ func checkRestored(ctx context.Context, c *cip.Client, pool string, spec localco
 		return chk, fmt.Errorf("%d groups: the check keeps at most 7 a user", len(groups))
 	}
 	seen := make([]uint8, spec.Users)
-	users := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)})
-	for users.HasMorePages() {
-		page, err := users.NextPage(ctx)
-		if err != nil {
-			return chk, err
+	err := eachPoolUser(ctx, c, pool, func(u types.UserType, attrs map[string]string) {
+		i, ok := spec.IndexOf(attrs["email"])
+		if !ok || seen[i]&1 != 0 {
+			chk.duplicated++
+			return
 		}
-		for _, u := range page.Users {
-			attrs := attributeMap(u.Attributes)
-			i, ok := spec.IndexOf(attrs["email"])
-			if !ok || seen[i]&1 != 0 {
-				chk.duplicated++
-				continue
-			}
-			seen[i] |= 1
-			want := spec.User(i)
-			if u.Enabled != want.Enabled {
-				chk.enabled++
-			}
-			for name, v := range want.Attributes {
-				if name != "sub" && attrs[name] != v {
-					chk.attributes++
-					break
-				}
-			}
+		seen[i] |= 1
+		want := spec.User(i)
+		if u.Enabled != want.Enabled {
+			chk.enabled++
 		}
+		if attributesDiffer(want.Attributes, attrs, "sub") {
+			chk.attributes++
+		}
+	})
+	if err != nil {
+		return chk, err
 	}
 	for k, g := range groups {
 		members := cip.NewListUsersInGroupPaginator(c, &cip.ListUsersInGroupInput{UserPoolId: aws.String(pool), GroupName: aws.String(g), Limit: aws.Int32(60)})
@@ -169,6 +156,33 @@ func checkRestored(ctx context.Context, c *cip.Client, pool string, spec localco
 		}
 	}
 	return chk, nil
+}
+
+// eachPoolUser lists the pool's users through the Cognito API (ListUsers) and gives each to fn
+// with its attributes as a map.
+func eachPoolUser(ctx context.Context, c *cip.Client, pool string, fn func(u types.UserType, attrs map[string]string)) error {
+	users := cip.NewListUsersPaginator(c, &cip.ListUsersInput{UserPoolId: aws.String(pool), Limit: aws.Int32(60)})
+	for users.HasMorePages() {
+		page, err := users.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Users {
+			fn(u, attributeMap(u.Attributes))
+		}
+	}
+	return nil
+}
+
+// attributesDiffer reports whether got lacks one of want's attributes or has another value for
+// it, the attributes named in except aside.
+func attributesDiffer(want, got map[string]string, except ...string) bool {
+	for name, v := range want {
+		if !slices.Contains(except, name) && got[name] != v {
+			return true
+		}
+	}
+	return false
 }
 
 func attributeMap(attrs []types.AttributeType) map[string]string {
