@@ -21,9 +21,11 @@ demo-restore:
 	$(GO) run ./cmd/cognito-dr demo-restore
 
 ## test: vet, unit and end-to-end tests (with the race detector) on the local stack, and the npm asl-validator on every ASL file.
+## A package may take 30 minutes, not go test's default 10: cmd/cognito-dr's scale tests run whole
+## workflows in child processes and take about 8 minutes on a loaded 2-core machine.
 test: node_modules
 	$(GO) vet ./...
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 30m ./...
 	npx --no-install asl-validator $(foreach f,$(ASL),--json-path $(f))
 
 ## bench: benchmarks on the emulator with AWS default quotas and 100 ms latency (export, replication, reconcile, failback, fence, restore, drill, memory, scale; select parts with `go run ./cmd/cognito-dr bench -h`).
