@@ -135,7 +135,7 @@ func (f *fixture) start(name string, change func(map[string]any)) *asl.Execution
 // approvalLink waits for the approval email of an execution and returns its link.
 func (f *fixture) approvalLink(x *asl.Execution) string {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
 	for m := range f.stack.AWS.SNS().Follow(ctx) {
 		if link := devstack.ApprovalLink(m.Message); link != "" && strings.Contains(m.Message, x.Name) {
@@ -154,11 +154,20 @@ func (f *fixture) decide(link, decision string) {
 	}
 }
 
+// runBound is how long a test waits for an execution to reach its approval or its end. Alone an
+// execution takes seconds; on a loaded 2-core machine under -race, tens of them (a report of many
+// buckets needed more than 30 s). A hang still fails in minutes, saying where the execution is,
+// rather than at the binary's 10-minute timeout with a goroutine dump.
+const runBound = 3 * time.Minute
+
+// wait waits for x to end, and fails the test if it does not within runBound.
 func (f *fixture) wait(x *asl.Execution) {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
-	x.Wait(ctx)
+	if err := x.Wait(ctx); err != nil {
+		f.t.Fatalf("%s still %s after %v; last events:\n%s", x.Name, x.Status(), runBound, lastEvents(x, 8))
+	}
 }
 
 func (f *fixture) user(region, pool, email string) (*cip.AdminGetUserOutput, error) {
