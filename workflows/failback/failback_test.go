@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -459,8 +460,7 @@ func (f *fixture) checkNothingChanged(x *asl.Execution, errName, subject string)
 // before the import ran (so its row is SKIPPED), and another import job holds the account's only
 // slot when the failback's job is ready.
 func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
-	// Rows take a while, so the other job still holds the slot when the failback's is ready.
-	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 150 * time.Millisecond})
+	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 20 * time.Millisecond})
 	x := f.start("failback-busy", nil)
 	link := f.approvalLink(x)
 
@@ -471,18 +471,49 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	again := f.outage.New[0]
 	f.recreated = map[string]bool{again: true}
 	var other string
+	stopped := make(chan error, 1)
 	f.hooks.Lock()
-	f.beforeTask = map[string]func(json.RawMessage){"UploadImportFunctionArn": func(json.RawMessage) {
-		if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
-			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
-			t.Error(err)
-		}
-		other = f.occupyImportSlot(ctx)
-	}}
+	f.beforeTask = map[string]func(json.RawMessage){
+		"UploadImportFunctionArn": func(json.RawMessage) {
+			if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
+				UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
+				t.Error(err)
+			}
+			// The failback counts a user created less than ClockSlack (of the wall clock) before
+			// its apply started as one it created itself, whose answer was lost: this user is
+			// someone else's, created longer ago than that whatever the speed of the import.
+			time.Sleep(checkpoint.ClockSlack + 100*time.Millisecond)
+			// A job that would run for 100 s holds the slot until it is stopped, right before
+			// the failback's second StartImport: a job of a few rows could end, on a loaded
+			// machine, before the failback's first try, which then found the slot free.
+			other = f.occupyImportSlotFor(ctx, 5000)
+		},
+		"StartImportFunctionArn": func(json.RawMessage) {
+			f.hooks.Lock()
+			defer f.hooks.Unlock()
+			f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
+				_, err := tokyo.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+				stopped <- err
+			}
+		},
+	}
 	f.hooks.Unlock()
 
 	f.decide(link, "approve")
 	f.wait(x)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
+	}
+	d, err := tokyo.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.before += int(d.UserImportJob.ImportedUsers)
 	out := f.checkFailedBack(x)
 	if out.Outcomes["primary:skipped-existing"] != 1 {
 		t.Errorf("outcomes %v, want one skipped-existing", out.Outcomes)
@@ -494,14 +525,6 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	if !waited {
 		t.Errorf("the failback never waited for the busy import slot (other job %s)", other)
 	}
-}
-
-// occupyImportSlot starts an import job of its own that runs for a while.
-func (f *fixture) occupyImportSlot(ctx context.Context) string {
-	f.t.Helper()
-	id := f.occupyImportSlotFor(ctx, 4)
-	f.before += 4
-	return id
 }
 
 // TestFailbackCrashThenRerun: the run dies after the import, before any DR user is disabled; a
