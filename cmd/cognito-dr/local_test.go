@@ -63,8 +63,13 @@ func startLocalProcess(t *testing.T, dataDir string) *localProcess {
 		_ = cmd.Process.Kill() // a test that failed midway; ErrProcessDone otherwise
 		<-p.done
 	})
+	// A child that never gets ready is killed after a minute (it is ready in about a second), so
+	// the read below ends and the test fails with its stderr, rather than hang until the
+	// binary's 10-minute timeout.
+	notReady := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Kill() })
 	lines := bufio.NewReader(stdout)
 	line, err := lines.ReadBytes('\n') // the ready line, printed once the stack serves
+	notReady.Stop()
 	go func() {
 		_, _ = io.Copy(io.Discard, lines)
 		p.exited <- cmd.Wait()
@@ -92,6 +97,10 @@ func (p *localProcess) stop(t *testing.T) {
 			t.Fatalf("cognito-dr local after SIGTERM: %v\nstderr:\n%s", err, p.stderr.String())
 		}
 	case <-time.After(time.Minute):
+		// Killed and waited for before its stderr is read: exec copies into p.stderr until the
+		// process has exited.
+		_ = p.cmd.Process.Kill()
+		<-p.done
 		t.Fatalf("cognito-dr local still running a minute after SIGTERM\nstderr:\n%s", p.stderr.String())
 	}
 }

@@ -77,7 +77,14 @@ func startRehearsal(t *testing.T, args ...string) *failbackRehearsal {
 	return r
 }
 
-// awaitLink returns the approval link printed on stderr, or fails when the command ends first.
+// rehearsalBound is how long a test waits for the command to ask for approval, or to end once
+// decided: seconds alone, tens of seconds on a loaded 2-core machine under -race. A command that
+// hangs fails its test in minutes, with its stderr, rather than at the binary's 10-minute
+// timeout with a goroutine dump.
+const rehearsalBound = 3 * time.Minute
+
+// awaitLink returns the approval link printed on stderr, or fails when the command ends first or
+// prints none within rehearsalBound.
 func (r *failbackRehearsal) awaitLink(t *testing.T) string {
 	t.Helper()
 	select {
@@ -85,8 +92,22 @@ func (r *failbackRehearsal) awaitLink(t *testing.T) string {
 		return l
 	case err := <-r.done:
 		t.Fatalf("run ended before asking for approval: %v\nstderr:\n%s", err, r.errText())
+	case <-time.After(rehearsalBound):
+		t.Fatalf("no approval link on stderr after %v\nstderr:\n%s", rehearsalBound, r.errText())
 	}
 	return ""
+}
+
+// result is the command's result, or fails the test when it has not ended within rehearsalBound.
+func (r *failbackRehearsal) result(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(rehearsalBound):
+		t.Fatalf("the command still runs %v after the decision\nstderr:\n%s", rehearsalBound, r.errText())
+	}
+	return nil
 }
 
 func userExists(t *testing.T, st *devstack.Stack, sc *devstack.Scenario, username string) bool {
@@ -128,7 +149,7 @@ func TestRunFailbackApprovedInTheBrowser(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("approve on the page: HTTP %d, %v", status, err)
 	}
-	err = <-r.done
+	err = r.result(t)
 	if code := exitCode(err); code != exitOK {
 		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, r.errText())
 	}
@@ -171,7 +192,7 @@ func TestRunFailbackRejectedInTheBrowser(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("reject on the page: HTTP %d, %v", status, err)
 	}
-	err = <-r.done
+	err = r.result(t)
 	if code := exitCode(err); code != exitFindings || !strings.Contains(err.Error(), "ApprovalRejected") {
 		t.Fatalf("exit %d (%v), want %d naming ApprovalRejected\nstderr:\n%s", code, err, exitFindings, r.errText())
 	}

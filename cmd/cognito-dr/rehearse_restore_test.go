@@ -98,7 +98,7 @@ func TestRunRestoreIntoPoolWithUsersApprovedInTheBrowser(t *testing.T) {
 	if status, err := devstack.Decide(t.Context(), link, "approve", "on-call"); err != nil || status != 200 {
 		t.Fatalf("approve on the page: HTTP %d, %v", status, err)
 	}
-	err := <-r.done
+	err := r.result(t)
 	if code := exitCode(err); code != exitOK {
 		t.Fatalf("exit %d: %v\nstderr:\n%s", code, err, r.errText())
 	}

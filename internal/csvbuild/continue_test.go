@@ -2,6 +2,7 @@ package csvbuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -331,6 +332,12 @@ func TestBudgetEndCutsAUnitWithoutFailing(t *testing.T) {
 	cutting := &cuttingS3{S3APIClient: f.store}
 	job := f.job("cut/")
 	job.Store = cutting
+	// A cut write waits for the invocation's context, which Continue cancels when the budget
+	// ends; were nothing to cancel it, the test would hang until the binary's timeout (10
+	// minutes in CI) with only a goroutine dump. The loop takes about a second; after a minute
+	// it fails saying why.
+	ctx, stop := context.WithTimeoutCause(t.Context(), time.Minute, errors.New("a write cut by the budget waited a minute for its context: nothing cancelled it"))
+	defer stop()
 	cuts := 0
 	var res Result
 	for at := int32(3); !res.Done; at += 7 {
@@ -342,7 +349,10 @@ func TestBudgetEndCutsAUnitWithoutFailing(t *testing.T) {
 		cutting.at.Store(at)
 		cutting.budget.Store(b)
 		var err error
-		res, err = Continue(context.Background(), f.target, job, b)
+		res, err = Continue(ctx, f.target, job, b)
+		if ctx.Err() != nil {
+			t.Fatalf("cut at write %d: %v", at, context.Cause(ctx))
+		}
 		if err != nil {
 			t.Fatalf("cut at write %d: %v", at, err)
 		}

@@ -62,8 +62,8 @@ func membersOnce(t *testing.T, store *s3.Client, pool *fakePool, prog Progress) 
 }
 
 // groupFaults serves ListUsersInGroup from a fakePool with tokens of one invocation ("epoch"):
-// with refuse, Cognito refuses another invocation's token; after k pages (k > 0) it calls then
-// and serves no more, as calls made when time has run out. It logs every call: "users" for
+// with refuse, Cognito refuses another invocation's token; the k-th call (k > 0) calls then, and
+// later calls are served no more, as calls made when time has run out. It logs every call: "users" for
 // ListUsers, the group's name for ListUsersInGroup.
 type groupFaults struct {
 	*fakePool
@@ -94,8 +94,12 @@ func (p *groupFaults) ListUsersInGroup(ctx context.Context, in *cip.ListUsersInG
 	p.log(aws.ToString(in.GroupName))
 	n := p.pages.Add(1)
 	if p.k > 0 && n > p.k {
-		<-ctx.Done()
-		return nil, ctx.Err()
+		return nil, untilCancelled(ctx)
+	}
+	// n, not the count now: a concurrent call may have counted a page since this one did. And
+	// whatever this call answers (a refused token too): the calls after it wait for then.
+	if p.k > 0 && n == p.k {
+		defer p.then()
 	}
 	cp := *in
 	in = &cp
@@ -113,11 +117,6 @@ func (p *groupFaults) ListUsersInGroup(ctx context.Context, in *cip.ListUsersInG
 	out, err := p.fakePool.ListUsersInGroup(ctx, in, opts...)
 	if err == nil && out.NextToken != nil {
 		out.NextToken = aws.String(fmt.Sprintf("%d:%s", p.epoch, aws.ToString(out.NextToken)))
-	}
-	// n, not the count now: a concurrent call may have counted a page since this one did, and
-	// then must still be called once, by the k-th call.
-	if p.k > 0 && n == p.k {
-		p.then()
 	}
 	return out, err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cognito-dr/cognito-dr/internal/boundary"
+	"github.com/cognito-dr/cognito-dr/internal/checkpoint"
 	"github.com/cognito-dr/cognito-dr/internal/local/asl"
 	"github.com/cognito-dr/cognito-dr/internal/local/devstack"
 	"github.com/cognito-dr/cognito-dr/internal/quota"
@@ -135,7 +136,7 @@ func (f *fixture) start(name string, change func(map[string]any)) *asl.Execution
 // approvalLink waits for the approval email of an execution and returns its link.
 func (f *fixture) approvalLink(x *asl.Execution) string {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
 	for m := range f.stack.AWS.SNS().Follow(ctx) {
 		if link := devstack.ApprovalLink(m.Message); link != "" && strings.Contains(m.Message, x.Name) {
@@ -154,11 +155,20 @@ func (f *fixture) decide(link, decision string) {
 	}
 }
 
+// runBound is how long a test waits for an execution to reach its approval or its end. Alone an
+// execution takes seconds; on a loaded 2-core machine under -race, tens of them (a report of many
+// buckets needed more than 30 s). A hang still fails in minutes, saying where the execution is,
+// rather than at the binary's 10-minute timeout with a goroutine dump.
+const runBound = 3 * time.Minute
+
+// wait waits for x to end, and fails the test if it does not within runBound.
 func (f *fixture) wait(x *asl.Execution) {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
-	x.Wait(ctx)
+	if err := x.Wait(ctx); err != nil {
+		f.t.Fatalf("%s still %s after %v; last events:\n%s", x.Name, x.Status(), runBound, lastEvents(x, 8))
+	}
 }
 
 func (f *fixture) user(region, pool, email string) (*cip.AdminGetUserOutput, error) {
@@ -450,8 +460,7 @@ func (f *fixture) checkNothingChanged(x *asl.Execution, errName, subject string)
 // before the import ran (so its row is SKIPPED), and another import job holds the account's only
 // slot when the failback's job is ready.
 func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
-	// Rows take a while, so the other job still holds the slot when the failback's is ready.
-	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 150 * time.Millisecond})
+	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 20 * time.Millisecond})
 	x := f.start("failback-busy", nil)
 	link := f.approvalLink(x)
 
@@ -462,18 +471,49 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	again := f.outage.New[0]
 	f.recreated = map[string]bool{again: true}
 	var other string
+	stopped := make(chan error, 1)
 	f.hooks.Lock()
-	f.beforeTask = map[string]func(json.RawMessage){"UploadImportFunctionArn": func(json.RawMessage) {
-		if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
-			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
-			t.Error(err)
-		}
-		other = f.occupyImportSlot(ctx)
-	}}
+	f.beforeTask = map[string]func(json.RawMessage){
+		"UploadImportFunctionArn": func(json.RawMessage) {
+			if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
+				UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
+				t.Error(err)
+			}
+			// The failback counts a user created less than ClockSlack (of the wall clock) before
+			// its apply started as one it created itself, whose answer was lost: this user is
+			// someone else's, created longer ago than that whatever the speed of the import.
+			time.Sleep(checkpoint.ClockSlack + 100*time.Millisecond)
+			// A job that would run for 100 s holds the slot until it is stopped, right before
+			// the failback's second StartImport: a job of a few rows could end, on a loaded
+			// machine, before the failback's first try, which then found the slot free.
+			other = f.occupyImportSlotFor(ctx, 5000)
+		},
+		"StartImportFunctionArn": func(json.RawMessage) {
+			f.hooks.Lock()
+			defer f.hooks.Unlock()
+			f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
+				_, err := tokyo.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+				stopped <- err
+			}
+		},
+	}
 	f.hooks.Unlock()
 
 	f.decide(link, "approve")
 	f.wait(x)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
+	}
+	d, err := tokyo.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.before += int(d.UserImportJob.ImportedUsers)
 	out := f.checkFailedBack(x)
 	if out.Outcomes["primary:skipped-existing"] != 1 {
 		t.Errorf("outcomes %v, want one skipped-existing", out.Outcomes)
@@ -485,14 +525,6 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	if !waited {
 		t.Errorf("the failback never waited for the busy import slot (other job %s)", other)
 	}
-}
-
-// occupyImportSlot starts an import job of its own that runs for a while.
-func (f *fixture) occupyImportSlot(ctx context.Context) string {
-	f.t.Helper()
-	id := f.occupyImportSlotFor(ctx, 4)
-	f.before += 4
-	return id
 }
 
 // TestFailbackCrashThenRerun: the run dies after the import, before any DR user is disabled; a

@@ -302,7 +302,7 @@ func (f *fixture) rejectFinalPlan(name string) *asl.Execution {
 // nextApprovalLink waits for an approval email of x with a link other than seen: the second approval.
 func (f *fixture) nextApprovalLink(x *asl.Execution, seen string) string {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runBound)
 	defer cancel()
 	for m := range f.stack.AWS.SNS().Follow(ctx) {
 		if link := devstack.ApprovalLink(m.Message); link != "" && link != seen && strings.Contains(m.Message, x.Name) {

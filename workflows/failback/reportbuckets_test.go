@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cognito-dr/cognito-dr/internal/s3fault"
 
@@ -88,10 +87,7 @@ func TestReportInBuckets(t *testing.T) {
 	f.run.Steps.BucketUsers = 2
 	x := f.start("report-buckets", nil)
 	f.decide(f.approvalLink(x), "approve")
-	// Two users a bucket make many units: more time than f.wait gives on a loaded machine.
-	wctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	x.Wait(wctx)
+	f.wait(x)
 	if x.Status() != asl.StatusSucceeded {
 		t.Fatalf("failback %s: %s %s; last events:\n%s", x.Status(), x.ErrorName(), x.Cause(), lastEvents(x, 8))
 	}

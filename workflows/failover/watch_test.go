@@ -69,7 +69,9 @@ func TestWatchModes(t *testing.T) {
 			var metrics bytes.Buffer
 			steps := failover.NewSteps(st.Clients, "")
 			steps.Failover.Now = func() time.Time { return now }
-			steps.Watch.PeerTimeout = 200 * time.Millisecond
+			// An unreachable Region costs this in real time; the reachable one must answer within
+			// it on a loaded machine too (half a second, not 200 ms, else it may count as unreachable).
+			steps.Watch.PeerTimeout = 500 * time.Millisecond
 			steps.Metrics = &metrics
 			res, err := steps.WatchModes(t.Context(), failover.WatchInput{PrimaryUserPoolID: p.ID, PrimaryRegion: p.Region, DRUserPoolID: d.ID, DRRegion: d.Region})
 			if err != nil {

@@ -453,7 +453,9 @@ func TestRestoreRejected(t *testing.T) {
 // approvalLink waits for the approval email of an execution and returns its link.
 func (f *fixture) approvalLink(x *asl.Execution) string {
 	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// As long as the waits for a run's end: the email follows the plan, which takes tens of
+	// seconds on a loaded 2-core machine under -race.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for m := range f.stack.AWS.SNS().Follow(ctx) {
 		if link := devstack.ApprovalLink(m.Message); link != "" && strings.Contains(m.Message, x.Name) {

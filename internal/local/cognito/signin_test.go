@@ -43,6 +43,9 @@ func TestPostConfirmationFailures(t *testing.T) {
 			if tt.fn != nil {
 				env.e.RegisterLambda(postConfirmationARN, tt.fn)
 			}
+			if tt.name == "timeout" {
+				env.e.SetTriggerTimeout(200 * time.Millisecond) // not Cognito's 5 s: the test would wait them
+			}
 			const email = "bob@example.com"
 			if _, err := env.c.SignUp(ctx, &cip.SignUpInput{ClientId: &env.clientID, Username: aws.String(email), Password: aws.String(testPassword)}); err != nil {
 				t.Fatal(err)

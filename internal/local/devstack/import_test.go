@@ -68,9 +68,14 @@ func TestImportJobThroughStack(t *testing.T) {
 		t.Fatalf("StartUserImportJob: %v", err)
 	}
 	// Cognito tells a job's end only by DescribeUserImportJob, so poll it as an operator's script
-	// does, with no deadline of its own: a job that never ends is the test binary's timeout.
+	// does. The job of two rows ends in well under a second; one still running after a minute
+	// fails the test saying so, rather than hang until the binary's 10-minute timeout.
+	deadline := time.Now().Add(time.Minute)
 	var done *types.UserImportJobType
 	for done == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("import job %s not ended a minute after StartUserImportJob", aws.ToString(id))
+		}
 		out, err := cog.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: &pool, JobId: id})
 		if err != nil {
 			t.Fatalf("DescribeUserImportJob: %v", err)
