@@ -470,8 +470,7 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	tokyo := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
 	again := f.outage.New[0]
 	f.recreated = map[string]bool{again: true}
-	var other string
-	stopped := make(chan error, 1)
+	slot := f.newBusySlot(ctx)
 	f.hooks.Lock()
 	f.beforeTask = map[string]func(json.RawMessage){
 		"UploadImportFunctionArn": func(json.RawMessage) {
@@ -483,37 +482,15 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 			// its apply started as one it created itself, whose answer was lost: this user is
 			// someone else's, created longer ago than that whatever the speed of the import.
 			time.Sleep(checkpoint.ClockSlack + 100*time.Millisecond)
-			// A job that would run for 100 s holds the slot until it is stopped, right before
-			// the failback's second StartImport: a job of a few rows could end, on a loaded
-			// machine, before the failback's first try, which then found the slot free.
-			other = f.occupyImportSlotFor(ctx, 5000)
+			slot.occupy()
 		},
-		"StartImportFunctionArn": func(json.RawMessage) {
-			f.hooks.Lock()
-			defer f.hooks.Unlock()
-			f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
-				_, err := tokyo.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
-				stopped <- err
-			}
-		},
+		"StartImportFunctionArn": slot.startImportHook(),
 	}
 	f.hooks.Unlock()
 
 	f.decide(link, "approve")
 	f.wait(x)
-	select {
-	case err := <-stopped:
-		if err != nil {
-			t.Fatal(err)
-		}
-	default:
-		t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
-	}
-	d, err := tokyo.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.before += int(d.UserImportJob.ImportedUsers)
+	slot.released()
 	out := f.checkFailedBack(x)
 	if out.Outcomes["primary:skipped-existing"] != 1 {
 		t.Errorf("outcomes %v, want one skipped-existing", out.Outcomes)
@@ -523,7 +500,7 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 		waited = waited || e.State == "WaitForImportSlot"
 	}
 	if !waited {
-		t.Errorf("the failback never waited for the busy import slot (other job %s)", other)
+		t.Errorf("the failback never waited for the busy import slot (other job %s)", slot.job)
 	}
 }
 

@@ -93,43 +93,73 @@ func TestFailbackSlotBusyWhateverTheCode(t *testing.T) {
 			f.stack.Cognito.SetImportBusyError(code)
 			x := f.start("failback-busy-"+strings.ToLower(code), nil)
 			link := f.approvalLink(x)
-			ctx := context.Background()
-			c := f.stack.Clients.Cognito(f.sc.Tokyo.Region)
-			other := f.occupyImportSlotFor(ctx, 5000)
-			// StartImport runs again only after the failback found the slot busy and waited
-			// (WaitForImportSlot): the other job is stopped right before that second try.
-			stopped := make(chan error, 1)
+			slot := f.newBusySlot(context.Background())
+			slot.occupy()
 			f.hooks.Lock()
-			f.beforeTask = map[string]func(json.RawMessage){"StartImportFunctionArn": func(json.RawMessage) {
-				f.hooks.Lock()
-				defer f.hooks.Unlock()
-				f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
-					_, err := c.StopUserImportJob(ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
-					stopped <- err
-				}
-			}}
+			f.beforeTask = map[string]func(json.RawMessage){"StartImportFunctionArn": slot.startImportHook()}
 			f.hooks.Unlock()
 			f.decide(link, "approve")
 			f.wait(x)
-			select {
-			case err := <-stopped:
-				if err != nil {
-					t.Fatal(err)
-				}
-			default:
-				t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
-			}
+			slot.released()
 			if !slices.Contains(x.PathIn("ImportParts[0]"), "WaitForImportSlot") {
 				t.Errorf("path %v: the failback never waited for the slot", x.PathIn("ImportParts[0]"))
 			}
-			d, err := c.DescribeUserImportJob(ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(f.sc.TokyoID), JobId: aws.String(other)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.before += int(d.UserImportJob.ImportedUsers)
 			f.checkFailedBack(x)
 		})
 	}
+}
+
+// busySlot is another import job holding the account's only import slot for as long as the
+// test wants: a job of 5,000 rows (100 s at 20 ms a row), stopped right before the failback's
+// second StartImport, which runs only after the failback found the slot busy and waited
+// (WaitForImportSlot). A job of a few rows could end, on a loaded machine, before the failback's
+// first try, which would then find the slot free.
+type busySlot struct {
+	f       *fixture
+	ctx     context.Context
+	c       *cip.Client
+	job     string
+	stopped chan error
+}
+
+func (f *fixture) newBusySlot(ctx context.Context) *busySlot {
+	return &busySlot{f: f, ctx: ctx, c: f.stack.Clients.Cognito(f.sc.Tokyo.Region), stopped: make(chan error, 1)}
+}
+
+// occupy starts the other job.
+func (s *busySlot) occupy() { s.job = s.f.occupyImportSlotFor(s.ctx, 5000) }
+
+// startImportHook is the hook for the failback's StartImport task: on its first run it arranges
+// for the second to stop the other job first.
+func (s *busySlot) startImportHook() func(json.RawMessage) {
+	return func(json.RawMessage) {
+		s.f.hooks.Lock()
+		defer s.f.hooks.Unlock()
+		s.f.beforeTask["StartImportFunctionArn"] = func(json.RawMessage) {
+			_, err := s.c.StopUserImportJob(s.ctx, &cip.StopUserImportJobInput{UserPoolId: aws.String(s.f.sc.TokyoID), JobId: aws.String(s.job)})
+			s.stopped <- err
+		}
+	}
+}
+
+// released checks, once the failback ended, that it tried StartImport again after the other job
+// was stopped, and counts the users that job imported before it was.
+func (s *busySlot) released() {
+	t := s.f.t
+	t.Helper()
+	select {
+	case err := <-s.stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("StartImport never ran a second time: the failback did not wait for the busy slot")
+	}
+	d, err := s.c.DescribeUserImportJob(s.ctx, &cip.DescribeUserImportJobInput{UserPoolId: aws.String(s.f.sc.TokyoID), JobId: aws.String(s.job)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.f.before += int(d.UserImportJob.ImportedUsers)
 }
 
 // occupyImportSlotFor starts an import job of n rows of its own, which holds the account's
