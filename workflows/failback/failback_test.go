@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -460,7 +461,12 @@ func (f *fixture) checkNothingChanged(x *asl.Execution, errName, subject string)
 // before the import ran (so its row is SKIPPED), and another import job holds the account's only
 // slot when the failback's job is ready.
 func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
-	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 20 * time.Millisecond})
+	// Cognito's clock, set back while the user is signed up again: the failback counts a user
+	// created less than ClockSlack before its apply started as one it created itself (whose
+	// answer was lost), and this one is someone else's, created before the failback went on.
+	var behind atomic.Int64
+	clock := func() time.Time { return time.Now().Add(-time.Duration(behind.Load())) }
+	f := newFixtureWith(t, devstack.Options{Quotas: true, ImportRowDelay: 20 * time.Millisecond, Clock: clock})
 	x := f.start("failback-busy", nil)
 	link := f.approvalLink(x)
 
@@ -474,14 +480,12 @@ func TestFailbackImportPartlySkippedAndSlotBusy(t *testing.T) {
 	f.hooks.Lock()
 	f.beforeTask = map[string]func(json.RawMessage){
 		"UploadImportFunctionArn": func(json.RawMessage) {
+			behind.Store(int64(checkpoint.ClockSlack + time.Minute))
 			if _, err := tokyo.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(f.sc.TokyoID), Username: aws.String(again), MessageAction: types.MessageActionTypeSuppress,
 				UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(again)}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
 				t.Error(err)
 			}
-			// The failback counts a user created less than ClockSlack (of the wall clock) before
-			// its apply started as one it created itself, whose answer was lost: this user is
-			// someone else's, created longer ago than that whatever the speed of the import.
-			time.Sleep(checkpoint.ClockSlack + 100*time.Millisecond)
+			behind.Store(0)
 			slot.occupy()
 		},
 		"StartImportFunctionArn": slot.startImportHook(),
