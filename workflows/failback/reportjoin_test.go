@@ -124,15 +124,20 @@ func TestReportOfRowsCreatedAfterTheImport(t *testing.T) {
 			a := tt.apply
 			a.Kind, a.Key, a.DRUsername = ActionCreateAfterImport, "k", "dr-1"
 			j.put(reportEntry{Key: "k", Apply: &a})
-			if len(j.lines) != 1 {
-				t.Fatalf("%d lines, want 1", len(j.lines))
-			}
-			u := j.lines[0]
-			if got := (want{u.Primary, u.Reason}); got != tt.want {
-				t.Errorf("line %+v, want %+v", got, tt.want)
+			if p, r := onlyLine(t, j); (want{p, r}) != tt.want {
+				t.Errorf("line %+v, want %+v", want{p, r}, tt.want)
 			}
 		})
 	}
+}
+
+// onlyLine is the primary outcome and reason of the join's one report line.
+func onlyLine(t *testing.T, j *reportJoin) (primary, reason string) {
+	t.Helper()
+	if len(j.lines) != 1 {
+		t.Fatalf("%d lines, want 1", len(j.lines))
+	}
+	return j.lines[0].Primary, j.lines[0].Reason
 }
 
 // TestReportOfDisablesApplied: a user the failback disabled in the primary, as the DR pool has it
@@ -158,12 +163,8 @@ func TestReportOfDisablesApplied(t *testing.T) {
 				a.Key, a.DRUsername = "k", "dr-1"
 				j.put(reportEntry{Key: "k", Apply: &a})
 			}
-			if len(j.lines) != 1 {
-				t.Fatalf("%d lines, want 1", len(j.lines))
-			}
-			u := j.lines[0]
-			if got := (want{u.Primary, u.Reason}); got != tt.want {
-				t.Errorf("line %+v, want %+v", got, tt.want)
+			if p, r := onlyLine(t, j); (want{p, r}) != tt.want {
+				t.Errorf("line %+v, want %+v", want{p, r}, tt.want)
 			}
 		})
 	}
